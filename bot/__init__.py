@@ -1,0 +1,1 @@
+"""The Slack side of natlink, and the ``natlink`` command line."""
