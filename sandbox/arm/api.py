@@ -1,0 +1,342 @@
+"""The ARM REST surface: routes, paging, long-running operation headers and status documents.
+
+Paths are matched case-insensitively, as ARM does. Every handler runs with the world locked
+and inside a transaction, so concurrent clients see each request whole.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from . import compute, ids, lro, privatelink
+from .errors import ArmError, bad_request, not_found, parent_not_found
+from .common import rendered
+from .network import Subnets, check_subnet_unused, render_subnet
+from .world import Json, World
+
+Response = tuple[int, Json | None, dict[str, str]]
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    base_url: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def param(self, name: str) -> str | None:
+        return self.query.get(name.lower())
+
+
+Handler = Callable[[World, Request, dict[str, str]], Response]
+_SUB = r"/subscriptions/(?P<sub>[^/]+)"
+_RG = _SUB + r"/resourceGroups/(?P<rg>[^/]+)"
+_NET = _RG + r"/providers/Microsoft\.Network"
+_ROUTES: list[tuple[str, re.Pattern[str], Handler]] = []
+
+
+def route(methods: str, pattern: str) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        for method in methods.split():
+            _ROUTES.append((method, re.compile(f"^{pattern}/?$", re.I), handler))
+        return handler
+
+    return register
+
+
+def dispatch(world: World, req: Request) -> Response:
+    """Find the handler for ``req`` and run it in one transaction."""
+    matched_path = False
+    for method, pattern, handler in _ROUTES:
+        match = pattern.match(req.path)
+        if not match:
+            continue
+        matched_path = True
+        if method != req.method:
+            continue
+        if req.param("api-version") is None:
+            raise bad_request("MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
+        params = {k: v for k, v in match.groupdict().items() if v is not None}
+        with world.transaction():
+            _check_scope(world, params)
+            response = handler(world, req, params)
+        world.save()
+        return response
+    if matched_path:
+        raise ArmError(405, "MethodNotAllowed", f"The HTTP method '{req.method}' is not supported at '{req.path}'.")
+    raise ArmError(404, "InvalidResourceType", f"No resource type is served at '{req.path}'.")
+
+
+def _check_scope(world: World, params: dict[str, str]) -> None:
+    if "sub" not in params:
+        return
+    sub = world.require_subscription(params["sub"])
+    if not sub["readable"]:
+        raise ArmError(
+            403,
+            "AuthorizationFailed",
+            f"The client '{world.identity.client_id}' does not have authorization to perform this action over "
+            f"scope '/subscriptions/{params['sub']}' or the scope is invalid. If access was recently granted, "
+            "please refresh your credentials. Assign it a role such as Network Contributor or Reader.",
+        )
+    if "rg" in params and world.group(params["sub"], params["rg"]) is None:
+        raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{params['rg']}' could not be found.")
+
+
+# ----------------------------------------------------------------- helpers
+def page(world: World, req: Request, items: list[Json], render: Callable[[Json], Json] | None = None) -> Response:
+    """One page of a list, with ``nextLink`` while more remain. Only the page is rendered."""
+    render = render or world.render
+    try:
+        skip = int(req.param("$skiptoken") or 0)
+    except ValueError:
+        raise bad_request("InvalidSkipToken", "The $skipToken is not valid.") from None
+    size = world.settings.page_size
+    body: Json = {"value": [render(i) for i in items[skip : skip + size]]}
+    if skip + size < len(items):
+        query = {k: v for k, v in req.query.items() if k != "$skiptoken"} | {"$skipToken": str(skip + size)}
+        body["nextLink"] = f"{req.base_url}{req.path}?{urlencode(query)}"
+    return 200, body, {}
+
+
+def _retry_after(op: Json) -> str:
+    return str(max(1, math.ceil(op["due"] - time.time()))) if op["status"] == "InProgress" else "0"
+
+
+def operation_headers(world: World, req: Request, op: Json, *, location: bool) -> dict[str, str]:
+    parsed = ids.parse(op["resource"])
+    assert parsed
+    top = world.get(parsed.parent)
+    region = top["location"] if top else "global"
+    base = f"{req.base_url}/subscriptions/{parsed.subscription}/providers/{parsed.namespace}/locations/{region}"
+    version = urlencode({"api-version": req.param("api-version")})
+    headers = {"Azure-AsyncOperation": f"{base}/operations/{op['id']}?{version}", "Retry-After": _retry_after(op)}
+    if location:
+        headers["Location"] = f"{base}/operationResults/{op['id']}?{version}"
+    return headers
+
+
+def _json_body(req: Request) -> Json:
+    if not isinstance(req.body, dict):
+        raise bad_request("InvalidRequestContent", "The request content was invalid and could not be deserialized: a JSON object is required.")
+    return req.body
+
+
+def _begin_delete(world: World, req: Request, rid: str) -> Response:
+    world.set_provisioning_state(rid, "Deleting")
+    op = world.start_operation("delete", rid)
+    return 202, None, operation_headers(world, req, op, location=True)
+
+
+def _kind(world: World, params: dict[str, str]) -> Any:
+    kind = world.kinds.get((params["ns"].lower(), params["type"].lower()))
+    if kind is None:
+        raise ArmError(
+            404,
+            "InvalidResourceType",
+            f"The resource type '{params['type']}' could not be found in the namespace '{params['ns']}'.",
+        )
+    return kind
+
+
+# ------------------------------------------------------ generic resources
+@route("GET", _SUB + r"/providers/(?P<ns>[^/]+)/(?P<type>[^/]+)")
+def list_by_subscription(world: World, req: Request, p: dict[str, str]) -> Response:
+    kind = _kind(world, p)
+    items = world.list_type(p["sub"], kind.namespace, kind.type)
+    return _with_status(world, req, page(world, req, items))
+
+
+@route("GET", _RG + r"/providers/(?P<ns>[^/]+)/(?P<type>[^/]+)")
+def list_by_group(world: World, req: Request, p: dict[str, str]) -> Response:
+    kind = _kind(world, p)
+    items = world.list_type(p["sub"], kind.namespace, kind.type, group=p["rg"])
+    return _with_status(world, req, page(world, req, items))
+
+
+def _with_status(world: World, req: Request, response: Response) -> Response:
+    """``statusOnly=true`` on a VM list adds each VM's instance view, as Azure does."""
+    status, body, headers = response
+    if (req.param("statusonly") or "").lower() == "true" and body:
+        for item in body["value"]:
+            stored = world.get(item["id"])
+            if stored and "_power" in stored:
+                item["properties"]["instanceView"] = compute.instance_view(stored)
+    return status, body, headers
+
+
+@route("GET PUT DELETE PATCH", _RG + r"/providers/(?P<ns>[^/]+)/(?P<type>[^/]+)/(?P<name>[^/]+)")
+def resource(world: World, req: Request, p: dict[str, str]) -> Response:
+    kind = _kind(world, p)
+    rid = ids.resource_id(p["sub"], p["rg"], kind.namespace, kind.type, p["name"])
+    if req.method == "GET":
+        stored = world.require(rid)
+        body = world.render(stored)
+        if "instanceview" in (req.param("$expand") or "").lower() and "_power" in stored:
+            body["properties"]["instanceView"] = compute.instance_view(stored)
+        return 200, body, {}
+    if req.method == "DELETE":
+        if world.get(rid) is None:
+            return 204, None, {}
+        kind.check_delete(world, rid)
+        return _begin_delete(world, req, rid)
+    if req.method == "PATCH":
+        return _patch_tags(world, rid, _json_body(req))
+    existing = world.get(rid)
+    parsed = ids.parse(rid)
+    assert parsed
+    stored = kind.put(world, rid, parsed, _json_body(req))
+    stored["properties"]["provisioningState"] = "Updating"
+    world.put(stored)
+    op = world.start_operation("put", stored["id"])
+    return (200 if existing else 201), world.render(stored), operation_headers(world, req, op, location=False)
+
+
+def _patch_tags(world: World, rid: str, body: Json) -> Response:
+    """PATCH updates tags only, as Azure's network resources allow."""
+    stored = world.editable(rid)
+    if stored is None:
+        raise not_found(rid)
+    stored["tags"] = body.get("tags") or {}
+    world.put(stored)
+    return 200, world.render(stored), {}
+
+
+# ---------------------------------------------------------------- subnets
+def _vnet_id(p: dict[str, str]) -> str:
+    return ids.resource_id(p["sub"], p["rg"], "Microsoft.Network", "virtualNetworks", p["vnet"])
+
+
+@route("GET", _NET + r"/virtualNetworks/(?P<vnet>[^/]+)/subnets")
+def list_subnets(world: World, req: Request, p: dict[str, str]) -> Response:
+    vnet = world.require(_vnet_id(p), "virtual network")
+    return page(world, req, vnet["properties"]["subnets"], lambda s: render_subnet(world, s))
+
+
+@route("GET PUT DELETE", _NET + r"/virtualNetworks/(?P<vnet>[^/]+)/subnets/(?P<name>[^/]+)")
+def subnet(world: World, req: Request, p: dict[str, str]) -> Response:
+    sid = ids.child_id(_vnet_id(p), "subnets", p["name"])
+    if req.method == "GET":
+        return 200, render_subnet(world, Subnets.get(world, sid)), {}
+    if req.method == "DELETE":
+        try:
+            Subnets.get(world, sid)
+        except ArmError:
+            return 204, None, {}
+        check_subnet_unused(world, sid)
+        return _begin_delete(world, req, sid)
+    stored, created = Subnets.put(world, sid, _json_body(req))
+    world.set_provisioning_state(stored["id"], "Updating")
+    op = world.start_operation("put", stored["id"])
+    return (201 if created else 200), render_subnet(world, Subnets.get(world, sid)), operation_headers(
+        world, req, op, location=False
+    )
+
+
+# ------------------------------------------------ private endpoint connections
+def _pls_id(p: dict[str, str]) -> str:
+    return ids.resource_id(p["sub"], p["rg"], "Microsoft.Network", "privateLinkServices", p["pls"])
+
+
+@route("GET", _NET + r"/privateLinkServices/(?P<pls>[^/]+)/privateEndpointConnections")
+def list_connections(world: World, req: Request, p: dict[str, str]) -> Response:
+    pls = world.get(_pls_id(p))
+    if pls is None:
+        raise parent_not_found(_pls_id(p))
+    return page(world, req, pls["properties"]["privateEndpointConnections"], rendered)
+
+
+@route("GET PUT DELETE", _NET + r"/privateLinkServices/(?P<pls>[^/]+)/privateEndpointConnections/(?P<name>[^/]+)")
+def connection(world: World, req: Request, p: dict[str, str]) -> Response:
+    cid = ids.child_id(_pls_id(p), "privateEndpointConnections", p["name"])
+    if req.method == "GET":
+        return 200, rendered(privatelink.connection_of(world, cid)[1]), {}
+    if req.method == "PUT":
+        return 200, rendered(privatelink.decide(world, cid, _json_body(req))), {}
+    try:
+        _, found = privatelink.connection_of(world, cid)
+    except ArmError:
+        return 204, None, {}
+    return _begin_delete(world, req, found["id"])
+
+
+@route("POST", _SUB + r"(?:/resourceGroups/(?P<rg>[^/]+))?/providers/Microsoft\.Network/locations/(?P<loc>[^/]+)"
+       r"/checkPrivateLinkServiceVisibility")
+def visibility(world: World, req: Request, p: dict[str, str]) -> Response:
+    return 200, privatelink.check_visibility(world, p["sub"], _json_body(req)), {}
+
+
+# ---------------------------------------------------------------- compute
+def _vm_id(p: dict[str, str]) -> str:
+    return ids.resource_id(p["sub"], p["rg"], compute.COMPUTE, "virtualMachines", p["vm"])
+
+
+@route("GET", _RG + r"/providers/Microsoft\.Compute/virtualMachines/(?P<vm>[^/]+)/instanceView")
+def vm_instance_view(world: World, req: Request, p: dict[str, str]) -> Response:
+    return 200, compute.instance_view(world.require(_vm_id(p), "virtual machine")), {}
+
+
+@route("POST", _RG + r"/providers/Microsoft\.Compute/virtualMachines/(?P<vm>[^/]+)/(?P<action>powerOff|start|deallocate|restart)")
+def vm_action(world: World, req: Request, p: dict[str, str]) -> Response:
+    rid = world.require(_vm_id(p), "virtual machine")["id"]
+    action = next(a for a in compute.POWER_ACTIONS if a.lower() == p["action"].lower())
+    compute.begin_power_action(world, rid, action)
+    op = world.start_operation("action", rid, action=action)
+    return 202, None, operation_headers(world, req, op, location=True)
+
+
+# ------------------------------------------------------------- operations
+@route("GET", _SUB + r"/providers/(?P<ns>[^/]+)/locations/(?P<loc>[^/]+)/(?P<which>operations|operationResults)/(?P<op>[^/]+)")
+def operation_status(world: World, req: Request, p: dict[str, str]) -> Response:
+    op = world.operations.get(p["op"])
+    if op is None or op["subscription"].lower() != p["sub"].lower():
+        raise ArmError(404, "OperationNotFound", f"Operation {p['op']} was not found.")
+    if p["which"].lower() == "operations":
+        return 200, lro.status_document(op), {"Retry-After": _retry_after(op)} if op["status"] == "InProgress" else {}
+    if op["status"] == "InProgress":
+        return 202, None, operation_headers(world, req, op, location=True)
+    if op["status"] == "Failed":
+        raise ArmError(int(op["error"].get("status", 500)), op["error"]["code"], op["error"]["message"])
+    return 204, None, {}
+
+
+# ------------------------------------------------------ subscriptions, groups
+@route("GET", r"/subscriptions")
+def list_subscriptions(world: World, req: Request, p: dict[str, str]) -> Response:
+    subs = [s for s in world.subscriptions.values() if s["readable"]]
+    return page(world, req, subs, _subscription_body)
+
+
+@route("GET", _SUB)
+def get_subscription(world: World, req: Request, p: dict[str, str]) -> Response:
+    return 200, _subscription_body(world.require_subscription(p["sub"])), {}
+
+
+@route("GET", _RG)
+def get_group(world: World, req: Request, p: dict[str, str]) -> Response:
+    group = world.group(p["sub"], p["rg"])
+    assert group
+    return 200, {
+        "id": f"/subscriptions/{p['sub']}/resourceGroups/{group['name']}",
+        "name": group["name"],
+        "type": "Microsoft.Resources/resourceGroups",
+        "location": group["location"],
+        "properties": {"provisioningState": "Succeeded"},
+    }, {}
+
+
+def _subscription_body(sub: Json) -> Json:
+    return {
+        "id": f"/subscriptions/{sub['subscriptionId']}",
+        "subscriptionId": sub["subscriptionId"],
+        "displayName": sub["displayName"],
+        "state": "Enabled",
+    }

@@ -1,0 +1,158 @@
+"""Validation and shaping shared by every resource kind."""
+
+from __future__ import annotations
+
+import copy
+import uuid
+from typing import Any
+
+from . import ids
+from .errors import ArmError, bad_request, invalid_reference
+from .world import Json, World, etag
+
+NETWORK = "Microsoft.Network"
+
+
+def require_name(name: str, rid: str) -> None:
+    if not ids.valid_name(name):
+        raise bad_request(
+            "InvalidResourceName",
+            f"Resource name {name} is invalid. The name can be up to 80 characters long. It must begin with "
+            "a word character, and it must end with a word character or with '_'. The name may contain word "
+            "characters or '.', '-', '_'.",
+            rid,
+        )
+
+
+def require_location(body: Json, rid: str) -> str:
+    location = body.get("location")
+    if not isinstance(location, str) or not location.strip():
+        raise bad_request("LocationRequired", "The location property is required for this definition.", rid)
+    return location.replace(" ", "").lower()
+
+
+def properties(body: Json) -> Json:
+    props = body.get("properties") or {}
+    if not isinstance(props, dict):
+        raise bad_request("InvalidRequestFormat", "Cannot parse the request: 'properties' must be an object.")
+    return props
+
+
+def ref_id(value: Any, field: str, rid: str) -> str:
+    """The ``id`` of a ``{"id": ...}`` reference, or a 400 naming the field."""
+    if not isinstance(value, dict) or not isinstance(value.get("id"), str) or not ids.parse(value["id"]):
+        raise bad_request("InvalidRequestFormat", f"Cannot parse the request: '{field}' must be a resource reference.", rid)
+    return value["id"]
+
+
+def require_subnet(world: World, subnet_id: str, referrer: str) -> tuple[Json, Json]:
+    """The (vnet, subnet) a reference points at, or the ARM error for a dangling reference."""
+    parsed = ids.parse(subnet_id)
+    vnet = world.get(parsed.parent) if parsed and len(parsed.types) == 2 else None
+    subnet = _child(vnet, "subnets", subnet_id) if vnet else None
+    if vnet is None or subnet is None:
+        raise invalid_reference(subnet_id, referrer)
+    return vnet, subnet
+
+
+def _child(top: Json, collection: str, child_id: str) -> Json | None:
+    wanted = ids.key(child_id)
+    for item in top["properties"].get(collection, []):
+        if ids.key(item["id"]) == wanted:
+            return item
+    return None
+
+
+def find_child(world: World, child_id: str, collection: str) -> tuple[Json, Json] | None:
+    """Locate a child resource (a frontend, a pool, a subnet) and its parent."""
+    parsed = ids.parse(child_id)
+    if parsed is None or len(parsed.types) != 2:
+        return None
+    top = world.get(parsed.parent)
+    if top is None or parsed.types[1].lower() != collection.lower():
+        return None
+    child = _child(top, collection, child_id)
+    return (top, child) if child is not None else None
+
+
+def envelope(rid: str, parsed: ids.ParsedId, rtype: str, location: str, body: Json, existing: Json | None) -> Json:
+    """The common top-level fields of a stored resource."""
+    return {
+        "name": parsed.name,
+        "id": existing["id"] if existing else rid,
+        "etag": etag(),
+        "type": rtype,
+        "location": location,
+        "tags": body.get("tags") or {},
+    }
+
+
+def child(parent_id: str, collection: str, item: Json, rtype: str, rid: str) -> tuple[str, Json]:
+    """Validate a child element's name and give it its ID, type and etag."""
+    name = item.get("name") if isinstance(item, dict) else None
+    if not isinstance(name, str):
+        raise bad_request("InvalidRequestFormat", f"Cannot parse the request: every entry of '{collection}' needs a name.", rid)
+    require_name(name, rid)
+    cid = ids.child_id(parent_id, collection, name)
+    return cid, {"name": name, "id": cid, "etag": etag(), "type": rtype}
+
+
+def unique_names(items: list[Json], collection: str, rid: str) -> None:
+    seen: set[str] = set()
+    for item in items:
+        lowered = str(item.get("name", "")).lower()
+        if lowered in seen:
+            raise bad_request(
+                "DuplicateResourceName",
+                f"Resource {rid} has two child resources with the same name ({item.get('name')}) in '{collection}'.",
+                rid,
+            )
+        seen.add(lowered)
+
+
+def as_list(value: Any, field: str, rid: str) -> list[Json]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise bad_request("InvalidRequestFormat", f"Cannot parse the request: '{field}' must be a list of objects.", rid)
+    return value
+
+
+def allocate_ip(world: World, subnet_id: str, owner: str, method: str, ip: str | None, previous: str | None) -> str:
+    """Apply Azure's allocation rules for one IP configuration.
+
+    ``previous`` is the address the configuration already had in the same subnet: a dynamic
+    address is kept across updates, as Azure does.
+    """
+    if method == "Static":
+        if not ip:
+            raise bad_request("PrivateIPAddressRequired", f"IP configuration {owner} is Static but has no privateIPAddress.", owner)
+        world.claim_static(subnet_id, ip, owner)
+        return ip
+    if previous:
+        return previous
+    return world.allocate(subnet_id, owner)
+
+
+def allocation_method(value: Any, rid: str) -> str:
+    if value in (None, "Dynamic", "dynamic"):
+        return "Dynamic"
+    if value in ("Static", "static"):
+        return "Static"
+    raise bad_request("InvalidRequestFormat", f"privateIPAllocationMethod must be Static or Dynamic, not {value!r}.", rid)
+
+
+def rendered(stored: Json) -> Json:
+    """A deep copy without the sandbox's private bookkeeping (keys starting with ``_``)."""
+    out = copy.deepcopy(stored)
+    for k in [k for k in out if k.startswith("_")]:
+        del out[k]
+    return out
+
+
+def guid() -> str:
+    return str(uuid.uuid4())
+
+
+def in_use(code: str, message: str, rid: str) -> ArmError:
+    return bad_request(code, message, rid)

@@ -1,0 +1,232 @@
+"""The control API under ``/_sandbox/``: faults, latency, failing LROs, worlds and the request log.
+
+It lives outside ``/subscriptions/`` so that no ARM client can reach it by accident, and it
+needs no token: it is for the tests, benchmarks and the demo page on this machine.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from collections import Counter, deque
+from dataclasses import dataclass
+from typing import Any
+
+from . import compute, seed
+from .errors import ArmError, bad_request
+from .world import Json, World
+
+ERROR_STATUSES = {429, 500, 502, 503, 504}
+
+
+@dataclass
+class Fault:
+    """Answer matching requests with ``status`` (and/or after ``delay`` seconds), ``remaining`` times."""
+
+    id: str
+    method: str
+    path: re.Pattern[str]
+    status: int | None
+    remaining: int | None
+    retry_after: int
+    code: str
+    message: str
+    delay: float
+
+    def matches(self, method: str, path: str) -> bool:
+        return (self.method in ("*", method)) and bool(self.path.search(path)) and self.remaining != 0
+
+
+class FaultBook:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.faults: list[Fault] = []
+
+    def add(self, spec: Json, *, latency: bool) -> Fault:
+        try:
+            pattern = re.compile(spec.get("path", ".*"), re.I)
+        except re.error as exc:
+            raise bad_request("InvalidFault", f"'path' is not a valid regular expression: {exc}") from None
+        status = None if latency else spec.get("status", 429)
+        if not latency and status not in ERROR_STATUSES:
+            raise bad_request("InvalidFault", f"'status' must be one of {sorted(ERROR_STATUSES)}.")
+        delay = float(spec.get("seconds", 0)) if latency else 0.0
+        if latency and not 0 < delay <= 30:
+            raise bad_request("InvalidFault", "'seconds' must be more than 0 and at most 30.")
+        count = spec.get("count", None if latency else 1)
+        fault = Fault(
+            id=str(uuid.uuid4()),
+            method=str(spec.get("method", "*")).upper(),
+            path=pattern,
+            status=status,
+            remaining=None if count is None else int(count),
+            retry_after=int(spec.get("retry_after", 1)),
+            code=spec.get("code") or ("TooManyRequests" if status == 429 else "InternalServerError"),
+            message=spec.get("message") or "Injected by the sandbox control API.",
+            delay=delay,
+        )
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def take(self, method: str, path: str) -> tuple[float, ArmError | None]:
+        """The latency to add and the error to answer with, consuming one use of each rule."""
+        delay, error = 0.0, None
+        with self._lock:
+            for fault in self.faults:
+                if not fault.matches(method, path) or (fault.status and error):
+                    continue
+                if fault.remaining is not None:
+                    fault.remaining -= 1
+                delay += fault.delay
+                if fault.status:
+                    error = ArmError(
+                        fault.status, fault.code, fault.message, headers={"Retry-After": str(fault.retry_after)}
+                    )
+        return delay, error
+
+    def clear(self) -> None:
+        with self._lock:
+            self.faults.clear()
+
+
+class RequestLog:
+    """Every request served, so benchmarks and tests can count ARM calls and retries."""
+
+    def __init__(self, keep: int = 10_000) -> None:
+        self._lock = threading.Lock()
+        self.recent: deque[Json] = deque(maxlen=keep)
+        self.counts: Counter[str] = Counter()
+        self.total = 0
+
+    def record(self, method: str, path: str, status: int) -> None:
+        with self._lock:
+            self.total += 1
+            self.counts[f"{method} {path}"] += 1
+            self.recent.append({"time": time.time(), "method": method, "path": path, "status": status})
+
+    def report(self) -> Json:
+        with self._lock:
+            return {"total": self.total, "counts": dict(self.counts), "recent": list(self.recent)}
+
+    def clear(self) -> None:
+        with self._lock:
+            self.recent.clear()
+            self.counts.clear()
+            self.total = 0
+
+
+def handle(world: World, faults: FaultBook, log: RequestLog, method: str, path: str, body: Any) -> tuple[int, Json]:
+    """Serve one control request."""
+    action = path.removeprefix("/_sandbox").strip("/")
+    spec = body if isinstance(body, dict) else {}
+    routes = {
+        ("GET", "health"): lambda: (200, {"ok": True}),
+        ("GET", "requests"): lambda: (200, log.report()),
+        ("DELETE", "requests"): lambda: (log.clear(), (200, {"cleared": True}))[1],
+        ("POST", "faults"): lambda: (201, {"id": faults.add(spec, latency=False).id}),
+        ("POST", "latency"): lambda: (201, {"id": faults.add(spec, latency=True).id}),
+        ("DELETE", "faults"): lambda: _clear_faults(world, faults),
+        ("POST", "lro-failures"): lambda: _arm_failure(world, spec),
+        ("POST", "reset"): lambda: _reset(world, spec),
+        ("POST", "generate"): lambda: _generate(world, spec),
+        ("GET", "settings"): lambda: (200, vars(world.settings)),
+        ("PUT", "settings"): lambda: _settings(world, spec),
+        ("POST", "access"): lambda: _access(world, spec),
+        ("POST", "power"): lambda: _power(world, spec),
+        ("GET", "state"): lambda: (200, _state(world)),
+    }
+    handler = routes.get((method, action))
+    if handler is None:
+        raise ArmError(404, "UnknownControlAction", f"The control API has no '{method} /_sandbox/{action}'.")
+    return handler()
+
+
+def _clear_faults(world: World, faults: FaultBook) -> tuple[int, Json]:
+    faults.clear()
+    with world.lock:
+        world.failures.clear()
+    return 200, {"cleared": True}
+
+
+def _arm_failure(world: World, spec: Json) -> tuple[int, Json]:
+    rtype, code = spec.get("type"), spec.get("code")
+    if not isinstance(rtype, str) or not isinstance(code, str):
+        raise bad_request("InvalidFault", "An LRO failure needs 'type' (e.g. privateLinkServices) and 'code'.")
+    with world.lock:
+        world.failures[rtype.lower()] = {
+            "code": code,
+            "message": spec.get("message") or f"The operation failed with {code} (injected by the sandbox).",
+            "status": int(spec.get("status", 500)),
+        }
+    return 201, {"armed": rtype}
+
+
+def _reset(world: World, spec: Json) -> tuple[int, Json]:
+    which = spec.get("world", "seed")
+    if which not in ("seed", "empty"):
+        raise bad_request("InvalidWorld", "'world' must be 'seed' or 'empty'.")
+    with world.lock:
+        world.clear_resources()
+        world.subscriptions = {}
+        if which == "seed":
+            seed.seed_topology(world)
+        world.save()
+    return 200, {"world": which}
+
+
+def _generate(world: World, spec: Json) -> tuple[int, Json]:
+    try:
+        subs, services, endpoints = (int(spec.get(k, d)) for k, d in
+                                     (("subscriptions", 1), ("services", 0), ("endpoints", 0)))
+        with world.lock:
+            return 200, seed.generate(world, subs, services, endpoints)
+    except (TypeError, ValueError) as exc:
+        raise bad_request("InvalidWorld", str(exc)) from None
+
+
+def _settings(world: World, spec: Json) -> tuple[int, Json]:
+    with world.lock:
+        if "page_size" in spec:
+            if not isinstance(spec["page_size"], int) or spec["page_size"] < 1:
+                raise bad_request("InvalidSetting", "'page_size' must be a positive integer.")
+            world.settings.page_size = spec["page_size"]
+        if "lro_seconds" in spec:
+            if not isinstance(spec["lro_seconds"], int | float) or spec["lro_seconds"] < 0:
+                raise bad_request("InvalidSetting", "'lro_seconds' must be a number of seconds, 0 or more.")
+            world.settings.lro_seconds = float(spec["lro_seconds"])
+    return 200, vars(world.settings)
+
+
+def _access(world: World, spec: Json) -> tuple[int, Json]:
+    with world.lock:
+        sub = world.require_subscription(str(spec.get("subscription", "")))
+        sub["readable"] = bool(spec.get("readable", True))
+        world.save()
+    return 200, {"subscription": sub["subscriptionId"], "readable": sub["readable"]}
+
+
+def _power(world: World, spec: Json) -> tuple[int, Json]:
+    with world.transaction():
+        compute.set_power(world, str(spec.get("vm", "")), str(spec.get("state", "")))
+    world.save()
+    return 200, {"vm": spec["vm"], "state": spec["state"]}
+
+
+def _state(world: World) -> Json:
+    """Everything in the world, rendered as ARM would serve it (for the demo page and debugging)."""
+    with world.lock:
+        return {
+            "subscriptions": [
+                {"subscriptionId": s["subscriptionId"], "displayName": s["displayName"], "readable": s["readable"],
+                 "resourceGroups": [g["name"] for g in s["groups"].values()]}
+                for s in world.subscriptions.values()
+            ],
+            "resources": [world.render(r) | _power_of(r) for r in world.resources.values()],
+        }
+
+
+def _power_of(stored: Json) -> Json:
+    return {"powerState": stored["_power"]} if "_power" in stored else {}

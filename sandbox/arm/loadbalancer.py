@@ -1,0 +1,302 @@
+"""Load balancers: frontends, backend pools, probes, load-balancing and inbound NAT rules.
+
+Backend pool membership is NIC-based, as in Azure: a NIC's IP configuration names the pool,
+and the pool's ``backendIPConfigurations`` is derived from that on read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import ids
+from .common import (
+    NETWORK,
+    allocate_ip,
+    allocation_method,
+    as_list,
+    child,
+    envelope,
+    guid,
+    in_use,
+    properties,
+    ref_id,
+    rendered,
+    require_location,
+    require_name,
+    require_subnet,
+    unique_names,
+)
+from .errors import bad_request, invalid_reference
+from .network import ipconfig_claims
+from .world import Claim, Json, Ref, World
+
+LB_TYPE = "Microsoft.Network/loadBalancers"
+PROTOCOLS = {"Tcp", "Udp", "All"}
+PROBE_PROTOCOLS = {"Tcp", "Http", "Https"}
+
+
+def _port(value: Any, field: str, rid: str, *, allow_zero: bool = False) -> int:
+    low = 0 if allow_zero else 1
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= 65535:
+        raise bad_request("InvalidLoadBalancerPort", f"{field} must be an integer from {low} to 65535, not {value!r}.", rid)
+    return value
+
+
+def _own_ref(value: Any, field: str, collection: str, names: set[str], lb_id: str, rid: str) -> Json:
+    target = ref_id(value, field, rid)
+    parsed = ids.parse(target)
+    if (
+        parsed is None
+        or ids.key(parsed.parent) != ids.key(lb_id)
+        or len(parsed.types) != 2
+        or parsed.types[1].lower() != collection.lower()
+        or parsed.name.lower() not in names
+    ):
+        raise invalid_reference(target, rid)
+    return {"id": target}
+
+
+class LoadBalancers:
+    namespace = NETWORK
+    type = "loadBalancers"
+
+    def put(self, world: World, rid: str, parsed: ids.ParsedId, body: Json) -> Json:
+        require_name(parsed.name, rid)
+        existing = world.get(rid)
+        location = require_location(body, rid)
+        props = properties(body)
+        stored = envelope(rid, parsed, LB_TYPE, location, body, existing)
+        lb_id = stored["id"]
+        sku = (body.get("sku") or {}).get("name", "Basic")
+        if sku not in ("Basic", "Standard"):
+            raise bad_request("InvalidLoadBalancerSku", f"Load balancer SKU must be Basic or Standard, not {sku!r}.", rid)
+        stored["sku"] = {"name": sku, "tier": "Regional"}
+        old = (existing or {}).get("properties", {})
+        frontends = self._frontends(world, lb_id, props, old)
+        pools = [
+            child(lb_id, "backendAddressPools", p, f"{LB_TYPE}/backendAddressPools", rid)[1]
+            | {"properties": {"provisioningState": "Succeeded"}}
+            for p in as_list(props.get("backendAddressPools"), "backendAddressPools", rid)
+        ]
+        names = {
+            "frontendIPConfigurations": {f["name"].lower() for f in frontends},
+            "backendAddressPools": {p["name"].lower() for p in pools},
+        }
+        probes = [self._probe(lb_id, p, rid) for p in as_list(props.get("probes"), "probes", rid)]
+        names["probes"] = {p["name"].lower() for p in probes}
+        rules = [self._rule(lb_id, r, names, rid) for r in as_list(props.get("loadBalancingRules"), "loadBalancingRules", rid)]
+        nat_rules = [self._nat_rule(lb_id, r, names, rid) for r in as_list(props.get("inboundNatRules"), "inboundNatRules", rid)]
+        for collection, items in (
+            ("frontendIPConfigurations", frontends),
+            ("backendAddressPools", pools),
+            ("probes", probes),
+            ("loadBalancingRules", rules),
+            ("inboundNatRules", nat_rules),
+        ):
+            unique_names(items, collection, rid)
+        _check_rule_clash(rules + nat_rules, rid)
+        self._check_removals(world, old, frontends, pools, rid)
+        stored["properties"] = {
+            "provisioningState": "Succeeded",
+            "resourceGuid": old.get("resourceGuid", guid()),
+            "frontendIPConfigurations": frontends,
+            "backendAddressPools": pools,
+            "probes": probes,
+            "loadBalancingRules": rules,
+            "inboundNatRules": nat_rules,
+            "inboundNatPools": [],
+            "outboundRules": [],
+        }
+        return stored
+
+    def _frontends(self, world: World, lb_id: str, props: Json, old: Json) -> list[Json]:
+        previous = {f["name"].lower(): f["properties"] for f in old.get("frontendIPConfigurations", [])}
+        out = []
+        for item in as_list(props.get("frontendIPConfigurations"), "frontendIPConfigurations", lb_id):
+            fid, fe = child(lb_id, "frontendIPConfigurations", item, f"{LB_TYPE}/frontendIPConfigurations", lb_id)
+            fprops = properties(item)
+            out_props: Json = {"provisioningState": "Succeeded", "privateIPAddressVersion": "IPv4"}
+            if fprops.get("publicIPAddress"):
+                # Public IP resources are not modelled; the reference is kept so that a public
+                # frontend can be told apart (a private link service refuses it).
+                out_props["publicIPAddress"] = {"id": ref_id(fprops["publicIPAddress"], "publicIPAddress", fid)}
+            else:
+                subnet_id = ref_id(fprops.get("subnet"), "subnet", fid)
+                require_subnet(world, subnet_id, lb_id)
+                method = allocation_method(fprops.get("privateIPAllocationMethod"), fid)
+                before = previous.get(fe["name"].lower(), {})
+                same_subnet = ids.key(before.get("subnet", {}).get("id", "")) == ids.key(subnet_id)
+                kept = before.get("privateIPAddress") if same_subnet else None
+                wanted = fprops.get("privateIPAddress")
+                if method == "Static" and wanted == kept:
+                    ip = kept
+                else:
+                    ip = allocate_ip(world, subnet_id, fid, method, wanted, kept if method == "Dynamic" else None)
+                out_props |= {"privateIPAddress": ip, "privateIPAllocationMethod": method, "subnet": {"id": subnet_id}}
+            fe["properties"] = out_props
+            out.append(fe)
+        return out
+
+    @staticmethod
+    def _probe(lb_id: str, item: Json, rid: str) -> Json:
+        _, probe = child(lb_id, "probes", item, f"{LB_TYPE}/probes", rid)
+        props = properties(item)
+        protocol = props.get("protocol", "Tcp")
+        if protocol not in PROBE_PROTOCOLS:
+            raise bad_request("InvalidProbeProtocol", f"Probe protocol must be one of {sorted(PROBE_PROTOCOLS)}.", rid)
+        if protocol != "Tcp" and not props.get("requestPath"):
+            raise bad_request("ProbeRequestPathRequired", f"An {protocol} probe needs a requestPath.", rid)
+        probe["properties"] = {
+            "provisioningState": "Succeeded",
+            "protocol": protocol,
+            "port": _port(props.get("port"), "probe port", rid),
+            "intervalInSeconds": int(props.get("intervalInSeconds", 15)),
+            "numberOfProbes": int(props.get("numberOfProbes", 1)),
+            "probeThreshold": int(props.get("probeThreshold", 1)),
+        }
+        if props.get("requestPath"):
+            probe["properties"]["requestPath"] = props["requestPath"]
+        return probe
+
+    @staticmethod
+    def _rule(lb_id: str, item: Json, names: dict[str, set[str]], rid: str) -> Json:
+        _, rule = child(lb_id, "loadBalancingRules", item, f"{LB_TYPE}/loadBalancingRules", rid)
+        props = properties(item)
+        protocol = props.get("protocol")
+        if protocol not in PROTOCOLS:
+            raise bad_request("InvalidLoadBalancingRuleProtocol", f"Rule protocol must be one of {sorted(PROTOCOLS)}.", rid)
+        ha_ports = protocol == "All"
+        out: Json = {
+            "provisioningState": "Succeeded",
+            "frontendIPConfiguration": _own_ref(
+                props.get("frontendIPConfiguration"), "frontendIPConfiguration", "frontendIPConfigurations",
+                names["frontendIPConfigurations"], lb_id, rid,
+            ),
+            "frontendPort": _port(props.get("frontendPort"), "frontendPort", rid, allow_zero=ha_ports),
+            "backendPort": _port(props.get("backendPort"), "backendPort", rid, allow_zero=ha_ports),
+            "protocol": protocol,
+            "enableFloatingIP": bool(props.get("enableFloatingIP", False)),
+            "idleTimeoutInMinutes": int(props.get("idleTimeoutInMinutes", 4)),
+            "enableTcpReset": bool(props.get("enableTcpReset", False)),
+            "loadDistribution": props.get("loadDistribution", "Default"),
+            "disableOutboundSnat": bool(props.get("disableOutboundSnat", False)),
+        }
+        if props.get("backendAddressPool"):
+            out["backendAddressPool"] = _own_ref(
+                props["backendAddressPool"], "backendAddressPool", "backendAddressPools", names["backendAddressPools"], lb_id, rid
+            )
+            out["backendAddressPools"] = [out["backendAddressPool"]]
+        if props.get("probe"):
+            out["probe"] = _own_ref(props["probe"], "probe", "probes", names["probes"], lb_id, rid)
+        rule["properties"] = out
+        return rule
+
+    @staticmethod
+    def _nat_rule(lb_id: str, item: Json, names: dict[str, set[str]], rid: str) -> Json:
+        _, rule = child(lb_id, "inboundNatRules", item, f"{LB_TYPE}/inboundNatRules", rid)
+        props = properties(item)
+        protocol = props.get("protocol")
+        if protocol not in PROTOCOLS:
+            raise bad_request("InvalidLoadBalancingRuleProtocol", f"Rule protocol must be one of {sorted(PROTOCOLS)}.", rid)
+        rule["properties"] = {
+            "provisioningState": "Succeeded",
+            "frontendIPConfiguration": _own_ref(
+                props.get("frontendIPConfiguration"), "frontendIPConfiguration", "frontendIPConfigurations",
+                names["frontendIPConfigurations"], lb_id, rid,
+            ),
+            "frontendPort": _port(props.get("frontendPort"), "frontendPort", rid),
+            "backendPort": _port(props.get("backendPort"), "backendPort", rid),
+            "protocol": protocol,
+            "enableFloatingIP": bool(props.get("enableFloatingIP", False)),
+            "idleTimeoutInMinutes": int(props.get("idleTimeoutInMinutes", 4)),
+            "enableTcpReset": bool(props.get("enableTcpReset", False)),
+        }
+        return rule
+
+    @staticmethod
+    def _check_removals(world: World, old: Json, frontends: list[Json], pools: list[Json], rid: str) -> None:
+        kept = {ids.key(f["id"]) for f in frontends} | {ids.key(p["id"]) for p in pools}
+        for fe in old.get("frontendIPConfigurations", []):
+            users = world.referrers("frontend-pls", fe["id"])
+            if ids.key(fe["id"]) not in kept and users:
+                raise in_use(
+                    "LoadBalancerFrontendIPConfigurationInUseByPrivateLinkService",
+                    f"Frontend IP configuration {fe['id']} is used by private link service {users[0]} and cannot be removed.",
+                    rid,
+                )
+        for pool in old.get("backendAddressPools", []):
+            users = world.referrers("pool", pool["id"])
+            if ids.key(pool["id"]) not in kept and users:
+                raise in_use(
+                    "InUseBackendAddressPoolCannotBeDeleted",
+                    f"Backend address pool {pool['id']} is in use by {users[0]} and cannot be removed.",
+                    rid,
+                )
+
+    def render(self, world: World, stored: Json) -> Json:
+        out = rendered(stored)
+        props = out["properties"]
+        users: dict[str, dict[str, list[Json]]] = {}
+        for collection in ("loadBalancingRules", "inboundNatRules"):
+            for rule in props[collection]:
+                rprops = rule["properties"]
+                for field in ("frontendIPConfiguration", "backendAddressPool", "probe"):
+                    if field in rprops:
+                        users.setdefault(ids.key(rprops[field]["id"]), {}).setdefault(collection, []).append({"id": rule["id"]})
+        for collection in ("frontendIPConfigurations", "backendAddressPools", "probes"):
+            for item in props[collection]:
+                item["properties"].update(users.get(ids.key(item["id"]), {}))
+        for pool in props["backendAddressPools"]:
+            members = world.referrers("pool", pool["id"])
+            if members:
+                pool["properties"]["backendIPConfigurations"] = [{"id": m} for m in members]
+        return out
+
+    def check_delete(self, world: World, rid: str) -> None:
+        stored = world.require(rid, "load balancer")
+        for fe in stored["properties"]["frontendIPConfigurations"]:
+            users = world.referrers("frontend-pls", fe["id"])
+            if users:
+                raise in_use(
+                    "LoadBalancerInUseByPrivateLinkService",
+                    f"Load balancer {rid} cannot be deleted because its frontend IP configuration {fe['name']} is "
+                    f"used by private link service {users[0]}.",
+                    rid,
+                )
+        for pool in stored["properties"]["backendAddressPools"]:
+            users = world.referrers("pool", pool["id"])
+            if users:
+                raise in_use(
+                    "InUseBackendAddressPoolCannotBeDeleted",
+                    f"Load balancer {rid} cannot be deleted because backend address pool {pool['name']} is in use "
+                    f"by {users[0]}. Remove the network interfaces from the pool first.",
+                    rid,
+                )
+
+    def delete(self, world: World, rid: str) -> None:
+        world.remove(rid)
+
+    def claims(self, stored: Json) -> list[Claim]:
+        return ipconfig_claims(stored, "frontendIPConfigurations")
+
+    def refs(self, stored: Json) -> list[Ref]:
+        return [
+            ("subnet-ipconfig", ids.key(fe["properties"]["subnet"]["id"]), fe["id"])
+            for fe in stored["properties"]["frontendIPConfigurations"]
+            if "subnet" in fe["properties"]
+        ]
+
+
+def _check_rule_clash(rules: list[Json], rid: str) -> None:
+    seen: dict[tuple[str, int, str], str] = {}
+    for rule in rules:
+        props = rule["properties"]
+        slot = (ids.key(props["frontendIPConfiguration"]["id"]), props["frontendPort"], props["protocol"])
+        if slot in seen:
+            raise bad_request(
+                "RulesUseSameFrontendIpAndPort",
+                f"Load balancer rules {seen[slot]} and {rule['name']} use the same frontend IP configuration, "
+                f"port {props['frontendPort']} and protocol {props['protocol']}.",
+                rid,
+            )
+        seen[slot] = rule["name"]

@@ -1,0 +1,160 @@
+"""The HTTPS server: one threaded server for ARM, the Entra ID stand-in and the control API.
+
+Each connection gets its own thread, and its TLS handshake happens on that thread, so a slow
+client never holds up the others. HTTP/1.1 keep-alive is supported.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import ssl
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from . import api, control, identity
+from .compute import VirtualMachines
+from .errors import ArmError
+from .loadbalancer import LoadBalancers
+from .network import NetworkInterfaces, VirtualNetworks
+from .privatelink import PrivateEndpoints, PrivateLinkServices
+from .world import Json, Settings, World
+
+_OPENID = re.compile(r"^/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configuration$")
+_TOKEN = re.compile(r"^/(?P<tenant>[^/]+)/oauth2/v2\.0/token$")
+
+
+def make_world(state_path: Path | None = None, settings: Settings | None = None) -> World:
+    kinds = [VirtualNetworks(), NetworkInterfaces(), LoadBalancers(), PrivateLinkServices(), PrivateEndpoints(),
+             VirtualMachines()]
+    return World(kinds, state_path=state_path, settings=settings)  # type: ignore[arg-type]
+
+
+class ArmServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 128
+
+    def __init__(self, world: World, port: int, cert: Path, key: Path) -> None:
+        self.world = world
+        self.faults = control.FaultBook()
+        self.log = control.RequestLog()
+        self.ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self.ssl_context.load_cert_chain(cert, key)
+        super().__init__(("127.0.0.1", port), _Handler)
+
+    @property
+    def base_url(self) -> str:
+        return f"https://127.0.0.1:{self.server_address[1]}"
+
+    def finish_request(self, request: Any, client_address: Any) -> None:
+        try:
+            tls = self.ssl_context.wrap_socket(request, server_side=True)
+        except (ssl.SSLError, OSError):
+            return  # a client that cannot finish a handshake is not ours to serve
+        try:
+            self.RequestHandlerClass(tls, client_address, self)
+        finally:
+            try:
+                tls.unwrap()
+            except (ssl.SSLError, OSError, ValueError):
+                pass
+
+    def serve_in_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.serve_forever, name="sandbox-arm", daemon=True)
+        thread.start()
+        return thread
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: ArmServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+        """Quiet: the request log is kept in memory and served by the control API."""
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_PUT = do_POST = do_DELETE = do_PATCH = do_GET
+
+    def _serve(self) -> None:
+        url = urlsplit(self.path)
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        status, body, headers = 500, None, {}
+        try:
+            status, body, headers = self._route(url.path, url.query, raw)
+        except ArmError as err:
+            status, body, headers = err.status, err.body(), err.headers
+        except Exception as exc:  # a sandbox bug must still answer like ARM, and say what broke
+            status, body, headers = 500, {"error": {"code": "InternalServerError", "message": repr(exc), "details": []}}, {}
+        if not url.path.startswith("/_sandbox"):
+            self.server.log.record(self.command, url.path, status)
+        self._send(status, body, headers)
+
+    def _route(self, path: str, query: str, raw: bytes) -> tuple[int, Json | None, dict[str, str]]:
+        world = self.server.world
+        if path.startswith("/_sandbox/"):
+            status, body = control.handle(world, self.server.faults, self.server.log, self.command, path, _json(raw))
+            return status, body, {}
+        delay, fault = self.server.faults.take(self.command, path)
+        if delay:
+            time.sleep(delay)
+        if fault:
+            raise fault
+        if match := _OPENID.match(path):
+            return 200, identity.openid_configuration(self.server.base_url, match["tenant"]), {}
+        if (match := _TOKEN.match(path)) and self.command == "POST":
+            status, body = identity.issue_token(world.identity, match["tenant"], raw)
+            return status, body, {}
+        identity.check_bearer(world.identity, self.headers.get("Authorization"))
+        world.settle()
+        req = api.Request(
+            method=self.command,
+            path=path,
+            query={k.lower(): v for k, v in parse_qsl(query, keep_blank_values=True)},
+            body=_json(raw),
+            base_url=f"https://{self.headers.get('Host') or self.server.base_url.removeprefix('https://')}",
+        )
+        return api.dispatch(world, req)
+
+    def _send(self, status: int, body: Json | None, headers: dict[str, str]) -> None:
+        payload = b"" if body is None else json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        request_id = str(uuid.uuid4())
+        self.send_header("x-ms-request-id", request_id)
+        self.send_header("x-ms-correlation-request-id", self.headers.get("x-ms-client-request-id") or request_id)
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def _json(raw: bytes) -> Any:
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return _Unparseable(raw)
+
+
+class _Unparseable:
+    """A body that was not JSON: handlers that need JSON refuse it with InvalidRequestContent."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
