@@ -1,0 +1,72 @@
+"""Shared fixtures: one sandbox ARM process per test session, reset to a known world per test."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from azure.identity import ClientSecretCredential
+from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.network import NetworkManagementClient
+
+from sandbox.arm import launch
+
+TEAM_A = "11111111-1111-1111-1111-111111111111"
+TEAM_B = "22222222-2222-2222-2222-222222222222"
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = Path(os.environ.get("NATLINK_SHARED", ROOT.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def arm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[launch.RunningSandbox]:
+    running = launch.start(state=tmp_path_factory.mktemp("arm") / "arm.json")
+    yield running
+    assert running.stop() == 0
+
+
+@pytest.fixture
+def sandbox(arm: launch.RunningSandbox) -> launch.RunningSandbox:
+    """The session's sandbox, back to the seed world with no faults and default settings."""
+    arm.control("DELETE", "faults")
+    arm.control("PUT", "settings", {"page_size": 100, "lro_seconds": 0})
+    arm.control("POST", "reset", {"world": "seed"})
+    arm.control("DELETE", "requests")
+    return arm
+
+
+@pytest.fixture(scope="session")
+def credential(arm: launch.RunningSandbox) -> ClientSecretCredential:
+    c = arm.config
+    return ClientSecretCredential(
+        c["tenant_id"],
+        c["client_id"],
+        c["client_secret"],
+        authority=c["authority_host"],
+        disable_instance_discovery=True,
+        connection_verify=c["ca_bundle"],
+    )
+
+
+def network_client(arm: launch.RunningSandbox, credential: ClientSecretCredential, sub: str) -> NetworkManagementClient:
+    return NetworkManagementClient(
+        credential, sub, base_url=arm.arm_url, connection_verify=arm.ca_bundle, polling_interval=0.05
+    )
+
+
+@pytest.fixture
+def net_a(sandbox: launch.RunningSandbox, credential: ClientSecretCredential) -> NetworkManagementClient:
+    return network_client(sandbox, credential, TEAM_A)
+
+
+@pytest.fixture
+def net_b(sandbox: launch.RunningSandbox, credential: ClientSecretCredential) -> NetworkManagementClient:
+    return network_client(sandbox, credential, TEAM_B)
+
+
+@pytest.fixture
+def compute_b(sandbox: launch.RunningSandbox, credential: ClientSecretCredential) -> ComputeManagementClient:
+    return ComputeManagementClient(
+        credential, TEAM_B, base_url=sandbox.arm_url, connection_verify=sandbox.ca_bundle, polling_interval=0.05
+    )
