@@ -19,7 +19,9 @@ def _exec_module(module: str, args: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    parser = argparse.ArgumentParser(prog="natlink", description="Azure Private Link double NAT, run from Slack.")
+    parser = argparse.ArgumentParser(
+        prog="natlink", description="Azure Private Link double NAT, run from Slack."
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sandbox = commands.add_parser("sandbox", help="run stand-ins for Azure and Slack on this machine")
     parts = sandbox.add_subparsers(dest="part", required=True, metavar="PART")

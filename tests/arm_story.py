@@ -20,14 +20,24 @@ def lb_body(sku: str = "Standard", frontend: dict | None = None) -> dict:
         "location": "japaneast",
         "sku": {"name": sku},
         "properties": {
-            "frontendIPConfigurations": [{"name": "fe", "properties": frontend or {"subnet": {"id": B_SUBNET}}}],
+            "frontendIPConfigurations": [
+                {"name": "fe", "properties": frontend or {"subnet": {"id": B_SUBNET}}}
+            ],
             "backendAddressPools": [{"name": "pool"}],
             "probes": [{"name": "rdp", "properties": {"protocol": "Tcp", "port": 3389}}],
-            "loadBalancingRules": [{"name": "tcp-3389", "properties": {
-                "protocol": "Tcp", "frontendPort": 3389, "backendPort": 3389,
-                "frontendIPConfiguration": {"id": FRONTEND}, "backendAddressPool": {"id": POOL},
-                "probe": {"id": f"{LB_ID}/probes/rdp"},
-            }}],
+            "loadBalancingRules": [
+                {
+                    "name": "tcp-3389",
+                    "properties": {
+                        "protocol": "Tcp",
+                        "frontendPort": 3389,
+                        "backendPort": 3389,
+                        "frontendIPConfiguration": {"id": FRONTEND},
+                        "backendAddressPool": {"id": POOL},
+                        "probe": {"id": f"{LB_ID}/probes/rdp"},
+                    },
+                }
+            ],
         },
     }
 
@@ -65,7 +75,9 @@ def pls_body(nat_ips: int = 1, visibility: list[str] | None = None, auto: list[s
 def expose(net_b: NetworkManagementClient, **pls_kwargs) -> PrivateLinkService:
     create_lb(net_b)
     disable_pls_policies(net_b)
-    return net_b.private_link_services.begin_create_or_update(B_RG, "pls-rdp", pls_body(**pls_kwargs)).result()
+    return net_b.private_link_services.begin_create_or_update(
+        B_RG, "pls-rdp", pls_body(**pls_kwargs)
+    ).result()
 
 
 def pe_body(target: str, message: str = "natlink request", manual: bool = True) -> dict:
@@ -74,6 +86,8 @@ def pe_body(target: str, message: str = "natlink request", manual: bool = True) 
         "location": "japaneast",
         "properties": {
             "subnet": {"id": A_SUBNET},
-            key: [{"name": "to-rdp", "properties": {"privateLinkServiceId": target, "requestMessage": message}}],
+            key: [
+                {"name": "to-rdp", "properties": {"privateLinkServiceId": target, "requestMessage": message}}
+            ],
         },
     }

@@ -49,7 +49,9 @@ def credential(arm: launch.RunningSandbox) -> ClientSecretCredential:
     )
 
 
-def network_client(arm: launch.RunningSandbox, credential: ClientSecretCredential, sub: str) -> NetworkManagementClient:
+def network_client(
+    arm: launch.RunningSandbox, credential: ClientSecretCredential, sub: str
+) -> NetworkManagementClient:
     return NetworkManagementClient(
         credential, sub, base_url=arm.arm_url, connection_verify=arm.ca_bundle, polling_interval=0.05
     )
@@ -68,5 +70,9 @@ def net_b(sandbox: launch.RunningSandbox, credential: ClientSecretCredential) ->
 @pytest.fixture
 def compute_b(sandbox: launch.RunningSandbox, credential: ClientSecretCredential) -> ComputeManagementClient:
     return ComputeManagementClient(
-        credential, TEAM_B, base_url=sandbox.arm_url, connection_verify=sandbox.ca_bundle, polling_interval=0.05
+        credential,
+        TEAM_B,
+        base_url=sandbox.arm_url,
+        connection_verify=sandbox.ca_bundle,
+        polling_interval=0.05,
     )

@@ -20,15 +20,26 @@ def test_lists_page_with_next_link(sandbox, credential) -> None:
     names = [p.name for p in client.private_link_services.list_by_subscription()]
     assert sorted(names) == sorted(f"pls-{n}" for n in range(7))
     counts = sandbox.control("GET", "requests")["counts"]
-    assert counts[f"GET /subscriptions/{generated['subscriptions'][0]}/providers/Microsoft.Network/privateLinkServices"] == 3
+    assert (
+        counts[
+            f"GET /subscriptions/{generated['subscriptions'][0]}/providers/Microsoft.Network/privateLinkServices"
+        ]
+        == 3
+    )
 
 
 def test_a_long_running_operation_takes_its_time(sandbox, net_b) -> None:
     sandbox.control("PUT", "settings", {"lro_seconds": 1.5})
     started = time.monotonic()
-    poller = net_b.load_balancers.begin_create_or_update(B_RG, "lb-slow", {
-        "location": "japaneast", "sku": {"name": "Standard"}, "properties": {"backendAddressPools": [{"name": "pool"}]},
-    })
+    poller = net_b.load_balancers.begin_create_or_update(
+        B_RG,
+        "lb-slow",
+        {
+            "location": "japaneast",
+            "sku": {"name": "Standard"},
+            "properties": {"backendAddressPools": [{"name": "pool"}]},
+        },
+    )
     assert not poller.done()
     assert net_b.load_balancers.get(B_RG, "lb-slow").provisioning_state == "Updating"
     assert poller.result().provisioning_state == "Succeeded"
@@ -38,7 +49,9 @@ def test_a_long_running_operation_takes_its_time(sandbox, net_b) -> None:
 def test_a_failed_operation_surfaces_as_an_error(sandbox, net_b) -> None:
     sandbox.control("POST", "lro-failures", {"type": "loadBalancers", "code": "InternalServerError"})
     with pytest.raises(HttpResponseError) as caught:
-        net_b.load_balancers.begin_create_or_update(B_RG, "lb-doomed", {"location": "japaneast", "properties": {}}).result()
+        net_b.load_balancers.begin_create_or_update(
+            B_RG, "lb-doomed", {"location": "japaneast", "properties": {}}
+        ).result()
     assert caught.value.error.code == "InternalServerError"
     assert net_b.load_balancers.get(B_RG, "lb-doomed").provisioning_state == "Failed"
     # The failure was armed for one operation only.
@@ -46,8 +59,12 @@ def test_a_failed_operation_surfaces_as_an_error(sandbox, net_b) -> None:
 
 
 def test_injected_429s_are_retried_by_the_sdk(sandbox, net_b) -> None:
-    path = f"/subscriptions/{TEAM_B}/resourceGroups/{B_RG}/providers/Microsoft.Network/virtualNetworks/temp-vnet"
-    sandbox.control("POST", "faults", {"method": "GET", "path": f"{path}$", "status": 429, "count": 2, "retry_after": 1})
+    path = (
+        f"/subscriptions/{TEAM_B}/resourceGroups/{B_RG}/providers/Microsoft.Network/virtualNetworks/temp-vnet"
+    )
+    sandbox.control(
+        "POST", "faults", {"method": "GET", "path": f"{path}$", "status": 429, "count": 2, "retry_after": 1}
+    )
     assert net_b.virtual_networks.get(B_RG, "temp-vnet").name == "temp-vnet"
     log = sandbox.control("GET", "requests")
     assert log["counts"][f"GET {path}"] == 3
@@ -55,12 +72,18 @@ def test_injected_429s_are_retried_by_the_sdk(sandbox, net_b) -> None:
 
 
 def test_injected_server_errors_and_latency(sandbox, net_b) -> None:
-    sandbox.control("POST", "faults", {"path": "/virtualNetworks$", "status": 503, "count": 1, "retry_after": 1})
+    sandbox.control(
+        "POST", "faults", {"path": "/virtualNetworks$", "status": 503, "count": 1, "retry_after": 1}
+    )
     sandbox.control("POST", "latency", {"path": "/virtualNetworks$", "seconds": 0.3, "count": 2})
     started = time.monotonic()
     assert [v.name for v in net_b.virtual_networks.list(B_RG)] == ["temp-vnet"]
     assert time.monotonic() - started >= 0.6
-    statuses = [r["status"] for r in sandbox.control("GET", "requests")["recent"] if r["path"].endswith("/virtualNetworks")]
+    statuses = [
+        r["status"]
+        for r in sandbox.control("GET", "requests")["recent"]
+        if r["path"].endswith("/virtualNetworks")
+    ]
     assert statuses == [503, 200]
 
 
@@ -69,7 +92,9 @@ def test_twenty_concurrent_endpoints_get_distinct_addresses(sandbox, credential,
 
     def request(i: int) -> str:
         client = network_client(sandbox, credential, TEAM_A)
-        pe = client.private_endpoints.begin_create_or_update(A_RG, f"pe-{i}", pe_body(pls.alias, f"request {i}")).result()
+        pe = client.private_endpoints.begin_create_or_update(
+            A_RG, f"pe-{i}", pe_body(pls.alias, f"request {i}")
+        ).result()
         nic = client.network_interfaces.get(A_RG, pe.network_interfaces[0].id.rsplit("/", 1)[1])
         return nic.ip_configurations[0].private_ip_address
 

@@ -26,7 +26,9 @@ def test_default_azure_credential_through_the_environment(sandbox, monkeypatch: 
         disable_instance_discovery=True,
         connection_verify=sandbox.ca_bundle,
     )
-    client = NetworkManagementClient(credential, TEAM_B, base_url=sandbox.arm_url, connection_verify=sandbox.ca_bundle)
+    client = NetworkManagementClient(
+        credential, TEAM_B, base_url=sandbox.arm_url, connection_verify=sandbox.ca_bundle
+    )
     assert [v.name for v in client.virtual_networks.list_all()] == ["temp-vnet"]
 
 
@@ -35,8 +37,14 @@ def test_a_wrong_secret_gets_no_token(sandbox) -> None:
     from azure.identity import ClientSecretCredential
 
     c = sandbox.config
-    wrong = ClientSecretCredential(c["tenant_id"], c["client_id"], "wrong", authority=c["authority_host"],
-                                   disable_instance_discovery=True, connection_verify=c["ca_bundle"])
+    wrong = ClientSecretCredential(
+        c["tenant_id"],
+        c["client_id"],
+        "wrong",
+        authority=c["authority_host"],
+        disable_instance_discovery=True,
+        connection_verify=c["ca_bundle"],
+    )
     with pytest.raises(ClientAuthenticationError, match="AADSTS7000215"):
         wrong.get_token("https://management.azure.com/.default")
 
@@ -47,8 +55,14 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
     state = tmp_path / "arm.json"
     first = launch.start(state=state)
     c = first.config
-    credential = ClientSecretCredential(c["tenant_id"], c["client_id"], c["client_secret"], authority=c["authority_host"],
-                                        disable_instance_discovery=True, connection_verify=c["ca_bundle"])
+    credential = ClientSecretCredential(
+        c["tenant_id"],
+        c["client_id"],
+        c["client_secret"],
+        authority=c["authority_host"],
+        disable_instance_discovery=True,
+        connection_verify=c["ca_bundle"],
+    )
     try:
         alias = expose(network_client(first, credential, TEAM_B)).alias
     finally:
@@ -59,11 +73,16 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
             k: c[k] for k in ("tenant_id", "client_id", "ca_bundle")
         }
         # The old port is gone, but the credential's cached token and the CA still work.
-        client = NetworkManagementClient(credential, TEAM_B, base_url=second.arm_url, connection_verify=c["ca_bundle"])
+        client = NetworkManagementClient(
+            credential, TEAM_B, base_url=second.arm_url, connection_verify=c["ca_bundle"]
+        )
         assert client.private_link_services.get(B_RG, "pls-rdp").alias == alias
-        assert second.control("GET", "requests")["counts"][
-            f"GET /subscriptions/{TEAM_B}/resourceGroups/{B_RG}/providers/Microsoft.Network/privateLinkServices/pls-rdp"
-        ] == 1
+        assert (
+            second.control("GET", "requests")["counts"][
+                f"GET /subscriptions/{TEAM_B}/resourceGroups/{B_RG}/providers/Microsoft.Network/privateLinkServices/pls-rdp"
+            ]
+            == 1
+        )
     finally:
         assert second.stop() == 0
     assert not list(tmp_path.glob(".arm-*")), "no temp file is left behind by the atomic save"
@@ -73,8 +92,12 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
 def test_natlink_sandbox_azure_command(tmp_path: Path, sig: signal.Signals) -> None:
     natlink = shutil.which("natlink", path=str(Path(sys.executable).parent))
     assert natlink, "the natlink console script is installed with the package"
-    process = subprocess.Popen([natlink, "sandbox", "azure", "--port", "0", "--empty", "--state", str(tmp_path / "s.json")],
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [natlink, "sandbox", "azure", "--port", "0", "--empty", "--state", str(tmp_path / "s.json")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     first = json.loads(process.stdout.readline())
     assert set(first) >= {"arm_url", "authority_host", "tenant_id", "client_id", "client_secret", "ca_bundle"}
     assert first["arm_url"].startswith("https://127.0.0.1:")
@@ -86,6 +109,8 @@ def test_natlink_sandbox_azure_command(tmp_path: Path, sig: signal.Signals) -> N
 
 
 def test_bad_arguments_are_refused(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "sandbox.arm", "--lro-seconds", "-1"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "sandbox.arm", "--lro-seconds", "-1"], capture_output=True, text=True
+    )
     assert result.returncode == 2
     assert "--lro-seconds" in result.stderr

@@ -10,7 +10,9 @@ from tests.conftest import TEAM_A
 
 
 def _nic_ip(client: NetworkManagementClient, group: str, nic_id: str) -> str:
-    return client.network_interfaces.get(group, nic_id.rsplit("/", 1)[1]).ip_configurations[0].private_ip_address
+    return (
+        client.network_interfaces.get(group, nic_id.rsplit("/", 1)[1]).ip_configurations[0].private_ip_address
+    )
 
 
 def test_seed_world_matches_the_topology(net_a, net_b, compute_b: ComputeManagementClient) -> None:
@@ -18,13 +20,22 @@ def test_seed_world_matches_the_topology(net_a, net_b, compute_b: ComputeManagem
     vnet_b = net_b.virtual_networks.get(B_RG, "temp-vnet")
     assert vnet_b.address_space.address_prefixes == ["10.2.0.0/16"]
     subnet = vnet_b.subnets[0]
-    assert (subnet.address_prefix, subnet.private_link_service_network_policies, subnet.private_endpoint_network_policies) == (
-        "10.2.0.0/24", "Enabled", "Disabled",
+    assert (
+        subnet.address_prefix,
+        subnet.private_link_service_network_policies,
+        subnet.private_endpoint_network_policies,
+    ) == (
+        "10.2.0.0/24",
+        "Enabled",
+        "Disabled",
     )
     vm = compute_b.virtual_machines.get(B_RG, "VM-Win2019-2", expand="instanceView")
     assert vm.instance_view.statuses[-1].code == "PowerState/running"
     assert _nic_ip(net_b, B_RG, vm.network_profile.network_interfaces[0].id) == "10.2.0.5"
-    assert net_a.network_interfaces.get(A_RG, "vm-win2019-nic").ip_configurations[0].private_ip_address == "10.0.0.4"
+    assert (
+        net_a.network_interfaces.get(A_RG, "vm-win2019-nic").ip_configurations[0].private_ip_address
+        == "10.0.0.4"
+    )
 
 
 def test_the_double_nat_story(net_a: NetworkManagementClient, net_b: NetworkManagementClient) -> None:
@@ -39,9 +50,14 @@ def test_the_double_nat_story(net_a: NetworkManagementClient, net_b: NetworkMana
     assert pls.ip_configurations[0].private_ip_address is None
     assert _nic_ip(net_b, B_RG, pls.network_interfaces[0].id) == "10.2.0.6"
 
-    pe = net_a.private_endpoints.begin_create_or_update(A_RG, "pe-rdp", pe_body(pls.alias, "natlink:req-1 bob")).result()
+    pe = net_a.private_endpoints.begin_create_or_update(
+        A_RG, "pe-rdp", pe_body(pls.alias, "natlink:req-1 bob")
+    ).result()
     assert _nic_ip(net_a, A_RG, pe.network_interfaces[0].id) == "10.0.0.5"
-    assert pe.manual_private_link_service_connections[0].private_link_service_connection_state.status == "Pending"
+    assert (
+        pe.manual_private_link_service_connections[0].private_link_service_connection_state.status
+        == "Pending"
+    )
     (connection,) = net_b.private_link_services.list_private_endpoint_connections(B_RG, "pls-rdp")
     assert connection.private_endpoint.id.lower() == pe.id.lower()
     assert connection.private_link_service_connection_state.description == "natlink:req-1 bob"
@@ -49,13 +65,17 @@ def test_the_double_nat_story(net_a: NetworkManagementClient, net_b: NetworkMana
 
     connection.private_link_service_connection_state.status = "Approved"
     connection.private_link_service_connection_state.description = "approved by alice"
-    updated = net_b.private_link_services.update_private_endpoint_connection(B_RG, "pls-rdp", connection.name, connection)
+    updated = net_b.private_link_services.update_private_endpoint_connection(
+        B_RG, "pls-rdp", connection.name, connection
+    )
     assert updated.private_link_service_connection_state.status == "Approved"
     pe_state = net_a.private_endpoints.get(A_RG, "pe-rdp").manual_private_link_service_connections[0]
     assert pe_state.private_link_service_connection_state.status == "Approved"
     assert pe_state.private_link_service_connection_state.description == "approved by alice"
 
-    net_b.private_link_services.begin_delete_private_endpoint_connection(B_RG, "pls-rdp", connection.name).result()
+    net_b.private_link_services.begin_delete_private_endpoint_connection(
+        B_RG, "pls-rdp", connection.name
+    ).result()
     assert list(net_b.private_link_services.list_private_endpoint_connections(B_RG, "pls-rdp")) == []
     pe_state = net_a.private_endpoints.get(A_RG, "pe-rdp").manual_private_link_service_connections[0]
     assert pe_state.private_link_service_connection_state.status == "Disconnected"
@@ -80,10 +100,15 @@ def test_auto_approval_and_visibility(net_a, net_b) -> None:
         "japaneast", A_RG, {"privateLinkServiceAlias": pls.alias}
     ).result()
     assert by_group.visible is True
-    pe = net_a.private_endpoints.begin_create_or_update(A_RG, "pe-auto", pe_body(pls.alias, manual=False)).result()
+    pe = net_a.private_endpoints.begin_create_or_update(
+        A_RG, "pe-auto", pe_body(pls.alias, manual=False)
+    ).result()
     assert pe.private_link_service_connections[0].private_link_service_connection_state.status == "Approved"
     manual = net_a.private_endpoints.begin_create_or_update(A_RG, "pe-manual", pe_body(pls.alias)).result()
-    assert manual.manual_private_link_service_connections[0].private_link_service_connection_state.status == "Approved"
+    assert (
+        manual.manual_private_link_service_connections[0].private_link_service_connection_state.status
+        == "Approved"
+    )
 
 
 def test_alias_not_visible_to_another_subscription(net_a, net_b) -> None:
@@ -100,11 +125,17 @@ def test_alias_not_visible_to_another_subscription(net_a, net_b) -> None:
 
 def test_power_state_is_kept(compute_b: ComputeManagementClient) -> None:
     compute_b.virtual_machines.begin_power_off(B_RG, "VM-Win2019-2").result()
-    assert compute_b.virtual_machines.instance_view(B_RG, "VM-Win2019-2").statuses[-1].code == "PowerState/stopped"
+    assert (
+        compute_b.virtual_machines.instance_view(B_RG, "VM-Win2019-2").statuses[-1].code
+        == "PowerState/stopped"
+    )
     listed = {vm.name: vm for vm in compute_b.virtual_machines.list_all(status_only="true")}
     assert listed["VM-Win2019-2"].instance_view.statuses[-1].code == "PowerState/stopped"
     compute_b.virtual_machines.begin_start(B_RG, "VM-Win2019-2").result()
-    assert compute_b.virtual_machines.instance_view(B_RG, "VM-Win2019-2").statuses[-1].code == "PowerState/running"
+    assert (
+        compute_b.virtual_machines.instance_view(B_RG, "VM-Win2019-2").statuses[-1].code
+        == "PowerState/running"
+    )
 
 
 def test_ids_are_case_insensitive(net_b) -> None:

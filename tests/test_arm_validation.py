@@ -14,7 +14,6 @@ from tests.arm_story import (
     A_SUBNET,
     B_RG,
     B_SUBNET,
-    FRONTEND,
     create_lb,
     disable_pls_policies,
     expose,
@@ -33,7 +32,9 @@ def refused(call: Callable[[], object]) -> tuple[int, str]:
 
 def test_pls_on_a_subnet_with_policies_enabled(net_b: NetworkManagementClient) -> None:
     create_lb(net_b)
-    status, code = refused(lambda: net_b.private_link_services.begin_create_or_update(B_RG, "pls", pls_body()))
+    status, code = refused(
+        lambda: net_b.private_link_services.begin_create_or_update(B_RG, "pls", pls_body())
+    )
     assert (status, code) == (400, "PrivateLinkServiceCannotBeCreatedInSubnetThatHasNetworkPoliciesEnabled")
     assert list(net_b.private_link_services.list(B_RG)) == []
 
@@ -41,22 +42,32 @@ def test_pls_on_a_subnet_with_policies_enabled(net_b: NetworkManagementClient) -
 def test_pls_on_a_basic_load_balancer(net_b) -> None:
     net_b.load_balancers.begin_create_or_update(B_RG, "lb-rdp", lb_body("Basic")).result()
     disable_pls_policies(net_b)
-    status, code = refused(lambda: net_b.private_link_services.begin_create_or_update(B_RG, "pls", pls_body()))
+    status, code = refused(
+        lambda: net_b.private_link_services.begin_create_or_update(B_RG, "pls", pls_body())
+    )
     assert (status, code) == (400, "PrivateLinkServiceNotSupportedOnBasicLoadBalancer")
 
 
 def test_pls_on_a_public_frontend(net_b) -> None:
-    public = {"publicIPAddress": {"id": f"/subscriptions/{TEAM_B}/resourceGroups/{B_RG}/providers/Microsoft.Network/publicIPAddresses/pip"}}
+    public = {
+        "publicIPAddress": {
+            "id": f"/subscriptions/{TEAM_B}/resourceGroups/{B_RG}/providers/Microsoft.Network/publicIPAddresses/pip"
+        }
+    }
     net_b.load_balancers.begin_create_or_update(B_RG, "lb-rdp", lb_body(frontend=public)).result()
     disable_pls_policies(net_b)
-    status, code = refused(lambda: net_b.private_link_services.begin_create_or_update(B_RG, "pls", pls_body()))
+    status, code = refused(
+        lambda: net_b.private_link_services.begin_create_or_update(B_RG, "pls", pls_body())
+    )
     assert (status, code) == (400, "PrivateLinkServiceCannotUsePublicLoadBalancerFrontend")
 
 
 def test_more_than_eight_nat_ips(net_b) -> None:
     create_lb(net_b)
     disable_pls_policies(net_b)
-    status, code = refused(lambda: net_b.private_link_services.begin_create_or_update(B_RG, "pls", pls_body(nat_ips=9)))
+    status, code = refused(
+        lambda: net_b.private_link_services.begin_create_or_update(B_RG, "pls", pls_body(nat_ips=9))
+    )
     assert (status, code) == (400, "PrivateLinkServiceIpConfigurationCountOutOfRange")
     eight = net_b.private_link_services.begin_create_or_update(B_RG, "pls", pls_body(nat_ips=8)).result()
     assert len(eight.ip_configurations) == 8
@@ -66,7 +77,9 @@ def test_nat_ips_can_be_added_but_never_removed(net_b) -> None:
     expose(net_b, nat_ips=2)
     grown = net_b.private_link_services.begin_create_or_update(B_RG, "pls-rdp", pls_body(nat_ips=3)).result()
     assert len(grown.ip_configurations) == 3
-    status, code = refused(lambda: net_b.private_link_services.begin_create_or_update(B_RG, "pls-rdp", pls_body(nat_ips=1)))
+    status, code = refused(
+        lambda: net_b.private_link_services.begin_create_or_update(B_RG, "pls-rdp", pls_body(nat_ips=1))
+    )
     assert (status, code) == (400, "PrivateLinkServiceIpConfigurationCannotBeDeleted")
 
 
@@ -74,21 +87,32 @@ def test_unknown_and_malformed_aliases(net_a, net_b) -> None:
     pls = expose(net_b)
     unknown = pls.alias.replace(pls.alias.split(".")[1], "00000000-0000-0000-0000-000000000000")
     assert refused(lambda: net_a.private_endpoints.begin_create_or_update(A_RG, "pe", pe_body(unknown))) == (
-        400, "PrivateLinkServiceAliasNotFound",
+        400,
+        "PrivateLinkServiceAliasNotFound",
     )
-    assert refused(lambda: net_a.private_endpoints.begin_create_or_update(A_RG, "pe", pe_body("not-an-alias"))) == (
-        400, "InvalidPrivateLinkServiceAlias",
+    assert refused(
+        lambda: net_a.private_endpoints.begin_create_or_update(A_RG, "pe", pe_body("not-an-alias"))
+    ) == (
+        400,
+        "InvalidPrivateLinkServiceAlias",
     )
     assert list(net_a.private_endpoints.list(A_RG)) == []
 
 
 def test_unknown_resource_group_and_parent(net_a) -> None:
     assert refused(lambda: net_a.private_endpoints.begin_create_or_update("rg-nope", "pe", pe_body("x"))) == (
-        404, "ResourceGroupNotFound",
+        404,
+        "ResourceGroupNotFound",
     )
-    assert refused(lambda: net_a.subnets.get(A_RG, "no-such-vnet", "default")) == (404, "ParentResourceNotFound")
-    assert refused(lambda: net_a.private_link_services.get_private_endpoint_connection(A_RG, "no-pls", "c")) == (
-        404, "ParentResourceNotFound",
+    assert refused(lambda: net_a.subnets.get(A_RG, "no-such-vnet", "default")) == (
+        404,
+        "ParentResourceNotFound",
+    )
+    assert refused(
+        lambda: net_a.private_link_services.get_private_endpoint_connection(A_RG, "no-pls", "c")
+    ) == (
+        404,
+        "ParentResourceNotFound",
     )
     assert refused(lambda: net_a.private_endpoints.get(A_RG, "missing")) == (404, "ResourceNotFound")
 
@@ -97,21 +121,26 @@ def test_reference_to_a_missing_subnet(net_a) -> None:
     body = pe_body("x")
     body["properties"]["subnet"]["id"] = A_SUBNET.replace("/default", "/missing")
     assert refused(lambda: net_a.private_endpoints.begin_create_or_update(A_RG, "pe", body)) == (
-        400, "InvalidResourceReference",
+        400,
+        "InvalidResourceReference",
     )
 
 
 @pytest.mark.parametrize("name", ["-starts-with-dash", "ends-with-dot.", "has space", "x" * 81, "semi;colon"])
 def test_names_that_break_azure_rules(net_b, name: str) -> None:
     assert refused(lambda: net_b.load_balancers.begin_create_or_update(B_RG, name, lb_body())) == (
-        400, "InvalidResourceName",
+        400,
+        "InvalidResourceName",
     )
 
 
 def test_request_message_over_140_characters(net_a, net_b) -> None:
     pls = expose(net_b)
-    assert refused(lambda: net_a.private_endpoints.begin_create_or_update(A_RG, "pe", pe_body(pls.alias, "x" * 141))) == (
-        400, "PrivateEndpointRequestMessageTooLong",
+    assert refused(
+        lambda: net_a.private_endpoints.begin_create_or_update(A_RG, "pe", pe_body(pls.alias, "x" * 141))
+    ) == (
+        400,
+        "PrivateEndpointRequestMessageTooLong",
     )
     ok = net_a.private_endpoints.begin_create_or_update(A_RG, "pe", pe_body(pls.alias, "x" * 140)).result()
     assert ok.manual_private_link_service_connections[0].request_message == "x" * 140
@@ -119,14 +148,20 @@ def test_request_message_over_140_characters(net_a, net_b) -> None:
 
 def test_deleting_a_load_balancer_that_a_pls_uses(net_b) -> None:
     expose(net_b)
-    assert refused(lambda: net_b.load_balancers.begin_delete(B_RG, "lb-rdp")) == (400, "LoadBalancerInUseByPrivateLinkService")
+    assert refused(lambda: net_b.load_balancers.begin_delete(B_RG, "lb-rdp")) == (
+        400,
+        "LoadBalancerInUseByPrivateLinkService",
+    )
     assert net_b.load_balancers.get(B_RG, "lb-rdp").provisioning_state == "Succeeded"
 
 
 def test_automatic_connection_without_auto_approval(net_a, net_b) -> None:
     pls = expose(net_b)
-    assert refused(lambda: net_a.private_endpoints.begin_create_or_update(A_RG, "pe", pe_body(pls.alias, manual=False))) == (
-        403, "LinkedAuthorizationFailed",
+    assert refused(
+        lambda: net_a.private_endpoints.begin_create_or_update(A_RG, "pe", pe_body(pls.alias, manual=False))
+    ) == (
+        403,
+        "LinkedAuthorizationFailed",
     )
 
 
@@ -135,12 +170,15 @@ def test_policies_cannot_be_enabled_under_a_pls(net_b) -> None:
     subnet = net_b.subnets.get(B_RG, "temp-vnet", "default")
     subnet.private_link_service_network_policies = "Enabled"
     assert refused(lambda: net_b.subnets.begin_create_or_update(B_RG, "temp-vnet", "default", subnet)) == (
-        400, "PrivateLinkServiceNetworkPoliciesCannotBeEnabledOnPrivateLinkServiceSubnet",
+        400,
+        "PrivateLinkServiceNetworkPoliciesCannotBeEnabledOnPrivateLinkServiceSubnet",
     )
 
 
 def _static_lb(ip: str) -> dict:
-    return lb_body(frontend={"subnet": {"id": B_SUBNET}, "privateIPAllocationMethod": "Static", "privateIPAddress": ip})
+    return lb_body(
+        frontend={"subnet": {"id": B_SUBNET}, "privateIPAllocationMethod": "Static", "privateIPAddress": ip}
+    )
 
 
 @pytest.mark.parametrize(
@@ -153,23 +191,35 @@ def _static_lb(ip: str) -> dict:
     ],
 )
 def test_static_addresses(net_b, ip: str, code: str) -> None:
-    assert refused(lambda: net_b.load_balancers.begin_create_or_update(B_RG, "lb-rdp", _static_lb(ip))) == (400, code)
+    assert refused(lambda: net_b.load_balancers.begin_create_or_update(B_RG, "lb-rdp", _static_lb(ip))) == (
+        400,
+        code,
+    )
     assert net_b.load_balancers.begin_create_or_update(B_RG, "lb-rdp", _static_lb("10.2.0.200")).result()
 
 
 def test_a_full_subnet(net_b) -> None:
     vnet = net_b.virtual_networks.get(B_RG, "temp-vnet")
-    net_b.subnets.begin_create_or_update(B_RG, "temp-vnet", "tiny", {"properties": {"addressPrefix": "10.2.1.0/29"}}).result()
+    net_b.subnets.begin_create_or_update(
+        B_RG, "temp-vnet", "tiny", {"properties": {"addressPrefix": "10.2.1.0/29"}}
+    ).result()
     assert vnet.subnets  # the /29 holds 8 addresses, of which Azure reserves 5
     tiny = f"{vnet.id}/subnets/tiny"
     body = lb_body(frontend={"subnet": {"id": tiny}})
     frontends = [{"name": f"fe{i}", "properties": {"subnet": {"id": tiny}}} for i in range(4)]
     body["properties"]["frontendIPConfigurations"] = frontends
     body["properties"]["loadBalancingRules"] = []
-    assert refused(lambda: net_b.load_balancers.begin_create_or_update(B_RG, "lb", body)) == (400, "SubnetIsFull")
+    assert refused(lambda: net_b.load_balancers.begin_create_or_update(B_RG, "lb", body)) == (
+        400,
+        "SubnetIsFull",
+    )
     body["properties"]["frontendIPConfigurations"] = frontends[:3]
     lb = net_b.load_balancers.begin_create_or_update(B_RG, "lb", body).result()
-    assert [f.private_ip_address for f in lb.frontend_ip_configurations] == ["10.2.1.4", "10.2.1.5", "10.2.1.6"]
+    assert [f.private_ip_address for f in lb.frontend_ip_configurations] == [
+        "10.2.1.4",
+        "10.2.1.5",
+        "10.2.1.6",
+    ]
 
 
 def test_a_refused_request_leaves_nothing_behind(net_b) -> None:
@@ -177,8 +227,14 @@ def test_a_refused_request_leaves_nothing_behind(net_b) -> None:
     create_lb(net_b)
     disable_pls_policies(net_b)
     body = pls_body(nat_ips=2)
-    body["properties"]["ipConfigurations"][1]["properties"] |= {"privateIPAllocationMethod": "Static", "privateIPAddress": "10.2.0.5"}
-    assert refused(lambda: net_b.private_link_services.begin_create_or_update(B_RG, "pls", body)) == (400, "PrivateIPAddressInUse")
+    body["properties"]["ipConfigurations"][1]["properties"] |= {
+        "privateIPAllocationMethod": "Static",
+        "privateIPAddress": "10.2.0.5",
+    }
+    assert refused(lambda: net_b.private_link_services.begin_create_or_update(B_RG, "pls", body)) == (
+        400,
+        "PrivateIPAddressInUse",
+    )
     assert [n.name for n in net_b.network_interfaces.list(B_RG)] == ["vm-win2019-2-nic"]
     pls = net_b.private_link_services.begin_create_or_update(B_RG, "pls", pls_body()).result()
     nic = net_b.network_interfaces.get(B_RG, pls.network_interfaces[0].id.rsplit("/", 1)[1])
@@ -191,7 +247,10 @@ def test_subscription_scope(sandbox, credential) -> None:
     sandbox.control("POST", "access", {"subscription": TEAM_B, "readable": False})
     try:
         denied = network_client(sandbox, credential, TEAM_B)
-        assert refused(lambda: list(denied.private_link_services.list_by_subscription())) == (403, "AuthorizationFailed")
+        assert refused(lambda: list(denied.private_link_services.list_by_subscription())) == (
+            403,
+            "AuthorizationFailed",
+        )
     finally:
         sandbox.control("POST", "access", {"subscription": TEAM_B, "readable": True})
 
@@ -200,6 +259,10 @@ def test_calls_without_a_token_it_issued(sandbox) -> None:
     url = f"{sandbox.arm_url}/subscriptions/{TEAM_B}/providers/Microsoft.Network/privateLinkServices?api-version=2026-03-01"
     missing = requests.get(url, verify=sandbox.ca_bundle, timeout=10)
     assert (missing.status_code, missing.json()["error"]["code"]) == (401, "AuthenticationFailed")
-    forged = requests.get(url, headers={"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl"},
-                          verify=sandbox.ca_bundle, timeout=10)
+    forged = requests.get(
+        url,
+        headers={"Authorization": "Bearer eyJhbGciOiJIUzI1NiJ9.e30.c2lnbmF0dXJl"},
+        verify=sandbox.ca_bundle,
+        timeout=10,
+    )
     assert (forged.status_code, forged.json()["error"]["code"]) == (401, "InvalidAuthenticationToken")

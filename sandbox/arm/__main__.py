@@ -24,8 +24,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="natlink sandbox azure", description=__doc__)
     parser.add_argument("--port", type=int, default=8443, help="TCP port on 127.0.0.1; 0 lets the OS pick")
     parser.add_argument("--state", type=Path, help="JSON file the world is kept in; reloaded at start")
-    parser.add_argument("--empty", action="store_true", help="start with no subscriptions instead of the seed world")
-    parser.add_argument("--lro-seconds", type=float, default=0.0, help="how long each long-running operation runs")
+    parser.add_argument(
+        "--empty", action="store_true", help="start with no subscriptions instead of the seed world"
+    )
+    parser.add_argument(
+        "--lro-seconds", type=float, default=0.0, help="how long each long-running operation runs"
+    )
     parser.add_argument("--page-size", type=int, default=100, help="items per page of a list")
     args = parser.parse_args(argv)
     if args.lro_seconds < 0 or args.page_size < 1 or not 0 <= args.port <= 65535:
@@ -52,16 +56,21 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     server.serve_in_thread()
-    print(json.dumps({
-        "arm_url": server.base_url,
-        "authority_host": server.base_url,
-        "tenant_id": world.identity.tenant_id,
-        "client_id": world.identity.client_id,
-        "client_secret": world.identity.client_secret,
-        "ca_bundle": str(ca.resolve()),
-        "control_url": f"{server.base_url}/_sandbox",
-        "subscriptions": [s["subscriptionId"] for s in world.subscriptions.values()],
-    }), flush=True)
+    print(
+        json.dumps(
+            {
+                "arm_url": server.base_url,
+                "authority_host": server.base_url,
+                "tenant_id": world.identity.tenant_id,
+                "client_id": world.identity.client_id,
+                "client_secret": world.identity.client_secret,
+                "ca_bundle": str(ca.resolve()),
+                "control_url": f"{server.base_url}/_sandbox",
+                "subscriptions": [s["subscriptionId"] for s in world.subscriptions.values()],
+            }
+        ),
+        flush=True,
+    )
     stop.wait()
     server.shutdown()
     server.server_close()

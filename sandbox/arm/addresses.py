@@ -55,7 +55,9 @@ class SubnetAddresses:
         try:
             ipaddress.ip_address(ip)
         except ValueError:
-            raise bad_request("InvalidPrivateIPAddress", f"'{ip}' is not a valid IP address.", owner) from None
+            raise bad_request(
+                "InvalidPrivateIPAddress", f"'{ip}' is not a valid IP address.", owner
+            ) from None
         if not self.contains(ip):
             raise bad_request(
                 "PrivateIPAddressNotInSubnet",

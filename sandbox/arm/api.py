@@ -15,8 +15,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from . import compute, ids, lro, privatelink
-from .errors import ArmError, bad_request, not_found, parent_not_found
 from .common import rendered
+from .errors import ArmError, bad_request, not_found, parent_not_found
 from .network import Subnets, check_subnet_unused, render_subnet
 from .world import Json, World
 
@@ -63,7 +63,10 @@ def dispatch(world: World, req: Request) -> Response:
         if method != req.method:
             continue
         if req.param("api-version") is None:
-            raise bad_request("MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests.")
+            raise bad_request(
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )
         params = {k: v for k, v in match.groupdict().items() if v is not None}
         with world.transaction():
             _check_scope(world, params)
@@ -71,7 +74,9 @@ def dispatch(world: World, req: Request) -> Response:
         world.save()
         return response
     if matched_path:
-        raise ArmError(405, "MethodNotAllowed", f"The HTTP method '{req.method}' is not supported at '{req.path}'.")
+        raise ArmError(
+            405, "MethodNotAllowed", f"The HTTP method '{req.method}' is not supported at '{req.path}'."
+        )
     raise ArmError(404, "InvalidResourceType", f"No resource type is served at '{req.path}'.")
 
 
@@ -92,7 +97,9 @@ def _check_scope(world: World, params: dict[str, str]) -> None:
 
 
 # ----------------------------------------------------------------- helpers
-def page(world: World, req: Request, items: list[Json], render: Callable[[Json], Json] | None = None) -> Response:
+def page(
+    world: World, req: Request, items: list[Json], render: Callable[[Json], Json] | None = None
+) -> Response:
     """One page of a list, with ``nextLink`` while more remain. Only the page is rendered."""
     render = render or world.render
     try:
@@ -116,9 +123,14 @@ def operation_headers(world: World, req: Request, op: Json, *, location: bool) -
     assert parsed
     top = world.get(parsed.parent)
     region = top["location"] if top else "global"
-    base = f"{req.base_url}/subscriptions/{parsed.subscription}/providers/{parsed.namespace}/locations/{region}"
+    base = (
+        f"{req.base_url}/subscriptions/{parsed.subscription}/providers/{parsed.namespace}/locations/{region}"
+    )
     version = urlencode({"api-version": req.param("api-version")})
-    headers = {"Azure-AsyncOperation": f"{base}/operations/{op['id']}?{version}", "Retry-After": _retry_after(op)}
+    headers = {
+        "Azure-AsyncOperation": f"{base}/operations/{op['id']}?{version}",
+        "Retry-After": _retry_after(op),
+    }
     if location:
         headers["Location"] = f"{base}/operationResults/{op['id']}?{version}"
     return headers
@@ -126,7 +138,10 @@ def operation_headers(world: World, req: Request, op: Json, *, location: bool) -
 
 def _json_body(req: Request) -> Json:
     if not isinstance(req.body, dict):
-        raise bad_request("InvalidRequestContent", "The request content was invalid and could not be deserialized: a JSON object is required.")
+        raise bad_request(
+            "InvalidRequestContent",
+            "The request content was invalid and could not be deserialized: a JSON object is required.",
+        )
     return req.body
 
 
@@ -236,8 +251,10 @@ def subnet(world: World, req: Request, p: dict[str, str]) -> Response:
     stored, created = Subnets.put(world, sid, _json_body(req))
     world.set_provisioning_state(stored["id"], "Updating")
     op = world.start_operation("put", stored["id"])
-    return (201 if created else 200), render_subnet(world, Subnets.get(world, sid)), operation_headers(
-        world, req, op, location=False
+    return (
+        (201 if created else 200),
+        render_subnet(world, Subnets.get(world, sid)),
+        operation_headers(world, req, op, location=False),
     )
 
 
@@ -254,7 +271,9 @@ def list_connections(world: World, req: Request, p: dict[str, str]) -> Response:
     return page(world, req, pls["properties"]["privateEndpointConnections"], rendered)
 
 
-@route("GET PUT DELETE", _NET + r"/privateLinkServices/(?P<pls>[^/]+)/privateEndpointConnections/(?P<name>[^/]+)")
+@route(
+    "GET PUT DELETE", _NET + r"/privateLinkServices/(?P<pls>[^/]+)/privateEndpointConnections/(?P<name>[^/]+)"
+)
 def connection(world: World, req: Request, p: dict[str, str]) -> Response:
     cid = ids.child_id(_pls_id(p), "privateEndpointConnections", p["name"])
     if req.method == "GET":
@@ -268,8 +287,11 @@ def connection(world: World, req: Request, p: dict[str, str]) -> Response:
     return _begin_delete(world, req, found["id"])
 
 
-@route("POST", _SUB + r"(?:/resourceGroups/(?P<rg>[^/]+))?/providers/Microsoft\.Network/locations/(?P<loc>[^/]+)"
-       r"/checkPrivateLinkServiceVisibility")
+@route(
+    "POST",
+    _SUB + r"(?:/resourceGroups/(?P<rg>[^/]+))?/providers/Microsoft\.Network/locations/(?P<loc>[^/]+)"
+    r"/checkPrivateLinkServiceVisibility",
+)
 def visibility(world: World, req: Request, p: dict[str, str]) -> Response:
     return 200, privatelink.check_visibility(world, p["sub"], _json_body(req)), {}
 
@@ -284,7 +306,11 @@ def vm_instance_view(world: World, req: Request, p: dict[str, str]) -> Response:
     return 200, compute.instance_view(world.require(_vm_id(p), "virtual machine")), {}
 
 
-@route("POST", _RG + r"/providers/Microsoft\.Compute/virtualMachines/(?P<vm>[^/]+)/(?P<action>powerOff|start|deallocate|restart)")
+@route(
+    "POST",
+    _RG
+    + r"/providers/Microsoft\.Compute/virtualMachines/(?P<vm>[^/]+)/(?P<action>powerOff|start|deallocate|restart)",
+)
 def vm_action(world: World, req: Request, p: dict[str, str]) -> Response:
     rid = world.require(_vm_id(p), "virtual machine")["id"]
     action = next(a for a in compute.POWER_ACTIONS if a.lower() == p["action"].lower())
@@ -294,13 +320,21 @@ def vm_action(world: World, req: Request, p: dict[str, str]) -> Response:
 
 
 # ------------------------------------------------------------- operations
-@route("GET", _SUB + r"/providers/(?P<ns>[^/]+)/locations/(?P<loc>[^/]+)/(?P<which>operations|operationResults)/(?P<op>[^/]+)")
+@route(
+    "GET",
+    _SUB
+    + r"/providers/(?P<ns>[^/]+)/locations/(?P<loc>[^/]+)/(?P<which>operations|operationResults)/(?P<op>[^/]+)",
+)
 def operation_status(world: World, req: Request, p: dict[str, str]) -> Response:
     op = world.operations.get(p["op"])
     if op is None or op["subscription"].lower() != p["sub"].lower():
         raise ArmError(404, "OperationNotFound", f"Operation {p['op']} was not found.")
     if p["which"].lower() == "operations":
-        return 200, lro.status_document(op), {"Retry-After": _retry_after(op)} if op["status"] == "InProgress" else {}
+        return (
+            200,
+            lro.status_document(op),
+            {"Retry-After": _retry_after(op)} if op["status"] == "InProgress" else {},
+        )
     if op["status"] == "InProgress":
         return 202, None, operation_headers(world, req, op, location=True)
     if op["status"] == "Failed":
@@ -324,13 +358,17 @@ def get_subscription(world: World, req: Request, p: dict[str, str]) -> Response:
 def get_group(world: World, req: Request, p: dict[str, str]) -> Response:
     group = world.group(p["sub"], p["rg"])
     assert group
-    return 200, {
-        "id": f"/subscriptions/{p['sub']}/resourceGroups/{group['name']}",
-        "name": group["name"],
-        "type": "Microsoft.Resources/resourceGroups",
-        "location": group["location"],
-        "properties": {"provisioningState": "Succeeded"},
-    }, {}
+    return (
+        200,
+        {
+            "id": f"/subscriptions/{p['sub']}/resourceGroups/{group['name']}",
+            "name": group["name"],
+            "type": "Microsoft.Resources/resourceGroups",
+            "location": group["location"],
+            "properties": {"provisioningState": "Succeeded"},
+        },
+        {},
+    )
 
 
 def _subscription_body(sub: Json) -> Json:

@@ -41,7 +41,9 @@ def properties(body: Json) -> Json:
 def ref_id(value: Any, field: str, rid: str) -> str:
     """The ``id`` of a ``{"id": ...}`` reference, or a 400 naming the field."""
     if not isinstance(value, dict) or not isinstance(value.get("id"), str) or not ids.parse(value["id"]):
-        raise bad_request("InvalidRequestFormat", f"Cannot parse the request: '{field}' must be a resource reference.", rid)
+        raise bad_request(
+            "InvalidRequestFormat", f"Cannot parse the request: '{field}' must be a resource reference.", rid
+        )
     return value["id"]
 
 
@@ -75,7 +77,9 @@ def find_child(world: World, child_id: str, collection: str) -> tuple[Json, Json
     return (top, child) if child is not None else None
 
 
-def envelope(rid: str, parsed: ids.ParsedId, rtype: str, location: str, body: Json, existing: Json | None) -> Json:
+def envelope(
+    rid: str, parsed: ids.ParsedId, rtype: str, location: str, body: Json, existing: Json | None
+) -> Json:
     """The common top-level fields of a stored resource."""
     return {
         "name": parsed.name,
@@ -91,7 +95,11 @@ def child(parent_id: str, collection: str, item: Json, rtype: str, rid: str) -> 
     """Validate a child element's name and give it its ID, type and etag."""
     name = item.get("name") if isinstance(item, dict) else None
     if not isinstance(name, str):
-        raise bad_request("InvalidRequestFormat", f"Cannot parse the request: every entry of '{collection}' needs a name.", rid)
+        raise bad_request(
+            "InvalidRequestFormat",
+            f"Cannot parse the request: every entry of '{collection}' needs a name.",
+            rid,
+        )
     require_name(name, rid)
     cid = ids.child_id(parent_id, collection, name)
     return cid, {"name": name, "id": cid, "etag": etag(), "type": rtype}
@@ -114,11 +122,15 @@ def as_list(value: Any, field: str, rid: str) -> list[Json]:
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-        raise bad_request("InvalidRequestFormat", f"Cannot parse the request: '{field}' must be a list of objects.", rid)
+        raise bad_request(
+            "InvalidRequestFormat", f"Cannot parse the request: '{field}' must be a list of objects.", rid
+        )
     return value
 
 
-def allocate_ip(world: World, subnet_id: str, owner: str, method: str, ip: str | None, previous: str | None) -> str:
+def allocate_ip(
+    world: World, subnet_id: str, owner: str, method: str, ip: str | None, previous: str | None
+) -> str:
     """Apply Azure's allocation rules for one IP configuration.
 
     ``previous`` is the address the configuration already had in the same subnet: a dynamic
@@ -126,7 +138,11 @@ def allocate_ip(world: World, subnet_id: str, owner: str, method: str, ip: str |
     """
     if method == "Static":
         if not ip:
-            raise bad_request("PrivateIPAddressRequired", f"IP configuration {owner} is Static but has no privateIPAddress.", owner)
+            raise bad_request(
+                "PrivateIPAddressRequired",
+                f"IP configuration {owner} is Static but has no privateIPAddress.",
+                owner,
+            )
         world.claim_static(subnet_id, ip, owner)
         return ip
     if previous:
@@ -139,7 +155,9 @@ def allocation_method(value: Any, rid: str) -> str:
         return "Dynamic"
     if value in ("Static", "static"):
         return "Static"
-    raise bad_request("InvalidRequestFormat", f"privateIPAllocationMethod must be Static or Dynamic, not {value!r}.", rid)
+    raise bad_request(
+        "InvalidRequestFormat", f"privateIPAllocationMethod must be Static or Dynamic, not {value!r}.", rid
+    )
 
 
 def rendered(stored: Json) -> Json:

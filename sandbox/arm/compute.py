@@ -30,7 +30,9 @@ POWER_NAMES = {
 }
 
 
-def place_vm(world: World, subscription: str, group: str, name: str, location: str, nic_id: str, os_type: str) -> Json:
+def place_vm(
+    world: World, subscription: str, group: str, name: str, location: str, nic_id: str, os_type: str
+) -> Json:
     rid = ids.resource_id(subscription, group, COMPUTE, "virtualMachines", name)
     vm = {
         "name": name,

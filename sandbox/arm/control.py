@@ -83,7 +83,10 @@ class FaultBook:
                 delay += fault.delay
                 if fault.status:
                     error = ArmError(
-                        fault.status, fault.code, fault.message, headers={"Retry-After": str(fault.retry_after)}
+                        fault.status,
+                        fault.code,
+                        fault.message,
+                        headers={"Retry-After": str(fault.retry_after)},
                     )
         return delay, error
 
@@ -118,7 +121,9 @@ class RequestLog:
             self.total = 0
 
 
-def handle(world: World, faults: FaultBook, log: RequestLog, method: str, path: str, body: Any) -> tuple[int, Json]:
+def handle(
+    world: World, faults: FaultBook, log: RequestLog, method: str, path: str, body: Any
+) -> tuple[int, Json]:
     """Serve one control request."""
     action = path.removeprefix("/_sandbox").strip("/")
     spec = body if isinstance(body, dict) else {}
@@ -154,7 +159,9 @@ def _clear_faults(world: World, faults: FaultBook) -> tuple[int, Json]:
 def _arm_failure(world: World, spec: Json) -> tuple[int, Json]:
     rtype, code = spec.get("type"), spec.get("code")
     if not isinstance(rtype, str) or not isinstance(code, str):
-        raise bad_request("InvalidFault", "An LRO failure needs 'type' (e.g. privateLinkServices) and 'code'.")
+        raise bad_request(
+            "InvalidFault", "An LRO failure needs 'type' (e.g. privateLinkServices) and 'code'."
+        )
     with world.lock:
         world.failures[rtype.lower()] = {
             "code": code,
@@ -179,8 +186,9 @@ def _reset(world: World, spec: Json) -> tuple[int, Json]:
 
 def _generate(world: World, spec: Json) -> tuple[int, Json]:
     try:
-        subs, services, endpoints = (int(spec.get(k, d)) for k, d in
-                                     (("subscriptions", 1), ("services", 0), ("endpoints", 0)))
+        subs, services, endpoints = (
+            int(spec.get(k, d)) for k, d in (("subscriptions", 1), ("services", 0), ("endpoints", 0))
+        )
         with world.lock:
             return 200, seed.generate(world, subs, services, endpoints)
     except (TypeError, ValueError) as exc:
@@ -220,8 +228,12 @@ def _state(world: World) -> Json:
     with world.lock:
         return {
             "subscriptions": [
-                {"subscriptionId": s["subscriptionId"], "displayName": s["displayName"], "readable": s["readable"],
-                 "resourceGroups": [g["name"] for g in s["groups"].values()]}
+                {
+                    "subscriptionId": s["subscriptionId"],
+                    "displayName": s["displayName"],
+                    "readable": s["readable"],
+                    "resourceGroups": [g["name"] for g in s["groups"].values()],
+                }
                 for s in world.subscriptions.values()
             ],
             "resources": [world.render(r) | _power_of(r) for r in world.resources.values()],

@@ -56,9 +56,13 @@ def issue_token(identity: Identity, tenant: str, form_body: bytes) -> tuple[int,
     if tenant.lower() != identity.tenant_id.lower():
         return _oauth_error(400, "invalid_tenant", f"AADSTS90002: Tenant '{tenant}' not found.")
     if form.get("grant_type") != "client_credentials":
-        return _oauth_error(400, "unsupported_grant_type", "AADSTS70003: The sandbox supports client_credentials only.")
+        return _oauth_error(
+            400, "unsupported_grant_type", "AADSTS70003: The sandbox supports client_credentials only."
+        )
     if form.get("client_id") != identity.client_id:
-        return _oauth_error(400, "unauthorized_client", f"AADSTS700016: Application '{form.get('client_id')}' was not found.")
+        return _oauth_error(
+            400, "unauthorized_client", f"AADSTS700016: Application '{form.get('client_id')}' was not found."
+        )
     if not hmac.compare_digest(form.get("client_secret", ""), identity.client_secret):
         return _oauth_error(401, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
     now = int(time.time())
@@ -84,21 +88,31 @@ def issue_token(identity: Identity, tenant: str, form_body: bytes) -> tuple[int,
 def _sign(identity: Identity, claims: Json) -> str:
     header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
     payload = _b64(json.dumps(claims, separators=(",", ":")).encode())
-    signature = hmac.new(identity.signing_key.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    signature = hmac.new(
+        identity.signing_key.encode(), f"{header}.{payload}".encode(), hashlib.sha256
+    ).digest()
     return f"{header}.{payload}.{_b64(signature)}"
 
 
 def check_bearer(identity: Identity, authorization: str | None) -> None:
     """Refuse an ARM call that does not carry a live token this sandbox issued."""
-    challenge = {"WWW-Authenticate": f'Bearer authorization_uri="https://login.microsoftonline.com/{identity.tenant_id}", '
-                 'error="invalid_token", error_description="The authentication failed"'}
+    challenge = {
+        "WWW-Authenticate": f'Bearer authorization_uri="https://login.microsoftonline.com/{identity.tenant_id}", '
+        'error="invalid_token", error_description="The authentication failed"'
+    }
     if not authorization or not authorization.startswith("Bearer "):
-        raise ArmError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.",
-                       headers=challenge)
-    token = authorization[len("Bearer "):].strip()
+        raise ArmError(
+            401,
+            "AuthenticationFailed",
+            "Authentication failed. The 'Authorization' header is missing.",
+            headers=challenge,
+        )
+    token = authorization[len("Bearer ") :].strip()
     try:
         header, payload, signature = token.split(".")
-        expected = hmac.new(identity.signing_key.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+        expected = hmac.new(
+            identity.signing_key.encode(), f"{header}.{payload}".encode(), hashlib.sha256
+        ).digest()
         valid = hmac.compare_digest(_unb64(signature), expected)
         claims = json.loads(_unb64(payload)) if valid else {}
     except ValueError:
@@ -106,5 +120,9 @@ def check_bearer(identity: Identity, authorization: str | None) -> None:
     if not valid:
         raise ArmError(401, "InvalidAuthenticationToken", "The access token is invalid.", headers=challenge)
     if claims.get("exp", 0) < time.time():
-        raise ArmError(401, "ExpiredAuthenticationToken",
-                       "The access token expiry UTC time is earlier than current UTC time.", headers=challenge)
+        raise ArmError(
+            401,
+            "ExpiredAuthenticationToken",
+            "The access token expiry UTC time is earlier than current UTC time.",
+            headers=challenge,
+        )

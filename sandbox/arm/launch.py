@@ -36,7 +36,10 @@ class RunningSandbox:
         """Call ``/_sandbox/<action>``; raises ``RuntimeError`` with the error body on a refusal."""
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(
-            f"{self.arm_url}/_sandbox/{action}", data=data, method=method, headers={"Content-Type": "application/json"}
+            f"{self.arm_url}/_sandbox/{action}",
+            data=data,
+            method=method,
+            headers={"Content-Type": "application/json"},
         )
         context = ssl.create_default_context(cafile=self.ca_bundle)
         try:

@@ -38,7 +38,9 @@ PROBE_PROTOCOLS = {"Tcp", "Http", "Https"}
 def _port(value: Any, field: str, rid: str, *, allow_zero: bool = False) -> int:
     low = 0 if allow_zero else 1
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= 65535:
-        raise bad_request("InvalidLoadBalancerPort", f"{field} must be an integer from {low} to 65535, not {value!r}.", rid)
+        raise bad_request(
+            "InvalidLoadBalancerPort", f"{field} must be an integer from {low} to 65535, not {value!r}.", rid
+        )
     return value
 
 
@@ -69,7 +71,9 @@ class LoadBalancers:
         lb_id = stored["id"]
         sku = (body.get("sku") or {}).get("name", "Basic")
         if sku not in ("Basic", "Standard"):
-            raise bad_request("InvalidLoadBalancerSku", f"Load balancer SKU must be Basic or Standard, not {sku!r}.", rid)
+            raise bad_request(
+                "InvalidLoadBalancerSku", f"Load balancer SKU must be Basic or Standard, not {sku!r}.", rid
+            )
         stored["sku"] = {"name": sku, "tier": "Regional"}
         old = (existing or {}).get("properties", {})
         frontends = self._frontends(world, lb_id, props, old)
@@ -84,8 +88,14 @@ class LoadBalancers:
         }
         probes = [self._probe(lb_id, p, rid) for p in as_list(props.get("probes"), "probes", rid)]
         names["probes"] = {p["name"].lower() for p in probes}
-        rules = [self._rule(lb_id, r, names, rid) for r in as_list(props.get("loadBalancingRules"), "loadBalancingRules", rid)]
-        nat_rules = [self._nat_rule(lb_id, r, names, rid) for r in as_list(props.get("inboundNatRules"), "inboundNatRules", rid)]
+        rules = [
+            self._rule(lb_id, r, names, rid)
+            for r in as_list(props.get("loadBalancingRules"), "loadBalancingRules", rid)
+        ]
+        nat_rules = [
+            self._nat_rule(lb_id, r, names, rid)
+            for r in as_list(props.get("inboundNatRules"), "inboundNatRules", rid)
+        ]
         for collection, items in (
             ("frontendIPConfigurations", frontends),
             ("backendAddressPools", pools),
@@ -113,13 +123,17 @@ class LoadBalancers:
         previous = {f["name"].lower(): f["properties"] for f in old.get("frontendIPConfigurations", [])}
         out = []
         for item in as_list(props.get("frontendIPConfigurations"), "frontendIPConfigurations", lb_id):
-            fid, fe = child(lb_id, "frontendIPConfigurations", item, f"{LB_TYPE}/frontendIPConfigurations", lb_id)
+            fid, fe = child(
+                lb_id, "frontendIPConfigurations", item, f"{LB_TYPE}/frontendIPConfigurations", lb_id
+            )
             fprops = properties(item)
             out_props: Json = {"provisioningState": "Succeeded", "privateIPAddressVersion": "IPv4"}
             if fprops.get("publicIPAddress"):
                 # Public IP resources are not modelled; the reference is kept so that a public
                 # frontend can be told apart (a private link service refuses it).
-                out_props["publicIPAddress"] = {"id": ref_id(fprops["publicIPAddress"], "publicIPAddress", fid)}
+                out_props["publicIPAddress"] = {
+                    "id": ref_id(fprops["publicIPAddress"], "publicIPAddress", fid)
+                }
             else:
                 subnet_id = ref_id(fprops.get("subnet"), "subnet", fid)
                 require_subnet(world, subnet_id, lb_id)
@@ -131,8 +145,14 @@ class LoadBalancers:
                 if method == "Static" and wanted == kept:
                     ip = kept
                 else:
-                    ip = allocate_ip(world, subnet_id, fid, method, wanted, kept if method == "Dynamic" else None)
-                out_props |= {"privateIPAddress": ip, "privateIPAllocationMethod": method, "subnet": {"id": subnet_id}}
+                    ip = allocate_ip(
+                        world, subnet_id, fid, method, wanted, kept if method == "Dynamic" else None
+                    )
+                out_props |= {
+                    "privateIPAddress": ip,
+                    "privateIPAllocationMethod": method,
+                    "subnet": {"id": subnet_id},
+                }
             fe["properties"] = out_props
             out.append(fe)
         return out
@@ -143,7 +163,9 @@ class LoadBalancers:
         props = properties(item)
         protocol = props.get("protocol", "Tcp")
         if protocol not in PROBE_PROTOCOLS:
-            raise bad_request("InvalidProbeProtocol", f"Probe protocol must be one of {sorted(PROBE_PROTOCOLS)}.", rid)
+            raise bad_request(
+                "InvalidProbeProtocol", f"Probe protocol must be one of {sorted(PROBE_PROTOCOLS)}.", rid
+            )
         if protocol != "Tcp" and not props.get("requestPath"):
             raise bad_request("ProbeRequestPathRequired", f"An {protocol} probe needs a requestPath.", rid)
         probe["properties"] = {
@@ -164,13 +186,19 @@ class LoadBalancers:
         props = properties(item)
         protocol = props.get("protocol")
         if protocol not in PROTOCOLS:
-            raise bad_request("InvalidLoadBalancingRuleProtocol", f"Rule protocol must be one of {sorted(PROTOCOLS)}.", rid)
+            raise bad_request(
+                "InvalidLoadBalancingRuleProtocol", f"Rule protocol must be one of {sorted(PROTOCOLS)}.", rid
+            )
         ha_ports = protocol == "All"
         out: Json = {
             "provisioningState": "Succeeded",
             "frontendIPConfiguration": _own_ref(
-                props.get("frontendIPConfiguration"), "frontendIPConfiguration", "frontendIPConfigurations",
-                names["frontendIPConfigurations"], lb_id, rid,
+                props.get("frontendIPConfiguration"),
+                "frontendIPConfiguration",
+                "frontendIPConfigurations",
+                names["frontendIPConfigurations"],
+                lb_id,
+                rid,
             ),
             "frontendPort": _port(props.get("frontendPort"), "frontendPort", rid, allow_zero=ha_ports),
             "backendPort": _port(props.get("backendPort"), "backendPort", rid, allow_zero=ha_ports),
@@ -183,7 +211,12 @@ class LoadBalancers:
         }
         if props.get("backendAddressPool"):
             out["backendAddressPool"] = _own_ref(
-                props["backendAddressPool"], "backendAddressPool", "backendAddressPools", names["backendAddressPools"], lb_id, rid
+                props["backendAddressPool"],
+                "backendAddressPool",
+                "backendAddressPools",
+                names["backendAddressPools"],
+                lb_id,
+                rid,
             )
             out["backendAddressPools"] = [out["backendAddressPool"]]
         if props.get("probe"):
@@ -197,12 +230,18 @@ class LoadBalancers:
         props = properties(item)
         protocol = props.get("protocol")
         if protocol not in PROTOCOLS:
-            raise bad_request("InvalidLoadBalancingRuleProtocol", f"Rule protocol must be one of {sorted(PROTOCOLS)}.", rid)
+            raise bad_request(
+                "InvalidLoadBalancingRuleProtocol", f"Rule protocol must be one of {sorted(PROTOCOLS)}.", rid
+            )
         rule["properties"] = {
             "provisioningState": "Succeeded",
             "frontendIPConfiguration": _own_ref(
-                props.get("frontendIPConfiguration"), "frontendIPConfiguration", "frontendIPConfigurations",
-                names["frontendIPConfigurations"], lb_id, rid,
+                props.get("frontendIPConfiguration"),
+                "frontendIPConfiguration",
+                "frontendIPConfigurations",
+                names["frontendIPConfigurations"],
+                lb_id,
+                rid,
             ),
             "frontendPort": _port(props.get("frontendPort"), "frontendPort", rid),
             "backendPort": _port(props.get("backendPort"), "backendPort", rid),
@@ -242,7 +281,9 @@ class LoadBalancers:
                 rprops = rule["properties"]
                 for field in ("frontendIPConfiguration", "backendAddressPool", "probe"):
                     if field in rprops:
-                        users.setdefault(ids.key(rprops[field]["id"]), {}).setdefault(collection, []).append({"id": rule["id"]})
+                        users.setdefault(ids.key(rprops[field]["id"]), {}).setdefault(collection, []).append(
+                            {"id": rule["id"]}
+                        )
         for collection in ("frontendIPConfigurations", "backendAddressPools", "probes"):
             for item in props[collection]:
                 item["properties"].update(users.get(ids.key(item["id"]), {}))

@@ -33,4 +33,3 @@ def status_document(op: Json) -> Json:
     if op["status"] == "Failed":
         doc["error"] = op["error"]
     return doc
-

@@ -47,7 +47,9 @@ class VirtualNetworks:
         props = properties(body)
         space = (props.get("addressSpace") or {}).get("addressPrefixes") or []
         if not space:
-            raise bad_request("AddressSpaceRequired", f"Virtual network {rid} must have an address space.", rid)
+            raise bad_request(
+                "AddressSpaceRequired", f"Virtual network {rid} must have an address space.", rid
+            )
         networks = _networks(space, rid)
         stored = envelope(rid, parsed, VNET_TYPE, location, body, existing)
         stored_id = stored["id"]
@@ -58,7 +60,9 @@ class VirtualNetworks:
             if not isinstance(name, str):
                 raise bad_request("InvalidRequestFormat", "Every subnet needs a name.", rid)
             sid = ids.child_id(stored_id, "subnets", name)
-            subnets.append(build_subnet(world, sid, properties(item), old_subnets.get(ids.key(sid)), networks))
+            subnets.append(
+                build_subnet(world, sid, properties(item), old_subnets.get(ids.key(sid)), networks)
+            )
         _check_overlaps(subnets, rid)
         kept = {ids.key(s["id"]) for s in subnets}
         for old_key, old in old_subnets.items():
@@ -160,7 +164,9 @@ def build_subnet(
             "provisioningState": "Succeeded",
             "addressPrefix": prefix,
             "delegations": [],
-            "privateEndpointNetworkPolicies": _policy(props, old_props, "privateEndpointNetworkPolicies", "Disabled", sid),
+            "privateEndpointNetworkPolicies": _policy(
+                props, old_props, "privateEndpointNetworkPolicies", "Disabled", sid
+            ),
             "privateLinkServiceNetworkPolicies": pls_policy,
         },
     }
@@ -168,9 +174,13 @@ def build_subnet(
 
 def _policy(props: Json, old: Json, field: str, default: str, sid: str) -> str:
     value = props.get(field, old.get(field, default))
-    allowed = {"Enabled", "Disabled"} | ({"NetworkSecurityGroupEnabled", "RouteTableEnabled"} if "Endpoint" in field else set())
+    allowed = {"Enabled", "Disabled"} | (
+        {"NetworkSecurityGroupEnabled", "RouteTableEnabled"} if "Endpoint" in field else set()
+    )
     if value not in allowed:
-        raise bad_request("InvalidRequestFormat", f"{field} must be one of {sorted(allowed)}, not {value!r}.", sid)
+        raise bad_request(
+            "InvalidRequestFormat", f"{field} must be one of {sorted(allowed)}, not {value!r}.", sid
+        )
     return value
 
 
@@ -263,7 +273,9 @@ class NetworkInterfaces:
     def put(self, world: World, rid: str, parsed: ids.ParsedId, body: Json) -> Json:
         require_name(parsed.name, rid)
         existing = world.get(rid)
-        if existing and (existing["properties"].get("privateEndpoint") or existing["properties"].get("privateLinkService")):
+        if existing and (
+            existing["properties"].get("privateEndpoint") or existing["properties"].get("privateLinkService")
+        ):
             raise bad_request(
                 "CannotModifyNicAttachedToPrivateEndpointOrPrivateLinkService",
                 f"Network interface {rid} is managed by Azure for a private endpoint or private link service "
@@ -273,12 +285,20 @@ class NetworkInterfaces:
         location = require_location(body, rid)
         props = properties(body)
         stored = envelope(rid, parsed, NIC_TYPE, location, body, existing)
-        old_configs = {c["name"].lower(): c for c in (existing or {}).get("properties", {}).get("ipConfigurations", [])}
+        old_configs = {
+            c["name"].lower(): c for c in (existing or {}).get("properties", {}).get("ipConfigurations", [])
+        }
         configs = as_list(props.get("ipConfigurations"), "ipConfigurations", rid)
         if not configs:
-            raise bad_request("NetworkInterfaceMustHaveIpConfiguration", f"Network interface {rid} needs an IP configuration.", rid)
+            raise bad_request(
+                "NetworkInterfaceMustHaveIpConfiguration",
+                f"Network interface {rid} needs an IP configuration.",
+                rid,
+            )
         built = [
-            build_nic_ipconfig(world, stored["id"], c, old_configs.get(str(c.get("name", "")).lower()), i == 0)
+            build_nic_ipconfig(
+                world, stored["id"], c, old_configs.get(str(c.get("name", "")).lower()), i == 0
+            )
             for i, c in enumerate(configs)
         ]
         kept = dict((existing or {}).get("properties", {}))
@@ -286,7 +306,11 @@ class NetworkInterfaces:
             "provisioningState": "Succeeded",
             "resourceGuid": kept.get("resourceGuid", guid()),
             "ipConfigurations": built,
-            "dnsSettings": {"dnsServers": [], "appliedDnsServers": [], "internalDomainNameSuffix": f"{guid()[:8]}.internal.cloudapp.net"},
+            "dnsSettings": {
+                "dnsServers": [],
+                "appliedDnsServers": [],
+                "internalDomainNameSuffix": f"{guid()[:8]}.internal.cloudapp.net",
+            },
             "macAddress": kept.get("macAddress", _mac()),
             "enableAcceleratedNetworking": bool(props.get("enableAcceleratedNetworking", False)),
             "disableTcpStateTracking": False,
@@ -304,10 +328,19 @@ class NetworkInterfaces:
 
     def check_delete(self, world: World, rid: str) -> None:
         props = world.require(rid, "network interface")["properties"]
-        user = (props.get("virtualMachine") or props.get("privateEndpoint") or props.get("privateLinkService") or {}).get("id")
+        user = (
+            props.get("virtualMachine")
+            or props.get("privateEndpoint")
+            or props.get("privateLinkService")
+            or {}
+        ).get("id")
         if user:
-            raise in_use("NicInUse", f"Network Interface {rid} is used by existing resource {user}. "
-                         "In order to delete the network interface, it must be dissociated from the resource.", rid)
+            raise in_use(
+                "NicInUse",
+                f"Network Interface {rid} is used by existing resource {user}. "
+                "In order to delete the network interface, it must be dissociated from the resource.",
+                rid,
+            )
 
     def delete(self, world: World, rid: str) -> None:
         world.remove(rid)
@@ -336,11 +369,22 @@ def build_nic_ipconfig(world: World, nic_id: str, item: Json, old: Json | None, 
     require_subnet(world, subnet_id, nic_id)
     method = allocation_method(props.get("privateIPAllocationMethod"), cid)
     old_props = (old or {}).get("properties", {})
-    previous = old_props.get("privateIPAddress") if ids.key(old_props.get("subnet", {}).get("id", "")) == ids.key(subnet_id) else None
+    previous = (
+        old_props.get("privateIPAddress")
+        if ids.key(old_props.get("subnet", {}).get("id", "")) == ids.key(subnet_id)
+        else None
+    )
     if method == "Static" and props.get("privateIPAddress") == previous:
         ip = previous
     else:
-        ip = allocate_ip(world, subnet_id, cid, method, props.get("privateIPAddress"), previous if method == "Dynamic" else None)
+        ip = allocate_ip(
+            world,
+            subnet_id,
+            cid,
+            method,
+            props.get("privateIPAddress"),
+            previous if method == "Dynamic" else None,
+        )
     pools = []
     for pool in as_list(props.get("loadBalancerBackendAddressPools"), "loadBalancerBackendAddressPools", cid):
         pool_id = ref_id(pool, "loadBalancerBackendAddressPools", cid)
@@ -357,7 +401,13 @@ def build_nic_ipconfig(world: World, nic_id: str, item: Json, old: Json | None, 
     }
     if pools:
         out_props["loadBalancerBackendAddressPools"] = pools
-    return {"name": name, "id": cid, "etag": etag(), "type": f"{NIC_TYPE}/ipConfigurations", "properties": out_props}
+    return {
+        "name": name,
+        "id": cid,
+        "etag": etag(),
+        "type": f"{NIC_TYPE}/ipConfigurations",
+        "properties": out_props,
+    }
 
 
 def _mac() -> str:
@@ -366,7 +416,12 @@ def _mac() -> str:
 
 
 def managed_nic(
-    world: World, nic_id: str, location: str, configs: list[tuple[str, str, str, str]], owner_field: str, owner_id: str
+    world: World,
+    nic_id: str,
+    location: str,
+    configs: list[tuple[str, str, str, str]],
+    owner_field: str,
+    owner_id: str,
 ) -> Json:
     """The NIC Azure creates for a private endpoint or a private link service.
 

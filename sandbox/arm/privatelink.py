@@ -42,7 +42,11 @@ DECISIONS = {"Approved", "Rejected"}
 
 def visible_to(pls: Json, subscription: str) -> bool:
     allowed = {s.lower() for s in pls["properties"]["visibility"]["subscriptions"]}
-    return "*" in allowed or subscription.lower() in allowed or ids.subscription_of(pls["id"]).lower() == subscription.lower()
+    return (
+        "*" in allowed
+        or subscription.lower() in allowed
+        or ids.subscription_of(pls["id"]).lower() == subscription.lower()
+    )
 
 
 def auto_approves(pls: Json, subscription: str) -> bool:
@@ -70,7 +74,11 @@ class PrivateLinkServices:
         frontends = self._frontends(world, props, pls_id)
         vnet_of_frontend = ids.parse(frontends[0][1]["properties"]["subnet"]["id"]).parent  # type: ignore[union-attr]
         nic_id = old.get("networkInterfaces", [{}])[0].get("id") or ids.resource_id(
-            parsed.subscription, parsed.group, NETWORK, "networkInterfaces", f"{parsed.name}.nic.{guid().replace('-', '')}"
+            parsed.subscription,
+            parsed.group,
+            NETWORK,
+            "networkInterfaces",
+            f"{parsed.name}.nic.{guid().replace('-', '')}",
         )
         configs, nic_configs = self._nat_configs(world, props, old, pls_id, nic_id, vnet_of_frontend)
         stored["properties"] = {
@@ -91,7 +99,9 @@ class PrivateLinkServices:
 
     @staticmethod
     def _frontends(world: World, props: Json, pls_id: str) -> list[tuple[str, Json]]:
-        refs = as_list(props.get("loadBalancerFrontendIpConfigurations"), "loadBalancerFrontendIpConfigurations", pls_id)
+        refs = as_list(
+            props.get("loadBalancerFrontendIpConfigurations"), "loadBalancerFrontendIpConfigurations", pls_id
+        )
         if not refs:
             raise bad_request(
                 "PrivateLinkServiceMustHaveLoadBalancerFrontendIpConfiguration",
@@ -168,8 +178,14 @@ class PrivateLinkServices:
             if method == "Static" and cprops.get("privateIPAddress") == kept:
                 ip = kept
             else:
-                ip = allocate_ip(world, subnet_id, nic_config_id, method, cprops.get("privateIPAddress"),
-                                 kept if method == "Dynamic" else None)
+                ip = allocate_ip(
+                    world,
+                    subnet_id,
+                    nic_config_id,
+                    method,
+                    cprops.get("privateIPAddress"),
+                    kept if method == "Dynamic" else None,
+                )
             out = {
                 "provisioningState": "Succeeded",
                 "privateIPAllocationMethod": method,
@@ -203,7 +219,9 @@ class PrivateLinkServices:
             pls = world.editable(parsed.parent)
             if pls is not None:
                 pls["properties"]["privateEndpointConnections"] = [
-                    c for c in pls["properties"]["privateEndpointConnections"] if ids.key(c["id"]) != ids.key(rid)
+                    c
+                    for c in pls["properties"]["privateEndpointConnections"]
+                    if ids.key(c["id"]) != ids.key(rid)
                 ]
                 world.put(pls)
             return
@@ -220,8 +238,14 @@ class PrivateLinkServices:
     def refs(self, stored: Json) -> list[Ref]:
         props = stored["properties"]
         out: list[Ref] = [("alias", props["alias"].lower(), stored["id"])]
-        out += [("frontend-pls", ids.key(f["id"]), stored["id"]) for f in props["loadBalancerFrontendIpConfigurations"]]
-        out += [("subnet-pls", ids.key(c["properties"]["subnet"]["id"]), stored["id"]) for c in props["ipConfigurations"]]
+        out += [
+            ("frontend-pls", ids.key(f["id"]), stored["id"])
+            for f in props["loadBalancerFrontendIpConfigurations"]
+        ]
+        out += [
+            ("subnet-pls", ids.key(c["properties"]["subnet"]["id"]), stored["id"])
+            for c in props["ipConfigurations"]
+        ]
         out += [
             ("pe-connection", ids.key(c["properties"]["privateEndpoint"]["id"]), c["id"])
             for c in props["privateEndpointConnections"]
@@ -255,7 +279,9 @@ def _subscriptions(value: object, field: str, rid: str) -> list[str]:
         return []
     subs = value.get("subscriptions", []) if isinstance(value, dict) else None
     if not isinstance(subs, list) or not all(isinstance(s, str) and s for s in subs):
-        raise bad_request("InvalidRequestFormat", f"'{field}.subscriptions' must be a list of subscription IDs.", rid)
+        raise bad_request(
+            "InvalidRequestFormat", f"'{field}.subscriptions' must be a list of subscription IDs.", rid
+        )
     return list(subs)
 
 
@@ -269,7 +295,9 @@ def connection_of(world: World, cid: str) -> tuple[Json, Json]:
         if ids.key(connection["id"]) == ids.key(cid):
             return pls, connection
     raise ArmError(
-        404, "NotFound", f"Private endpoint connection {parsed.name} of private link service {pls['name']} was not found.",
+        404,
+        "NotFound",
+        f"Private endpoint connection {parsed.name} of private link service {pls['name']} was not found.",
         target=cid,
     )
 
@@ -319,7 +347,9 @@ class PrivateEndpoints:
         props = properties(body)
         subnet_id = ref_id(props.get("subnet"), "subnet", rid)
         require_subnet(world, subnet_id, rid)
-        manual = as_list(props.get("manualPrivateLinkServiceConnections"), "manualPrivateLinkServiceConnections", rid)
+        manual = as_list(
+            props.get("manualPrivateLinkServiceConnections"), "manualPrivateLinkServiceConnections", rid
+        )
         auto = as_list(props.get("privateLinkServiceConnections"), "privateLinkServiceConnections", rid)
         if len(manual) + len(auto) != 1:
             raise bad_request(
@@ -335,12 +365,17 @@ class PrivateEndpoints:
         pls, link = self._connect(world, stored, request, collection, parsed.subscription, bool(manual))
         nic_name = props.get("customNetworkInterfaceName") or f"{parsed.name}.nic.{guid()}"
         nic_id = ids.resource_id(parsed.subscription, parsed.group, NETWORK, "networkInterfaces", nic_name)
-        static = [properties(c).get("privateIPAddress") for c in as_list(props.get("ipConfigurations"), "ipConfigurations", rid)]
+        static = [
+            properties(c).get("privateIPAddress")
+            for c in as_list(props.get("ipConfigurations"), "ipConfigurations", rid)
+        ]
         config_name = f"privateEndpointIpConfig.{guid()}"
         config_id = ids.child_id(nic_id, "ipConfigurations", config_name)
         method = "Static" if static and static[0] else "Dynamic"
         ip = allocate_ip(world, subnet_id, config_id, method, static[0] if static else None, None)
-        managed_nic(world, nic_id, location, [(config_name, subnet_id, method, ip)], "privateEndpoint", stored["id"])
+        managed_nic(
+            world, nic_id, location, [(config_name, subnet_id, method, ip)], "privateEndpoint", stored["id"]
+        )
         stored["properties"] = {
             "provisioningState": "Succeeded",
             "subnet": {"id": subnet_id},
@@ -368,7 +403,11 @@ class PrivateEndpoints:
         require_name(name, rid)
         target = rprops.get("privateLinkServiceId")
         if not isinstance(target, str) or not target:
-            raise bad_request("PrivateLinkServiceIdRequired", f"Private endpoint {rid} needs a privateLinkServiceId or alias.", rid)
+            raise bad_request(
+                "PrivateLinkServiceIdRequired",
+                f"Private endpoint {rid} needs a privateLinkServiceId or alias.",
+                rid,
+            )
         message = rprops.get("requestMessage", "") or ""
         if len(message) > MAX_REQUEST_MESSAGE:
             raise bad_request(
@@ -426,7 +465,9 @@ class PrivateEndpoints:
         return pls, link
 
     @staticmethod
-    def _update(existing: Json, body: Json, props: Json, subnet_id: str, links: list[Json], manual: bool) -> Json:
+    def _update(
+        existing: Json, body: Json, props: Json, subnet_id: str, links: list[Json], manual: bool
+    ) -> Json:
         """A PUT on an existing endpoint may change tags only; Azure fixes the rest at creation."""
         rid = existing["id"]
         old = existing["properties"]
@@ -435,8 +476,10 @@ class PrivateEndpoints:
             links[0].get("properties", {}).get("privateLinkServiceId", "").lower()
             == old_links[0]["properties"]["privateLinkServiceId"].lower()
         )
-        if ids.key(subnet_id) != ids.key(old["subnet"]["id"]) or not same_target or manual != bool(
-            old["manualPrivateLinkServiceConnections"]
+        if (
+            ids.key(subnet_id) != ids.key(old["subnet"]["id"])
+            or not same_target
+            or manual != bool(old["manualPrivateLinkServiceConnections"])
         ):
             raise bad_request(
                 "CannotChangePrivateEndpointConnectionOrSubnet",

@@ -32,32 +32,54 @@ def _net(sub: str, group: str, rtype: str, name: str) -> str:
 
 
 def add_vnet(
-    world: World, sub: str, group: str, name: str, space: str, subnets: dict[str, str], location: str,
+    world: World,
+    sub: str,
+    group: str,
+    name: str,
+    space: str,
+    subnets: dict[str, str],
+    location: str,
     pls_subnets: tuple[str, ...] = (),
 ) -> str:
     """A VNet; the subnets named in ``pls_subnets`` have private link service policies disabled."""
     rid = _net(sub, group, "virtualNetworks", name)
-    apply(world, rid, {
-        "location": location,
-        "properties": {
-            "addressSpace": {"addressPrefixes": [space]},
-            "subnets": [
-                {"name": n, "properties": {"addressPrefix": p} | (
-                    {"privateLinkServiceNetworkPolicies": "Disabled"} if n in pls_subnets else {})}
-                for n, p in subnets.items()
-            ],
+    apply(
+        world,
+        rid,
+        {
+            "location": location,
+            "properties": {
+                "addressSpace": {"addressPrefixes": [space]},
+                "subnets": [
+                    {
+                        "name": n,
+                        "properties": {"addressPrefix": p}
+                        | ({"privateLinkServiceNetworkPolicies": "Disabled"} if n in pls_subnets else {}),
+                    }
+                    for n, p in subnets.items()
+                ],
+            },
         },
-    })
+    )
     return rid
 
 
-def add_vm(world: World, sub: str, group: str, name: str, nic: str, subnet_id: str, ip: str | None, location: str) -> str:
+def add_vm(
+    world: World, sub: str, group: str, name: str, nic: str, subnet_id: str, ip: str | None, location: str
+) -> str:
     """A running VM with one NIC; ``ip`` pins the address, else the lowest free one is taken."""
     nic_id = _net(sub, group, "networkInterfaces", nic)
     config: Json = {"subnet": {"id": subnet_id}, "privateIPAllocationMethod": "Static" if ip else "Dynamic"}
     if ip:
         config["privateIPAddress"] = ip
-    apply(world, nic_id, {"location": location, "properties": {"ipConfigurations": [{"name": "ipconfig1", "properties": config}]}})
+    apply(
+        world,
+        nic_id,
+        {
+            "location": location,
+            "properties": {"ipConfigurations": [{"name": "ipconfig1", "properties": config}]},
+        },
+    )
     return compute.place_vm(world, sub, group, name, location, nic_id, "Windows")["id"]
 
 
@@ -68,10 +90,32 @@ def seed_topology(world: World) -> None:
         world.add_subscription(TEAM_B, "Team B")
         world.add_group(TEAM_A, "rg-team-a", REGION)
         world.add_group(TEAM_B, "rg-team-b", REGION)
-        vnet_a = add_vnet(world, TEAM_A, "rg-team-a", "RG-normal-vnet", "10.0.0.0/16", {"default": "10.0.0.0/24"}, REGION)
-        vnet_b = add_vnet(world, TEAM_B, "rg-team-b", "temp-vnet", "10.2.0.0/16", {"default": "10.2.0.0/24"}, REGION)
-        add_vm(world, TEAM_A, "rg-team-a", "VM-Win2019", "vm-win2019-nic", f"{vnet_a}/subnets/default", "10.0.0.4", REGION)
-        add_vm(world, TEAM_B, "rg-team-b", "VM-Win2019-2", "vm-win2019-2-nic", f"{vnet_b}/subnets/default", "10.2.0.5", REGION)
+        vnet_a = add_vnet(
+            world, TEAM_A, "rg-team-a", "RG-normal-vnet", "10.0.0.0/16", {"default": "10.0.0.0/24"}, REGION
+        )
+        vnet_b = add_vnet(
+            world, TEAM_B, "rg-team-b", "temp-vnet", "10.2.0.0/16", {"default": "10.2.0.0/24"}, REGION
+        )
+        add_vm(
+            world,
+            TEAM_A,
+            "rg-team-a",
+            "VM-Win2019",
+            "vm-win2019-nic",
+            f"{vnet_a}/subnets/default",
+            "10.0.0.4",
+            REGION,
+        )
+        add_vm(
+            world,
+            TEAM_B,
+            "rg-team-b",
+            "VM-Win2019-2",
+            "vm-win2019-2-nic",
+            f"{vnet_b}/subnets/default",
+            "10.2.0.5",
+            REGION,
+        )
 
 
 def generated_subscription(index: int) -> str:
@@ -81,7 +125,12 @@ def generated_subscription(index: int) -> str:
 def generate(world: World, subscriptions: int, services: int, endpoints: int, port: int = 443) -> Json:
     """A world of ``services`` exposed VMs spread over ``subscriptions``, each with ``endpoints``
     private endpoints from the other subscriptions, in the states Approved, Pending, Rejected in turn."""
-    if not 1 <= subscriptions <= 250 or services < 0 or endpoints < 0 or services * (endpoints + 3) > 3 * 16000:
+    if (
+        not 1 <= subscriptions <= 250
+        or services < 0
+        or endpoints < 0
+        or services * (endpoints + 3) > 3 * 16000
+    ):
         raise ValueError("a generated world needs 1-250 subscriptions and fits 16,000 addresses per subnet")
     with world.transaction():
         world.clear_resources()
@@ -91,36 +140,60 @@ def generate(world: World, subscriptions: int, services: int, endpoints: int, po
         for i, sub in enumerate(subs):
             world.add_subscription(sub, f"Generated {i}")
             world.add_group(sub, "rg-natlink", REGION)
-            vnets.append(add_vnet(world, sub, "rg-natlink", "vnet", f"10.{i}.0.0/16",
-                                  {"services": f"10.{i}.0.0/18", "endpoints": f"10.{i}.64.0/18", "vms": f"10.{i}.128.0/18"},
-                                  REGION, pls_subnets=("services",)))
+            vnets.append(
+                add_vnet(
+                    world,
+                    sub,
+                    "rg-natlink",
+                    "vnet",
+                    f"10.{i}.0.0/16",
+                    {"services": f"10.{i}.0.0/18", "endpoints": f"10.{i}.64.0/18", "vms": f"10.{i}.128.0/18"},
+                    REGION,
+                    pls_subnets=("services",),
+                )
+            )
         for n in range(services):
             _generate_service(world, subs, vnets, n, endpoints, port)
     world.save()
     return {"subscriptions": subs, "services": services, "endpoints": services * endpoints}
 
 
-def _generate_service(world: World, subs: list[str], vnets: list[str], n: int, endpoints: int, port: int) -> None:
+def _generate_service(
+    world: World, subs: list[str], vnets: list[str], n: int, endpoints: int, port: int
+) -> None:
     owner = n % len(subs)
     sub, vnet = subs[owner], vnets[owner]
     vm_nic = _net(sub, "rg-natlink", "networkInterfaces", f"vm-{n}-nic")
     add_vm(world, sub, "rg-natlink", f"vm-{n}", f"vm-{n}-nic", f"{vnet}/subnets/vms", None, REGION)
     lb_id = _net(sub, "rg-natlink", "loadBalancers", f"lb-{n}")
-    apply(world, lb_id, {
-        "location": REGION,
-        "sku": {"name": "Standard"},
-        "properties": {
-            "frontendIPConfigurations": [{"name": "fe", "properties": {"subnet": {"id": f"{vnet}/subnets/services"}}}],
-            "backendAddressPools": [{"name": "pool"}],
-            "probes": [{"name": "probe", "properties": {"protocol": "Tcp", "port": port}}],
-            "loadBalancingRules": [{"name": f"tcp-{port}", "properties": {
-                "protocol": "Tcp", "frontendPort": port, "backendPort": port,
-                "frontendIPConfiguration": {"id": f"{lb_id}/frontendIPConfigurations/fe"},
-                "backendAddressPool": {"id": f"{lb_id}/backendAddressPools/pool"},
-                "probe": {"id": f"{lb_id}/probes/probe"},
-            }}],
+    apply(
+        world,
+        lb_id,
+        {
+            "location": REGION,
+            "sku": {"name": "Standard"},
+            "properties": {
+                "frontendIPConfigurations": [
+                    {"name": "fe", "properties": {"subnet": {"id": f"{vnet}/subnets/services"}}}
+                ],
+                "backendAddressPools": [{"name": "pool"}],
+                "probes": [{"name": "probe", "properties": {"protocol": "Tcp", "port": port}}],
+                "loadBalancingRules": [
+                    {
+                        "name": f"tcp-{port}",
+                        "properties": {
+                            "protocol": "Tcp",
+                            "frontendPort": port,
+                            "backendPort": port,
+                            "frontendIPConfiguration": {"id": f"{lb_id}/frontendIPConfigurations/fe"},
+                            "backendAddressPool": {"id": f"{lb_id}/backendAddressPools/pool"},
+                            "probe": {"id": f"{lb_id}/probes/probe"},
+                        },
+                    }
+                ],
+            },
         },
-    })
+    )
     nic = world.editable(vm_nic)
     assert nic
     nic["properties"]["ipConfigurations"][0]["properties"]["loadBalancerBackendAddressPools"] = [
@@ -128,28 +201,46 @@ def _generate_service(world: World, subs: list[str], vnets: list[str], n: int, e
     ]
     world.put(nic)
     pls_id = _net(sub, "rg-natlink", "privateLinkServices", f"pls-{n}")
-    pls = apply(world, pls_id, {
-        "location": REGION,
-        "properties": {
-            "visibility": {"subscriptions": ["*"]},
-            "autoApproval": {"subscriptions": []},
-            "loadBalancerFrontendIpConfigurations": [{"id": f"{lb_id}/frontendIPConfigurations/fe"}],
-            "ipConfigurations": [{"name": "nat", "properties": {"subnet": {"id": f"{vnet}/subnets/services"}}}],
+    pls = apply(
+        world,
+        pls_id,
+        {
+            "location": REGION,
+            "properties": {
+                "visibility": {"subscriptions": ["*"]},
+                "autoApproval": {"subscriptions": []},
+                "loadBalancerFrontendIpConfigurations": [{"id": f"{lb_id}/frontendIPConfigurations/fe"}],
+                "ipConfigurations": [
+                    {"name": "nat", "properties": {"subnet": {"id": f"{vnet}/subnets/services"}}}
+                ],
+            },
         },
-    })
+    )
     for k in range(endpoints):
         consumer = (owner + k + 1) % len(subs)
         pe_id = _net(subs[consumer], "rg-natlink", "privateEndpoints", f"pe-{n}-{k}")
-        apply(world, pe_id, {
-            "location": REGION,
-            "properties": {
-                "subnet": {"id": f"{vnets[consumer]}/subnets/endpoints"},
-                "manualPrivateLinkServiceConnections": [{"name": f"pe-{n}-{k}", "properties": {
-                    "privateLinkServiceId": pls["properties"]["alias"], "requestMessage": f"generated request {n}/{k}",
-                }}],
+        apply(
+            world,
+            pe_id,
+            {
+                "location": REGION,
+                "properties": {
+                    "subnet": {"id": f"{vnets[consumer]}/subnets/endpoints"},
+                    "manualPrivateLinkServiceConnections": [
+                        {
+                            "name": f"pe-{n}-{k}",
+                            "properties": {
+                                "privateLinkServiceId": pls["properties"]["alias"],
+                                "requestMessage": f"generated request {n}/{k}",
+                            },
+                        }
+                    ],
+                },
             },
-        })
+        )
         decision = ("Approved", None, "Rejected")[k % 3]
         if decision:
             (cid,) = world.referrers("pe-connection", pe_id)
-            privatelink.decide(world, cid, {"properties": {"privateLinkServiceConnectionState": {"status": decision}}})
+            privatelink.decide(
+                world, cid, {"properties": {"privateLinkServiceConnectionState": {"status": decision}}}
+            )

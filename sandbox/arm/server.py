@@ -6,6 +6,7 @@ client never holds up the others. HTTP/1.1 keep-alive is supported.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -31,8 +32,14 @@ _TOKEN = re.compile(r"^/(?P<tenant>[^/]+)/oauth2/v2\.0/token$")
 
 
 def make_world(state_path: Path | None = None, settings: Settings | None = None) -> World:
-    kinds = [VirtualNetworks(), NetworkInterfaces(), LoadBalancers(), PrivateLinkServices(), PrivateEndpoints(),
-             VirtualMachines()]
+    kinds = [
+        VirtualNetworks(),
+        NetworkInterfaces(),
+        LoadBalancers(),
+        PrivateLinkServices(),
+        PrivateEndpoints(),
+        VirtualMachines(),
+    ]
     return World(kinds, state_path=state_path, settings=settings)  # type: ignore[arg-type]
 
 
@@ -61,10 +68,8 @@ class ArmServer(ThreadingHTTPServer):
         try:
             self.RequestHandlerClass(tls, client_address, self)
         finally:
-            try:
+            with contextlib.suppress(ssl.SSLError, OSError, ValueError):
                 tls.unwrap()
-            except (ssl.SSLError, OSError, ValueError):
-                pass
 
     def serve_in_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.serve_forever, name="sandbox-arm", daemon=True)
@@ -76,7 +81,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: ArmServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's name
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the request log is kept in memory and served by the control API."""
 
     def do_GET(self) -> None:
@@ -93,7 +98,11 @@ class _Handler(BaseHTTPRequestHandler):
         except ArmError as err:
             status, body, headers = err.status, err.body(), err.headers
         except Exception as exc:  # a sandbox bug must still answer like ARM, and say what broke
-            status, body, headers = 500, {"error": {"code": "InternalServerError", "message": repr(exc), "details": []}}, {}
+            status, body, headers = (
+                500,
+                {"error": {"code": "InternalServerError", "message": repr(exc), "details": []}},
+                {},
+            )
         if not url.path.startswith("/_sandbox"):
             self.server.log.record(self.command, url.path, status)
         self._send(status, body, headers)
@@ -101,7 +110,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _route(self, path: str, query: str, raw: bytes) -> tuple[int, Json | None, dict[str, str]]:
         world = self.server.world
         if path.startswith("/_sandbox/"):
-            status, body = control.handle(world, self.server.faults, self.server.log, self.command, path, _json(raw))
+            status, body = control.handle(
+                world, self.server.faults, self.server.log, self.command, path, _json(raw)
+            )
             return status, body, {}
         delay, fault = self.server.faults.take(self.command, path)
         if delay:
@@ -131,7 +142,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(payload)))
         request_id = str(uuid.uuid4())
         self.send_header("x-ms-request-id", request_id)
-        self.send_header("x-ms-correlation-request-id", self.headers.get("x-ms-client-request-id") or request_id)
+        self.send_header(
+            "x-ms-correlation-request-id", self.headers.get("x-ms-client-request-id") or request_id
+        )
         for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()

@@ -75,7 +75,9 @@ def etag() -> str:
 
 
 class World:
-    def __init__(self, kinds: list[Kind], *, state_path: Path | None = None, settings: Settings | None = None):
+    def __init__(
+        self, kinds: list[Kind], *, state_path: Path | None = None, settings: Settings | None = None
+    ):
         self.lock = threading.RLock()
         self.kinds = {(k.namespace.lower(), k.type.lower()): k for k in kinds}
         self.state_path = state_path
@@ -197,7 +199,9 @@ class World:
             self._index(old, add=False)
             self._record(("resource", (rkey, old)))
 
-    def list_type(self, subscription: str, namespace: str, rtype: str, group: str | None = None) -> list[Json]:
+    def list_type(
+        self, subscription: str, namespace: str, rtype: str, group: str | None = None
+    ) -> list[Json]:
         keys = self._by_type.get((subscription.lower(), f"{namespace}/{rtype}".lower()), set())
         found = [self.resources[k] for k in sorted(keys)]
         if group is not None:
@@ -373,15 +377,19 @@ class World:
         self._dirty = True
 
     def _define_subnets(self, stored: Json) -> None:
-        for subnet in stored.get("properties", {}).get("subnets", []) if "/virtualnetworks/" in ids.key(
-            stored["id"]
-        ) else []:
+        for subnet in (
+            stored.get("properties", {}).get("subnets", [])
+            if "/virtualnetworks/" in ids.key(stored["id"])
+            else []
+        ):
             self.define_subnet(subnet["id"], subnet["properties"]["addressPrefix"])
 
     def require_subscription(self, subscription_id: str) -> Json:
         sub = self.subscriptions.get(subscription_id.lower())
         if sub is None:
-            raise ArmError(404, "SubscriptionNotFound", f"The subscription '{subscription_id}' could not be found.")
+            raise ArmError(
+                404, "SubscriptionNotFound", f"The subscription '{subscription_id}' could not be found."
+            )
         return sub
 
 
