@@ -266,3 +266,27 @@ def test_calls_without_a_token_it_issued(sandbox) -> None:
         timeout=10,
     )
     assert (forged.status_code, forged.json()["error"]["code"]) == (401, "InvalidAuthenticationToken")
+
+
+def test_endpoint_static_addresses(net_a, net_b) -> None:
+    pls = expose(net_b)
+    body = pe_body(pls.alias)
+    config = {
+        "name": "ip",
+        "properties": {"groupId": "g", "memberName": "m", "privateIPAddress": "192.168.9.9"},
+    }
+    body["properties"]["ipConfigurations"] = [config]
+    assert refused(lambda: net_a.private_endpoints.begin_create_or_update(A_RG, "pe", body)) == (
+        400,
+        "PrivateIPAddressNotInSubnet",
+    )
+    body["properties"]["ipConfigurations"] = [config, config]
+    assert refused(lambda: net_a.private_endpoints.begin_create_or_update(A_RG, "pe", body)) == (
+        400,
+        "PrivateEndpointIpConfigurationCountExceeded",
+    )
+    config["properties"]["privateIPAddress"] = "10.0.0.40"
+    body["properties"]["ipConfigurations"] = [config]
+    pe = net_a.private_endpoints.begin_create_or_update(A_RG, "pe", body).result()
+    nic = net_a.network_interfaces.get(A_RG, pe.network_interfaces[0].id.rsplit("/", 1)[1])
+    assert nic.ip_configurations[0].private_ip_address == "10.0.0.40"

@@ -365,14 +365,19 @@ class PrivateEndpoints:
         pls, link = self._connect(world, stored, request, collection, parsed.subscription, bool(manual))
         nic_name = props.get("customNetworkInterfaceName") or f"{parsed.name}.nic.{guid()}"
         nic_id = ids.resource_id(parsed.subscription, parsed.group, NETWORK, "networkInterfaces", nic_name)
-        static = [
-            properties(c).get("privateIPAddress")
-            for c in as_list(props.get("ipConfigurations"), "ipConfigurations", rid)
-        ]
+        statics = as_list(props.get("ipConfigurations"), "ipConfigurations", rid)
+        if len(statics) > 1:
+            raise bad_request(
+                "PrivateEndpointIpConfigurationCountExceeded",
+                f"Private endpoint {rid} has {len(statics)} IP configurations; a private link service has one "
+                "member, so at most one static IP configuration is allowed.",
+                rid,
+            )
+        wanted = properties(statics[0]).get("privateIPAddress") if statics else None
         config_name = f"privateEndpointIpConfig.{guid()}"
         config_id = ids.child_id(nic_id, "ipConfigurations", config_name)
-        method = "Static" if static and static[0] else "Dynamic"
-        ip = allocate_ip(world, subnet_id, config_id, method, static[0] if static else None, None)
+        method = "Static" if wanted else "Dynamic"
+        ip = allocate_ip(world, subnet_id, config_id, method, wanted, None)
         managed_nic(
             world, nic_id, location, [(config_name, subnet_id, method, ip)], "privateEndpoint", stored["id"]
         )
@@ -385,8 +390,8 @@ class PrivateEndpoints:
             "customDnsConfigs": [{"fqdn": f, "ipAddresses": [ip]} for f in pls["properties"]["fqdns"]],
             "applicationSecurityGroups": [],
             "ipConfigurations": [
-                {"name": c.get("name", "ipconfig"), "properties": properties(c)}
-                for c in as_list(props.get("ipConfigurations"), "ipConfigurations", rid)
+                {"name": c.get("name", "ipconfig"), "properties": properties(c) | {"privateIPAddress": ip}}
+                for c in statics
             ],
             "customNetworkInterfaceName": props.get("customNetworkInterfaceName", ""),
             "ipVersionType": "IPv4",
