@@ -182,75 +182,22 @@ class LoadBalancers:
 
     @staticmethod
     def _rule(lb_id: str, item: Json, names: dict[str, set[str]], rid: str) -> Json:
-        _, rule = child(lb_id, "loadBalancingRules", item, f"{LB_TYPE}/loadBalancingRules", rid)
-        props = properties(item)
-        protocol = props.get("protocol")
-        if protocol not in PROTOCOLS:
-            raise bad_request(
-                "InvalidLoadBalancingRuleProtocol", f"Rule protocol must be one of {sorted(PROTOCOLS)}.", rid
-            )
-        ha_ports = protocol == "All"
-        out: Json = {
-            "provisioningState": "Succeeded",
-            "frontendIPConfiguration": _own_ref(
-                props.get("frontendIPConfiguration"),
-                "frontendIPConfiguration",
-                "frontendIPConfigurations",
-                names["frontendIPConfigurations"],
-                lb_id,
-                rid,
-            ),
-            "frontendPort": _port(props.get("frontendPort"), "frontendPort", rid, allow_zero=ha_ports),
-            "backendPort": _port(props.get("backendPort"), "backendPort", rid, allow_zero=ha_ports),
-            "protocol": protocol,
-            "enableFloatingIP": bool(props.get("enableFloatingIP", False)),
-            "idleTimeoutInMinutes": int(props.get("idleTimeoutInMinutes", 4)),
-            "enableTcpReset": bool(props.get("enableTcpReset", False)),
-            "loadDistribution": props.get("loadDistribution", "Default"),
-            "disableOutboundSnat": bool(props.get("disableOutboundSnat", False)),
-        }
+        rule, props, out = _rule_core(lb_id, "loadBalancingRules", item, names, rid)
+        out["loadDistribution"] = props.get("loadDistribution", "Default")
+        out["disableOutboundSnat"] = bool(props.get("disableOutboundSnat", False))
         if props.get("backendAddressPool"):
+            pools = names["backendAddressPools"]
             out["backendAddressPool"] = _own_ref(
-                props["backendAddressPool"],
-                "backendAddressPool",
-                "backendAddressPools",
-                names["backendAddressPools"],
-                lb_id,
-                rid,
+                props["backendAddressPool"], "backendAddressPool", "backendAddressPools", pools, lb_id, rid
             )
             out["backendAddressPools"] = [out["backendAddressPool"]]
         if props.get("probe"):
             out["probe"] = _own_ref(props["probe"], "probe", "probes", names["probes"], lb_id, rid)
-        rule["properties"] = out
         return rule
 
     @staticmethod
     def _nat_rule(lb_id: str, item: Json, names: dict[str, set[str]], rid: str) -> Json:
-        _, rule = child(lb_id, "inboundNatRules", item, f"{LB_TYPE}/inboundNatRules", rid)
-        props = properties(item)
-        protocol = props.get("protocol")
-        if protocol not in PROTOCOLS:
-            raise bad_request(
-                "InvalidLoadBalancingRuleProtocol", f"Rule protocol must be one of {sorted(PROTOCOLS)}.", rid
-            )
-        rule["properties"] = {
-            "provisioningState": "Succeeded",
-            "frontendIPConfiguration": _own_ref(
-                props.get("frontendIPConfiguration"),
-                "frontendIPConfiguration",
-                "frontendIPConfigurations",
-                names["frontendIPConfigurations"],
-                lb_id,
-                rid,
-            ),
-            "frontendPort": _port(props.get("frontendPort"), "frontendPort", rid),
-            "backendPort": _port(props.get("backendPort"), "backendPort", rid),
-            "protocol": protocol,
-            "enableFloatingIP": bool(props.get("enableFloatingIP", False)),
-            "idleTimeoutInMinutes": int(props.get("idleTimeoutInMinutes", 4)),
-            "enableTcpReset": bool(props.get("enableTcpReset", False)),
-        }
-        return rule
+        return _rule_core(lb_id, "inboundNatRules", item, names, rid)[0]
 
     @staticmethod
     def _check_removals(world: World, old: Json, frontends: list[Json], pools: list[Json], rid: str) -> None:
@@ -341,3 +288,40 @@ def _check_rule_clash(rules: list[Json], rid: str) -> None:
                 rid,
             )
         seen[slot] = rule["name"]
+
+
+def _rule_core(
+    lb_id: str, collection: str, item: Json, names: dict[str, set[str]], rid: str
+) -> tuple[Json, Json, Json]:
+    """What load-balancing and inbound NAT rules share: protocol, frontend, ports and timeouts.
+
+    Returns the rule, the request's properties and the rule's properties, for the caller to extend.
+    """
+    _, rule = child(lb_id, collection, item, f"{LB_TYPE}/{collection}", rid)
+    props = properties(item)
+    protocol = props.get("protocol")
+    if protocol not in PROTOCOLS:
+        raise bad_request(
+            "InvalidLoadBalancingRuleProtocol", f"Rule protocol must be one of {sorted(PROTOCOLS)}.", rid
+        )
+    ha_ports = protocol == "All" and collection == "loadBalancingRules"
+    frontends = names["frontendIPConfigurations"]
+    out: Json = {
+        "provisioningState": "Succeeded",
+        "frontendIPConfiguration": _own_ref(
+            props.get("frontendIPConfiguration"),
+            "frontendIPConfiguration",
+            "frontendIPConfigurations",
+            frontends,
+            lb_id,
+            rid,
+        ),
+        "frontendPort": _port(props.get("frontendPort"), "frontendPort", rid, allow_zero=ha_ports),
+        "backendPort": _port(props.get("backendPort"), "backendPort", rid, allow_zero=ha_ports),
+        "protocol": protocol,
+        "enableFloatingIP": bool(props.get("enableFloatingIP", False)),
+        "idleTimeoutInMinutes": int(props.get("idleTimeoutInMinutes", 4)),
+        "enableTcpReset": bool(props.get("enableTcpReset", False)),
+    }
+    rule["properties"] = out
+    return rule, props, out

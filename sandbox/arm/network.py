@@ -97,14 +97,8 @@ class VirtualNetworks:
         parsed = ids.parse(rid)
         assert parsed
         if len(parsed.types) == 2:
-            vnet = world.editable(parsed.parent)
-            if vnet is None:
-                return
-            vnet["properties"]["subnets"] = [
-                s for s in vnet["properties"]["subnets"] if ids.key(s["id"]) != ids.key(rid)
-            ]
             world.forget_subnet(rid)
-            world.put(vnet)
+            world.drop_child(rid, "subnets")
             return
         stored = world.get(rid)
         if stored is None:

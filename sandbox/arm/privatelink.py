@@ -216,14 +216,7 @@ class PrivateLinkServices:
         parsed = ids.parse(rid)
         assert parsed
         if len(parsed.types) == 2:
-            pls = world.editable(parsed.parent)
-            if pls is not None:
-                pls["properties"]["privateEndpointConnections"] = [
-                    c
-                    for c in pls["properties"]["privateEndpointConnections"]
-                    if ids.key(c["id"]) != ids.key(rid)
-                ]
-                world.put(pls)
+            world.drop_child(rid, "privateEndpointConnections")
             return
         stored = world.get(rid)
         if stored is None:

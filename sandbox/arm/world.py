@@ -199,6 +199,16 @@ class World:
             self._index(old, add=False)
             self._record(("resource", (rkey, old)))
 
+    def drop_child(self, child_id: str, collection: str) -> None:
+        """Remove one element (a subnet, a connection) from its parent's ``collection``."""
+        parsed = ids.parse(child_id)
+        parent = self.editable(parsed.parent) if parsed else None
+        if parent is None:
+            return
+        items = parent["properties"][collection]
+        parent["properties"][collection] = [i for i in items if ids.key(i["id"]) != ids.key(child_id)]
+        self.put(parent)
+
     def list_type(
         self, subscription: str, namespace: str, rtype: str, group: str | None = None
     ) -> list[Json]:
