@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from . import compute, ids, lro, privatelink
+from . import compute, ids, lro, metrics, privatelink
 from .common import rendered
 from .errors import ArmError, bad_request, not_found, parent_not_found
 from .network import Subnets, check_subnet_unused, render_subnet
@@ -160,6 +160,36 @@ def _kind(world: World, params: dict[str, str]) -> Any:
             f"The resource type '{params['type']}' could not be found in the namespace '{params['ns']}'.",
         )
     return kind
+
+
+# ---------------------------------------------------------------- metrics
+# Registered before the generic routes: /subscriptions/{s}/providers/Microsoft.Insights/metrics
+# would otherwise read as a list of a resource type called "metrics".
+@route("GET", r"(?P<resource>" + _RG + r"/providers/[^/]+/[^/]+/[^/]+)/providers/Microsoft\.Insights/metrics")
+def resource_metrics(world: World, req: Request, p: dict[str, str]) -> Response:
+    resource = world.require(p["resource"])
+    return 200, metrics.query(world, [resource], req.param("metricnames"), req.query, resource["type"]), {}
+
+
+@route("GET POST", _SUB + r"/providers/Microsoft\.Insights/metrics")
+def subscription_metrics(world: World, req: Request, p: dict[str, str]) -> Response:
+    """Many resources in one call: natlink's sweep asks once per subscription, not per service."""
+    params = (
+        req.query | {k.lower(): str(v) for k, v in (req.body or {}).items()}
+        if req.method == "POST"
+        else req.query
+    )
+    params = params | ({"$filter": params["filter"]} if "filter" in params else {})
+    region, namespace = params.get("region"), params.get("metricnamespace")
+    if not region or not namespace or "/" not in namespace:
+        raise bad_request("BadRequest", "Subscription-level metrics need 'region' and 'metricnamespace'.")
+    provider, rtype = namespace.split("/", 1)
+    resources = [
+        r
+        for r in world.list_type(p["sub"], provider, rtype)
+        if r["location"].lower() == region.replace(" ", "").lower()
+    ]
+    return 200, metrics.query(world, resources, params.get("metricnames"), params, namespace), {}
 
 
 # ------------------------------------------------------ generic resources

@@ -14,11 +14,11 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 
-from . import compute, seed
+from . import compute, metrics, seed
 from .errors import ArmError, bad_request
 from .world import Json, World
 
-ERROR_STATUSES = {429, 500, 502, 503, 504}
+ERROR_STATUSES = {409, 429, 500, 502, 503, 504}
 
 
 @dataclass
@@ -141,6 +141,8 @@ def handle(
         ("PUT", "settings"): lambda: _settings(world, spec),
         ("POST", "access"): lambda: _access(world, spec),
         ("POST", "power"): lambda: _power(world, spec),
+        ("POST", "probe"): lambda: _probe(world, spec),
+        ("POST", "nat-usage"): lambda: _nat_usage(world, spec),
         ("GET", "state"): lambda: (200, _state(world)),
     }
     handler = routes.get((method, action))
@@ -221,6 +223,32 @@ def _power(world: World, spec: Json) -> tuple[int, Json]:
         compute.set_power(world, str(spec.get("vm", "")), str(spec.get("state", "")))
     world.save()
     return 200, {"vm": spec["vm"], "state": spec["state"]}
+
+
+def _probe(world: World, spec: Json) -> tuple[int, Json]:
+    """Fail (or heal) the health probe of one backend address of a load balancer."""
+    lb, ip, healthy = str(spec.get("lb", "")), str(spec.get("ip", "")), bool(spec.get("healthy", False))
+    with world.lock:
+        world.require(lb, "load balancer")
+        key = metrics.probe_key(lb, ip)
+        down = [k for k in world.signals.get("probe_down", []) if k != key]
+        world.signals["probe_down"] = down if healthy else [*down, key]
+        world.mark_changed()
+        world.save()
+    return 200, {"lb": lb, "ip": ip, "healthy": healthy}
+
+
+def _nat_usage(world: World, spec: Json) -> tuple[int, Json]:
+    """Set the NAT port usage (percent) of one NAT IP of a private link service."""
+    pls, ip, percent = str(spec.get("pls", "")), str(spec.get("ip", "")), spec.get("percent")
+    if not isinstance(percent, int | float) or not 0 <= percent <= 100:
+        raise bad_request("InvalidSignal", "'percent' must be a number from 0 to 100.")
+    with world.lock:
+        world.require(pls, "private link service")
+        world.signals.setdefault("nat_usage", {})[metrics.probe_key(pls, ip)] = float(percent)
+        world.mark_changed()
+        world.save()
+    return 200, {"pls": pls, "ip": ip, "percent": percent}
 
 
 def _state(world: World) -> Json:

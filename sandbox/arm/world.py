@@ -87,6 +87,7 @@ class World:
         self.resources: dict[str, Json] = {}
         self.operations: dict[str, Json] = {}
         self.failures: dict[str, Json] = {}  # resource type (lower) -> error for its next LRO
+        self.signals: Json = {}  # metric overrides set through the control API (see metrics.py)
         self._undo: list[tuple[str, Any]] | None = None
         self._dirty = False
         self._reset_indexes()
@@ -243,6 +244,10 @@ class World:
         return sub["groups"].get(name.lower()) if sub else None
 
     # ------------------------------------------------------------ transactions
+    def mark_changed(self) -> None:
+        """Note a change made outside resources (settings, signals) so the next save writes it."""
+        self._dirty = True
+
     def _record(self, entry: tuple[str, Any]) -> None:
         self._dirty = True
         if self._undo is not None:
@@ -350,6 +355,7 @@ class World:
             "subscriptions": self.subscriptions,
             "resources": list(self.resources.values()),
             "operations": list(self.operations.values()),
+            "signals": self.signals,
         }
 
     def save(self) -> None:
@@ -377,12 +383,14 @@ class World:
             for stored in data["resources"]:
                 self.put(stored)
             self.operations = {op["id"]: op for op in data["operations"]}
+            self.signals = data.get("signals", {})
             self._dirty = False
 
     def clear_resources(self) -> None:
         self.resources = {}
         self.operations = {}
         self.failures = {}
+        self.signals = {}
         self._reset_indexes()
         self._dirty = True
 
