@@ -19,13 +19,12 @@ def test_lists_page_with_next_link(sandbox, credential) -> None:
     client = network_client(sandbox, credential, generated["subscriptions"][0])
     names = [p.name for p in client.private_link_services.list_by_subscription()]
     assert sorted(names) == sorted(f"pls-{n}" for n in range(7))
-    counts = sandbox.control("GET", "requests")["counts"]
-    assert (
-        counts[
-            f"GET /subscriptions/{generated['subscriptions'][0]}/providers/Microsoft.Network/privateLinkServices"
-        ]
-        == 3
-    )
+    log = sandbox.control("GET", "requests")
+    path = f"/subscriptions/{generated['subscriptions'][0]}/providers/Microsoft.Network/privateLinkServices"
+    assert log["counts"][f"GET {path}"] == 3
+    pages = [r["query"].lower() for r in log["recent"] if r["path"] == path]
+    assert ["skiptoken" in q for q in pages] == [False, True, True]
+    assert "skiptoken=3" in pages[1] and "skiptoken=6" in pages[2]
 
 
 def test_a_long_running_operation_takes_its_time(sandbox, net_b) -> None:

@@ -104,11 +104,14 @@ class RequestLog:
         self.counts: Counter[str] = Counter()
         self.total = 0
 
-    def record(self, method: str, path: str, status: int) -> None:
+    def record(self, method: str, path: str, query: str, status: int) -> None:
+        """Count by method and path; keep the query in the recent list (pages differ only there)."""
         with self._lock:
             self.total += 1
             self.counts[f"{method} {path}"] += 1
-            self.recent.append({"time": time.time(), "method": method, "path": path, "status": status})
+            self.recent.append(
+                {"time": time.time(), "method": method, "path": path, "query": query, "status": status}
+            )
 
     def report(self) -> Json:
         with self._lock:

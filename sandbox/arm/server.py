@@ -104,7 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
                 {},
             )
         if not url.path.startswith("/_sandbox"):
-            self.server.log.record(self.command, url.path, status)
+            self.server.log.record(self.command, url.path, url.query, status)
         self._send(status, body, headers)
 
     def _route(self, path: str, query: str, raw: bytes) -> tuple[int, Json | None, dict[str, str]]:
