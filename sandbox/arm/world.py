@@ -36,6 +36,7 @@ Claim = tuple[str, str, str]  # (subnet key, ip, owner ipConfiguration id)
 Ref = tuple[str, str, str]  # (relation, target key, source id)
 
 STATE_VERSION = 1
+OPERATION_RETENTION_SECONDS = 3600  # how long a finished operation's status can still be polled
 
 
 class Kind(Protocol):
@@ -86,6 +87,7 @@ class World:
         self.subscriptions: dict[str, Json] = {}
         self.resources: dict[str, Json] = {}
         self.operations: dict[str, Json] = {}
+        self._in_progress: set[str] = set()  # operation ids, so settling never scans finished ones
         self.failures: dict[str, Json] = {}  # resource type (lower) -> error for its next LRO
         self.signals: Json = {}  # metric overrides set through the control API (see metrics.py)
         self._undo: list[tuple[str, Any]] | None = None
@@ -294,6 +296,7 @@ class World:
                     self._addresses[subnet_key] = old
             elif what == "operation":
                 self.operations.pop(data, None)
+                self._in_progress.discard(data)
 
     # ----------------------------------------------------- long-running work
     def start_operation(self, kind: str, rid: str, *, action: str = "") -> Json:
@@ -314,6 +317,7 @@ class World:
             "failure": failure,
         }
         self.operations[op["id"]] = op
+        self._in_progress.add(op["id"])
         self._record(("operation", op["id"]))
         return op
 
@@ -321,9 +325,21 @@ class World:
         """Finish every operation whose time has come. Called before each request is served."""
         with self.lock:
             now = time.time()
-            due = [op for op in self.operations.values() if op["status"] == "InProgress" and op["due"] <= now]
+            due = [self.operations[i] for i in self._in_progress if self.operations[i]["due"] <= now]
             for op in sorted(due, key=lambda o: o["due"]):
                 self._finish(op)
+            if due:
+                self._forget_old_operations(now)
+
+    def _forget_old_operations(self, now: float) -> None:
+        """Drop finished operations nobody can still be polling, so the world does not grow forever."""
+        old = [
+            i
+            for i, op in self.operations.items()
+            if i not in self._in_progress and op.get("ended", now) < now - OPERATION_RETENTION_SECONDS
+        ]
+        for op_id in old:
+            del self.operations[op_id]
 
     def _finish(self, op: Json) -> None:
         from .lro import finish  # the per-kind completion rules live beside the handlers
@@ -331,6 +347,8 @@ class World:
         with self.transaction():
             finish(self, op)
             op["endTime"] = now_iso()
+            op["ended"] = time.time()
+        self._in_progress.discard(op["id"])
         self.save()
 
     def set_provisioning_state(self, rid: str, state: str) -> None:
@@ -383,12 +401,14 @@ class World:
             for stored in data["resources"]:
                 self.put(stored)
             self.operations = {op["id"]: op for op in data["operations"]}
+            self._in_progress = {i for i, op in self.operations.items() if op["status"] == "InProgress"}
             self.signals = data.get("signals", {})
             self._dirty = False
 
     def clear_resources(self) -> None:
         self.resources = {}
         self.operations = {}
+        self._in_progress = set()
         self.failures = {}
         self.signals = {}
         self._reset_indexes()
