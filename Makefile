@@ -6,9 +6,10 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: test sandbox bench lint clean
 
+# Compat-mode editable install: a path entry, so packages added later (cloud/, storage/...) import too.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test,dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check --config-settings editable_mode=compat -e '.[test,dev]'
 	touch $(STAMP)
 
 test: $(STAMP)
