@@ -1,0 +1,73 @@
+"""One credential and one client per subscription and service, built once and reused.
+
+Clients hold connection pools and cached tokens, so building them per call would repeat TLS
+handshakes and token requests. Timeouts and retries are bounded so a sweep can never hang.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from azure.core.pipeline.policies import RetryPolicy
+from azure.identity import DefaultAzureCredential
+from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.network import NetworkManagementClient
+
+from .settings import CloudSettings
+
+CONNECTION_TIMEOUT = 10
+READ_TIMEOUT = 60
+RETRIES = 3
+RETRY_BACKOFF_MAX = 30
+RETRY_TIMEOUT = 300
+
+
+class Clients:
+    """The Azure clients for ``settings``, created lazily and safe to share between threads."""
+
+    def __init__(self, settings: CloudSettings, polling_interval: float = 5.0) -> None:
+        self.settings = settings
+        self.polling_interval = polling_interval
+        self._lock = threading.Lock()
+        self._credential: DefaultAzureCredential | None = None
+        self._network: dict[str, NetworkManagementClient] = {}
+        self._compute: dict[str, ComputeManagementClient] = {}
+
+    @property
+    def credential(self) -> DefaultAzureCredential:
+        with self._lock:
+            if self._credential is None:
+                self._credential = DefaultAzureCredential(
+                    connection_verify=self._verify(),
+                    disable_instance_discovery=not self.settings.is_public_cloud,
+                )
+            return self._credential
+
+    def network(self, subscription: str) -> NetworkManagementClient:
+        return self._client(self._network, NetworkManagementClient, subscription)
+
+    def compute(self, subscription: str) -> ComputeManagementClient:
+        return self._client(self._compute, ComputeManagementClient, subscription)
+
+    def _client(self, cache: dict[str, Any], kind: type, subscription: str) -> Any:
+        credential = self.credential
+        with self._lock:
+            if subscription.lower() not in cache:
+                cache[subscription.lower()] = kind(credential, subscription, **self._options())
+            return cache[subscription.lower()]
+
+    def _options(self) -> dict[str, Any]:
+        return {
+            "base_url": self.settings.arm_url,
+            "connection_verify": self._verify(),
+            "connection_timeout": CONNECTION_TIMEOUT,
+            "read_timeout": READ_TIMEOUT,
+            "retry_policy": RetryPolicy(
+                retry_total=RETRIES, retry_backoff_max=RETRY_BACKOFF_MAX, timeout=RETRY_TIMEOUT
+            ),
+            "polling_interval": self.polling_interval,
+        }
+
+    def _verify(self) -> str | bool:
+        return self.settings.ca_bundle or True

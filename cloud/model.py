@@ -1,0 +1,132 @@
+"""The records ``cloud`` returns: plain, frozen and free of SDK types.
+
+Callers render, store and compare these without importing ``azure``; tuples keep them hashable
+and immutable. ``None`` always means "not known from what natlink could read", never a guess.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A VM behind the service's load balancer, as the backend pool reaches it."""
+
+    vm_name: str | None
+    nic_id: str
+    ip: str | None
+    port: int
+    power_state: str | None
+
+
+@dataclass(frozen=True)
+class Connection:
+    """A private endpoint's connection as the provider sees it on the private link service."""
+
+    id: str
+    name: str
+    service_id: str
+    status: str | None
+    description: str | None
+    link_identifier: str | None
+    private_endpoint_id: str | None
+    endpoint_subscription: str | None
+    token: str | None
+
+
+@dataclass(frozen=True)
+class Service:
+    """A private link service with the addresses of both its NAT and its load balancer side."""
+
+    id: str
+    name: str
+    subscription: str | None
+    resource_group: str | None
+    location: str | None
+    alias: str | None
+    nat_ips: tuple[str, ...]
+    frontend_ip: str | None
+    ports: tuple[tuple[int, int], ...]
+    backends: tuple[Backend, ...]
+    visibility: tuple[str, ...]
+    auto_approval: tuple[str, ...]
+    proxy_protocol: bool
+    provisioning_state: str | None
+    connections: tuple[Connection, ...]
+
+
+@dataclass(frozen=True)
+class SubnetVm:
+    """A VM with an address in the same subnet as a private endpoint."""
+
+    name: str
+    ip: str
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A consumer's private endpoint; ``ip`` is the address the consumer connects to."""
+
+    id: str
+    name: str
+    subscription: str | None
+    ip: str | None
+    subnet_id: str | None
+    vnet_name: str | None
+    status: str | None
+    target: str | None
+    subnet_vms: tuple[SubnetVm, ...]
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A subscription natlink could not list, and why, so a partial map says it is partial."""
+
+    subscription: str
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Who sees which address across the double NAT for one connection, port and backend.
+
+    ``consumer_source_ip``/``consumer_vm`` are filled only when exactly one VM shares the private
+    endpoint's subnet: the true source cannot be read from Azure, so this is a hint from data.
+    """
+
+    service: str
+    connection: str
+    status: str | None
+    consumer_visible: bool
+    consumer_source_ip: str | None
+    consumer_vm: str | None
+    pe_ip: str | None
+    port: int | None
+    nat_ips: tuple[str, ...]
+    frontend_ip: str | None
+    backend_ip: str | None
+    backend_port: int | None
+
+    @property
+    def consumer_destination(self) -> str | None:
+        """What the consumer connects to: the endpoint's address and the service port."""
+        if self.pe_ip is None or self.port is None:
+            return None
+        return f"{self.pe_ip}:{self.port}"
+
+    @property
+    def backend_source(self) -> tuple[str, ...]:
+        """What the backend sees as the source: one of the service's NAT IPs, never the consumer."""
+        return self.nat_ips
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    taken_at: datetime
+    subscriptions: tuple[str, ...]
+    services: tuple[Service, ...]
+    endpoints: tuple[Endpoint, ...]
+    unreadable: tuple[Unreadable, ...]
