@@ -50,13 +50,31 @@ def main(argv: list[str] | None = None) -> int:
     inventory.add_argument(
         "--json", action="store_true", help="print the stable JSON shape instead of tables"
     )
+    manifest = commands.add_parser("manifest", help="print app.yaml with this deployment's URLs filled in")
+    manifest.add_argument(
+        "--url", help="the https origin Slack sends requests to, e.g. https://natlink.example.com"
+    )
+    manifest.add_argument("--socket-mode", action="store_true", help="a manifest for Socket Mode (no URLs)")
     known, rest = parser.parse_known_args(argv)
     if known.command == "sandbox" and known.part == "azure":
         return _exec_module("sandbox.arm", rest)
+    if known.command == "manifest" and not rest:
+        return _manifest(known.url, known.socket_mode)
     if known.command == "inventory" and not rest:
         return _inventory(as_json=known.json)
     parser.error(f"unknown command: {' '.join(argv)}")
     return 2
+
+
+def _manifest(url: str | None, socket_mode: bool) -> int:
+    from bot.manifest import ManifestError, render
+
+    try:
+        print(render(url, socket_mode), end="")
+    except ManifestError as exc:
+        print(f"natlink manifest: {exc}", file=sys.stderr)
+        return 2
+    return 0
 
 
 def _inventory(as_json: bool) -> int:
