@@ -1,0 +1,213 @@
+"""Versioned schema migrations: an ordered list, each applied once, in its own transaction.
+
+The version is the number of migrations applied, recorded one row per migration in
+``schema_version``. Migrations are frozen history: never edit one that has shipped; append a new
+one. Each is applied under ``BEGIN IMMEDIATE`` after re-reading the version, so processes that
+open the same fresh file at once apply every migration exactly once. A database whose version is
+higher than the list is long was written by a newer natlink and is refused rather than guessed at.
+
+sqlite-utils ships a name-based ``Migrations`` class; it is not used because it cannot refuse a
+newer database and reads the pending list outside the write lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from sqlite_utils import Database
+
+from storage import clock
+from storage.errors import SchemaTooNewError
+from storage.transactions import write
+
+Migration = Callable[[Database], None]
+
+VERSION_TABLE = "schema_version"
+
+_VERSION_TABLE_SQL = f"""
+CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at TEXT NOT NULL
+)
+"""
+
+_V1_STATEMENTS = (
+    """
+    CREATE TABLE services (
+        name TEXT PRIMARY KEY COLLATE NOCASE,
+        pls_id TEXT NOT NULL COLLATE NOCASE UNIQUE,
+        subscription TEXT NOT NULL COLLATE NOCASE,
+        resource_group TEXT NOT NULL COLLATE NOCASE,
+        location TEXT NOT NULL,
+        alias TEXT NOT NULL COLLATE NOCASE UNIQUE,
+        owner_channel TEXT,
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'active' CHECK (state IN ('active', 'deleted', 'gone')),
+        lb_managed INTEGER NOT NULL DEFAULT 0 CHECK (lb_managed IN (0, 1)),
+        details TEXT NOT NULL DEFAULT '{}'
+    )
+    """,
+    """
+    CREATE TABLE owners (
+        service TEXT NOT NULL COLLATE NOCASE REFERENCES services(name) ON DELETE CASCADE,
+        user_id TEXT NOT NULL,
+        added_by TEXT NOT NULL,
+        added_at TEXT NOT NULL,
+        PRIMARY KEY (service, user_id)
+    )
+    """,
+    "CREATE INDEX owners_by_user ON owners (user_id)",
+    """
+    CREATE TABLE grants (
+        user_id TEXT NOT NULL,
+        action TEXT NOT NULL CHECK (action IN ('create', 'request')),
+        scope TEXT NOT NULL COLLATE NOCASE CHECK (scope <> ''),
+        granted_by TEXT NOT NULL,
+        granted_at TEXT NOT NULL,
+        PRIMARY KEY (user_id, action, scope)
+    )
+    """,
+    """
+    CREATE TABLE requests (
+        id TEXT PRIMARY KEY,
+        service TEXT NOT NULL COLLATE NOCASE REFERENCES services(name),
+        requester TEXT NOT NULL,
+        consumer_subscription TEXT NOT NULL COLLATE NOCASE,
+        vnet TEXT,
+        subnet TEXT,
+        pe_name TEXT,
+        pe_id TEXT COLLATE NOCASE,
+        reason TEXT NOT NULL DEFAULT '',
+        state TEXT NOT NULL CHECK (state IN
+            ('requested', 'pending', 'approved', 'rejected', 'removed', 'failed', 'gone')),
+        connection_id TEXT COLLATE NOCASE,
+        link_identifier TEXT,
+        decided_by TEXT,
+        decided_at TEXT,
+        decision_reason TEXT,
+        card_channel TEXT,
+        card_ts TEXT,
+        expires_at TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )
+    """,
+    "CREATE INDEX requests_by_service ON requests (service, state)",
+    "CREATE INDEX requests_by_state ON requests (state, created_at)",
+    "CREATE INDEX requests_by_pe ON requests (pe_id)",
+    "CREATE INDEX requests_by_connection ON requests (connection_id)",
+    """
+    CREATE TABLE operations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL CHECK (kind <> ''),
+        args TEXT NOT NULL DEFAULT '{}',
+        actor TEXT NOT NULL,
+        state TEXT NOT NULL DEFAULT 'queued'
+            CHECK (state IN ('queued', 'running', 'succeeded', 'failed')),
+        step TEXT,
+        result TEXT,
+        error TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        worker TEXT,
+        idempotency_key TEXT UNIQUE,
+        reply_channel TEXT,
+        reply_ts TEXT,
+        response_url TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        started_at TEXT,
+        finished_at TEXT
+    )
+    """,
+    "CREATE INDEX operations_by_state ON operations (state, id)",
+    """
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('allowed', 'denied', 'succeeded', 'failed')),
+        reason TEXT NOT NULL DEFAULT '',
+        details TEXT NOT NULL DEFAULT '{}'
+    )
+    """,
+    "CREATE INDEX audit_by_target ON audit (target, at)",
+    "CREATE INDEX audit_by_time ON audit (at)",
+    """
+    CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END
+    """,
+    """
+    CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END
+    """,
+    """
+    CREATE TABLE channel_subscriptions (
+        service TEXT NOT NULL COLLATE NOCASE,
+        channel TEXT NOT NULL,
+        events TEXT NOT NULL DEFAULT 'all' CHECK (events IN ('all', 'problems')),
+        digest TEXT NOT NULL DEFAULT 'daily' CHECK (digest IN ('daily', 'hourly', 'off')),
+        created_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (service, channel)
+    )
+    """,
+    "CREATE INDEX channel_subscriptions_by_channel ON channel_subscriptions (channel)",
+)
+
+
+def initial_schema(db: Database) -> None:
+    """Version 1: every table natlink needs, with the case-insensitive columns Azure ids require."""
+    for statement in _V1_STATEMENTS:
+        db.execute(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (initial_schema,)
+"""Append only. The position (1-based) of a migration is the schema version it produces."""
+
+LATEST_VERSION = len(MIGRATIONS)
+
+
+def schema_version(db: Database) -> int:
+    """The version of the schema in ``db``: 0 for an empty database."""
+    if not db.table(VERSION_TABLE).exists():
+        return 0
+    row = db.execute(f"SELECT max(version) FROM {VERSION_TABLE}").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(db: Database, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Bring ``db`` up to ``len(migrations)``, one transaction per migration; return the version.
+
+    Raises :class:`SchemaTooNewError` (and changes nothing) for a database from a newer natlink.
+    """
+    target = len(migrations)
+    _refuse_newer(schema_version(db), target)
+    while schema_version(db) < target:
+        with write(db):
+            current = schema_version(db)  # re-read under the lock: another process may have won
+            _refuse_newer(current, target)
+            if current >= target:
+                break
+            _apply(db, current + 1, migrations[current])
+    return schema_version(db)
+
+
+def _apply(db: Database, version: int, migration: Migration) -> None:
+    """Run one migration and record it, inside the caller's transaction."""
+    db.execute(_VERSION_TABLE_SQL)
+    migration(db)
+    db.table(VERSION_TABLE).insert(
+        {"version": version, "name": migration.__name__, "applied_at": clock.stamp(None)}
+    )
+
+
+def _refuse_newer(found: int, supported: int) -> None:
+    """Stop before touching a schema this code does not understand."""
+    if found > supported:
+        raise SchemaTooNewError(found, supported)

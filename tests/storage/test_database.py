@@ -1,0 +1,110 @@
+"""Opening the database: connection settings, migrations, upgrades and refusal of newer schemas."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+from storage import migrations
+from storage.database import open_database
+from storage.errors import SchemaTooNewError
+from storage.migrations import LATEST_VERSION, MIGRATIONS, initial_schema, migrate, schema_version
+
+TABLES = {"services", "owners", "grants", "requests", "operations", "audit", "channel_subscriptions"}
+
+
+def test_wal_foreign_keys_and_busy_timeout_are_on(db: Database) -> None:
+    assert db.journal_mode == "wal"
+    assert db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert db.execute("PRAGMA busy_timeout").fetchone()[0] >= 1000
+
+
+def test_wal_persists_for_plain_connections(db: Database, db_path: Path) -> None:
+    plain = sqlite3.connect(db_path)
+    try:
+        assert plain.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        plain.close()
+
+
+def test_empty_database_gets_every_table_and_the_latest_version(db: Database) -> None:
+    assert set(db.table_names()) >= TABLES
+    assert schema_version(db) == LATEST_VERSION == len(MIGRATIONS)
+    rows = list(db.table(migrations.VERSION_TABLE).rows)
+    assert [(r["version"], r["name"]) for r in rows] == [(1, "initial_schema")]
+
+
+def test_reopening_applies_nothing_again(db_path: Path) -> None:
+    for _ in range(3):
+        open_database(db_path).close()
+    db = open_database(db_path)
+    assert db.table(migrations.VERSION_TABLE).count == LATEST_VERSION
+    db.close()
+
+
+def test_older_database_is_upgraded_in_order(db_path: Path) -> None:
+    db = Database(sqlite3.connect(db_path))
+    assert migrate(db, [initial_schema]) == 1
+
+    def add_notes(database: Database) -> None:
+        database.execute("ALTER TABLE services ADD COLUMN notes TEXT")
+
+    assert migrate(db, [initial_schema, add_notes]) == 2
+    assert "notes" in db.table("services").columns_dict
+    assert [r["name"] for r in db.table(migrations.VERSION_TABLE).rows] == ["initial_schema", "add_notes"]
+    db.close()
+
+
+def test_failing_migration_is_rolled_back_and_stays_pending(db_path: Path) -> None:
+    db = Database(sqlite3.connect(db_path))
+    migrate(db, [initial_schema])
+
+    def half_done(database: Database) -> None:
+        database.execute("CREATE TABLE scratch (x)")
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        migrate(db, [initial_schema, half_done])
+    assert schema_version(db) == 1
+    assert "scratch" not in db.table_names()
+    db.close()
+
+
+def test_database_from_a_newer_natlink_is_refused_untouched(db_path: Path) -> None:
+    open_database(db_path).close()
+    raw = sqlite3.connect(db_path)
+    with raw:
+        raw.execute(
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (?, 'future', 'x')",
+            [LATEST_VERSION + 1],
+        )
+    raw.close()
+    with pytest.raises(SchemaTooNewError, match="newer than this natlink supports") as info:
+        open_database(db_path)
+    assert (info.value.found, info.value.supported) == (LATEST_VERSION + 1, LATEST_VERSION)
+
+
+def test_concurrent_first_opens_migrate_exactly_once(db_path: Path) -> None:
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def opener() -> None:
+        try:
+            barrier.wait()
+            open_database(db_path).close()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=opener) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    db = open_database(db_path)
+    assert db.table(migrations.VERSION_TABLE).count == LATEST_VERSION
+    db.close()
