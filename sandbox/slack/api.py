@@ -1,0 +1,238 @@
+"""The Web API methods natlink calls, with Slack's argument handling, answers and error codes.
+
+Arguments arrive already merged from the query string, a form body or a JSON body (``server.py``);
+JSON-valued arguments such as ``blocks`` and ``view`` may be strings (forms) or JSON (JSON bodies),
+exactly as Slack accepts both.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from . import blocks as block_kit
+from .errors import SlackError
+from .world import APP_ID, BOT_ID, BOT_TOKEN, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID, Json, World, public
+
+MAX_TEXT = 40_000
+Handler = Callable[[World, Json], Json]
+
+
+def _json_arg(value: Any, error: str) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            raise SlackError(error) from None
+    return value
+
+
+def message_content(args: Json) -> tuple[str, list[Any] | None]:
+    """The text and blocks (``None`` when absent, so an edit keeps the old ones), refused as Slack refuses them."""
+    text = args.get("text")
+    if text is not None and not isinstance(text, str):
+        text = str(text)
+    blocks = _json_arg(args.get("blocks"), "invalid_blocks_format")
+    if blocks is not None and not isinstance(blocks, list):
+        raise SlackError("invalid_blocks_format")
+    if text and len(text) > MAX_TEXT:
+        raise SlackError("msg_too_long")
+    if blocks:
+        errors = block_kit.message_errors(blocks)
+        if errors:
+            raise SlackError("invalid_blocks", errors)
+    if not text and not blocks and not args.get("attachments"):
+        raise SlackError("no_text")
+    return text or "", None if blocks is None else with_block_ids(blocks)
+
+
+def with_block_ids(blocks: list[Any]) -> list[Any]:
+    """The blocks as Slack stores them: every block gets a ``block_id``, every element an ``action_id``."""
+    stored = copy.deepcopy(blocks)
+    for block in stored:
+        block.setdefault("block_id", secrets.token_urlsafe(3))
+        elements = [*block.get("elements", []), block.get("accessory"), block.get("element")]
+        for element in elements:
+            if isinstance(element, dict) and element.get("type") in block_kit.ELEMENT_TYPES - {"image"}:
+                element.setdefault("action_id", secrets.token_urlsafe(3))
+    return stored
+
+
+def bot_message(world: World, text: str, blocks: list[Any] | None, thread_ts: Any = None) -> Json:
+    message: Json = {
+        "type": "message",
+        "text": text,
+        "user": BOT_USER_ID,
+        "bot_id": BOT_ID,
+        "app_id": APP_ID,
+        "team": TEAM_ID,
+        "ts": world.next_ts(),
+        "bot_profile": {"id": BOT_ID, "app_id": APP_ID, "name": "natlink", "team_id": TEAM_ID},
+    }
+    if blocks is not None:
+        message["blocks"] = blocks
+    if isinstance(thread_ts, str) and thread_ts:
+        message["thread_ts"] = thread_ts
+    return message
+
+
+def _member_channel(world: World, ref: Any) -> Json:
+    channel = world.channel(ref)
+    if BOT_USER_ID not in channel["_members"]:
+        raise SlackError("not_in_channel")
+    return channel
+
+
+def auth_test(world: World, args: Json) -> Json:
+    return {
+        "ok": True,
+        "url": f"https://{TEAM_DOMAIN}.slack.com/",
+        "team": "natlink sandbox",
+        "user": "natlink",
+        "team_id": TEAM_ID,
+        "user_id": BOT_USER_ID,
+        "bot_id": BOT_ID,
+        "is_enterprise_install": False,
+    }
+
+
+def chat_post_message(world: World, args: Json) -> Json:
+    channel = _member_channel(world, args.get("channel"))
+    text, blocks = message_content(args)
+    message = bot_message(world, text, blocks, args.get("thread_ts"))
+    world.add_message(channel["id"], message, via="chat.postMessage")
+    answer: Json = {"ok": True, "channel": channel["id"], "ts": message["ts"], "message": message}
+    if blocks and not text:
+        answer["warning"] = "missing_text_in_blocks"
+        answer["response_metadata"] = {"warnings": ["missing_text_in_blocks"]}
+    return answer
+
+
+def chat_update(world: World, args: Json) -> Json:
+    channel = world.channel(args.get("channel"))
+    if not isinstance(args.get("ts"), str):
+        raise SlackError("message_not_found")
+    record = world.find(channel["id"], args["ts"])
+    if record["ephemeral"]:
+        raise SlackError("message_not_found")
+    if record["message"].get("user") != BOT_USER_ID:
+        raise SlackError("cant_update_message")
+    text, blocks = message_content(args)
+    message = world.edit_message(record, text, blocks, BOT_USER_ID)
+    return {"ok": True, "channel": channel["id"], "ts": message["ts"], "text": text, "message": message}
+
+
+def chat_delete(world: World, args: Json) -> Json:
+    channel = world.channel(args.get("channel"))
+    record = world.find(channel["id"], str(args.get("ts")))
+    if record["ephemeral"]:
+        raise SlackError("message_not_found")
+    if record["message"].get("user") != BOT_USER_ID:
+        raise SlackError("cant_delete_message")
+    record["deleted"] = True
+    return {"ok": True, "channel": channel["id"], "ts": record["message"]["ts"]}
+
+
+def chat_post_ephemeral(world: World, args: Json) -> Json:
+    channel = _member_channel(world, args.get("channel"))
+    user = world.user(args.get("user"))
+    if user["id"] not in channel["_members"]:
+        raise SlackError("user_not_in_channel")
+    text, blocks = message_content(args)
+    message = bot_message(world, text, blocks, args.get("thread_ts"))
+    world.add_message(channel["id"], message, via="chat.postEphemeral", ephemeral_to=user["id"])
+    return {"ok": True, "message_ts": message["ts"]}
+
+
+def _view_arg(args: Json) -> Json:
+    view = _json_arg(args.get("view"), "invalid_arguments")
+    errors = block_kit.view_errors(view)
+    if errors:
+        raise SlackError("invalid_arguments", errors)
+    return view
+
+
+def views_open(world: World, args: Json) -> Json:
+    view = _view_arg(args)
+    trigger = world.take_trigger(args.get("trigger_id"))
+    return {"ok": True, "view": public(world.store_view(view, trigger["user"]))}
+
+
+def views_update(world: World, args: Json) -> Json:
+    view = _view_arg(args)
+    current = world.view_by(args.get("view_id"), args.get("external_id"))
+    if args.get("hash") and args["hash"] != current["hash"]:
+        raise SlackError("hash_conflict")
+    stored = world.store_view(view, current["_user"], current["id"])
+    return {"ok": True, "view": public(stored)}
+
+
+def users_info(world: World, args: Json) -> Json:
+    return {"ok": True, "user": public(world.user(args.get("user")))}
+
+
+def conversations_info(world: World, args: Json) -> Json:
+    channel = world.channel(args.get("channel"))
+    if not channel["is_im"] and channel["id"] != args.get("channel"):
+        raise SlackError("channel_not_found")  # Slack's conversations.* take IDs, not names
+    shown = public(channel) | {"is_member": BOT_USER_ID in channel["_members"]}
+    if not channel["is_im"]:
+        shown["num_members"] = len(channel["_members"])
+    return {"ok": True, "channel": shown}
+
+
+def conversations_open(world: World, args: Json) -> Json:
+    if args.get("channel"):
+        channel = world.channel(args["channel"])
+        return {"ok": True, "no_op": True, "already_open": True, "channel": {"id": channel["id"]}}
+    users = [u.strip() for u in str(args.get("users") or "").split(",") if u.strip()]
+    if not users:
+        raise SlackError("users_list_not_supplied")
+    if len(users) > 1:
+        raise SlackError("not_supported_by_sandbox", ["[ERROR] the sandbox opens DMs with one user only"])
+    user = world.user(users[0])
+    existed = ("D" + user["id"][1:]) in world.channels
+    channel = world.open_dm(user["id"])
+    shown = public(channel) if args.get("return_im") in (True, "true", "1", 1) else {"id": channel["id"]}
+    answer: Json = {"ok": True, "channel": shown}
+    if existed:
+        answer |= {"no_op": True, "already_open": True}
+    return answer
+
+
+METHODS: dict[str, Handler] = {
+    "auth.test": auth_test,
+    "chat.postMessage": chat_post_message,
+    "chat.update": chat_update,
+    "chat.delete": chat_delete,
+    "chat.postEphemeral": chat_post_ephemeral,
+    "views.open": views_open,
+    "views.update": views_update,
+    "users.info": users_info,
+    "conversations.info": conversations_info,
+    "conversations.open": conversations_open,
+}
+READ_ONLY = {"auth.test", "users.info", "conversations.info"}
+
+
+def check_token(token: str | None) -> None:
+    if not token:
+        raise SlackError("not_authed")
+    if token != BOT_TOKEN:
+        raise SlackError("invalid_auth")
+
+
+def dispatch(world: World, method: str, args: Json, token: str | None) -> Json:
+    """Answer one Web API call; raises ``SlackError`` for every refusal."""
+    handler = METHODS.get(method)
+    if handler is None:
+        raise SlackError("unknown_method")
+    check_token(token)
+    with world.lock:
+        answer = handler(world, args)
+        if method not in READ_ONLY:
+            world.save()
+    return answer

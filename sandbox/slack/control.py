@@ -1,0 +1,224 @@
+"""The control API under ``/_sandbox/``: faults, the call log, messages, views, and Slack's side.
+
+It lives outside ``/api/`` so that no Web API client can reach it by accident, and needs no token:
+it is for the tests, the driver and the demo page on this machine. The driver uses it to have
+trigger IDs and response URLs issued, as Slack issues them with each command or click.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import SlackError
+from .world import (
+    APP_ID,
+    BOT_ID,
+    BOT_TOKEN,
+    BOT_USER_ID,
+    SIGNING_SECRET,
+    TEAM_DOMAIN,
+    TEAM_ID,
+    TRIGGER_SECONDS,
+    Json,
+    World,
+    public,
+)
+
+FAULT_STATUSES = {429, 500, 503}
+
+
+@dataclass
+class Fault:
+    """Answer the next ``remaining`` calls of ``method`` with ``status`` (or ``ok: false, error``)."""
+
+    method: str
+    remaining: int
+    status: int
+    error: str
+    retry_after: int
+
+    def as_error(self) -> SlackError:
+        if self.status == 429:
+            return SlackError("ratelimited", status=429, headers={"Retry-After": str(self.retry_after)})
+        return SlackError(self.error, status=self.status)
+
+
+class FaultBook:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.faults: list[Fault] = []
+
+    def add(self, spec: Json) -> Fault:
+        method = spec.get("method")
+        if not isinstance(method, str) or not method:
+            raise SlackError("invalid_fault", ["'method' names a Web API method, or '*' for all"], status=400)
+        error = spec.get("error")
+        status = int(spec.get("status", 200 if error else 429))
+        if status != 200 and status not in FAULT_STATUSES:
+            raise SlackError(
+                "invalid_fault", [f"'status' must be 200 or one of {sorted(FAULT_STATUSES)}"], status=400
+            )
+        fault = Fault(
+            method=method,
+            remaining=int(spec.get("count", 1)),
+            status=status,
+            error=str(error or ("ratelimited" if status == 429 else "internal_error")),
+            retry_after=int(spec.get("retry_after", 1)),
+        )
+        with self._lock:
+            self.faults.append(fault)
+        return fault
+
+    def take(self, method: str) -> SlackError | None:
+        """The error to answer this call with, consuming one use of the first matching fault."""
+        with self._lock:
+            for fault in self.faults:
+                if fault.remaining > 0 and fault.method in ("*", method):
+                    fault.remaining -= 1
+                    return fault.as_error()
+        return None
+
+    def pending(self) -> list[Json]:
+        with self._lock:
+            return [dict(vars(f)) for f in self.faults if f.remaining > 0]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.faults.clear()
+
+
+class CallLog:
+    """Every Web API call and response-URL post, so tests can see what the bot sent and retried."""
+
+    def __init__(self, keep: int = 10_000) -> None:
+        self._lock = threading.Lock()
+        self.calls: deque[Json] = deque(maxlen=keep)
+
+    def record(self, method: str, args: Json, status: int, response: Json) -> None:
+        shown = {k: ("[redacted]" if k == "token" else v) for k, v in args.items()}
+        entry = {"time": time.time(), "method": method, "args": shown, "status": status, "response": response}
+        with self._lock:
+            self.calls.append(entry)
+
+    def report(self, method: str | None) -> list[Json]:
+        with self._lock:
+            return [c for c in self.calls if method in (None, c["method"])]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.calls.clear()
+
+
+def describe(world: World, base_url: str) -> Json:
+    """Everything a client needs to connect: the first stdout line and ``GET /_sandbox/world``."""
+    with world.lock:
+        humans = [u for u in world.users.values() if not u["is_bot"]]
+        channels = [c for c in world.channels.values() if not c["is_im"]]
+        return {
+            "api_url": f"{base_url}/api/",
+            "base_url": base_url,
+            "control_url": f"{base_url}/_sandbox",
+            "bot_token": BOT_TOKEN,
+            "signing_secret": SIGNING_SECRET,
+            "team_id": TEAM_ID,
+            "team_domain": TEAM_DOMAIN,
+            "api_app_id": APP_ID,
+            "bot_user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "users": {u["name"]: {"id": u["id"]} | u.get("_natlink", {}) for u in humans},
+            "channels": {c["name"]: c["id"] for c in channels},
+        }
+
+
+class Control:
+    """Serve one ``/_sandbox/<action>`` request."""
+
+    def __init__(self, world: World, faults: FaultBook, log: CallLog, base_url: str) -> None:
+        self.world, self.faults, self.log, self.base_url = world, faults, log, base_url
+
+    def handle(self, method: str, action: str, query: dict[str, str], body: Any) -> tuple[int, Json]:
+        spec = body if isinstance(body, dict) else {}
+        routes = {
+            ("GET", "health"): lambda: {"ok": True},
+            ("GET", "world"): lambda: describe(self.world, self.base_url),
+            ("GET", "calls"): lambda: {"calls": self.log.report(query.get("method"))},
+            ("DELETE", "calls"): lambda: (self.log.clear(), {"cleared": True})[1],
+            ("GET", "faults"): lambda: {"faults": self.faults.pending()},
+            ("POST", "faults"): lambda: vars(self.faults.add(spec)),
+            ("DELETE", "faults"): lambda: (self.faults.clear(), {"cleared": True})[1],
+            ("GET", "messages"): lambda: self._messages(query),
+            ("POST", "messages"): lambda: self._post_as_user(spec),
+            ("GET", "views"): lambda: self._views(query),
+            ("POST", "triggers"): lambda: self._trigger(spec),
+            ("POST", "response-urls"): lambda: self._response_url(spec),
+            ("POST", "reset"): self._reset,
+        }
+        route = routes.get((method, action))
+        if route is None:
+            raise SlackError("unknown_control_action", [f"no '{method} /_sandbox/{action}'"], status=404)
+        return 200, route()
+
+    def _messages(self, query: dict[str, str]) -> Json:
+        """Stored messages, oldest first; ``channel``, ``ts`` and ``include_deleted=1`` narrow them."""
+        with self.world.lock:
+            ids = (
+                [self.world.channel(query["channel"])["id"]]
+                if query.get("channel")
+                else list(self.world.messages)
+            )
+            records = [r for cid in ids for r in self.world.messages.get(cid, [])]
+            if query.get("include_deleted") not in ("1", "true"):
+                records = [r for r in records if not r["deleted"]]
+            if query.get("ts"):
+                records = [r for r in records if r["message"]["ts"] == query["ts"]]
+            return {"messages": sorted(records, key=lambda r: float(r["message"]["ts"]))}
+
+    def _post_as_user(self, spec: Json) -> Json:
+        """A message typed by a person, so tests can try to edit what is not the bot's."""
+        with self.world.lock:
+            user = self.world.user(spec.get("user"))
+            channel = self.world.channel(spec.get("channel"))
+            message = {
+                "type": "message",
+                "text": str(spec.get("text", "")),
+                "user": user["id"],
+                "team": TEAM_ID,
+                "ts": self.world.next_ts(),
+            }
+            self.world.add_message(channel["id"], message, via="person")
+            self.world.save()
+            return {"channel": channel["id"], "ts": message["ts"], "message": message}
+
+    def _views(self, query: dict[str, str]) -> Json:
+        with self.world.lock:
+            views = [public(v) | {"user": v["_user"]} for v in self.world.views.values()]
+        if query.get("id"):
+            views = [v for v in views if v["id"] == query["id"]]
+        return {"views": views}
+
+    def _trigger(self, spec: Json) -> Json:
+        with self.world.lock:
+            trigger_id = self.world.issue_trigger(str(spec.get("user", "")))
+        return {"trigger_id": trigger_id, "expires_in": TRIGGER_SECONDS}
+
+    def _response_url(self, spec: Json) -> Json:
+        with self.world.lock:
+            hook_id = self.world.issue_response_url(
+                str(spec.get("channel", "")),
+                str(spec.get("user", "")),
+                spec.get("message_ts"),
+                bool(spec.get("ephemeral", False)),
+            )
+            self.world.save()
+        return {"response_url": f"{self.base_url}/hooks/response/{hook_id}"}
+
+    def _reset(self) -> Json:
+        self.world.reset()
+        self.world.save()
+        self.faults.clear()
+        self.log.clear()
+        return {"reset": True}

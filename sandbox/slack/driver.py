@@ -1,0 +1,293 @@
+"""Play Slack's side towards a bot: signed slash commands, button clicks and view submissions.
+
+Each delivery is built as Slack builds it (form-encoded, ``payload=`` JSON for interactions,
+``X-Slack-Signature: v0=hmac_sha256(secret, "v0:{ts}:{body}")``) and carries a trigger ID and a
+response URL that the stand-in issued, so whatever the bot does with them is honoured and
+recorded. Knobs forge what an attacker or a flaky network would send: a wrong signature, a
+stale timestamp, and a replay of the same delivery with Slack's retry headers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .launch import control
+
+VERIFICATION_TOKEN = "sandboxVerificationToken"  # Slack still sends the deprecated token field
+USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One request exactly as sent, so it can be replayed byte for byte."""
+
+    url: str
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass
+class Reply:
+    """The bot's answer: status, headers (lower-cased names) and body."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+    delivery: Delivery = field(repr=False)
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body.strip() else None
+
+
+def sign(secret: str, timestamp: int | str, body: bytes) -> str:
+    """Slack's v0 request signature."""
+    base = b"v0:" + str(timestamp).encode() + b":" + body
+    return "v0=" + hmac.new(secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+class Driver:
+    """Sends what Slack would send to ``bot_url`` for the workspace described by ``config``.
+
+    ``config`` is the stand-in's first stdout line. Users and channels may be named
+    (``"alice"``, ``"#team-a"``) or given by ID.
+    """
+
+    def __init__(self, bot_url: str, config: Mapping[str, Any], *, timeout: float = 10) -> None:
+        self.bot_url = bot_url
+        self.config = config
+        self.timeout = timeout
+        self.last: Reply | None = None
+
+    # -- what a person does ---------------------------------------------------------------------
+
+    def slash_command(
+        self,
+        user: str,
+        channel: str,
+        text: str,
+        command: str = "/natlink",
+        *,
+        wrong_signature: bool = False,
+        age: float = 0.0,
+    ) -> Reply:
+        uid, cid = self.user_id(user), self.channel_id(channel)
+        fields = {
+            "token": VERIFICATION_TOKEN,
+            "team_id": self.config["team_id"],
+            "team_domain": self.config["team_domain"],
+            "channel_id": cid,
+            "channel_name": self.channel_name(cid),
+            "user_id": uid,
+            "user_name": self.user_name(uid),
+            "command": command,
+            "text": text,
+            "api_app_id": self.config["api_app_id"],
+            "is_enterprise_install": "false",
+            "response_url": self._response_url(cid, uid, None, False),
+            "trigger_id": self._trigger(uid),
+        }
+        return self._deliver(urllib.parse.urlencode(fields).encode(), wrong_signature, age)
+
+    def click(
+        self,
+        user: str,
+        channel: str,
+        message_ts: str,
+        action_id: str,
+        value: str | None = None,
+        block_id: str | None = None,
+        *,
+        wrong_signature: bool = False,
+        age: float = 0.0,
+    ) -> Reply:
+        """Click the button ``action_id`` on a stored message; a button that is not there cannot be clicked."""
+        uid, cid = self.user_id(user), self.channel_id(channel)
+        found = self._control("GET", "messages", query={"channel": cid, "ts": message_ts})["messages"]
+        if not found:
+            raise LookupError(f"no message {message_ts} in {cid}")
+        record = found[0]
+        block, element = _find_action(record["message"].get("blocks") or [], action_id, block_id)
+        action: dict[str, Any] = {
+            "action_id": action_id,
+            "block_id": block.get("block_id", ""),
+            "type": element.get("type", "button"),
+            "action_ts": f"{time.time():.6f}",
+        }
+        for key in ("text", "style"):
+            if key in element:
+                action[key] = element[key]
+        chosen = value if value is not None else element.get("value")
+        if chosen is not None:
+            action["value"] = chosen
+        payload: dict[str, Any] = {
+            "type": "block_actions",
+            "user": self._user_object(uid),
+            "api_app_id": self.config["api_app_id"],
+            "token": VERIFICATION_TOKEN,
+            "container": {
+                "type": "message",
+                "message_ts": message_ts,
+                "channel_id": cid,
+                "is_ephemeral": record["ephemeral"],
+            },
+            "trigger_id": self._trigger(uid),
+            "team": self._team(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "channel": {"id": cid, "name": self.channel_name(cid)},
+            "state": {"values": {}},
+            "response_url": self._response_url(cid, uid, message_ts, record["ephemeral"]),
+            "actions": [action],
+        }
+        if not record["ephemeral"]:
+            payload["message"] = record["message"]  # Slack leaves the message out for ephemerals
+        return self._deliver(_payload_body(payload), wrong_signature, age)
+
+    def submit_view(
+        self,
+        user: str,
+        view: str | Mapping[str, Any],
+        values: Mapping[str, Mapping[str, Any]],
+        *,
+        wrong_signature: bool = False,
+        age: float = 0.0,
+    ) -> Reply:
+        """Submit an open modal. ``values`` maps block_id → action_id → a string or a full state value."""
+        uid = self.user_id(user)
+        view_id = view if isinstance(view, str) else view["id"]
+        found = self._control("GET", "views", query={"id": view_id})["views"]
+        if not found:
+            raise LookupError(f"no view {view_id}")
+        stored = {k: v for k, v in found[0].items() if k != "user"}
+        state = {
+            block_id: {
+                action_id: (
+                    {"type": _input_type(stored, block_id, action_id), "value": entry}
+                    if isinstance(entry, str)
+                    else dict(entry)
+                )
+                for action_id, entry in actions.items()
+            }
+            for block_id, actions in values.items()
+        }
+        payload = {
+            "type": "view_submission",
+            "team": self._team(),
+            "user": self._user_object(uid),
+            "api_app_id": self.config["api_app_id"],
+            "token": VERIFICATION_TOKEN,
+            "trigger_id": self._trigger(uid),
+            "view": stored | {"state": {"values": state}},
+            "response_urls": [],
+            "is_enterprise_install": False,
+            "enterprise": None,
+        }
+        return self._deliver(_payload_body(payload), wrong_signature, age)
+
+    def replay(self, delivery: Delivery | Reply, retry_num: int = 1, reason: str = "http_timeout") -> Reply:
+        """Send the same delivery again, byte for byte, as Slack retries it."""
+        original = delivery.delivery if isinstance(delivery, Reply) else delivery
+        headers = original.headers | {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": reason}
+        return self.send(Delivery(original.url, original.body, headers))
+
+    # -- the wire -------------------------------------------------------------------------------
+
+    def _deliver(self, body: bytes, wrong_signature: bool, age: float) -> Reply:
+        timestamp = int(time.time() - age)
+        secret = self.config["signing_secret"] + ("-forged" if wrong_signature else "")
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": USER_AGENT,
+            "X-Slack-Request-Timestamp": str(timestamp),
+            "X-Slack-Signature": sign(secret, timestamp, body),
+        }
+        return self.send(Delivery(self.bot_url, body, headers))
+
+    def send(self, delivery: Delivery) -> Reply:
+        request = urllib.request.Request(
+            delivery.url, data=delivery.body, headers=delivery.headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                reply = Reply(response.status, _lower(response.headers.items()), response.read(), delivery)
+        except urllib.error.HTTPError as err:
+            reply = Reply(err.code, _lower(err.headers.items()), err.read(), delivery)
+        self.last = reply
+        return reply
+
+    # -- the workspace --------------------------------------------------------------------------
+
+    def user_id(self, user: str) -> str:
+        users = self.config["users"]
+        return users[user]["id"] if user in users else user
+
+    def user_name(self, uid: str) -> str:
+        return next((name for name, u in self.config["users"].items() if u["id"] == uid), uid.lower())
+
+    def channel_id(self, channel: str) -> str:
+        return self.config["channels"].get(channel.removeprefix("#"), channel)
+
+    def channel_name(self, cid: str) -> str:
+        names = {v: k for k, v in self.config["channels"].items()}
+        return names.get(cid, "directmessage" if cid.startswith("D") else cid)
+
+    def _user_object(self, uid: str) -> dict[str, str]:
+        name = self.user_name(uid)
+        return {"id": uid, "username": name, "name": name, "team_id": self.config["team_id"]}
+
+    def _team(self) -> dict[str, str]:
+        return {"id": self.config["team_id"], "domain": self.config["team_domain"]}
+
+    def _control(self, method: str, action: str, body: Any = None, query: Any = None) -> dict[str, Any]:
+        return control(self.config["control_url"], method, action, body, query)
+
+    def _trigger(self, uid: str) -> str:
+        return self._control("POST", "triggers", {"user": uid})["trigger_id"]
+
+    def _response_url(self, cid: str, uid: str, message_ts: str | None, ephemeral: bool) -> str:
+        spec = {"channel": cid, "user": uid, "message_ts": message_ts, "ephemeral": ephemeral}
+        return self._control("POST", "response-urls", spec)["response_url"]
+
+
+def _payload_body(payload: Mapping[str, Any]) -> bytes:
+    return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def _lower(items: Any) -> dict[str, str]:
+    return {k.lower(): v for k, v in items}
+
+
+def _find_action(
+    blocks: list[dict[str, Any]], action_id: str, block_id: str | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    for block in blocks:
+        if block_id is not None and block.get("block_id") != block_id:
+            continue
+        candidates = list(block.get("elements") or [])
+        if isinstance(block.get("accessory"), dict):
+            candidates.append(block["accessory"])
+        for element in candidates:
+            if isinstance(element, dict) and element.get("action_id") == action_id:
+                return block, element
+    raise LookupError(f"no element with action_id {action_id!r} (block_id {block_id!r}) on the message")
+
+
+def _input_type(view: Mapping[str, Any], block_id: str, action_id: str) -> str:
+    for block in view.get("blocks") or []:
+        element = block.get("element") or {}
+        if block.get("block_id") == block_id and element.get("action_id") == action_id:
+            return str(element.get("type", "plain_text_input"))
+    return "plain_text_input"

@@ -1,0 +1,133 @@
+"""The HTTP server: the Web API under ``/api/``, response URLs under ``/hooks/``, control under ``/_sandbox/``.
+
+Plain HTTP on loopback, like a developer's tunnel: one thread per connection, keep-alive on, so a
+slow listener never holds up the others. Arguments are merged from the query string and a form
+or JSON body, the three ways Slack's clients send them.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from . import api, hooks
+from .control import CallLog, Control, FaultBook
+from .errors import SlackError
+from .world import Json, World
+
+
+class SlackServer(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 128
+
+    def __init__(self, world: World, port: int = 0) -> None:
+        self.world = world
+        self.faults = FaultBook()
+        self.log = CallLog()
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.control = Control(world, self.faults, self.log, self.base_url)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def serve_in_thread(self) -> threading.Thread:
+        thread = threading.Thread(target=self.serve_forever, name="sandbox-slack", daemon=True)
+        thread.start()
+        return thread
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: SlackServer
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the call log is kept in memory and served by the control API."""
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_POST = do_DELETE = do_PUT = do_GET
+
+    def _serve(self) -> None:
+        url = urlsplit(self.path)
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        try:
+            if url.path.startswith("/api/"):
+                status, body, headers = self._api(url.path.removeprefix("/api/"), query, raw)
+            elif url.path.startswith("/hooks/response/") and self.command == "POST":
+                status, body, headers = self._hook(url.path.removeprefix("/hooks/response/"), raw)
+            elif url.path.startswith("/_sandbox/"):
+                action = url.path.removeprefix("/_sandbox/").strip("/")
+                status, body = self.server.control.handle(self.command, action, query, _json(raw))
+                headers = {}
+            else:
+                status, body, headers = 404, {"ok": False, "error": "unknown_path"}, {}
+        except SlackError as err:
+            status, body, headers = err.status, err.body(), err.headers
+        except Exception as exc:  # a sandbox bug must still answer like Slack, and say what broke
+            status, body, headers = 500, {"ok": False, "error": "internal_error", "detail": repr(exc)}, {}
+        self._send(status, body, headers)
+
+    def _api(self, method: str, query: dict[str, str], raw: bytes) -> tuple[int, Json, dict[str, str]]:
+        args = dict(query)
+        content_type = self.headers.get("Content-Type", "")
+        if raw and "application/json" in content_type:
+            body = _json(raw)
+            if not isinstance(body, dict):
+                raise SlackError("invalid_json")
+            args |= body
+            token = None  # Slack reads the token of a JSON call from its Authorization header only
+        else:
+            args |= dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+            token = args.get("token")
+        auth = self.headers.get("Authorization", "")
+        if auth.lower().startswith("bearer "):
+            token = auth[7:].strip()
+        fault = self.server.faults.take(method)
+        try:
+            if fault is not None:
+                raise fault
+            answer = api.dispatch(self.server.world, method, args, token)
+            status, headers = 200, {}
+        except SlackError as err:
+            answer, status, headers = err.body(), err.status, err.headers
+        self.server.log.record(method, args, status, answer)
+        return status, answer, headers
+
+    def _hook(self, hook_id: str, raw: bytes) -> tuple[int, Json, dict[str, str]]:
+        args = _json(raw)
+        logged = args if isinstance(args, dict) else {"raw": raw.decode("utf-8", "replace")}
+        try:
+            outcome = hooks.respond(self.server.world, hook_id, raw)
+        except SlackError as err:
+            self.server.log.record("response_url", logged, err.status, err.body())
+            raise
+        self.server.log.record("response_url", logged, 200, outcome)
+        return 200, {"ok": True}, {}
+
+    def _send(self, status: int, body: Json, headers: dict[str, str]) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("X-Slack-Req-Id", secrets.token_hex(16))
+        for name, value in headers.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(payload)
+
+
+def _json(raw: bytes) -> Any:
+    if not raw.strip():
+        return None
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
