@@ -1,0 +1,275 @@
+"""Block Kit for everything natlink posts: cards, progress, errors, tables and modals.
+
+Two rules hold for every message built here:
+
+* user text is escaped for mrkdwn, so a reason cannot ping ``@channel`` or forge a link;
+* Slack's limits hold: at most 50 blocks, section text at most 3,000 characters, button text at
+  most 75. Long lists are cut with a line that says how many were left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+Block = dict[str, Any]
+
+MAX_BLOCKS = 50
+MAX_SECTION = 3000
+MAX_BUTTON_TEXT = 75
+MAX_FALLBACK = 3000
+
+APPROVE = "natlink_approve"
+REJECT = "natlink_reject"
+REQUEST_ENDPOINT = "natlink_request_endpoint"
+REJECT_MODAL = "natlink_reject_reason"
+REQUEST_MODAL = "natlink_request_modal"
+
+
+def escape(text: str) -> str:
+    """Slack's mrkdwn escaping: with ``&<>`` escaped, ``<!channel>`` and ``<url|label>`` are inert."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def user(user_id: str) -> str:
+    return f"<@{user_id}>"
+
+
+def cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": cut(text, MAX_SECTION)}}
+
+
+def fields(pairs: Iterable[tuple[str, str]]) -> Block:
+    """A section of label/value fields (Slack allows 10, each at most 2,000 characters)."""
+    items = [{"type": "mrkdwn", "text": cut(f"*{label}*\n{value}", 2000)} for label, value in pairs]
+    return {"type": "section", "fields": items[:10]}
+
+
+def context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": cut(text, MAX_SECTION)}]}
+
+
+def header(text: str) -> Block:
+    return {"type": "header", "text": {"type": "plain_text", "text": cut(text, 150), "emoji": True}}
+
+
+def divider() -> Block:
+    return {"type": "divider"}
+
+
+def button(
+    text: str, action_id: str, value: str, style: str | None = None, confirm: Block | None = None
+) -> Block:
+    out: Block = {
+        "type": "button",
+        "text": {"type": "plain_text", "text": cut(text, MAX_BUTTON_TEXT), "emoji": True},
+        "action_id": action_id,
+        "value": value,
+    }
+    if style:
+        out["style"] = style
+    if confirm:
+        out["confirm"] = confirm
+    return out
+
+
+@dataclass(frozen=True)
+class Message:
+    """What a post or an update carries: fallback text (notifications, screen readers) and blocks."""
+
+    text: str
+    blocks: list[Block]
+
+    def kwargs(self) -> dict[str, Any]:
+        return {"text": cut(self.text, MAX_FALLBACK), "blocks": fit(self.blocks)}
+
+
+def fit(blocks: Sequence[Block]) -> list[Block]:
+    """Keep a message within 50 blocks, saying how much was left out instead of failing."""
+    if len(blocks) <= MAX_BLOCKS:
+        return list(blocks)
+    kept = list(blocks[: MAX_BLOCKS - 1])
+    return [*kept, context(f"…and {len(blocks) - len(kept)} more not shown. Narrow the command to see them.")]
+
+
+def lines_message(title: str, lines: Sequence[str], empty: str, footer: str | None = None) -> Message:
+    """A list as sections of up to 3,000 characters each, cut at 50 blocks: long lists stay readable."""
+    if not lines:
+        return Message(f"{title}: {empty}", [header(title), section(empty)])
+    blocks: list[Block] = [header(title)]
+    chunk: list[str] = []
+    for line in lines:
+        if chunk and len("\n".join([*chunk, line])) > MAX_SECTION:
+            blocks.append(section("\n".join(chunk)))
+            chunk = []
+        chunk.append(cut(line, MAX_SECTION))
+    blocks.append(section("\n".join(chunk)))
+    if footer:
+        blocks.append(context(footer))
+    return Message(f"{title}: {len(lines)} lines", blocks)
+
+
+def error(problem: str, usage: str | None = None, hint: str | None = None) -> Message:
+    """A refusal or failure: what went wrong, what to do, and the verb's usage when it applies."""
+    blocks = [section(f":warning: {escape(problem)}")]
+    if hint:
+        blocks.append(context(f"What to do: {escape(hint)}"))
+    if usage:
+        blocks.append(context(f"Usage: `{escape(usage)}`"))
+    return Message(problem, blocks)
+
+
+def progress(title: str, steps: Sequence[str], running: bool, failed: str | None = None) -> Message:
+    """A long operation's message, updated in place as each step completes."""
+    marks = [f":white_check_mark: {escape(step)}" for step in steps]
+    if failed:
+        marks.append(f":x: {escape(failed)}")
+    elif running:
+        marks.append(":hourglass_flowing_sand: working…")
+    body = "\n".join(marks) or ":hourglass_flowing_sand: queued…"
+    return Message(
+        f"{title}: {'failed' if failed else 'working' if running else 'done'}",
+        [section(f"*{escape(title)}*"), section(body)],
+    )
+
+
+@dataclass(frozen=True)
+class CardFacts:
+    """What an owner needs to decide a request, in one place."""
+
+    request_id: str
+    service: str
+    requester: str
+    consumer_subscription: str
+    vnet: str | None
+    subnet: str | None
+    pe_name: str | None
+    reason: str
+    link_identifier: str | None
+
+
+def _card_fields(facts: CardFacts) -> Block:
+    return fields(
+        [
+            ("Service", escape(facts.service)),
+            ("Requested by", user(facts.requester)),
+            ("Consumer subscription", f"`{escape(facts.consumer_subscription)}`"),
+            ("VNet / subnet", escape(f"{facts.vnet or '?'} / {facts.subnet or '?'}")),
+            ("Private endpoint", escape(facts.pe_name or "?")),
+            ("Request", f"`{escape(facts.request_id)}`"),
+            ("Link identifier", escape(facts.link_identifier or "not yet known")),
+            ("Reason", escape(facts.reason) or "_none given_"),
+        ]
+    )
+
+
+def approval_card(facts: CardFacts) -> Message:
+    """The card owners decide on. Reject asks for confirmation; its reason comes from a modal."""
+    confirm = {
+        "title": {"type": "plain_text", "text": "Reject this request?"},
+        "text": {"type": "mrkdwn", "text": f"{user(facts.requester)} will be told it was rejected."},
+        "confirm": {"type": "plain_text", "text": "Reject"},
+        "deny": {"type": "plain_text", "text": "Keep it"},
+        "style": "danger",
+    }
+    blocks = [
+        header(f"Endpoint request for {facts.service}"),
+        _card_fields(facts),
+        {
+            "type": "actions",
+            "block_id": f"decide:{facts.request_id}",
+            "elements": [
+                button("Approve", APPROVE, facts.request_id, style="primary"),
+                button("Reject", REJECT, facts.request_id, style="danger", confirm=confirm),
+            ],
+        },
+    ]
+    return Message(f"{facts.requester} requests an endpoint to {facts.service} ({facts.request_id})", blocks)
+
+
+def decided_card(facts: CardFacts, decision: str, by: str, at: datetime, reason: str | None) -> Message:
+    """The same card after a decision: who decided and when, and no buttons."""
+    icon = ":white_check_mark:" if decision == "approved" else ":no_entry:"
+    note = f" — {escape(reason)}" if reason else ""
+    blocks = [
+        header(f"Endpoint request for {facts.service}"),
+        _card_fields(facts),
+        context(f"{icon} *{decision.capitalize()}* by {user(by)} at {at:%Y-%m-%d %H:%M} UTC{note}"),
+    ]
+    return Message(f"{facts.request_id} {decision} by {by}", blocks)
+
+
+def share_card(service: str, alias: str, location: str, ports: Sequence[int]) -> Message:
+    """The alias, posted to a channel with a button that opens the request form."""
+    ports_text = ", ".join(str(p) for p in ports) or "?"
+    blocks = [
+        header(f"{service} is available over Private Link"),
+        fields([("Alias", f"`{escape(alias)}`"), ("Region", escape(location)), ("Ports", ports_text)]),
+        {
+            "type": "actions",
+            "block_id": f"share:{service}",
+            "elements": [button("Request endpoint", REQUEST_ENDPOINT, service, style="primary")],
+        },
+        context(f"Or type `/natlink request {escape(service)} --vm <your VM>`"),
+    ]
+    return Message(f"{service} is available over Private Link: {alias}", blocks)
+
+
+def reject_modal(request_id: str, channel: str, ts: str) -> dict[str, Any]:
+    """The optional reason for a rejection; the card's place rides along in private_metadata."""
+    return {
+        "type": "modal",
+        "callback_id": REJECT_MODAL,
+        "private_metadata": f"{request_id}|{channel}|{ts}",
+        "title": {"type": "plain_text", "text": "Reject request"},
+        "submit": {"type": "plain_text", "text": "Reject"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            section(f"Reject request `{escape(request_id)}`?"),
+            {
+                "type": "input",
+                "block_id": "reason",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Reason (shown to the requester)"},
+                "element": {"type": "plain_text_input", "action_id": "value", "max_length": 140},
+            },
+        ],
+    }
+
+
+def request_modal(service: str, channel: str) -> dict[str, Any]:
+    """The form behind *Request endpoint*: the same fields as ``/natlink request``."""
+
+    def text_input(block_id: str, label: str, optional: bool, hint: str, max_length: int = 80) -> Block:
+        return {
+            "type": "input",
+            "block_id": block_id,
+            "optional": optional,
+            "label": {"type": "plain_text", "text": label},
+            "hint": {"type": "plain_text", "text": hint},
+            "element": {"type": "plain_text_input", "action_id": "value", "max_length": max_length},
+        }
+
+    return {
+        "type": "modal",
+        "callback_id": REQUEST_MODAL,
+        "private_metadata": f"{service}|{channel}",
+        "title": {"type": "plain_text", "text": "Request endpoint"},
+        "submit": {"type": "plain_text", "text": "Request"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            section(f"Request a private endpoint to *{escape(service)}*."),
+            text_input(
+                "vm", "Your VM", True, "The endpoint goes in this VM's subnet. Or give VNet and subnet."
+            ),
+            text_input("vnet", "VNet", True, "With subnet, instead of a VM."),
+            text_input("subnet", "Subnet", True, "With VNet, instead of a VM."),
+            text_input("reason", "Reason", True, "Shown to the service's owners.", max_length=100),
+        ],
+    }

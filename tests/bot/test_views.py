@@ -1,0 +1,97 @@
+"""natlink's Block Kit: valid by Slack's rules (the sandbox's validator), escaped, and within limits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot import views
+from sandbox.slack.blocks import message_errors, view_errors
+
+FACTS = views.CardFacts(
+    request_id="r-7k2m9x",
+    service="rdp-vmb",
+    requester="U0BOB",
+    consumer_subscription="11111111-1111-1111-1111-111111111111",
+    vnet="RG-normal-vnet",
+    subnet="default",
+    pe_name="pe-rdp-vmb",
+    reason="<!channel> please <https://evil.example|click> & thanks",
+    link_identifier="536890208",
+)
+
+
+def test_escape_defuses_mentions_and_links() -> None:
+    assert (
+        views.escape("<!channel> <@U1> <https://x|y> a&b")
+        == "&lt;!channel&gt; &lt;@U1&gt; &lt;https://x|y&gt; a&amp;b"
+    )
+
+
+def test_approval_card_is_valid_and_escapes_the_reason() -> None:
+    card = views.approval_card(FACTS)
+    assert message_errors(card.blocks) == []
+    text = str(card.blocks)
+    assert "<!channel>" not in text and "&lt;!channel&gt;" in text
+    actions = next(b for b in card.blocks if b["type"] == "actions")
+    approve, reject = actions["elements"]
+    assert (approve["action_id"], approve["style"], approve["value"]) == (
+        views.APPROVE,
+        "primary",
+        "r-7k2m9x",
+    )
+    assert (reject["action_id"], reject["style"]) == (views.REJECT, "danger")
+    assert reject["confirm"]["confirm"]["text"] == "Reject"
+
+
+def test_decided_card_has_no_buttons() -> None:
+    card = views.decided_card(
+        FACTS, "approved", "U0ALICE", datetime(2026, 11, 26, 9, 30, tzinfo=UTC), "ok <@U9>"
+    )
+    assert message_errors(card.blocks) == []
+    assert all(b["type"] != "actions" for b in card.blocks)
+    assert "Approved* by <@U0ALICE> at 2026-11-26 09:30 UTC — ok &lt;@U9&gt;" in str(card.blocks)
+
+
+def test_share_card_and_modals_are_valid() -> None:
+    assert (
+        message_errors(
+            views.share_card(
+                "rdp-vmb", "rdp-vmb.x.japaneast.azure.privatelinkservice", "japaneast", [3389]
+            ).blocks
+        )
+        == []
+    )
+    assert view_errors(views.reject_modal("r-1", "C1", "1.2")) == []
+    assert view_errors(views.request_modal("rdp-vmb", "C1")) == []
+
+
+@pytest.mark.parametrize("count", [0, 1, 49, 50, 51, 500, 2000])
+def test_long_lists_stay_within_slacks_limits(count: int) -> None:
+    lines = [f"line {i} " + "x" * 200 for i in range(count)]
+    message = views.lines_message("Services", lines, empty="No services yet.")
+    blocks = views.fit(message.blocks)
+    assert len(blocks) <= views.MAX_BLOCKS
+    assert message_errors(blocks) == []
+    assert ("more not shown" in str(blocks[-1])) == (len(message.blocks) > views.MAX_BLOCKS)
+    assert (len(message.blocks) > views.MAX_BLOCKS) == (count == 2000)
+
+
+def test_fit_says_what_it_left_out() -> None:
+    blocks = [views.section(str(i)) for i in range(120)]
+    kept = views.fit(blocks)
+    assert len(kept) == 50 and "71 more not shown" in kept[-1]["elements"][0]["text"]
+
+
+def test_error_and_progress_messages() -> None:
+    message = views.error(
+        "unknown flag --prot", usage="/natlink create <name> --vm VM --port P", hint="did you mean --port?"
+    )
+    assert message_errors(message.blocks) == [] and "--prot" in message.text
+    running = views.progress("create rdp-vmb", ["load balancer", "subnet policies"], running=True)
+    failed = views.progress(
+        "create rdp-vmb", ["load balancer"], running=False, failed="private link service: SubnetIsFull"
+    )
+    assert message_errors(running.blocks) == [] and "working" in running.text
+    assert ":x: private link service: SubnetIsFull" in str(failed.blocks)
