@@ -1,0 +1,158 @@
+"""Who may do what: small pure rules that decide; enforcement (and audit) happen elsewhere.
+
+``decide`` asks each rule in turn; a rule returns a ``Decision`` or ``None`` to abstain, and when
+every rule abstains the answer is no. Every refusal names what is missing, because "denied" alone
+sends people to ask an admin what they lack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from .values import Scope
+
+ACTIONS = frozenset(
+    {
+        "create", "request", "approve", "reject", "revoke", "delete", "share", "owners.add", "owners.remove",
+        "grant", "ungrant", "subscribe", "unsubscribe", "audit", "read",
+    }
+)  # fmt: skip
+OWNER_ACTIONS = frozenset(
+    {
+        "approve",
+        "reject",
+        "revoke",
+        "delete",
+        "share",
+        "owners.add",
+        "owners.remove",
+        "subscribe",
+        "unsubscribe",
+    }
+)
+"""What owners may do for their own service. ``unsubscribe`` is here because ``subscribe`` is."""
+ADMIN_ACTIONS = frozenset({"grant", "ungrant", "audit"})
+GRANTED_ACTIONS = frozenset({"create", "request"})
+"""Actions allowed by a grant on the subscription (or resource group) they touch."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks: a Slack user id, and whether the caller already knows them to be an admin."""
+
+    user_id: str
+    is_admin: bool = False
+
+
+@dataclass(frozen=True)
+class Resource:
+    """What the action is on: a service, the subscription/resource group touched, a request's requester."""
+
+    service: str | None = None
+    subscription: str | None = None
+    resource_group: str | None = None
+    requester: str | None = None
+
+    @property
+    def scope(self) -> Scope | None:
+        """Where in Azure the action lands, when known."""
+        return Scope(self.subscription, self.resource_group) if self.subscription else None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What storage and settings know: admins (NATLINK_ADMINS), the service's owners, the actor's grants."""
+
+    admins: frozenset[str] = frozenset()
+    owners: frozenset[str] = frozenset()
+    grants: frozenset[tuple[str, Scope]] = frozenset()
+    allow_self_approval: bool = False
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Allowed or not, and a sentence saying why, for the user and the audit.
+
+    The reason is Slack mrkdwn: people are written as ``<@U123>`` so Slack renders their names.
+    """
+
+    allowed: bool
+    reason: str
+
+
+def _mentions(users: Iterable[str]) -> str:
+    return ", ".join(f"<@{u}>" for u in sorted(users))
+
+
+def _self_approval(actor: Actor, action: str, resource: Resource, facts: Facts) -> Decision | None:
+    """Four eyes: nobody, admins included, approves their own request unless the setting allows it."""
+    if action == "approve" and resource.requester == actor.user_id and not facts.allow_self_approval:
+        return Decision(
+            False, "you cannot approve your own request; another owner must (self-approval is off)"
+        )
+    return None
+
+
+def _admin(actor: Actor, action: str, resource: Resource, facts: Facts) -> Decision | None:
+    """Admins may do everything that is an action at all."""
+    if action in ACTIONS and (actor.is_admin or actor.user_id in facts.admins):
+        return Decision(True, "you are an admin")
+    return None
+
+
+def _read(actor: Actor, action: str, resource: Resource, facts: Facts) -> Decision | None:
+    """Status, map, list, pending and help show nothing secret inside the workspace."""
+    return Decision(True, "everyone may read") if action == "read" else None
+
+
+def _admin_only(actor: Actor, action: str, resource: Resource, facts: Facts) -> Decision | None:
+    """Grants shape everyone's rights and the audit trail shows everyone's actions: admins only."""
+    if action not in ADMIN_ACTIONS:
+        return None
+    admins = f"admins: {_mentions(facts.admins)}" if facts.admins else "no admins are set in NATLINK_ADMINS"
+    return Decision(False, f"only admins may {action} ({admins})")
+
+
+def _owner(actor: Actor, action: str, resource: Resource, facts: Facts) -> Decision | None:
+    """Owners run their own service: decisions on its requests, sharing, deleting, its owner list."""
+    if action not in OWNER_ACTIONS:
+        return None
+    if resource.service is None:
+        return Decision(False, f"only admins may {action} for every service")
+    if actor.user_id in facts.owners:
+        return Decision(True, f"you are an owner of {resource.service}")
+    owners = f"owners: {_mentions(facts.owners)}" if facts.owners else "it has no owners"
+    return Decision(False, f"you are not an owner of {resource.service} ({owners})")
+
+
+def _granted(actor: Actor, action: str, resource: Resource, facts: Facts) -> Decision | None:
+    """Creating a service or an endpoint spends Azure resources: it needs a grant covering where."""
+    if action not in GRANTED_ACTIONS:
+        return None
+    target = resource.scope
+    if target is None:
+        return Decision(False, f"cannot check your {action} grant: the target subscription is not known")
+    for granted_action, scope in sorted(facts.grants, key=str):
+        if granted_action == action and scope.covers(target):
+            return Decision(True, f"your {action} grant on {scope} covers {target}")
+    return Decision(False, f"you have no {action} grant covering {target}; ask an admin for one")
+
+
+RULES: tuple[Callable[[Actor, str, Resource, Facts], Decision | None], ...] = (
+    _self_approval,
+    _admin,
+    _read,
+    _admin_only,
+    _owner,
+    _granted,
+)
+"""In order: the first rule that does not abstain decides."""
+
+
+def decide(actor: Actor, action: str, resource: Resource, facts: Facts) -> Decision:
+    """May ``actor`` do ``action`` on ``resource``? Default deny, always with a reason."""
+    for rule in RULES:
+        if (decision := rule(actor, action, resource, facts)) is not None:
+            return decision
+    return Decision(False, f"no rule allows `{action}`")

@@ -1,0 +1,101 @@
+"""The policy table: each rule, its reasons, and the default deny."""
+
+from __future__ import annotations
+
+import pytest
+
+from commands.policy import ACTIONS, Actor, Decision, Facts, Resource, decide
+from commands.values import Scope
+
+SUB_A = "11111111-1111-1111-1111-111111111111"
+SUB_B = "22222222-2222-2222-2222-222222222222"
+ADMIN, OWNER, OTHER, REQUESTER = "UADMIN", "UOWNER", "UOTHER", "UREQ"
+SVC = Resource(service="rdp-vmb", requester=REQUESTER)
+FACTS = Facts(admins=frozenset({ADMIN}), owners=frozenset({OWNER, "UOWNER2"}))
+GRANTS = Facts(
+    admins=frozenset({ADMIN}),
+    grants=frozenset({("create", Scope(SUB_B, "rg-team-b")), ("request", Scope(SUB_A))}),
+)
+NOT_OWNER = "you are not an owner of rdp-vmb (owners: <@UOWNER>, <@UOWNER2>)"
+
+# (actor, action, resource, facts, allowed, reason)
+TABLE: list[tuple[str, str, Resource, Facts, bool, str]] = [
+    # Admins may do everything, by NATLINK_ADMINS or as the caller already knows.
+    *[(ADMIN, a, SVC, FACTS, True, "you are an admin") for a in sorted(ACTIONS)],
+    # Read verbs are for everyone.
+    (OTHER, "read", Resource(), Facts(), True, "everyone may read"),
+    # Owners run their own service...
+    *[
+        (OWNER, a, SVC, FACTS, True, "you are an owner of rdp-vmb")
+        for a in ["approve", "reject", "revoke", "delete", "share", "owners.add", "owners.remove", "subscribe", "unsubscribe"]
+    ],
+    # ...and nobody else does.
+    *[
+        (OTHER, a, SVC, FACTS, False, NOT_OWNER)
+        for a in ["approve", "reject", "revoke", "delete", "share", "owners.add", "owners.remove", "subscribe", "unsubscribe"]
+    ],
+    (OTHER, "delete", SVC, Facts(), False, "you are not an owner of rdp-vmb (it has no owners)"),
+    (OWNER, "subscribe", Resource(), FACTS, False, "only admins may subscribe for every service"),
+    # Grants, audit: admins only, and the reason says who the admins are.
+    (OWNER, "grant", SVC, FACTS, False, "only admins may grant (admins: <@UADMIN>)"),
+    (OWNER, "ungrant", SVC, FACTS, False, "only admins may ungrant (admins: <@UADMIN>)"),
+    (OWNER, "audit", SVC, FACTS, False, "only admins may audit (admins: <@UADMIN>)"),
+    (OTHER, "grant", SVC, Facts(), False, "only admins may grant (no admins are set in NATLINK_ADMINS)"),
+    # Self-approval: refused even to owners and admins, unless allowed.
+    (REQUESTER, "approve", SVC, Facts(owners=frozenset({REQUESTER})), False,
+     "you cannot approve your own request; another owner must (self-approval is off)"),
+    (REQUESTER, "approve", SVC, Facts(admins=frozenset({REQUESTER})), False,
+     "you cannot approve your own request; another owner must (self-approval is off)"),
+    (REQUESTER, "approve", SVC, Facts(owners=frozenset({REQUESTER}), allow_self_approval=True), True,
+     "you are an owner of rdp-vmb"),
+    (REQUESTER, "reject", SVC, Facts(owners=frozenset({REQUESTER})), True, "you are an owner of rdp-vmb"),
+    # Create needs a create grant covering the target; a subscription grant covers its resource groups.
+    (OTHER, "create", Resource(subscription=SUB_B, resource_group="RG-Team-B"), GRANTS, True,
+     f"your create grant on {SUB_B}/rg-team-b covers {SUB_B}/RG-Team-B"),
+    (OTHER, "create", Resource(subscription=SUB_B, resource_group="rg-other"), GRANTS, False,
+     f"you have no create grant covering {SUB_B}/rg-other; ask an admin for one"),
+    (OTHER, "create", Resource(subscription=SUB_B), GRANTS, False,
+     f"you have no create grant covering {SUB_B}; ask an admin for one"),
+    (OTHER, "create", Resource(subscription=SUB_A, resource_group="rg-team-a"), GRANTS, False,
+     f"you have no create grant covering {SUB_A}/rg-team-a; ask an admin for one"),
+    (OTHER, "create", Resource(), GRANTS, False, "cannot check your create grant: the target subscription is not known"),
+    # Request needs a request grant covering the consumer side.
+    (OTHER, "request", Resource(subscription=SUB_A, resource_group="rg-team-a"), GRANTS, True,
+     f"your request grant on {SUB_A} covers {SUB_A}/rg-team-a"),
+    (OTHER, "request", Resource(subscription=SUB_B, resource_group="rg-team-b"), GRANTS, False,
+     f"you have no request grant covering {SUB_B}/rg-team-b; ask an admin for one"),
+    (OWNER, "request", Resource(service="rdp-vmb", subscription=SUB_A), FACTS, False,
+     f"you have no request grant covering {SUB_A}; ask an admin for one"),
+    # Default deny: anything no rule speaks for, even for admins.
+    (OTHER, "rename", SVC, FACTS, False, "no rule allows `rename`"),
+    (ADMIN, "drop-tables", SVC, FACTS, False, "no rule allows `drop-tables`"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("actor", "action", "resource", "facts", "allowed", "reason"),
+    TABLE,
+    ids=[f"{row[0]}-{row[1]}-{i}" for i, row in enumerate(TABLE)],
+)
+def test_policy(
+    actor: str, action: str, resource: Resource, facts: Facts, allowed: bool, reason: str
+) -> None:
+    assert decide(Actor(actor), action, resource, facts) == Decision(allowed, reason)
+
+
+def test_admin_flag_on_the_actor_counts_too() -> None:
+    assert decide(Actor(OTHER, is_admin=True), "grant", SVC, Facts()) == Decision(True, "you are an admin")
+
+
+def test_every_action_is_decided_by_a_rule_not_by_the_default() -> None:
+    for action in ACTIONS:
+        decision = decide(Actor(OTHER), action, SVC, FACTS)
+        assert not decision.reason.startswith("no rule allows"), action
+
+
+def test_every_verb_maps_to_a_known_action() -> None:
+    from commands.verbs import VERBS
+
+    for verb in VERBS.values():
+        actions = [verb.action, *(a for _, a in (verb.action_by[1] if verb.action_by else ()))]
+        assert set(actions) <= ACTIONS, verb.name
