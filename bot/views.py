@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from commands.escapes import escape
+
 Block = dict[str, Any]
 
 MAX_BLOCKS = 50
@@ -26,11 +28,6 @@ REJECT = "natlink_reject"
 REQUEST_ENDPOINT = "natlink_request_endpoint"
 REJECT_MODAL = "natlink_reject_reason"
 REQUEST_MODAL = "natlink_request_modal"
-
-
-def escape(text: str) -> str:
-    """Slack's mrkdwn escaping: with ``&<>`` escaped, ``<!channel>`` and ``<url|label>`` are inert."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def user(user_id: str) -> str:

@@ -1,0 +1,95 @@
+"""What use cases hand back to the bot: answers, refusals and things to post, all free of Slack.
+
+Text here is Slack mrkdwn with every piece of user input already escaped (``escapes.escape``);
+the bot lays it out in blocks but never has to guess what is safe.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from storage.records import LinkRequest, Operation, Service
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer: a title and lines; ``public`` ones are posted to the channel, the rest are ephemeral."""
+
+    title: str
+    lines: tuple[str, ...] = ()
+    empty: str = ""
+    public: bool = False
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Nothing ran: ``reason`` says why (mrkdwn); ``usage`` is the verb's usage when the input was wrong."""
+
+    reason: str
+    usage: str | None = None
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class ShareCard:
+    """Post the service's alias card, with its *Request endpoint* button, to ``channel``."""
+
+    service: Service
+    channel: str
+
+
+@dataclass(frozen=True)
+class Queued:
+    """The work is recorded and a worker will run it; ``created`` is False for a repeated delivery."""
+
+    operation: Operation
+    created: bool
+    summary: str
+
+
+# Notices: what a finished operation asks the bot to post besides its own reply.
+@dataclass(frozen=True)
+class CardNeeded:
+    """A request waits for a decision: post the approval card to the owner channel, or DM the owners."""
+
+    request: LinkRequest
+    service: Service
+    owners: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CardDecided:
+    """Update the request's card in place: who decided, when, and no buttons."""
+
+    request: LinkRequest
+
+
+@dataclass(frozen=True)
+class CardReopened:
+    """Azure refused the decision: put the buttons back and say why."""
+
+    request: LinkRequest
+    problem: str
+
+
+@dataclass(frozen=True)
+class Tell:
+    """A direct message to one person, such as the requester learning the outcome and the mapping."""
+
+    user: str
+    reply: Reply
+
+
+Notice = CardNeeded | CardDecided | CardReopened | Tell
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an operation ended: the actor's final reply, and notices for others."""
+
+    reply: Reply | Refusal
+    notices: tuple[Notice, ...] = ()
+
+    @property
+    def failed(self) -> bool:
+        return isinstance(self.reply, Refusal)

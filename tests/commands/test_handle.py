@@ -1,0 +1,152 @@
+"""The synchronous half of /natlink: answers, refusals (audited) and queued operations, on a real store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from commands.context import Config, Context
+from commands.handle import QUEUED_VERBS, Delivery, handle
+from commands.replies import Queued, Refusal, Reply, ShareCard
+from commands.verbs import VERBS
+from storage import audit, grants, operations, owners, requests, services
+from storage.database import open_database
+
+TEAM_A = "11111111-1111-1111-1111-111111111111"
+TEAM_B = "22222222-2222-2222-2222-222222222222"
+ALICE, BOB, CAROL, ADMIN = "U0ALICE", "U0BOB", "U0CAROL", "U0ADMIN"
+PLS = f"/subscriptions/{TEAM_B}/resourceGroups/rg-team-b/providers/Microsoft.Network/privateLinkServices/rdp-vmb"
+ALIAS = "rdp-vmb.0b1c2d3e-0000-4000-8000-000000000000.japaneast.azure.privatelinkservice"
+
+
+@pytest.fixture
+def db(tmp_path: Path):
+    database = open_database(tmp_path / "natlink.db")
+    services.upsert_service(
+        database,
+        name="rdp-vmb",
+        pls_id=PLS,
+        subscription=TEAM_B,
+        resource_group="rg-team-b",
+        location="japaneast",
+        alias=ALIAS,
+        created_by=ALICE,
+        owner_channel="C0TEAMB",
+        details={"ports": [3389], "visibility": [TEAM_A]},
+    )
+    owners.add_owner(database, "rdp-vmb", ALICE, added_by=ALICE)
+    grants.add_grant(database, BOB, "request", TEAM_A, granted_by=ADMIN)
+    return database
+
+
+def run(db, actor: str, text: str, key: str | None = None):
+    ctx = Context(db, Config(frozenset({ADMIN}), False, (TEAM_A, TEAM_B)), actor, channel="C0TEAMB")
+    return handle(ctx, text, Delivery(key=key, response_url="http://127.0.0.1:1/hooks/x"))
+
+
+def pending_request(db) -> str:
+    request = requests.create_request(db, service="rdp-vmb", requester=BOB, consumer_subscription=TEAM_A)
+    return requests.set_state(db, request.id, "pending").id
+
+
+def test_every_verb_is_answered_or_queued() -> None:
+    """The verb table and the dispatcher agree, so no verb can fall through to an error."""
+    answered = {
+        "help",
+        "list",
+        "pending",
+        "audit",
+        "owners",
+        "grant",
+        "ungrant",
+        "subscribe",
+        "unsubscribe",
+        "share",
+        "approve",
+        "reject",
+    }
+    assert set(VERBS) == answered | QUEUED_VERBS
+
+
+def test_malformed_input_is_refused_with_usage(db) -> None:
+    answer = run(db, ALICE, "create rdp --vm VM-Win2019-2 --port 99999")
+    assert (
+        isinstance(answer, Refusal)
+        and "65535" in answer.reason
+        and answer.usage.startswith("/natlink create")
+    )
+    assert operations.list_operations(db) == []
+
+
+def test_help_and_list(db) -> None:
+    assert isinstance(run(db, CAROL, "help"), Reply)
+    listed = run(db, BOB, "list")
+    assert isinstance(listed, Reply) and "rdp-vmb" in listed.lines[0]
+    nothing = run(db, CAROL, "list")
+    assert nothing.lines == () and "Ask an admin" in nothing.empty
+
+
+def test_grants_are_for_admins_and_denials_are_audited(db) -> None:
+    refused = run(db, CAROL, f"grant <@{CAROL}|carol> create {TEAM_B}")
+    assert isinstance(refused, Refusal)
+    (entry,) = audit.list_entries(db, limit=1)
+    assert (entry.actor, entry.action, entry.outcome) == (CAROL, "grant", "denied")
+    granted = run(db, ADMIN, f"grant <@{CAROL}|carol> create {TEAM_B}/rg-team-b")
+    assert isinstance(granted, Reply) and "may now *create*" in granted.lines[0]
+    assert [(g.action, g.scope) for g in grants.grants_for(db, CAROL)] == [("create", f"{TEAM_B}/rg-team-b")]
+
+
+def test_create_needs_some_grant_then_queues_once_per_delivery(db) -> None:
+    assert isinstance(run(db, CAROL, "create web --vm VM-Win2019-2 --port 443"), Refusal)
+    grants.add_grant(db, ALICE, "create", TEAM_B, granted_by=ADMIN)
+    first = run(db, ALICE, "create web --vm VM-Win2019-2 --port 443", key="trigger-1")
+    again = run(db, ALICE, "create web --vm VM-Win2019-2 --port 443", key="trigger-1")
+    assert isinstance(first, Queued) and first.created and isinstance(again, Queued) and not again.created
+    assert first.operation.id == again.operation.id
+    assert first.operation.args == {"text": "create web --vm VM-Win2019-2 --port 443"}
+
+
+def test_request_for_an_unknown_service_is_refused(db) -> None:
+    answer = run(db, BOB, "request nothing-here --vm VM-Win2019")
+    assert isinstance(answer, Refusal) and "nothing-here" in answer.reason
+
+
+def test_first_decision_wins_and_others_are_told(db) -> None:
+    request_id = pending_request(db)
+    refused = run(db, CAROL, f"approve {request_id}")
+    assert isinstance(refused, Refusal) and "owner" in refused.reason
+    assert requests.get_request(db, request_id).state == "pending"
+    approved = run(db, ALICE, f"approve {request_id} looks fine")
+    assert isinstance(approved, Queued)
+    assert requests.get_request(db, request_id).decided_by == ALICE
+    late = run(db, ADMIN, f"reject {request_id}")
+    assert isinstance(late, Reply) and f"already approved by <@{ALICE}>" in late.lines[0]
+    assert len(operations.list_operations(db)) == 1
+    outcomes = [(e.actor, e.action, e.outcome) for e in audit.list_entries(db, limit=10)]
+    assert (CAROL, "approve", "denied") in outcomes and (ALICE, "approve", "allowed") in outcomes
+
+
+def test_self_approval_is_refused(db) -> None:
+    request = requests.create_request(db, service="rdp-vmb", requester=ALICE, consumer_subscription=TEAM_A)
+    requests.set_state(db, request.id, "pending")
+    answer = run(db, ALICE, f"approve {request.id}")
+    assert isinstance(answer, Refusal) and "your own request" in answer.reason
+
+
+def test_share_and_owners(db) -> None:
+    assert isinstance(run(db, BOB, "share rdp-vmb"), Refusal)
+    card = run(db, ALICE, "share rdp-vmb <#C0TEAMA|team-a>")
+    assert isinstance(card, ShareCard) and card.channel == "C0TEAMA" and card.service.alias == ALIAS
+    added = run(db, ALICE, f"owners rdp-vmb add <@{CAROL}|carol>")
+    assert isinstance(added, Reply) and owners.is_owner(db, "rdp-vmb", CAROL)
+    listed = run(db, BOB, "owners rdp-vmb list")
+    assert isinstance(listed, Reply) and len(listed.lines) == 2
+
+
+def test_subscribe_and_audit(db) -> None:
+    assert isinstance(run(db, ALICE, "subscribe rdp-vmb <#C0TEAMB|team-b> --events problems"), Reply)
+    assert isinstance(run(db, ALICE, "subscribe * <#C0TEAMB|team-b>"), Refusal)
+    assert isinstance(run(db, BOB, "audit"), Refusal)
+    trail = run(db, ADMIN, "audit --limit 5")
+    assert isinstance(trail, Reply) and 1 <= len(trail.lines) <= 5
