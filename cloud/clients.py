@@ -1,7 +1,8 @@
 """One credential and one client per subscription and service, built once and reused.
 
 Clients hold connection pools and cached tokens, so building them per call would repeat TLS
-handshakes and token requests. Timeouts and retries are bounded so a sweep can never hang.
+handshakes and token requests. Timeouts, retries (see :mod:`cloud.retry`) and long-running
+operations are bounded so neither a sweep nor a change can hang.
 """
 
 from __future__ import annotations
@@ -9,26 +10,30 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from azure.core.pipeline.policies import RetryPolicy
 from azure.identity import DefaultAzureCredential
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.network import NetworkManagementClient
 
+from .retry import ArmRetryPolicy
 from .settings import CloudSettings
 
 CONNECTION_TIMEOUT = 10
 READ_TIMEOUT = 60
-RETRIES = 3
-RETRY_BACKOFF_MAX = 30
-RETRY_TIMEOUT = 300
+RETRIES = 4
+RETRY_BACKOFF_MAX = 20
+RETRY_TIMEOUT = 60
+LRO_TIMEOUT = 600.0
 
 
 class Clients:
     """The Azure clients for ``settings``, created lazily and safe to share between threads."""
 
-    def __init__(self, settings: CloudSettings, polling_interval: float = 5.0) -> None:
+    def __init__(
+        self, settings: CloudSettings, polling_interval: float = 5.0, lro_timeout: float = LRO_TIMEOUT
+    ) -> None:
         self.settings = settings
         self.polling_interval = polling_interval
+        self.lro_timeout = lro_timeout
         self._lock = threading.Lock()
         self._credential: DefaultAzureCredential | None = None
         self._network: dict[str, NetworkManagementClient] = {}
@@ -63,8 +68,11 @@ class Clients:
             "connection_verify": self._verify(),
             "connection_timeout": CONNECTION_TIMEOUT,
             "read_timeout": READ_TIMEOUT,
-            "retry_policy": RetryPolicy(
-                retry_total=RETRIES, retry_backoff_max=RETRY_BACKOFF_MAX, timeout=RETRY_TIMEOUT
+            "retry_policy": ArmRetryPolicy(
+                retry_total=RETRIES,
+                retry_status=RETRIES,
+                retry_backoff_max=RETRY_BACKOFF_MAX,
+                timeout=RETRY_TIMEOUT,
             ),
             "polling_interval": self.polling_interval,
         }

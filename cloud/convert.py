@@ -133,7 +133,7 @@ def connection(conn: PrivateEndpointConnection, service_id: str, resources: Reso
         link_identifier=conn.link_identifier,
         private_endpoint_id=pe_id,
         endpoint_subscription=ids.segment(pe_id, "subscriptions"),
-        token=parse_token(description) or _endpoint_token(resources.endpoints.get(ids.key(pe_id))),
+        token=parse_token(description) or endpoint_token(resources.endpoints.get(ids.key(pe_id))),
     )
 
 
@@ -170,7 +170,8 @@ def _status(link: PrivateLinkServiceConnection) -> str | None:
     return state.status if state else None
 
 
-def _endpoint_token(pe: PrivateEndpoint | None) -> str | None:
+def endpoint_token(pe: PrivateEndpoint | None) -> str | None:
+    """The natlink token in the endpoint's own request message, which no decision overwrites."""
     tokens = (parse_token(link.request_message) for link in _links(pe)) if pe else ()
     return next((t for t in tokens if t), None)
 

@@ -43,14 +43,29 @@ _HINTS = {
 
 
 class CloudError(Exception):
-    """An Azure failure as ``code``, ``message``, the ``resource`` concerned and an actionable ``hint``."""
+    """An Azure failure as ``code``, ``message``, the ``resource`` concerned and an actionable ``hint``.
 
-    def __init__(self, code: str, message: str, resource: str | None = None, hint: str = "") -> None:
+    A failure in the middle of a change also names the ``step`` that failed and what already
+    ``exists`` from the earlier steps, so nothing half-made goes unreported.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        resource: str | None = None,
+        hint: str = "",
+        *,
+        step: str | None = None,
+        exists: tuple[str, ...] = (),
+    ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         self.resource = resource
         self.hint = hint
+        self.step = step
+        self.exists = exists
 
     @classmethod
     def from_azure(cls, error: AzureError, resource: str | None = None) -> CloudError:

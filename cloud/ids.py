@@ -24,3 +24,20 @@ def segment(resource_id: str | None, label: str) -> str | None:
 def name(resource_id: str | None) -> str | None:
     """The last segment: the resource's own name."""
     return (resource_id or "").rstrip("/").rsplit("/", 1)[-1] or None
+
+
+def parent(resource_id: str) -> str:
+    """The ID one level up: a subnet's VNet, a frontend's load balancer, a connection's service."""
+    return resource_id.rstrip("/").rsplit("/", 2)[0]
+
+
+def network_path(resource_id: str) -> tuple[str, str, str]:
+    """``(subscription, resource group, name)`` of a top-level resource, for the SDK's get calls."""
+    sub, group, own = (
+        segment(resource_id, "subscriptions"),
+        segment(resource_id, "resourceGroups"),
+        name(resource_id),
+    )
+    if not (sub and group and own):
+        raise ValueError(f"not an ARM resource ID: {resource_id!r}")
+    return sub, group, own

@@ -130,3 +130,21 @@ class Snapshot:
     services: tuple[Service, ...]
     endpoints: tuple[Endpoint, ...]
     unreadable: tuple[Unreadable, ...]
+
+
+@dataclass(frozen=True)
+class VmInfo:
+    """A VM found by name, with where its primary NIC sits: what expose and request build on."""
+
+    id: str
+    name: str
+    subscription: str
+    resource_group: str
+    location: str
+    nic_id: str
+    ip_configuration: str
+    ip: str | None
+    subnet_id: str
+    vnet_name: str
+    vnet_id: str
+    power_state: str | None

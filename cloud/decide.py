@@ -1,0 +1,125 @@
+"""The provider's decision on a connection: approve, reject or remove, matched exactly.
+
+Connections are re-read before every decision and matched by private endpoint ID or by the
+natlink token, never by position or name prefix: between the card being posted and the click,
+other requests may have arrived or been removed. A decision already in place is not written
+again. Re-approving a rejected connection is allowed, as Azure allows it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from azure.core.exceptions import AzureError, ResourceNotFoundError
+from azure.mgmt.network.models import PrivateEndpointConnection
+
+from . import convert, ids
+from .clients import Clients
+from .endpoints import MAX_REQUEST_MESSAGE
+from .errors import CloudError
+from .lookup import get_or_none
+from .model import Connection
+from .services import service_path
+from .steps import wait
+from .tokens import PREFIX, parse_token
+
+STATUSES = {"approve": "Approved", "reject": "Rejected", "remove": "Disconnected"}
+
+
+def decide(clients: Clients, service_id: str, match: str, decision: str, description: str = "") -> Connection:
+    """Apply ``decision`` (approve | reject | remove) to the connection ``match`` names.
+
+    ``match`` is a private endpoint ID (any case) or a natlink token. The written description
+    starts with the token, so later decisions still match. ``remove`` deletes the connection (the
+    consumer then sees Disconnected) and returns it with that status; removing again finds
+    nothing and raises ``ConnectionNotFound``.
+    """
+    if decision not in STATUSES:
+        raise CloudError("InvalidDecision", f"A decision is one of {', '.join(STATUSES)}, not {decision!r}.")
+    sub, group, name = service_path(service_id)
+    network = clients.network(sub)
+    try:
+        connections = list(network.private_link_services.list_private_endpoint_connections(group, name))
+        conn, token = find_connection(clients, connections, match, service_id)
+        current = dataclasses.replace(convert.connection(conn, service_id, convert.Resources()), token=token)
+        if decision == "remove":
+            poller = network.private_link_services.begin_delete_private_endpoint_connection(
+                group, name, conn.name
+            )
+            wait(clients, poller, f"removal of connection {conn.name}")
+            return dataclasses.replace(current, status=STATUSES["remove"])
+        if current.status == STATUSES[decision]:
+            return current
+        state = conn.private_link_service_connection_state
+        state.status = STATUSES[decision]
+        state.description = decision_description(token, description)
+        updated = network.private_link_services.update_private_endpoint_connection(
+            group, name, conn.name, conn
+        )
+    except ResourceNotFoundError as exc:
+        raise CloudError("ServiceNotFound", f"No private link service {service_id}.", service_id) from exc
+    except AzureError as exc:
+        raise CloudError.from_azure(exc, service_id) from exc
+    return dataclasses.replace(convert.connection(updated, service_id, convert.Resources()), token=token)
+
+
+def decision_description(token: str | None, description: str) -> str:
+    """The provider's description, token first, within Azure's 140 characters."""
+    return " ".join(part for part in (token, description) if part)[:MAX_REQUEST_MESSAGE]
+
+
+def find_connection(
+    clients: Clients, connections: Sequence[PrivateEndpointConnection], match: str, service_id: str
+) -> tuple[PrivateEndpointConnection, str | None]:
+    """The one connection ``match`` names, and its token.
+
+    A token is looked for in the connection's description first; a decision made outside natlink
+    may have overwritten it, so then in the endpoint's own request message (if natlink can read it).
+    """
+    if match.startswith("/"):
+        found = [
+            c for c in connections if c.private_endpoint and ids.key(c.private_endpoint.id) == ids.key(match)
+        ]
+        return _one(found, match, service_id), _token_of(clients, found[0]) if found else None
+    token = match if match.startswith(PREFIX) else PREFIX + match
+    if parse_token(token) != token:
+        raise CloudError("InvalidToken", f"{match!r} is neither a private endpoint ID nor a natlink token.")
+    found = [c for c in connections if _description_token(c) == token]
+    if not found:
+        found = [c for c in connections if _description_token(c) is None and _token_of(clients, c) == token]
+    return _one(found, match, service_id), token
+
+
+def _one(found: list[PrivateEndpointConnection], match: str, service_id: str) -> PrivateEndpointConnection:
+    if len(found) > 1:
+        raise CloudError(
+            "AmbiguousConnection",
+            f"{match} matches {len(found)} connections on {ids.name(service_id)}: {', '.join(c.name for c in found)}.",
+            service_id,
+        )
+    if not found:
+        raise CloudError(
+            "ConnectionNotFound",
+            f"No connection matching {match} on private link service {ids.name(service_id)}.",
+            service_id,
+            "The endpoint may have been deleted or the connection removed; run /natlink status.",
+        )
+    return found[0]
+
+
+def _description_token(conn: PrivateEndpointConnection) -> str | None:
+    state = conn.private_link_service_connection_state
+    return parse_token(state.description if state else None)
+
+
+def _token_of(clients: Clients, conn: PrivateEndpointConnection) -> str | None:
+    """The token from the description, else from the endpoint's request message; None if unreadable."""
+    token = _description_token(conn)
+    if token or not conn.private_endpoint:
+        return token
+    try:
+        sub, group, name = ids.network_path(conn.private_endpoint.id)
+        return convert.endpoint_token(get_or_none(clients.network(sub).private_endpoints.get, group, name))
+    except (AzureError, ValueError):
+        return None

@@ -1,0 +1,163 @@
+"""The consumer's side: check an alias, request a private endpoint, delete it.
+
+A request always uses a manual connection and carries the natlink token first in its request
+message, so the provider's connection can be matched to the request exactly, whatever the
+requester and reason add (Azure keeps at most 140 characters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from azure.core.exceptions import AzureError
+from azure.mgmt.network.models import (
+    CheckPrivateLinkServiceVisibilityRequest,
+    PrivateEndpoint,
+    PrivateLinkServiceConnection,
+    Subnet,
+)
+
+from . import convert, ids
+from .clients import Clients
+from .errors import CloudError
+from .lookup import get_or_none, unique
+from .model import Endpoint
+from .steps import Progress, Steps, wait
+from .tokens import PREFIX, parse_token
+from .vms import find_vm
+
+MAX_REQUEST_MESSAGE = 140
+
+
+@dataclass(frozen=True)
+class SubnetRef:
+    """A consumer subnet named as people know it: subscription, VNet name, subnet name."""
+
+    subscription: str
+    vnet: str
+    subnet: str
+
+
+@dataclass(frozen=True)
+class _Place:
+    subscription: str
+    resource_group: str
+    location: str
+    subnet_id: str
+
+
+def check_visibility(clients: Clients, subscription: str, location: str, alias: str) -> bool:
+    """Whether the service behind ``alias`` lets ``subscription`` connect from ``location``."""
+    network = clients.network(subscription)
+    request = CheckPrivateLinkServiceVisibilityRequest(private_link_service_alias=alias)
+    try:
+        poller = network.private_link_services.begin_check_private_link_service_visibility(location, request)
+        return bool(wait(clients, poller, f"visibility check of {alias}").visible)
+    except AzureError as exc:
+        raise CloudError.from_azure(exc, f"/subscriptions/{subscription}") from exc
+
+
+def request_message(token: str, requester: str, reason: str) -> str:
+    """``<token> <requester>: <reason>`` cut to 140 characters; the token goes first so it survives."""
+    if parse_token(token) != token:
+        raise CloudError(
+            "InvalidToken", f"{token!r} is not a natlink token ({PREFIX}<3-32 URL-safe characters>)."
+        )
+    who = f"{requester}:" if requester else ""
+    return " ".join(part for part in (token, who, reason) if part)[:MAX_REQUEST_MESSAGE]
+
+
+def request_endpoint(
+    clients: Clients,
+    target: str,
+    consumer: str | SubnetRef,
+    pe_name: str,
+    token: str,
+    requester: str,
+    reason: str,
+    progress: Progress | None = None,
+) -> Endpoint:
+    """Create private endpoint ``pe_name`` to ``target`` (alias or service ID) with a manual request.
+
+    ``consumer`` is a VM name (the endpoint goes in its subnet and resource group) or a
+    :class:`SubnetRef` (the VNet's resource group). Idempotent by token: an endpoint of that name
+    carrying the same token is returned as is; one carrying another token is ``EndpointNameTaken``.
+    """
+    message = request_message(token, requester, reason)
+    place = _consumer_place(clients, consumer)
+    network = clients.network(place.subscription)
+    steps = Steps(f"request endpoint {pe_name}", progress)
+    with steps.step("read the current state"):
+        existing = get_or_none(network.private_endpoints.get, place.resource_group, pe_name)
+    if existing is not None:
+        if convert.endpoint_token(existing) != token:
+            raise CloudError(
+                "EndpointNameTaken",
+                f"Private endpoint {existing.id} already exists for another request "
+                f"({convert.endpoint_token(existing) or 'not made by natlink'}).",
+                existing.id,
+                "Pick another endpoint name.",
+            )
+        return _record(clients, place.subscription, existing)
+    body = PrivateEndpoint(
+        location=place.location,
+        tags={"managed-by": "natlink", "natlink-token": token},
+        subnet=Subnet(id=place.subnet_id),
+        manual_private_link_service_connections=[
+            PrivateLinkServiceConnection(
+                name=pe_name, private_link_service_id=target, request_message=message
+            )
+        ],
+    )
+    with steps.step(f"private endpoint {pe_name}", f"{ids.parent(place.subnet_id)}"):
+        poller = network.private_endpoints.begin_create_or_update(place.resource_group, pe_name, body)
+        created = wait(clients, poller, f"private endpoint {pe_name}")
+        endpoint = _record(clients, place.subscription, created)
+        steps.done(f"private endpoint {pe_name}: {endpoint.ip}, request {endpoint.status}")
+    return endpoint
+
+
+def delete_endpoint(clients: Clients, pe_id: str) -> None:
+    """Delete a private endpoint (its connection on the service goes with it); a missing one is fine."""
+    try:
+        sub, group, name = ids.network_path(pe_id)
+    except ValueError:
+        raise CloudError("InvalidEndpointId", f"{pe_id!r} is not a private endpoint ID.") from None
+    try:
+        wait(
+            clients,
+            clients.network(sub).private_endpoints.begin_delete(group, name),
+            f"private endpoint {name}",
+        )
+    except AzureError as exc:
+        raise CloudError.from_azure(exc, pe_id) from exc
+
+
+def _record(clients: Clients, subscription: str, pe: PrivateEndpoint) -> Endpoint:
+    """The endpoint with its address; the subscription's NICs also tell which VMs share its subnet."""
+    nics = list(clients.network(subscription).network_interfaces.list_all())
+    return convert.endpoint(pe, convert.Resources.index(nics=nics))
+
+
+def _consumer_place(clients: Clients, consumer: str | SubnetRef) -> _Place:
+    if isinstance(consumer, str):
+        vm = find_vm(clients, clients.settings.subscriptions, consumer)
+        return _Place(vm.subscription, vm.resource_group, vm.location, vm.subnet_id)
+    try:
+        vnets = list(clients.network(consumer.subscription).virtual_networks.list_all())
+    except AzureError as exc:
+        raise CloudError.from_azure(exc, f"/subscriptions/{consumer.subscription}") from exc
+    named = [v for v in vnets if (v.name or "").lower() == consumer.vnet.lower()]
+    vnet = unique(
+        named, "VirtualNetwork", consumer.vnet, lambda v: v.id, [f"subscription {consumer.subscription}"]
+    )
+    subnet = next((s for s in vnet.subnets or [] if (s.name or "").lower() == consumer.subnet.lower()), None)
+    if subnet is None:
+        names = ", ".join(s.name or "" for s in vnet.subnets or []) or "none"
+        raise CloudError(
+            "SubnetNotFound",
+            f"VNet {vnet.name} has no subnet {consumer.subnet!r} (it has: {names}).",
+            vnet.id,
+        )
+    _, group, _ = ids.network_path(vnet.id)
+    return _Place(consumer.subscription, group, vnet.location, subnet.id)

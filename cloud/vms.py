@@ -1,0 +1,78 @@
+"""Find a VM by the name a person types, across natlink's subscriptions, with its network place.
+
+One list call per subscription (with power state) and one NIC read, however many VMs exist:
+cheaper and more predictable than probing resource groups one by one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from azure.core.exceptions import AzureError, HttpResponseError
+from azure.mgmt.compute.models import VirtualMachine
+
+from . import convert, ids
+from .clients import Clients
+from .errors import CloudError
+from .lookup import unique
+from .model import VmInfo
+
+_UNREADABLE = {401, 403}
+
+
+def find_vm(clients: Clients, subscriptions: Iterable[str], name: str) -> VmInfo:
+    """The VM called ``name`` (case-insensitive) in ``subscriptions``.
+
+    Raises ``AmbiguousVmName`` listing every match, or ``VmNotFound`` listing where it looked; a
+    subscription natlink may not read is skipped and named as such.
+    """
+    matches: list[tuple[str, VirtualMachine]] = []
+    looked_in: list[str] = []
+    for sub in dict.fromkeys(s.lower() for s in subscriptions):
+        try:
+            vms = list(clients.compute(sub).virtual_machines.list_all(status_only="true"))
+        except HttpResponseError as exc:
+            if exc.status_code not in _UNREADABLE:
+                raise CloudError.from_azure(exc, f"/subscriptions/{sub}") from exc
+            looked_in.append(f"subscription {sub} (not readable)")
+            continue
+        except AzureError as exc:
+            raise CloudError.from_azure(exc, f"/subscriptions/{sub}") from exc
+        looked_in.append(f"subscription {sub}")
+        matches += [(sub, vm) for vm in vms if (vm.name or "").lower() == name.lower()]
+    sub, vm = unique(matches, "Vm", name, lambda m: m[1].id, looked_in)
+    return vm_info(clients, sub, vm)
+
+
+def vm_info(clients: Clients, subscription: str, vm: VirtualMachine) -> VmInfo:
+    """Where ``vm`` sits: its primary NIC's primary IP configuration, subnet and VNet."""
+    nic_refs = vm.network_profile.network_interfaces if vm.network_profile else None
+    if not nic_refs:
+        raise CloudError("VmHasNoNetworkInterface", f"VM {vm.id} has no network interface.", vm.id)
+    nic_id = next((n.id for n in nic_refs if n.primary), nic_refs[0].id)
+    _, group, nic_name = ids.network_path(nic_id)
+    try:
+        nic = clients.network(subscription).network_interfaces.get(group, nic_name)
+    except AzureError as exc:
+        raise CloudError.from_azure(exc, nic_id) from exc
+    config = next((c for c in nic.ip_configurations or [] if c.primary), (nic.ip_configurations or [None])[0])
+    if config is None or config.subnet is None:
+        raise CloudError(
+            "VmHasNoSubnet", f"The network interface {nic_id} of VM {vm.id} is in no subnet.", vm.id
+        )
+    vnet_id = ids.parent(config.subnet.id)
+    statuses = vm.instance_view.statuses if vm.instance_view else []
+    return VmInfo(
+        id=vm.id,
+        name=vm.name,
+        subscription=subscription,
+        resource_group=ids.segment(vm.id, "resourceGroups") or "",
+        location=vm.location,
+        nic_id=nic.id,
+        ip_configuration=config.id,
+        ip=config.private_ip_address,
+        subnet_id=config.subnet.id,
+        vnet_name=ids.name(vnet_id) or "",
+        vnet_id=vnet_id,
+        power_state=convert.power_state(statuses or []),
+    )
