@@ -15,9 +15,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from bench import arm
+from bench import arm, sweep
 
-MODULES: list[ModuleType] = [arm]
+MODULES: list[ModuleType] = [arm, sweep]
 SPREAD_KEYS = {"median", "min", "max", "unit", "samples"}
 
 
