@@ -50,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
     inventory.add_argument(
         "--json", action="store_true", help="print the stable JSON shape instead of tables"
     )
+    serve = commands.add_parser("serve", help="run the bot: Slack over HTTP (or Socket Mode), Azure, workers")
+    serve.add_argument(
+        "--socket-mode", action="store_true", help="connect to Slack over Socket Mode (SLACK_APP_TOKEN)"
+    )
     manifest = commands.add_parser("manifest", help="print app.yaml with this deployment's URLs filled in")
     manifest.add_argument(
         "--url", help="the https origin Slack sends requests to, e.g. https://natlink.example.com"
@@ -58,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     known, rest = parser.parse_known_args(argv)
     if known.command == "sandbox" and known.part == "azure":
         return _exec_module("sandbox.arm", rest)
+    if known.command == "serve" and not rest:
+        from bot.serve import serve
+
+        return serve(known.socket_mode)
     if known.command == "manifest" and not rest:
         return _manifest(known.url, known.socket_mode)
     if known.command == "inventory" and not rest:

@@ -25,10 +25,12 @@ class BotSettings:
     app_token: str | None
     api_url: str | None
     db_path: Path
+    host: str
     port: int
     admins: frozenset[str]
     allow_self_approval: bool
     workers: int
+    stale_seconds: int
     cloud: CloudSettings
 
     @classmethod
@@ -39,10 +41,12 @@ class BotSettings:
             app_token=_token(environ, "SLACK_APP_TOKEN", "xapp-") if socket_mode else None,
             api_url=_api_url(environ.get("SLACK_API_URL") or None),
             db_path=Path(environ.get("NATLINK_DB") or "natlink.db"),
+            host=environ.get("NATLINK_HOST") or "0.0.0.0",
             port=_integer(environ, "NATLINK_PORT", 3000, 1, 65535),
             admins=_admins(environ.get("NATLINK_ADMINS", "")),
             allow_self_approval=_flag(environ, "NATLINK_ALLOW_SELF_APPROVAL"),
             workers=_integer(environ, "NATLINK_WORKERS", 4, 1, 64),
+            stale_seconds=_integer(environ, "NATLINK_STALE_SECONDS", 30, 2, 3600),
             cloud=CloudSettings.from_env(environ),
         )
 

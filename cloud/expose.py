@@ -327,7 +327,7 @@ def _same(current: object, wanted: Sequence[str]) -> bool:
 
 def _lb_place(clients: Clients, name: str, target: LbTarget) -> _Place:
     """Validate a user's LB frontend (Standard, internal) and place the service next to it."""
-    found = _find_lb(clients, target)
+    found = find_lb(clients, target)
     sku = str(getattr(found.sku.name, "value", found.sku.name)) if found.sku and found.sku.name else "Basic"
     if sku.lower() != "standard":
         raise CloudError(
@@ -354,7 +354,7 @@ def _lb_place(clients: Clients, name: str, target: LbTarget) -> _Place:
     return _Place(_pls_id(sub, group, name), found.location, frontend.id, frontend.subnet.id)
 
 
-def _find_lb(clients: Clients, target: LbTarget) -> LoadBalancer:
+def find_lb(clients: Clients, target: LbTarget) -> LoadBalancer:
     """The LB by name in natlink's subscriptions (and resource group, when given)."""
     matches: list[LoadBalancer] = []
     looked_in: list[str] = []

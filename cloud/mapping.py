@@ -55,4 +55,5 @@ def _mapping(
         frontend_ip=service.frontend_ip,
         backend_ip=backend.ip if backend else None,
         backend_port=backend_port,
+        backend_vm=backend.vm_name if backend else None,
     )

@@ -109,6 +109,7 @@ class Mapping:
     frontend_ip: str | None
     backend_ip: str | None
     backend_port: int | None
+    backend_vm: str | None = None
 
     @property
     def consumer_destination(self) -> str | None:

@@ -20,18 +20,24 @@ from .replies import Queued, Refusal, Reply
 DECIDED = {"approve": "approved", "reject": "rejected"}
 
 
-def begin(
-    ctx: Context, request_id: str, verb: str, reason: str | None, duration: timedelta | None = None
-) -> Queued | Reply | Refusal:
-    """Check, record the decision, and queue the Azure write; or say who decided first."""
+def check(ctx: Context, request_id: str, verb: str) -> LinkRequest | Refusal:
+    """The request, if it exists and the actor may decide it (a refusal is audited)."""
     request = requests.get_request(ctx.db, request_id)
     if request is None:
         return Refusal(
             f"there is no request `{escape(request_id)}`.", hint="`/natlink pending` lists open requests."
         )
     decision = authorize(ctx, verb, Resource(service=request.service, requester=request.requester))
-    if not decision.allowed:
-        return Refusal(decision.reason)
+    return request if decision.allowed else Refusal(decision.reason)
+
+
+def begin(
+    ctx: Context, request_id: str, verb: str, reason: str | None, duration: timedelta | None = None
+) -> Queued | Reply | Refusal:
+    """Check, record the decision, and queue the Azure write; or say who decided first."""
+    request = check(ctx, request_id, verb)
+    if isinstance(request, Refusal):
+        return request
     if request.state != "pending":
         return already(request)
     decided, changed = requests.decide(ctx.db, request.id, DECIDED[verb], by=ctx.actor, reason=reason or None)  # type: ignore[arg-type]

@@ -1,0 +1,32 @@
+"""The bolt App: Slack's signature check, a WebClient that retries 429s, and natlink's listeners."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from .listeners import Deps, register
+from .settings import BotSettings
+
+SLACK_API_URL = "https://slack.com/api/"
+
+
+def web_client(settings: BotSettings) -> WebClient:
+    """Rate-limited calls are retried after Slack's Retry-After; dropped connections are retried too."""
+    return WebClient(
+        token=settings.bot_token,
+        base_url=settings.api_url or SLACK_API_URL,
+        timeout=15,
+        retry_handlers=[
+            RateLimitErrorRetryHandler(max_retry_count=5),
+            ConnectionErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def build_app(settings: BotSettings, deps: Deps, client: WebClient) -> App:
+    """bolt verifies every request's signature and timestamp (older than 5 minutes is refused) before a listener runs."""
+    app = App(token=settings.bot_token, signing_secret=settings.signing_secret, client=client)
+    register(app, deps)
+    return app

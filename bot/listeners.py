@@ -1,0 +1,182 @@
+"""bolt listeners: the slash command, the card buttons and the modals. Each acks within 3 seconds.
+
+Listeners only translate between Slack payloads and ``commands``: parse, decide and record happen
+there, Azure happens in the workers. A listener never raises into bolt: whatever goes wrong, the
+person who clicked is told.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlite_utils import Database
+
+from commands import decisions
+from commands.context import Config, Context
+from commands.handle import Delivery, handle
+from commands.replies import Queued, Refusal, Reply, ShareCard
+from storage.database import open_database
+
+from . import slack_out, views
+
+log = logging.getLogger("natlink.listeners")
+
+
+@dataclass
+class Deps:
+    """What listeners need; the database connection is per thread, as sqlite requires."""
+
+    db_path: Path
+    config: Config
+    wake: Callable[[], None]
+
+    def __post_init__(self) -> None:
+        self._local = threading.local()
+
+    def db(self) -> Database:
+        if not hasattr(self._local, "db"):
+            self._local.db = open_database(self.db_path)
+        return self._local.db
+
+    def context(self, actor: str, channel: str | None) -> Context:
+        return Context(self.db(), self.config, actor, channel)
+
+
+def register(app: App, deps: Deps) -> None:
+    app.command("/natlink")(lambda ack, body, client: _command(deps, ack, body, client))
+    app.action(views.APPROVE)(lambda ack, body, client: _click(deps, ack, body, client, "approve"))
+    app.action(views.REJECT)(lambda ack, body, client: _click(deps, ack, body, client, "reject"))
+    app.view(views.REJECT_MODAL)(
+        lambda ack, body, view, client: _reject_reason(deps, ack, body, view, client)
+    )
+    app.action(views.REQUEST_ENDPOINT)(lambda ack, body, client: _open_request_form(ack, body, client))
+    app.view(views.REQUEST_MODAL)(lambda ack, body, view: _request_form(deps, ack, body, view))
+
+
+def _command(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    ctx = deps.context(body["user_id"], body.get("channel_id"))
+    answer = handle(
+        ctx, body.get("text", ""), Delivery(key=body.get("trigger_id"), response_url=body.get("response_url"))
+    )
+    match answer:
+        case Queued():
+            deps.wake()
+            verb = "Queued" if answer.created else "Already queued"
+            ack(
+                response_type="ephemeral",
+                **views.lines_message(
+                    verb, (f"{answer.summary} (operation {answer.operation.id})",), ""
+                ).kwargs(),
+            )
+        case ShareCard():
+            ack(response_type="ephemeral", text=f"Sharing {answer.service.name}…")
+            _share(client, ctx, answer)
+        case Reply(public=True):
+            ack(response_type="in_channel", **slack_out.render(answer).kwargs())
+        case _:
+            ack(response_type="ephemeral", **slack_out.render(answer).kwargs())
+
+
+def _share(client: WebClient, ctx: Context, card: ShareCard) -> None:
+    ports = [int(p) for p in card.service.details.get("ports", [])]
+    message = views.share_card(card.service.name, card.service.alias, card.service.location, ports)
+    try:
+        client.chat_postMessage(channel=card.channel, **message.kwargs())
+    except SlackApiError as error:
+        problem = (
+            f"could not post in <#{card.channel}>: {error.response.get('error')}. Invite the bot there first."
+        )
+        _ephemeral(client, ctx.channel, ctx.actor, slack_out.render(Refusal(problem)))
+
+
+def _click(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, verb: str) -> None:
+    ack()
+    request_id = body["actions"][0]["value"]
+    user, channel = body["user"]["id"], (body.get("channel") or {}).get("id")
+    ctx = deps.context(user, channel)
+    if verb == "reject":
+        checked = decisions.check(ctx, request_id, "reject")
+        if isinstance(checked, Refusal):
+            _ephemeral(client, channel, user, slack_out.render(checked))
+            return
+        ts = (body.get("message") or {}).get("ts") or body.get("container", {}).get("message_ts", "")
+        client.views_open(
+            trigger_id=body["trigger_id"], view=views.reject_modal(request_id, channel or "", ts)
+        )
+        return
+    _decide(deps, client, ctx, request_id, verb, None)
+
+
+def _reject_reason(
+    deps: Deps, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+) -> None:
+    ack()
+    request_id, channel, _ = view["private_metadata"].split("|")
+    reason = ((view["state"]["values"].get("reason") or {}).get("value") or {}).get("value") or ""
+    _decide(deps, client, deps.context(body["user"]["id"], channel or None), request_id, "reject", reason)
+
+
+def _decide(
+    deps: Deps, client: WebClient, ctx: Context, request_id: str, verb: str, reason: str | None
+) -> None:
+    answer = decisions.begin(ctx, request_id, verb, reason)
+    if isinstance(answer, Queued):
+        deps.wake()
+        try:
+            slack_out.show_decided(client, ctx.db, request_id)  # at once; the worker confirms or reopens it
+        except SlackApiError as error:
+            log.warning("cannot update card of %s: %s", request_id, error.response.get("error"))
+        return
+    _ephemeral(client, ctx.channel, ctx.actor, slack_out.render(answer))
+
+
+def _open_request_form(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    ack()
+    service = body["actions"][0]["value"]
+    channel = (body.get("channel") or {}).get("id", "")
+    client.views_open(trigger_id=body["trigger_id"], view=views.request_modal(service, channel))
+
+
+def _request_form(deps: Deps, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    """The form is the command in another shape: build the command text and let the grammar judge it."""
+    service, channel = view["private_metadata"].split("|")
+    values = {
+        k: ((v.get("value") or {}).get("value") or "").strip() for k, v in view["state"]["values"].items()
+    }
+    words = ["request", service]
+    for field in ("vm", "vnet", "subnet", "reason"):
+        if values.get(field):
+            words += [f"--{field}", values[field]]
+    text = " ".join(shlex.quote(w) for w in words)
+    answer = handle(
+        deps.context(body["user"]["id"], channel or None), text, Delivery(key=f"view:{view['id']}")
+    )
+    if isinstance(answer, Refusal):
+        field = next((f for f in ("vm", "vnet", "subnet", "reason") if f"--{f}" in answer.reason), "vm")
+        ack(response_action="errors", errors={field: _plain_text(answer.reason)[:150]})
+        return
+    ack()
+    if isinstance(answer, Queued):
+        deps.wake()
+
+
+def _ephemeral(client: WebClient, channel: str | None, user: str, message: views.Message) -> None:
+    if channel is None:
+        return
+    try:
+        client.chat_postEphemeral(channel=channel, user=user, **message.kwargs())
+    except SlackApiError as error:
+        log.warning("cannot tell %s: %s", user, error.response.get("error"))
+
+
+def _plain_text(mrkdwn: str) -> str:
+    return mrkdwn.replace("*", "").replace("`", "")

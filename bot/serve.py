@@ -1,0 +1,72 @@
+"""``natlink serve``: wire settings, storage, Azure, the workers and the bolt app, then serve.
+
+This is natlink's composition root: the one place that knows every part.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from datetime import timedelta
+
+from sqlite_utils import Database
+
+from cloud.clients import Clients
+from cloud.settings import SettingsError
+from commands.context import Config
+from storage import operations
+from storage.database import open_database
+
+from .app import build_app, web_client
+from .listeners import Deps
+from .server import HttpServer, wsgi_application
+from .settings import BotSettings
+from .worker import Workers, WorkerSettings
+
+log = logging.getLogger("natlink")
+
+
+def serve(socket_mode: bool) -> int:
+    logging.basicConfig(
+        level=os.environ.get("NATLINK_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = BotSettings.from_env(os.environ, socket_mode=socket_mode)
+    except SettingsError as error:
+        print(f"natlink serve: {error}", file=sys.stderr)
+        return 2
+    open_database(settings.db_path)  # applies migrations once, before any thread starts
+    config = Config(settings.admins, settings.allow_self_approval, settings.cloud.subscriptions)
+    slack = web_client(settings)
+    workers = Workers(
+        WorkerSettings(settings.db_path, settings.workers, timedelta(seconds=settings.stale_seconds)),
+        config,
+        Clients(settings.cloud),
+        slack,
+    )
+    deps = Deps(settings.db_path, config, workers.wake)
+    app = build_app(settings, deps, slack)
+    workers.start()
+    try:
+        if socket_mode:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+            SocketModeHandler(app, settings.app_token).start()
+        else:
+
+            def health() -> dict[str, object]:
+                return {"ok": workers.alive() > 0, "workers": workers.alive(), "queued": _queued(deps.db())}
+
+            server = HttpServer(wsgi_application(app, health), settings.host, settings.port)
+            log.info("natlink serving on %s:%s", settings.host, server.port)
+            server.serve()
+    finally:
+        workers.stop()
+        log.info("natlink stopped")
+    return 0
+
+
+def _queued(db: Database) -> int:
+    return sum(op.state == "queued" for op in operations.unfinished(db))

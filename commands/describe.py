@@ -1,0 +1,44 @@
+"""Services and mappings in words, for Slack: what each side connects to and what it sees."""
+
+from __future__ import annotations
+
+from cloud.model import Mapping, Service
+
+from .escapes import escape
+
+
+def mapping_sentence(m: Mapping) -> str:
+    """ "from VM-Win2019 (10.0.0.4) connect to 10.0.0.5:3389; it arrives at VM-Win2019-2 10.2.0.5:3389,
+    which sees you as 10.2.0.6" — the line people otherwise reconstruct from ten portal pages."""
+    source = f"from {escape(m.consumer_vm)} ({m.consumer_source_ip})" if m.consumer_vm else "from your subnet"
+    destination = m.consumer_destination or "an address natlink cannot read (consumer side not visible)"
+    backend = f"{escape(m.backend_vm)} " if m.backend_vm else ""
+    arrival = f"{backend}{m.backend_ip}:{m.backend_port}" if m.backend_ip else "no backend yet"
+    seen_as = " or ".join(m.nat_ips) or "a NAT IP not yet allocated"
+    return f"{source} connect to {destination}; it arrives at {arrival}, which sees you as {seen_as}"
+
+
+def mapping_row(m: Mapping) -> str:
+    """One line of the map: consumer source → PE IP:port ⇒ NAT IP → frontend → backend IP:port."""
+    source = f"{escape(m.consumer_vm)} {m.consumer_source_ip}" if m.consumer_vm else "consumer"
+    pe = m.consumer_destination or "not visible"
+    return (
+        f"*{escape(m.service)}* {m.status or '?'}: {source} → {pe} ⇒ NAT {', '.join(m.nat_ips) or '?'} → "
+        f"frontend {m.frontend_ip or '?'}:{m.port or '?'} → {escape(m.backend_vm or 'backend')} "
+        f"{m.backend_ip or '?'}:{m.backend_port or '?'} (sees {', '.join(m.nat_ips) or '?'})"
+    )
+
+
+def exposed_lines(service: Service) -> tuple[str, ...]:
+    """What the provider needs after create: the alias to share, and who sees what on their side."""
+    ports = ", ".join(f"{front}" for front, _ in service.ports) or "?"
+    backends = ", ".join(
+        f"{escape(b.vm_name or b.nic_id)} {b.ip}:{b.port} ({b.power_state or '?'})" for b in service.backends
+    )
+    return (
+        f"Alias: `{escape(service.alias or '?')}`",
+        f"Frontend {service.frontend_ip}, ports {ports}; NAT IPs {', '.join(service.nat_ips) or '?'} "
+        "(what your backends will see as the source)",
+        f"Backends: {backends or 'none'}",
+        f"Share it: `/natlink share {escape(service.name)} #channel`",
+    )
