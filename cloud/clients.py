@@ -12,6 +12,7 @@ from typing import Any
 
 from azure.identity import DefaultAzureCredential
 from azure.mgmt.compute import ComputeManagementClient
+from azure.mgmt.monitor import MonitorManagementClient
 from azure.mgmt.network import NetworkManagementClient
 
 from .retry import ArmRetryPolicy
@@ -38,6 +39,7 @@ class Clients:
         self._credential: DefaultAzureCredential | None = None
         self._network: dict[str, NetworkManagementClient] = {}
         self._compute: dict[str, ComputeManagementClient] = {}
+        self._monitor: dict[str, MonitorManagementClient] = {}
 
     @property
     def credential(self) -> DefaultAzureCredential:
@@ -54,6 +56,10 @@ class Clients:
 
     def compute(self, subscription: str) -> ComputeManagementClient:
         return self._client(self._compute, ComputeManagementClient, subscription)
+
+    def monitor(self, subscription: str) -> MonitorManagementClient:
+        """Azure Monitor (metrics) for ``subscription``, with the same timeouts and retries."""
+        return self._client(self._monitor, MonitorManagementClient, subscription)
 
     def _client(self, cache: dict[str, Any], kind: type, subscription: str) -> Any:
         credential = self.credential

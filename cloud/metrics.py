@@ -1,0 +1,284 @@
+"""The two Azure Monitor signals natlink watches, read once per subscription, region and metric.
+
+* **Probe health**: a load balancer's ``DipAvailability`` ("Health Probe Status") per backend IP,
+  in percent of probes answered.
+* **NAT port usage**: a private link service's ``PLSNatPortsUsage`` per NAT IP, in percent of
+  that IP's SNAT ports in use.
+
+Both are read with Azure Monitor's subscription-scope call (``Microsoft.ResourceId eq '*'`` split
+by the metric's dimension), so a sweep costs two requests per subscription and region however
+many services there are; per-resource calls would grow with the estate and meet ARM throttling.
+Subscriptions are read concurrently; one the identity may not read (401/403/404) is reported as
+unreadable and the others still count. Everything returned is a plain frozen record.
+
+The value of a series is the average of its latest minute that has data: Azure Monitor
+publishes a minute a little late, so the newest minute of the window is often still empty.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ResourceNotModifiedError,
+    map_error,
+)
+from azure.core.rest import HttpRequest
+from azure.mgmt.core.exceptions import ARMErrorFormat
+from azure.mgmt.monitor.operations._metrics_operations import build_list_at_subscription_scope_request
+
+from . import ids
+from .clients import Clients
+from .errors import CloudError
+from .model import Snapshot, Unreadable
+
+MAX_WORKERS = 8
+ARM_SCOPE = "https://management.azure.com/.default"
+WINDOW = timedelta(minutes=10)  # long enough to skip a few late minutes, short enough to stay cheap
+INTERVAL = "PT1M"
+TOP = 1000  # series per resource; Azure's default of 10 would cut a large backend pool short
+PROBE_FAILING_BELOW = 50.0
+NAT_PRESSURE_PERCENT = 80.0
+_UNREADABLE_STATUSES = {401, 403, 404}
+_RESOURCE_ID = "microsoft.resourceid"
+_ERROR_MAP = {  # as the SDK's metrics operations map them
+    401: ClientAuthenticationError,
+    404: ResourceNotFoundError,
+    409: ResourceExistsError,
+    304: ResourceNotModifiedError,
+}
+
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class _Metric:
+    namespace: str
+    name: str
+    dimension: str
+
+
+DIP_AVAILABILITY = _Metric("Microsoft.Network/loadBalancers", "DipAvailability", "BackendIPAddress")
+NAT_PORTS_USAGE = _Metric(
+    "Microsoft.Network/privateLinkServices", "PLSNatPortsUsage", "PrivateLinkServiceIPAddress"
+)
+
+
+@dataclass(frozen=True)
+class ProbeHealth:
+    """How many of a backend's health probes succeeded in the latest minute, in percent."""
+
+    lb_id: str  # lower-cased
+    ip: str
+    percent: float
+
+
+@dataclass(frozen=True)
+class NatUsage:
+    """How many of one NAT IP's ports a private link service uses, in percent."""
+
+    pls_id: str  # lower-cased
+    ip: str
+    percent: float
+
+
+@dataclass(frozen=True)
+class NatPressure:
+    """A NAT IP at or above the pressure threshold: add NAT IPs before new connections fail."""
+
+    pls_id: str
+    ip: str
+    percent: float
+
+
+@dataclass(frozen=True)
+class Signals:
+    """What Azure Monitor reported for ``subscriptions`` in ``regions`` at ``read_at``.
+
+    A pair missing from ``probes``/``nat_usage`` is unknown (no data, or its subscription is in
+    ``unreadable``), never healthy or idle by default.
+    """
+
+    read_at: datetime
+    subscriptions: tuple[str, ...]
+    regions: tuple[str, ...]
+    probes: tuple[ProbeHealth, ...]
+    nat_usage: tuple[NatUsage, ...]
+    unreadable: tuple[Unreadable, ...]
+    _probe_index: dict[tuple[str, str], float] = field(init=False, repr=False, compare=False)
+    _nat_index: dict[tuple[str, str], float] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_probe_index", {(p.lb_id, p.ip.lower()): p.percent for p in self.probes})
+        object.__setattr__(self, "_nat_index", {(n.pls_id, n.ip.lower()): n.percent for n in self.nat_usage})
+
+    def probe(self, lb_id: str, ip: str) -> float | None:
+        """The probe health of ``ip`` behind ``lb_id`` (any case), or None when not known."""
+        return self._probe_index.get((ids.key(lb_id), ip.lower()))
+
+    def nat(self, pls_id: str, ip: str) -> float | None:
+        """The port usage of NAT IP ``ip`` of ``pls_id`` (any case), or None when not known."""
+        return self._nat_index.get((ids.key(pls_id), ip.lower()))
+
+
+def read_signals(clients: Clients, subscriptions: Iterable[str], regions: Iterable[str]) -> Signals:
+    """Probe health and NAT port usage of every service in ``subscriptions`` and ``regions``.
+
+    ``regions`` are the locations natlink's services are in (see :func:`regions`); a region
+    with nothing in it costs a request but returns nothing.
+    """
+    subs = tuple(dict.fromkeys(s.lower() for s in subscriptions))
+    where = tuple(dict.fromkeys(r for r in (_region(r) for r in regions) if r))
+    read_at = datetime.now(UTC)
+    if not subs or not where:
+        return Signals(read_at, subs, where, (), (), ())
+    _warm_credential(clients, subs[0])
+    with ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(subs)))) as pool:
+        results = list(pool.map(lambda sub: _read(clients, sub, where, read_at), subs))
+    readings = [r for r in results if isinstance(r, tuple)]
+    return Signals(
+        read_at=read_at,
+        subscriptions=subs,
+        regions=where,
+        probes=tuple(ProbeHealth(rid, ip, v) for probes, _ in readings for rid, ip, v in probes),
+        nat_usage=tuple(NatUsage(rid, ip, v) for _, usage in readings for rid, ip, v in usage),
+        unreadable=tuple(r for r in results if isinstance(r, Unreadable)),
+    )
+
+
+def regions(snapshot: Snapshot) -> tuple[str, ...]:
+    """The regions of the snapshot's services, normalised (``Japan East`` → ``japaneast``)."""
+    return tuple(dict.fromkeys(r for r in (_region(s.location or "") for s in snapshot.services) if r))
+
+
+def probe_failing(signals: Signals, lb_id: str, ip: str) -> bool:
+    """Whether the backend ``ip`` of ``lb_id`` fails its health probe.
+
+    The value is the average over the latest minute of probes from several load balancer
+    instances, so a single lost probe already reads below 100 %. Below 50 % most probes in that
+    minute failed: the backend is down or flapping, and the load balancer stops sending it new
+    flows. An unknown value (no data, unreadable subscription) is not reported as failing.
+    """
+    percent = signals.probe(lb_id, ip)
+    return percent is not None and percent < PROBE_FAILING_BELOW
+
+
+def nat_pressure(signals: Signals, threshold: float = NAT_PRESSURE_PERCENT) -> list[NatPressure]:
+    """The NAT IPs using ``threshold`` percent of their ports or more, fullest first."""
+    found = [NatPressure(n.pls_id, n.ip, n.percent) for n in signals.nat_usage if n.percent >= threshold]
+    return sorted(found, key=lambda p: (-p.percent, p.pls_id, p.ip))
+
+
+# ------------------------------------------------------------------------------------ reading
+Reading = list[tuple[str, str, float]]  # (resource id lower, dimension value, percent)
+
+
+def _read(
+    clients: Clients, subscription: str, where: tuple[str, ...], now: datetime
+) -> tuple[Reading, Reading] | Unreadable:
+    """One subscription's two metrics in every region; a refusal marks it unreadable."""
+    scope = f"/subscriptions/{subscription}"
+    try:
+        monitor = clients.monitor(subscription)
+        probes: Reading = []
+        usage: Reading = []
+        for region in where:
+            probes += _query(monitor, subscription, region, DIP_AVAILABILITY, now)
+            usage += _query(monitor, subscription, region, NAT_PORTS_USAGE, now)
+        return probes, usage
+    except HttpResponseError as exc:
+        error = CloudError.from_azure(exc, scope)
+        if exc.status_code not in _UNREADABLE_STATUSES:
+            raise error from exc
+        return Unreadable(subscription, error.code, error.message)
+    except AzureError as exc:
+        raise CloudError.from_azure(exc, scope) from exc
+
+
+def _query(monitor: Any, subscription: str, region: str, metric: _Metric, now: datetime) -> Reading:
+    """One metric of every resource of its type in ``region``, read as JSON.
+
+    The request is the SDK's own, sent through the client's pipeline; the answer is read as
+    JSON because building SDK models for a point a minute of thousands of series costs several
+    times the HTTP work (as in :mod:`cloud.inventory`).
+    """
+    request = build_list_at_subscription_scope_request(
+        subscription,
+        region=region,
+        metricnamespace=metric.namespace,
+        metricnames=metric.name,
+        timespan=f"{_iso(now - WINDOW)}/{_iso(now)}",
+        interval=INTERVAL,
+        aggregation="Average",
+        top=TOP,
+        filter=f"Microsoft.ResourceId eq '*' and {metric.dimension} eq '*'",
+    )
+    response = _send(monitor, request)
+    if response.status_code != 200:
+        map_error(status_code=response.status_code, response=response, error_map=_ERROR_MAP)
+        raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+    out: Reading = []
+    for found in response.json().get("value") or []:
+        code = found.get("errorCode")
+        if code and code.lower() != "success":
+            message = found.get("errorMessage") or f"Azure Monitor could not read {metric.name} in {region}."
+            raise CloudError(code, message, f"/subscriptions/{subscription}")
+        for series in found.get("timeseries") or []:
+            dims = {
+                str((m.get("name") or {}).get("value") or "").lower(): m.get("value")
+                for m in series.get("metadatavalues") or []
+            }
+            resource, value = dims.get(_RESOURCE_ID), dims.get(metric.dimension.lower())
+            percent = _latest(series.get("data") or [])
+            if resource and value and percent is not None:
+                out.append((ids.key(resource), str(value), percent))
+    return out
+
+
+def _send(monitor: Any, request: HttpRequest) -> Any:
+    """``request`` through the client's pipeline (auth, retry, logging), as its operations send it.
+
+    azure-mgmt-monitor 7 has no public ``send_request``, so this does what its operations do.
+    """
+    pipeline = monitor._client  # the client's ARMPipelineClient
+    request.url = pipeline.format_url(request.url)
+    return pipeline.send_request(request)
+
+
+def _latest(points: list[Json]) -> float | None:
+    """The average of the newest point that has one (the newest minute may not be published yet)."""
+    known = [(_when(p.get("timeStamp")), p["average"]) for p in points if p.get("average") is not None]
+    return float(max(known, key=lambda k: k[0])[1]) if known else None
+
+
+def _when(stamp: str | None) -> datetime:
+    try:
+        return datetime.fromisoformat(stamp or "").astimezone(UTC)
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+
+
+def _warm_credential(clients: Clients, subscription: str) -> None:
+    """Fetch the token once before fanning out, so the workers share it (best effort)."""
+    config = getattr(clients.monitor(subscription), "_config", None)
+    scopes = getattr(config, "credential_scopes", None) or [ARM_SCOPE]
+    with contextlib.suppress(AzureError):
+        clients.credential.get_token(*scopes)
+
+
+def _region(name: str) -> str:
+    return name.replace(" ", "").lower()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
