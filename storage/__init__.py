@@ -7,7 +7,7 @@ dependency arrow points into storage, never out of it.
 
 Open a database with :func:`storage.database.open_database`, then call the module of the concern
 at hand (``services``, ``owners``, ``grants``, ``requests``, ``operations``, ``audit``,
-``channel_subscriptions``). A ``Database`` wraps one ``sqlite3`` connection, which belongs to the
+``channel_subscriptions``, and for the scheduler ``leases``, ``observations``, ``events``). A ``Database`` wraps one ``sqlite3`` connection, which belongs to the
 thread that opened it: open one per thread or process; the file itself is safe to share.
 """
 

@@ -14,6 +14,19 @@ def dump_json(value: Mapping[str, Any] | None) -> str | None:
     return json.dumps(dict(value), sort_keys=True, separators=(",", ":"))
 
 
+def dump_json_value(value: Any) -> str:
+    """Canonical JSON for a column holding any JSON value (equal values store as equal text).
+
+    Refuses NaN and infinities, which are not JSON; tuples come back as lists.
+    """
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+def load_json_value(text: str) -> Any:
+    """Decode a column written by :func:`dump_json_value`."""
+    return json.loads(text)
+
+
 def load_json(text: str | None) -> dict[str, Any] | None:
     """Decode a JSON column; NULL decodes to ``None``."""
     if text is None:

@@ -167,7 +167,56 @@ def initial_schema(db: Database) -> None:
         db.execute(statement)
 
 
-MIGRATIONS: tuple[Migration, ...] = (initial_schema,)
+_V2_STATEMENTS = (
+    """
+    CREATE TABLE leases (
+        name TEXT PRIMARY KEY CHECK (name <> ''),
+        holder TEXT NOT NULL CHECK (holder <> ''),
+        acquired_at TEXT NOT NULL,
+        renewed_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL
+    )
+    """,
+    """
+    CREATE TABLE observations (
+        kind TEXT NOT NULL CHECK (kind IN
+            ('connection', 'service', 'endpoint', 'backend', 'nat_ip', 'probe', 'meta')),
+        key TEXT NOT NULL COLLATE NOCASE CHECK (key <> ''),
+        value TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        gone_at TEXT,
+        PRIMARY KEY (kind, key)
+    )
+    """,
+    """
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        dedup_key TEXT NOT NULL COLLATE NOCASE UNIQUE CHECK (dedup_key <> ''),
+        channel TEXT NOT NULL CHECK (channel <> ''),
+        service TEXT COLLATE NOCASE,
+        kind TEXT NOT NULL CHECK (kind <> ''),
+        severity TEXT NOT NULL CHECK (severity IN ('problem', 'info')),
+        payload TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        posted_at TEXT,
+        message_ts TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT
+    )
+    """,
+    "CREATE INDEX events_pending ON events (channel, id) WHERE posted_at IS NULL",
+    "CREATE INDEX events_by_service ON events (service, id)",
+)
+
+
+def scheduler_tables(db: Database) -> None:
+    """Version 2: the scheduler's lease, the sweeps' observations and the notification outbox."""
+    for statement in _V2_STATEMENTS:
+        db.execute(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (initial_schema, scheduler_tables)
 """Append only. The position (1-based) of a migration is the schema version it produces."""
 
 LATEST_VERSION = len(MIGRATIONS)

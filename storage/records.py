@@ -20,6 +20,8 @@ FinalOperationState = Literal["succeeded", "failed"]
 AuditOutcome = Literal["allowed", "denied", "succeeded", "failed"]
 SubscriptionEvents = Literal["all", "problems"]
 Digest = Literal["daily", "hourly", "off"]
+ObservationKind = Literal["connection", "service", "endpoint", "backend", "nat_ip", "probe", "meta"]
+EventSeverity = Literal["problem", "info"]
 
 SERVICE_STATES: frozenset[str] = frozenset(get_args(ServiceState))
 GRANT_ACTIONS: frozenset[str] = frozenset(get_args(GrantAction))
@@ -30,6 +32,8 @@ FINAL_OPERATION_STATES: frozenset[str] = frozenset(get_args(FinalOperationState)
 AUDIT_OUTCOMES: frozenset[str] = frozenset(get_args(AuditOutcome))
 SUBSCRIPTION_EVENTS: frozenset[str] = frozenset(get_args(SubscriptionEvents))
 DIGESTS: frozenset[str] = frozenset(get_args(Digest))
+OBSERVATION_KINDS: frozenset[str] = frozenset(get_args(ObservationKind))
+EVENT_SEVERITIES: frozenset[str] = frozenset(get_args(EventSeverity))
 
 ALL_SERVICES = "*"
 """The ``service`` of a channel subscription that covers every service."""
@@ -172,3 +176,109 @@ class ChannelSubscription:
     created_by: str
     created_at: datetime
     updated_at: datetime
+
+
+@dataclass(frozen=True)
+class Lease:
+    """A named, expiring right to do something only one natlink instance may do at a time.
+
+    ``acquired_at`` is when ``holder``'s current uninterrupted tenure began (renewals keep it);
+    ``renewed_at`` is the latest acquire or renewal; the lease is free once ``expires_at`` passes.
+    """
+
+    name: str
+    holder: str
+    acquired_at: datetime
+    renewed_at: datetime
+    expires_at: datetime
+
+    def live_at(self, moment: datetime) -> bool:
+        """Whether the lease still binds at ``moment`` (it lapses exactly at ``expires_at``)."""
+        return moment < self.expires_at
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the sweeps last saw of one resource (or one ``meta`` fact), keyed by ``(kind, key)``.
+
+    ``key`` is lower-cased. ``value`` is any JSON value. ``first_seen`` .. ``last_seen`` is one
+    uninterrupted presence: a resource that comes back after being marked gone starts afresh.
+    ``gone_at`` is set when a sweep that could read the resource's scope no longer found it.
+    """
+
+    kind: ObservationKind
+    key: str
+    value: Any
+    first_seen: datetime
+    last_seen: datetime
+    gone_at: datetime | None
+
+    @property
+    def gone(self) -> bool:
+        """Whether the resource is marked as disappeared."""
+        return self.gone_at is not None
+
+
+@dataclass(frozen=True)
+class ObservedChange:
+    """One key whose value differs from what was recorded: ``old`` as stored, ``new`` as now stored."""
+
+    key: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What one :func:`storage.observations.apply` found, each part sorted by key.
+
+    ``appeared``: keys never recorded before. ``reappeared``: keys that were marked gone and are
+    seen again (``old`` is the value they had when last seen). ``changed``: live keys whose value
+    differs. ``disappeared``: live keys not seen (and not kept), now marked gone.
+    """
+
+    kind: ObservationKind
+    appeared: tuple[Observation, ...] = ()
+    reappeared: tuple[ObservedChange, ...] = ()
+    changed: tuple[ObservedChange, ...] = ()
+    disappeared: tuple[Observation, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        """True when the sweep saw exactly what was already recorded."""
+        return not (self.appeared or self.reappeared or self.changed or self.disappeared)
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to put in the outbox: what :func:`storage.events.add_many` takes."""
+
+    dedup_key: str
+    channel: str
+    service: str | None
+    kind: str
+    severity: EventSeverity
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A channel notification in the outbox; pending until ``posted_at`` is set."""
+
+    id: int
+    dedup_key: str
+    channel: str
+    service: str | None
+    kind: str
+    severity: EventSeverity
+    payload: dict[str, Any]
+    created_at: datetime
+    posted_at: datetime | None
+    message_ts: str | None
+    attempts: int
+    last_error: str | None
+
+    @property
+    def posted(self) -> bool:
+        """Whether the event has been delivered to its channel."""
+        return self.posted_at is not None

@@ -1,10 +1,11 @@
-"""A queue worker run in a separate process by the operations tests (importable for ``spawn``)."""
+"""Workers run in separate processes by the storage tests (importable for ``spawn``)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from multiprocessing.synchronize import Barrier
 
-from storage import operations
+from storage import leases, operations
 from storage.database import open_database
 
 
@@ -16,6 +17,20 @@ def claim_until_empty(path: str, worker: str, barrier: Barrier) -> list[int]:
         won: list[int] = []
         while (op := operations.claim_next(db, worker)) is not None:
             won.append(op.id)
+        return won
+    finally:
+        db.close()
+
+
+def race_for_leases(path: str, holder: str, barrier: Barrier, names: list[str]) -> list[str]:
+    """Try to take each named lease right after the other processes start; return those won."""
+    db = open_database(path)
+    try:
+        won: list[str] = []
+        for name in names:
+            barrier.wait()
+            if leases.acquire(db, name, holder, timedelta(minutes=5)) is not None:
+                won.append(name)
         return won
     finally:
         db.close()

@@ -14,7 +14,18 @@ from storage.database import open_database
 from storage.errors import SchemaTooNewError
 from storage.migrations import LATEST_VERSION, MIGRATIONS, initial_schema, migrate, schema_version
 
-TABLES = {"services", "owners", "grants", "requests", "operations", "audit", "channel_subscriptions"}
+TABLES = {
+    "services",
+    "owners",
+    "grants",
+    "requests",
+    "operations",
+    "audit",
+    "channel_subscriptions",
+    "leases",
+    "observations",
+    "events",
+}
 
 
 def test_wal_foreign_keys_and_busy_timeout_are_on(db: Database) -> None:
@@ -35,7 +46,7 @@ def test_empty_database_gets_every_table_and_the_latest_version(db: Database) ->
     assert set(db.table_names()) >= TABLES
     assert schema_version(db) == LATEST_VERSION == len(MIGRATIONS)
     rows = list(db.table(migrations.VERSION_TABLE).rows)
-    assert [(r["version"], r["name"]) for r in rows] == [(1, "initial_schema")]
+    assert [(r["version"], r["name"]) for r in rows] == [(1, "initial_schema"), (2, "scheduler_tables")]
 
 
 def test_reopening_applies_nothing_again(db_path: Path) -> None:
@@ -107,4 +118,29 @@ def test_concurrent_first_opens_migrate_exactly_once(db_path: Path) -> None:
     assert errors == []
     db = open_database(db_path)
     assert db.table(migrations.VERSION_TABLE).count == LATEST_VERSION
+    db.close()
+
+
+def test_version_1_database_with_data_upgrades_to_the_scheduler_tables(db_path: Path) -> None:
+    old = Database(sqlite3.connect(db_path))
+    assert migrate(old, [initial_schema]) == 1
+    old.table("audit").insert(
+        {
+            "at": "2026-01-01T00:00:00.000000+00:00",
+            "actor": "U1",
+            "action": "x",
+            "target": "t",
+            "outcome": "allowed",
+        }
+    )
+    old.close()
+
+    db = open_database(db_path)
+    assert schema_version(db) == LATEST_VERSION
+    assert {"leases", "observations", "events"} <= set(db.table_names())
+    assert db.table("audit").count == 1  # the old data is still there
+    assert [r["name"] for r in db.table(migrations.VERSION_TABLE).rows] == [
+        "initial_schema",
+        "scheduler_tables",
+    ]
     db.close()

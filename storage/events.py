@@ -1,0 +1,186 @@
+"""The ``events`` table: an outbox of channel notifications.
+
+Events are written before anything is posted, under a ``dedup_key`` that says which fact they
+report (say ``"conn-status:<connection id>:<new status>:<channel>"``). Adding an existing key adds
+nothing, so a sweep re-run after a crash cannot queue a notification twice; and an event stays
+:func:`pending` until :func:`mark_posted`, so a restart cannot drop one. The key is unique across
+channels: when one fact goes to several channels, put the channel in the key. Keys compare
+case-insensitively, since they usually embed ARM ids.
+
+Delivery is at least once: the one unavoidable window is between Slack accepting a message and
+:func:`mark_posted` committing. Record events in the same transaction as the observations they
+come from (see :mod:`storage.observations`), post, then mark them posted straight away.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+from storage import clock
+from storage.codec import dump_json, load_json_object, require_choice
+from storage.errors import StateConflictError
+from storage.records import EVENT_SEVERITIES, Event, EventSeverity, NewEvent
+from storage.transactions import write
+
+TABLE = "events"
+DEFAULT_LIMIT = 50
+
+
+def add(
+    db: Database,
+    dedup_key: str,
+    channel: str,
+    service: str | None,
+    kind: str,
+    severity: EventSeverity,
+    payload: Mapping[str, Any] | None = None,
+    *,
+    now: datetime | None = None,
+) -> tuple[Event, bool]:
+    """Queue one event; returns it and ``True``, or the event already queued under ``dedup_key``
+    and ``False``. Raises :class:`StateConflictError` if that key was used for another channel."""
+    item = NewEvent(dedup_key, channel, service, kind, severity, dict(payload or {}))
+    ((event, created),) = add_many(db, [item], now=now)
+    return event, created
+
+
+def add_many(
+    db: Database, items: Iterable[NewEvent], *, now: datetime | None = None
+) -> list[tuple[Event, bool]]:
+    """Queue several events in one transaction (all or none); same results as :func:`add`, in order.
+
+    A key repeated within ``items`` is added once; the later copies come back with ``False``.
+    """
+    at = clock.stamp(now)
+    results: list[tuple[Event, bool]] = []
+    with write(db):
+        for item in items:
+            _check(item)
+            cursor = db.execute(
+                f"INSERT INTO {TABLE} (dedup_key, channel, service, kind, severity, payload, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedup_key) DO NOTHING",
+                [
+                    item.dedup_key,
+                    item.channel,
+                    item.service,
+                    item.kind,
+                    item.severity,
+                    dump_json(item.payload),
+                    at,
+                ],
+            )
+            event = _by_key(db, item.dedup_key)
+            if event.channel != item.channel:
+                raise StateConflictError(
+                    f"event key {item.dedup_key!r} is already used for channel {event.channel}, "
+                    f"not {item.channel}: put the channel in the key"
+                )
+            results.append((event, cursor.rowcount == 1))
+    return results
+
+
+def get_event(db: Database, event_id: int) -> Event | None:
+    """The event with this id, or ``None``."""
+    for row in db.table(TABLE).rows_where("id = ?", [event_id], limit=1):
+        return _record(row)
+    return None
+
+
+def pending(
+    db: Database,
+    channel: str | None = None,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    max_attempts: int | None = None,
+) -> list[Event]:
+    """Events not yet posted (to one channel, if given), oldest first.
+
+    ``max_attempts`` leaves out events that have already failed that many times, so one message
+    Slack keeps refusing does not hold up the rest; they stay in the table for inspection.
+    """
+    wheres, args = _pending_filter(max_attempts)
+    if channel is not None:
+        wheres.append("channel = ?")
+        args.append(channel)
+    rows = db.table(TABLE).rows_where(" AND ".join(wheres), args, order_by="id", limit=limit)
+    return [_record(row) for row in rows]
+
+
+def channels_with_pending(db: Database, *, max_attempts: int | None = None) -> list[str]:
+    """Channels that have something to post, ordered by their oldest pending event."""
+    wheres, args = _pending_filter(max_attempts)
+    sql = f"SELECT channel FROM {TABLE} WHERE {' AND '.join(wheres)} GROUP BY channel ORDER BY min(id)"
+    return [row["channel"] for row in db.query(sql, args)]
+
+
+def mark_posted(db: Database, ids: Sequence[int], message_ts: str, *, now: datetime | None = None) -> int:
+    """Record that one Slack message (``message_ts``) carried these events; returns how many were
+    newly marked. Events already posted keep their first ``message_ts``."""
+    if not message_ts:
+        raise ValueError("mark_posted needs the message's ts")
+    at = clock.stamp(now)
+    with write(db):
+        cursor = db.conn.executemany(
+            f"UPDATE {TABLE} SET posted_at = ?, message_ts = ? WHERE id = ? AND posted_at IS NULL",
+            [(at, message_ts, event_id) for event_id in ids],
+        )
+        return cursor.rowcount
+
+
+def mark_failed(db: Database, ids: Sequence[int], error: str) -> int:
+    """Count a failed attempt to post these (still pending) events; returns how many were updated."""
+    with write(db):
+        cursor = db.conn.executemany(
+            f"UPDATE {TABLE} SET attempts = attempts + 1, last_error = ? WHERE id = ? AND posted_at IS NULL",
+            [(error, event_id) for event_id in ids],
+        )
+        return cursor.rowcount
+
+
+def recent(db: Database, service: str | None = None, *, limit: int = DEFAULT_LIMIT) -> list[Event]:
+    """The newest events (about one service, in any letter case, if given), newest first."""
+    where, args = (None, []) if service is None else ("service = ?", [service])
+    rows = db.table(TABLE).rows_where(where, args, order_by="id DESC", limit=limit)
+    return [_record(row) for row in rows]
+
+
+def _pending_filter(max_attempts: int | None) -> tuple[list[str], list[Any]]:
+    """The WHERE parts selecting pending events."""
+    if max_attempts is None:
+        return ["posted_at IS NULL"], []
+    return ["posted_at IS NULL", "attempts < ?"], [max_attempts]
+
+
+def _check(item: NewEvent) -> None:
+    """Refuse an unusable event before SQLite's constraints do, with a clearer message."""
+    require_choice(item.severity, EVENT_SEVERITIES, "severity")
+    for name in ("dedup_key", "channel", "kind"):
+        if not getattr(item, name):
+            raise ValueError(f"an event needs a {name}")
+
+
+def _by_key(db: Database, dedup_key: str) -> Event:
+    """The event stored under this key (it exists: it was just inserted or found)."""
+    return _record(next(db.table(TABLE).rows_where("dedup_key = ?", [dedup_key], limit=1)))
+
+
+def _record(row: dict[str, Any]) -> Event:
+    """Row to record: decode JSON and instants."""
+    return Event(
+        id=row["id"],
+        dedup_key=row["dedup_key"],
+        channel=row["channel"],
+        service=row["service"],
+        kind=row["kind"],
+        severity=row["severity"],
+        payload=load_json_object(row["payload"]),
+        created_at=clock.from_text(row["created_at"]),
+        posted_at=clock.maybe_from_text(row["posted_at"]),
+        message_ts=row["message_ts"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+    )
