@@ -7,6 +7,7 @@ is logged and never undoes work that Azure and storage already did.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
@@ -67,16 +68,23 @@ class ProgressMessage:
     channel: str | None = None
     ts: str | None = None
 
-    def open(self) -> None:
+    def open(self, remember: Callable[[str, str], object]) -> None:
+        """Post the message, or take up the one an earlier attempt posted (after a restart)."""
+        if self.op.reply_ts and self.op.reply_channel:
+            self.channel, self.ts = self.op.reply_channel, self.op.reply_ts
+            self._show(views.progress(self.title, [], True))
+            return
         if self.op.reply_channel is None:
             return
         try:
             posted = self.slack.chat_postMessage(
                 channel=self.op.reply_channel, **views.progress(self.title, [], True).kwargs()
             )
-            self.channel, self.ts = posted["channel"], posted["ts"]
         except SlackApiError as error:
             log.warning("cannot post progress for operation %s: %s", self.op.id, error.response.get("error"))
+            return
+        self.channel, self.ts = posted["channel"], posted["ts"]
+        remember(self.channel, self.ts)
 
     def step(self, text: str) -> None:
         self.steps.append(text)

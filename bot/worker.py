@@ -95,7 +95,7 @@ class Workers:
         title = f"/natlink {op.args.get('text') or op.kind}"
         progress = slack_out.ProgressMessage(self.slack, op, title)
         if op.kind in WITH_PROGRESS:
-            progress.open()
+            progress.open(lambda channel, ts: operations.set_reply(db, op.id, channel, ts))
         with _Heartbeat(self.settings.db_path, op.id, self.settings.stale_after / 3) as beat:
             outcome = self._outcome(ctx, op, lambda step: (beat.step(step), progress.step(step)))
         try:

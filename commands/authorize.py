@@ -24,10 +24,14 @@ def facts(ctx: Context, service: str | None) -> Facts:
     )
 
 
-def authorize(ctx: Context, action: str, resource: Resource) -> Decision:
-    """Decide, and audit every denial and every allowed change (reads that are allowed are not audited)."""
+def authorize(ctx: Context, action: str, resource: Resource, *, audit_allowed: bool = True) -> Decision:
+    """Decide, and audit every denial and every allowed change (reads that are allowed are not audited).
+
+    ``audit_allowed=False`` is for callers that audit the change themselves once it is really made,
+    such as a decision, where a second click must not read as a second approval.
+    """
     decision = decide(Actor(ctx.actor, ctx.is_admin), action, resource, facts(ctx, resource.service))
-    if not decision.allowed or action != READ:
+    if not decision.allowed or (action != READ and audit_allowed):
         audit.record(
             ctx.db,
             actor=ctx.actor,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from storage import operations, requests
+from storage import audit, operations, requests
 from storage.records import LinkRequest
 
 from .authorize import authorize
@@ -27,7 +27,8 @@ def check(ctx: Context, request_id: str, verb: str) -> LinkRequest | Refusal:
         return Refusal(
             f"there is no request `{escape(request_id)}`.", hint="`/natlink pending` lists open requests."
         )
-    decision = authorize(ctx, verb, Resource(service=request.service, requester=request.requester))
+    resource = Resource(service=request.service, requester=request.requester)
+    decision = authorize(ctx, verb, resource, audit_allowed=False)
     return request if decision.allowed else Refusal(decision.reason)
 
 
@@ -43,6 +44,14 @@ def begin(
     decided, changed = requests.decide(ctx.db, request.id, DECIDED[verb], by=ctx.actor, reason=reason or None)  # type: ignore[arg-type]
     if not changed:
         return already(decided)
+    audit.record(
+        ctx.db,
+        actor=ctx.actor,
+        action=verb,
+        target=request.service,
+        outcome="allowed",
+        reason=f"{request.id}: {DECIDED[verb]} first",
+    )
     op, created = operations.enqueue(
         ctx.db,
         "decide",

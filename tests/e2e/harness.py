@@ -16,7 +16,9 @@ from typing import Any, TypeVar
 
 from sandbox.arm.launch import RunningSandbox
 from sandbox.arm.server import free_port
+from sandbox.slack.driver import Delivery, Driver, Reply
 from sandbox.slack.launch import RunningSlack
+from tests.conftest import TEAM_A, TEAM_B
 
 ADMIN = "U0ADMIN"
 T = TypeVar("T")
@@ -101,14 +103,79 @@ def wait_for(probe: Callable[[], T], timeout: float, what: str) -> T:
 def text_of(record: dict[str, Any]) -> str:
     """Everything a person would read in a stored message: fallback text and every block's text."""
     message = record["message"]
-    return json.dumps(message.get("blocks") or []) + " " + (message.get("text") or "")
+    return json.dumps(message.get("blocks") or [], ensure_ascii=False) + " " + (message.get("text") or "")
 
 
 def find(
     slack: RunningSlack, channel: str, needle: str, ephemeral: bool | None = None
 ) -> dict[str, Any] | None:
     """The first stored message in ``channel`` (a name, a channel ID, or a user ID for their DM) with ``needle``."""
-    for record in slack.messages(channel if channel[:1] in "CDU" and channel.isupper() else slack.channel(channel)):
+    for record in slack.messages(
+        channel if channel[:1] in "CDU" and channel.isupper() else slack.channel(channel)
+    ):
         if needle in text_of(record) and (ephemeral is None or record["ephemeral"] == ephemeral):
             return record
     return None
+
+
+def ok(reply: Any) -> dict[str, Any]:
+    """An HTTP 200 answer to a signed delivery, as JSON (``{}`` for an empty ack)."""
+    assert reply.status == 200, reply.text
+    return reply.json() if reply.text else {}
+
+
+def database(bot: RunningBot) -> Path:
+    """The SQLite file the bot (and any bot restarted in the same workdir) uses."""
+    return bot.log.parent / "natlink.db"
+
+
+def create_rdp_vmb(driver: Driver, slack: RunningSlack) -> dict[str, Any]:
+    """alice may create in team B and bob may request from team A; alice exposes VM-Win2019-2:3389
+    as rdp-vmb. Returns the final progress message."""
+    alice, bob = slack.user("alice"), slack.user("bob")
+    ok(driver.slash_command("admin", "#team-b", f"grant <@{alice}|alice> create {TEAM_B}"))
+    ok(driver.slash_command("admin", "#team-a", f"grant <@{bob}|bob> request {TEAM_A}"))
+    ok(driver.slash_command("alice", "#team-b", "create rdp-vmb --vm VM-Win2019-2 --port 3389"))
+    return wait_for(lambda: find(slack, "team-b", "rdp-vmb is exposed"), 60, "rdp-vmb to be exposed")
+
+
+def pending_request(driver: Driver, slack: RunningSlack) -> dict[str, Any]:
+    """rdp-vmb exposed and bob's request from VM-Win2019 pending: returns the approval card in #team-b."""
+    create_rdp_vmb(driver, slack)
+    ok(driver.slash_command("bob", "#team-a", "request rdp-vmb --vm VM-Win2019 --reason 'RDP please'"))
+    return wait_for(lambda: find(slack, "team-b", "natlink_approve"), 60, "the approval card")
+
+
+def request_id_of(card: dict[str, Any]) -> str:
+    """The request ID a card's Approve button carries."""
+    for block in card["message"].get("blocks") or []:
+        for element in block.get("elements") or []:
+            if isinstance(element, dict) and element.get("action_id") == "natlink_approve":
+                return str(element["value"])
+    raise LookupError("no Approve button on the card")
+
+
+def prepared_click(driver: Driver, user: str, channel: str, message_ts: str, action_id: str) -> Delivery:
+    """The signed delivery Slack would send for this click, built but not sent (to send it twice at once)."""
+    held: list[Delivery] = []
+    driver.send = lambda delivery: (held.append(delivery), Reply(200, {}, b"", delivery))[1]  # type: ignore[method-assign]
+    try:
+        driver.click(user, channel, message_ts, action_id)
+    finally:
+        del driver.send  # back to the class's method
+    return held[0]
+
+
+def ephemerals(slack: RunningSlack, channel: str, user: str, needle: str = "") -> list[dict[str, Any]]:
+    """Ephemeral messages shown to ``user`` in ``channel`` (a name) that contain ``needle``."""
+    return [
+        r
+        for r in slack.messages(slack.channel(channel))
+        if r["ephemeral"] and r["to"] == user and needle in text_of(r)
+    ]
+
+
+def arm_count(arm: RunningSandbox, method: str, path_end: str) -> int:
+    """How many ``method`` requests ARM logged on paths containing ``path_end``."""
+    counts = arm.control("GET", "requests")["counts"]
+    return sum(n for key, n in counts.items() if key.startswith(f"{method} ") and path_end in key)
