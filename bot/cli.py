@@ -54,6 +54,8 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument(
         "--socket-mode", action="store_true", help="connect to Slack over Socket Mode (SLACK_APP_TOKEN)"
     )
+    sweep = commands.add_parser("sweep", help="sweep Azure once, post what changed, and exit")
+    sweep.add_argument("--once", action="store_true", required=True, help="run one sweep and exit (for cron)")
     manifest = commands.add_parser("manifest", help="print app.yaml with this deployment's URLs filled in")
     manifest.add_argument(
         "--url", help="the https origin Slack sends requests to, e.g. https://natlink.example.com"
@@ -66,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.serve import serve
 
         return serve(known.socket_mode)
+    if known.command == "sweep" and not rest:
+        from bot.serve import sweep_once
+
+        return sweep_once()
     if known.command == "manifest" and not rest:
         return _manifest(known.url, known.socket_mode)
     if known.command == "inventory" and not rest:

@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlite_utils import Database
 
 from cloud.clients import Clients
+from cloud.errors import CloudError
 from cloud.settings import SettingsError
 from commands.context import Config
 from storage import operations
@@ -20,6 +21,9 @@ from storage.database import open_database
 
 from .app import build_app, web_client
 from .listeners import Deps
+from .poster import Poster
+from .scheduler import Jobs, holder_name
+from .scheduler import start as start_scheduler
 from .server import HttpServer, wsgi_application
 from .settings import BotSettings
 from .worker import Workers, WorkerSettings
@@ -40,15 +44,18 @@ def serve(socket_mode: bool) -> int:
     open_database(settings.db_path)  # applies migrations once, before any thread starts
     config = Config(settings.admins, settings.allow_self_approval, settings.cloud.subscriptions)
     slack = web_client(settings)
+    clients = Clients(settings.cloud)
     workers = Workers(
         WorkerSettings(settings.db_path, settings.workers, timedelta(seconds=settings.stale_seconds)),
         config,
-        Clients(settings.cloud),
+        clients,
         slack,
     )
     deps = Deps(settings.db_path, config, workers.wake)
     app = build_app(settings, deps, slack)
+    jobs = Jobs(settings.db_path, config, clients, Poster(slack), settings.schedule, holder_name())
     workers.start()
+    scheduler = start_scheduler(jobs, settings.schedule)
     try:
         if socket_mode:
             from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -63,6 +70,8 @@ def serve(socket_mode: bool) -> int:
             log.info("natlink serving on %s:%s", settings.host, server.port)
             server.serve()
     finally:
+        scheduler.shutdown(wait=True)
+        jobs.release()
         workers.stop()
         log.info("natlink stopped")
     return 0
@@ -70,3 +79,38 @@ def serve(socket_mode: bool) -> int:
 
 def _queued(db: Database) -> int:
     return sum(op.state == "queued" for op in operations.unfinished(db))
+
+
+def sweep_once() -> int:
+    """``natlink sweep --once``: one sweep, post what it found (if no other instance holds the
+    scheduler lease; that one posts), exit 0. For cron, and for operators who want to see now."""
+    logging.basicConfig(
+        level=os.environ.get("NATLINK_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = BotSettings.from_env(os.environ)
+    except SettingsError as error:
+        print(f"natlink sweep: {error}", file=sys.stderr)
+        return 2
+    open_database(settings.db_path)
+    config = Config(settings.admins, settings.allow_self_approval, settings.cloud.subscriptions)
+    jobs = Jobs(
+        settings.db_path,
+        config,
+        Clients(settings.cloud),
+        Poster(web_client(settings)),
+        settings.schedule,
+        holder_name(),
+    )
+    try:
+        if not jobs.holds_lease():
+            print("natlink sweep: another natlink instance holds the scheduler lease; it sweeps and posts.")
+            return 0
+        found = jobs.sweep()
+        print(f"natlink sweep: {found} event(s) found and posted.")
+    except CloudError as error:
+        print(f"natlink sweep: {error.code}: {error.message}\nhint: {error.hint or 'none'}", file=sys.stderr)
+        return 1
+    finally:
+        jobs.release()
+    return 0

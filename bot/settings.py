@@ -9,10 +9,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from apscheduler.triggers.cron import CronTrigger
 
 from cloud.settings import CloudSettings, SettingsError
+from commands import validate
 
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
@@ -31,6 +36,7 @@ class BotSettings:
     allow_self_approval: bool
     workers: int
     stale_seconds: int
+    schedule: Schedule
     cloud: CloudSettings
 
     @classmethod
@@ -47,8 +53,42 @@ class BotSettings:
             allow_self_approval=_flag(environ, "NATLINK_ALLOW_SELF_APPROVAL"),
             workers=_integer(environ, "NATLINK_WORKERS", 4, 1, 64),
             stale_seconds=_integer(environ, "NATLINK_STALE_SECONDS", 30, 2, 3600),
+            schedule=Schedule.from_env(environ),
             cloud=CloudSettings.from_env(environ),
         )
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When the scheduler's jobs run (NATLINK_SWEEP_SECONDS, NATLINK_DIGEST_CRON, NATLINK_TZ, NATLINK_REMIND_AFTER)."""
+
+    sweep_seconds: int = 300
+    digest_cron: str = "0 9 * * *"
+    timezone: str = "UTC"
+    remind_after: timedelta = timedelta(hours=24)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Schedule:
+        tz = environ.get("NATLINK_TZ") or "UTC"
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                f"NATLINK_TZ must be an IANA time zone such as Asia/Tokyo, not {tz!r}."
+            ) from None
+        cron = environ.get("NATLINK_DIGEST_CRON") or "0 9 * * *"
+        try:
+            CronTrigger.from_crontab(cron, timezone=tz)
+        except ValueError as error:
+            raise SettingsError(
+                f"NATLINK_DIGEST_CRON must be a crontab line such as '0 9 * * *': {error}"
+            ) from None
+        remind = environ.get("NATLINK_REMIND_AFTER") or "24h"
+        try:
+            remind_after = validate.duration(remind)
+        except validate.InvalidValue as error:
+            raise SettingsError(f"NATLINK_REMIND_AFTER: {error}") from None
+        return cls(_integer(environ, "NATLINK_SWEEP_SECONDS", 300, 10, 86400), cron, tz, remind_after)
 
 
 def _token(environ: Mapping[str, str], name: str, prefix: str) -> str:

@@ -9,6 +9,7 @@ Two rules hold for every message built here:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,7 +32,8 @@ REQUEST_MODAL = "natlink_request_modal"
 
 
 def user(user_id: str) -> str:
-    return f"<@{user_id}>"
+    """A mention for a Slack user ID; anything else (a request made in the portal) as plain text."""
+    return f"<@{user_id}>" if re.fullmatch(r"[UW][A-Z0-9]{2,}", user_id) else escape(user_id)
 
 
 def cut(text: str, limit: int) -> str:

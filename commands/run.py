@@ -27,7 +27,7 @@ from cloud.vms import find_vm
 from storage import audit, owners, requests, services
 from storage.records import LinkRequest, Operation, Service
 
-from . import describe
+from . import describe, sweep
 from .authorize import authorize
 from .context import Context
 from .escapes import escape, plain
@@ -298,6 +298,9 @@ def _decide(ctx: Context, clients: Clients, op: Operation, progress: Progress) -
         problem = f"Azure refused to {verb} `{request.id}`: {escape(error.code)}: {escape(error.message)}"
         return Outcome(Refusal(problem, hint=error.hint or None), (CardReopened(reopened, problem),))
     _succeeded(ctx, verb, service.name, request.id)
+    if verb == "approve" and op.args.get("for_seconds"):
+        ends = datetime.now(UTC) + timedelta(seconds=int(op.args["for_seconds"]))
+        request = requests.set_expiry(ctx.db, request.id, ends)
     outcome = [
         f"`{request.id}` for *{escape(service.name)}* was {request.state} by <@{ctx.actor}>"
         + (f": {escape(reason)}" if reason else ".")
@@ -354,7 +357,11 @@ def _delete(ctx: Context, clients: Clients, op: Operation, progress: Progress) -
 
 # ------------------------------------------------------------------------------------ status/map
 def _status(ctx: Context, clients: Clients, op: Operation, progress: Progress) -> Outcome:
-    name = _command(op).args.get("service")
+    command = _command(op)
+    name = command.args.get("service")
+    if command.flags.get("refresh"):
+        progress("sweep Azure first")
+        sweep.sweep(ctx.db, ctx.config, clients)
     snapshot = inventory.snapshot(clients, ctx.config.subscriptions)
     by_id = {s.id.lower(): s for s in snapshot.services}
     lines = []

@@ -142,6 +142,14 @@ def attach_endpoint(
     return _update(db, request_id, {k: v for k, v in given.items() if v is not None}, now)
 
 
+def set_expiry(
+    db: Database, request_id: str, expires_at: datetime | None, *, now: datetime | None = None
+) -> LinkRequest:
+    """When access granted for a while (``approve --for``) ends; None means it does not."""
+    value = None if expires_at is None else clock.to_text(expires_at)
+    return _update(db, request_id, {"expires_at": value}, now)
+
+
 def set_card(
     db: Database, request_id: str, channel: str, ts: str, *, now: datetime | None = None
 ) -> LinkRequest:

@@ -1,0 +1,77 @@
+"""Access that was granted for a while (``approve --for 7d``, ``request --for``) ends on time.
+
+The connection is removed in Azure (the consumer's endpoint turns Disconnected), the request is
+marked removed, and the requester and the owner channel are told, once.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlite_utils import Database
+
+from cloud.clients import Clients
+from cloud.decide import decide
+from cloud.errors import CloudError
+from cloud.tokens import PREFIX
+from storage import audit, events, requests, services
+from storage.records import NewEvent
+
+from .escapes import escape
+
+ACTOR = "natlink-scheduler"
+
+
+def expire(db: Database, clients: Clients, now: datetime) -> int:
+    """Remove every approved connection whose time is up; returns how many were removed."""
+    done = 0
+    for request in requests.list_requests(db, states=("approved",)):  # type: ignore[arg-type]
+        service = services.get_service(db, request.service)
+        if request.expires_at is None or request.expires_at > now or service is None:
+            continue
+        try:
+            decide(clients, service.pls_id, request.pe_id or PREFIX + request.id, "remove", "Expired")
+        except CloudError as error:
+            if error.code != "ConnectionNotFound":
+                audit.record(
+                    db,
+                    actor=ACTOR,
+                    action="expire",
+                    target=service.name,
+                    outcome="failed",
+                    reason=f"{error.code}: {error.message}",
+                    now=now,
+                )
+                continue
+        requests.set_state(db, request.id, "removed", now=now)
+        audit.record(
+            db,
+            actor=ACTOR,
+            action="expire",
+            target=service.name,
+            outcome="succeeded",
+            reason=request.id,
+            now=now,
+        )
+        line = (
+            f"`{request.id}` for *{escape(service.name)}* expired at {request.expires_at:%Y-%m-%d %H:%M} UTC; "
+            "its connection was removed and the endpoint is now Disconnected."
+        )
+        places = [c for c in (service.owner_channel, request.requester) if c]
+        events.add_many(
+            db,
+            [
+                NewEvent(
+                    f"expired:{request.id}:{p}",
+                    p,
+                    service.name,
+                    "expired",
+                    "info",
+                    {"line": line, "since": now.isoformat()},
+                )
+                for p in places
+            ],
+            now=now,
+        )
+        done += 1
+    return done

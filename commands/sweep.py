@@ -1,0 +1,419 @@
+"""One sweep: read Azure, compare with what the last sweep saw, and queue an event for every change.
+
+Changes made outside natlink (in the portal, the CLI, a script) show up here: a new pending
+connection gets an approval card as if it had been requested in Slack; a status changed behind
+natlink's back, a resource gone, a failed provisioning, a stopped backend, a failing probe or NAT
+port pressure each become one event for the channels that asked to hear about the service.
+
+Recording what was seen and queueing the events happen in one transaction, so a crash in the
+middle of a sweep neither loses an event nor repeats one: the next sweep finds the same changes.
+The first sweep only records a baseline; it has nothing to compare with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlite_utils import Database
+
+from cloud import ids, inventory, metrics
+from cloud.clients import Clients
+from cloud.metrics import Signals
+from cloud.model import Service as LiveService
+from cloud.model import Snapshot
+from storage import channel_subscriptions, events, observations, requests, services
+from storage.observations import Keep
+from storage.records import LinkRequest, NewEvent, Observation, Service
+from storage.transactions import write
+
+from .context import Config
+from .escapes import escape
+
+LAST_SWEEP = "last_sweep"
+NAT_PRESSURE = 80.0
+MAX_NAT_IPS = 8
+OUTSIDE = "outside natlink"
+STATES = {"pending": "pending", "approved": "approved", "rejected": "rejected", "disconnected": "removed"}
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    taken_at: datetime
+    baseline: bool
+    events: int
+    services: int
+    unreadable: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One change, before it is addressed to channels."""
+
+    kind: str
+    service: Service
+    key: str
+    line: str
+    advice: str = ""
+    severity: str = "problem"
+    request: str | None = None
+
+
+def sweep(db: Database, config: Config, clients: Clients, now: datetime | None = None) -> SweepResult:
+    """Read, compare, record and queue. ``now`` is the sweep's time (tests pass their own clock)."""
+    now = now or datetime.now(UTC)
+    snapshot = inventory.snapshot(clients, config.subscriptions)
+    signals = metrics.read_signals(clients, config.subscriptions, metrics.regions(snapshot))
+    unreadable = sorted({u.subscription for u in (*snapshot.unreadable, *signals.unreadable)})
+    keep = observations.subscription_prefixes(unreadable)
+    managed = {s.pls_id.lower(): s for s in services.list_services(db, state="active")}
+    live = {s.id.lower(): s for s in snapshot.services if s.id.lower() in managed}
+    with write(db):
+        baseline = observations.meta(db, LAST_SWEEP) is None
+        findings = _observe(db, managed, live, snapshot, signals, keep, now)
+        queued = [] if baseline else _address(db, findings, now)
+        if queued:
+            events.add_many(db, queued, now=now)
+        observations.set_meta(db, LAST_SWEEP, now.isoformat(), now=now)
+    return SweepResult(now, baseline, len(queued), len(live), tuple(unreadable))
+
+
+def last_sweep(db: Database) -> datetime | None:
+    value = observations.meta(db, LAST_SWEEP)
+    return datetime.fromisoformat(value) if value else None
+
+
+# ------------------------------------------------------------------------------------ observe
+Managed = dict[str, Service]  # natlink's services by lower-cased PLS id
+Live = dict[str, LiveService]  # what Azure holds of them now, by the same key
+
+
+def _observe(
+    db: Database,
+    managed: Managed,
+    live: Live,
+    snapshot: Snapshot,
+    signals: Signals,
+    keep: Keep,
+    now: datetime,
+) -> list[Finding]:
+    findings: list[Finding] = []
+    findings += _services(db, managed, live, keep, now)
+    findings += _connections(db, managed, live, snapshot, keep, now)
+    findings += _backends(db, managed, live, keep, now)
+    findings += _probes(db, managed, live, signals, keep, now)
+    findings += _nat(db, managed, live, signals, keep, now)
+    return findings
+
+
+def _services(db: Database, managed: Managed, live: Live, keep: Keep, now: datetime) -> list[Finding]:
+    seen = {key: {"provisioning": s.provisioning_state} for key, s in live.items()}
+    changes = observations.apply(db, "service", seen, keep=keep, now=now)
+    found = []
+    for gone in changes.disappeared:
+        service = managed.get(gone.key)
+        if service is not None:
+            services.mark_state(db, service.name, "gone", now=now)
+            found.append(
+                Finding(
+                    "service_gone",
+                    service,
+                    gone.key,
+                    f"*{escape(service.name)}*: its private link service is gone from Azure.",
+                    "It was deleted outside natlink. Recreate it with `/natlink create`, or `/natlink delete` to forget it.",
+                )
+            )
+    for change in (*changes.changed, *changes.reappeared):
+        service = managed[change.key]
+        if (change.new or {}).get("provisioning") == "Failed":
+            found.append(
+                Finding(
+                    "provisioning_failed",
+                    service,
+                    change.key,
+                    f"*{escape(service.name)}*: provisioning failed in Azure.",
+                    "Run the same `/natlink create` again to converge it, or look at the service in the portal.",
+                )
+            )
+    return found
+
+
+def _connections(
+    db: Database, managed: Managed, live: Live, snapshot: Snapshot, keep: Keep, now: datetime
+) -> list[Finding]:
+    seen = {}
+    owner: dict[str, Service] = {}
+    for key, service in live.items():
+        for c in service.connections:
+            seen[c.id.lower()] = {
+                "status": c.status,
+                "pe": c.private_endpoint_id,
+                "token": c.token,
+                "service": key,
+                "link": c.link_identifier,
+                "subscription": c.endpoint_subscription,
+            }
+            owner[c.id.lower()] = managed[key]
+    changes = observations.apply(db, "connection", seen, keep=keep, now=now)
+    found = []
+    for new in changes.appeared:
+        if (new.value or {}).get("status") == "Pending":
+            adopted = _adopt(db, owner[new.key], new.key, new.value, now)
+            if adopted is not None:
+                found.append(Finding("approval_card", owner[new.key], new.key, "", request=adopted.id))
+    for change in (*changes.changed, *changes.reappeared):
+        found += _status_change(db, owner[change.key], change.key, change.old or {}, change.new or {}, now)
+    for gone in changes.disappeared:
+        service = managed.get((gone.value or {}).get("service", ""))
+        request = requests.find_by_connection_id(db, gone.key)
+        if service is None or (request is not None and request.state in ("removed", "gone", "rejected")):
+            continue
+        if request is not None:
+            requests.set_state(db, request.id, "gone", now=now)
+        who = (
+            f" (`{request.id}` from <@{request.requester}>)"
+            if request and request.requester != OUTSIDE
+            else ""
+        )
+        found.append(
+            Finding(
+                "connection_gone",
+                service,
+                gone.key,
+                f"*{escape(service.name)}*: the connection of endpoint *{escape(ids.name(gone.value.get('pe')) or '?')}*{who} is gone.",
+                "The endpoint was deleted, or the connection removed, outside natlink.",
+            )
+        )
+    return found
+
+
+def _adopt(db: Database, service: Service, key: str, value: dict, now: datetime) -> LinkRequest | None:
+    """A pending connection natlink did not make: record it as a request, so its card's buttons work."""
+    if value.get("token") and requests.get_request(db, value["token"].removeprefix("natlink:")) is not None:
+        return None  # natlink's own request; its card was posted when it was made
+    if requests.find_by_connection_id(db, key) is not None:
+        return None
+    request = requests.create_request(
+        db,
+        service=service.name,
+        requester=OUTSIDE,
+        consumer_subscription=value.get("subscription") or "?",
+        pe_name=ids.name(value.get("pe")),
+        reason="made outside natlink (portal, CLI or script)",
+        state="pending",
+        now=now,
+    )
+    return requests.attach_endpoint(
+        db,
+        request.id,
+        pe_id=value.get("pe"),
+        pe_name=None,
+        vnet=None,
+        subnet=None,
+        connection_id=key,
+        link_identifier=value.get("link"),
+        now=now,
+    )
+
+
+def _status_change(
+    db: Database, service: Service, key: str, old: dict, new: dict, now: datetime
+) -> list[Finding]:
+    before, after = old.get("status"), new.get("status")
+    if before == after:
+        return []
+    request = requests.find_by_connection_id(db, key)
+    state = STATES.get((after or "").lower())
+    if request is not None and (state is None or request.state == state):
+        return []  # natlink made this change itself
+    if request is not None and state is not None:
+        requests.set_state(db, request.id, state, now=now)
+    who = f" (`{request.id}` from <@{request.requester}>)" if request and request.requester != OUTSIDE else ""
+    pe = escape(ids.name(new.get("pe")) or "?")
+    return [
+        Finding(
+            "status_changed",
+            service,
+            key,
+            f"*{escape(service.name)}*: endpoint *{pe}*{who} went from {before} to *{after}* outside natlink.",
+            "Someone changed it in the portal or CLI; `/natlink status` shows the current state.",
+            severity="problem" if after in ("Rejected", "Disconnected") else "info",
+        )
+    ]
+
+
+def _backends(db: Database, managed: Managed, live: Live, keep: Keep, now: datetime) -> list[Finding]:
+    seen = {
+        f"{key}|{b.nic_id.lower()}": {"vm": b.vm_name, "ip": b.ip, "power": b.power_state, "service": key}
+        for key, service in live.items()
+        for b in {b.nic_id.lower(): b for b in service.backends}.values()
+    }
+    changes = observations.apply(db, "backend", seen, keep=keep, now=now)
+    found = []
+    for change in (*changes.changed, *changes.reappeared):
+        service, new, old = managed[change.new["service"]], change.new, change.old or {}
+        if new.get("power") != old.get("power"):
+            running = new.get("power") == "running"
+            found.append(
+                Finding(
+                    "backend_started" if running else "backend_stopped",
+                    service,
+                    change.key,
+                    f"*{escape(service.name)}*: backend {escape(new.get('vm') or '?')} ({new.get('ip')}) is *{new.get('power')}*.",
+                    "" if running else "Connections to the service fail while no backend runs. Start the VM.",
+                    severity="info" if running else "problem",
+                )
+            )
+    for gone in changes.disappeared:
+        service = managed.get((gone.value or {}).get("service", ""))
+        if service is not None and service.pls_id.lower() in live:
+            found.append(
+                Finding(
+                    "backend_removed",
+                    service,
+                    gone.key,
+                    f"*{escape(service.name)}*: {escape(gone.value.get('vm') or '?')} ({gone.value.get('ip')}) left the backend pool.",
+                    "Its NIC was removed from the load balancer's pool outside natlink. Run `/natlink create` again to put it back.",
+                )
+            )
+    return found
+
+
+def _probes(
+    db: Database, managed: Managed, live: Live, signals: Signals, keep: Keep, now: datetime
+) -> list[Finding]:
+    seen = {}
+    for key, service in live.items():
+        for b in service.backends:
+            percent = _probe(signals, service, b.ip)
+            if b.ip and percent is not None and b.power_state == "running":
+                seen[f"{key}|{b.ip}"] = {
+                    "failing": percent < metrics.PROBE_FAILING_BELOW,
+                    "service": key,
+                    "vm": b.vm_name,
+                    "ip": b.ip,
+                }
+    changes = observations.apply(db, "probe", seen, keep=keep, now=now)
+    found = []
+    for change in (*changes.changed, *changes.reappeared):
+        new, old = change.new, change.old or {}
+        if new.get("failing") == old.get("failing"):
+            continue
+        service = managed[new["service"]]
+        failing = new["failing"]
+        found.append(
+            Finding(
+                "probe_failing" if failing else "probe_recovered",
+                service,
+                change.key,
+                f"*{escape(service.name)}*: the health probe of {escape(new.get('vm') or '?')} ({new['ip']}) is "
+                + ("*failing* although the VM runs." if failing else "passing again."),
+                "Check that the service listens on its port on the VM." if failing else "",
+                severity="problem" if failing else "info",
+            )
+        )
+    found += [_first_failure(managed, o) for o in changes.appeared if (o.value or {}).get("failing")]
+    return found
+
+
+def _first_failure(managed: Managed, observation: Observation) -> Finding:
+    value = observation.value
+    service = managed[value["service"]]
+    return Finding(
+        "probe_failing",
+        service,
+        observation.key,
+        f"*{escape(service.name)}*: the health probe of {escape(value.get('vm') or '?')} ({value['ip']}) is *failing* although the VM runs.",
+        "Check that the service listens on its port on the VM.",
+    )
+
+
+def _probe(signals: Signals, service: LiveService, ip: str | None) -> float | None:
+    """The probe of ``ip`` behind the service's load balancer, found by the LB's frontend address."""
+    for probe in signals.probes:
+        if probe.ip == ip and probe.lb_id.startswith(
+            f"/subscriptions/{(service.subscription or '').lower()}/"
+        ):
+            return probe.percent
+    return None
+
+
+def _nat(
+    db: Database, managed: Managed, live: Live, signals: Signals, keep: Keep, now: datetime
+) -> list[Finding]:
+    seen = {}
+    for key, service in live.items():
+        for ip in service.nat_ips:
+            percent = signals.nat(service.id, ip)
+            if percent is not None:
+                seen[f"{key}|{ip}"] = {
+                    "pressure": percent >= NAT_PRESSURE,
+                    "percent": percent,
+                    "service": key,
+                    "ip": ip,
+                }
+    changes = observations.apply(db, "nat_ip", seen, keep=keep, now=now)
+    found = []
+    rising = [
+        (c.key, c.new)
+        for c in (*changes.changed, *changes.reappeared)
+        if c.new["pressure"] and not (c.old or {}).get("pressure")
+    ]
+    rising += [(o.key, o.value) for o in changes.appeared if o.value["pressure"]]
+    for key, value in rising:
+        service = managed[value["service"]]
+        room = MAX_NAT_IPS - len(live[value["service"]].nat_ips)
+        advice = (
+            f"Add NAT IPs: `/natlink create {service.name} … --nat-ips N`; {room} more possible before Azure's limit of {MAX_NAT_IPS}."
+            if room
+            else f"The service already has Azure's maximum of {MAX_NAT_IPS} NAT IPs; split the load across another service."
+        )
+        found.append(
+            Finding(
+                "nat_pressure",
+                service,
+                key,
+                f"*{escape(service.name)}*: NAT IP {value['ip']} uses {value['percent']:.0f} % of its ports.",
+                advice,
+            )
+        )
+    return found
+
+
+# ------------------------------------------------------------------------------------ address
+def _address(db: Database, findings: Iterable[Finding], now: datetime) -> list[NewEvent]:
+    """Each finding to every channel that asked for it; the owner channel hears problems by default."""
+    stamp = now.isoformat()
+    out = []
+    for finding in findings:
+        for channel in _channels(db, finding):
+            payload = {"line": finding.line, "advice": finding.advice, "since": stamp}
+            if finding.request:
+                payload = {"request": finding.request}
+            out.append(
+                NewEvent(
+                    f"{finding.kind}:{finding.key}:{channel}:{stamp}",
+                    channel,
+                    finding.service.name,
+                    finding.kind,
+                    finding.severity,
+                    payload,
+                )
+            )  # type: ignore[arg-type]
+    return out
+
+
+def _channels(db: Database, finding: Finding) -> list[str]:
+    service = finding.service
+    if finding.kind == "approval_card":
+        return [service.owner_channel] if service.owner_channel else []
+    chosen = {
+        s.channel
+        for s in channel_subscriptions.list_for_service(db, service.name)
+        if s.events == "all" or finding.severity == "problem"
+    }
+    explicit = {s.channel for s in channel_subscriptions.list_for_service(db, service.name)}
+    if service.owner_channel and service.owner_channel not in explicit and finding.severity == "problem":
+        chosen.add(service.owner_channel)
+    return sorted(chosen)

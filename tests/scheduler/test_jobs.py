@@ -1,0 +1,170 @@
+"""The scheduler's jobs driven with a controllable clock: posting, the lease, restarts, reminders,
+expiry and the digest. No test sleeps to wait for a schedule."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from bot.poster import Poster
+from bot.scheduler import Jobs, missed
+from bot.settings import Schedule
+from storage import channel_subscriptions, events, requests
+from tests.arm_story import A_RG, B_RG, pe_body
+from tests.conftest import TEAM_A
+from tests.e2e.harness import text_of
+from tests.scheduler.conftest import OWNER_CHANNEL
+
+T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+def jobs(db, config, clients, web, holder: str = "instance-a") -> Jobs:
+    """The jobs of one natlink instance, on the test's database file."""
+    path = Path(db.conn.execute("PRAGMA database_list").fetchone()[2])
+    return Jobs(path, config, clients, Poster(web, gap=1.0, sleep=lambda _: None), Schedule(), holder)
+
+
+def _power_off(compute_b) -> None:
+    compute_b.virtual_machines.begin_power_off(B_RG, "VM-Win2019-2").result()
+
+
+def test_a_sweep_posts_each_event_once(db, config, clients, managed, web, slack, compute_b) -> None:
+    job = jobs(db, config, clients, web)
+    assert job.sweep(T0) == 0
+    _power_off(compute_b)
+    assert job.sweep(T0 + timedelta(minutes=5)) == 1
+    (message,) = slack.messages(OWNER_CHANNEL)
+    assert "VM-Win2019-2 (10.2.0.5) is *stopped*" in text_of(message) and "Start the VM" in text_of(message)
+    assert job.sweep(T0 + timedelta(minutes=10)) == 0
+    assert len(slack.messages(OWNER_CHANNEL)) == 1 and events.pending(db) == []
+
+
+def test_many_events_for_one_channel_become_one_message(
+    db, config, clients, managed, web, slack, compute_b, sandbox
+) -> None:
+    job = jobs(db, config, clients, web)
+    job.sweep(T0)
+    _power_off(compute_b)
+    sandbox.control("POST", "nat-usage", {"pls": managed.pls_id, "ip": "10.2.0.6", "percent": 95})
+    assert job.sweep(T0 + timedelta(minutes=5)) == 2
+    (message,) = slack.messages(OWNER_CHANNEL)
+    assert "2 changes, 2 need attention" in text_of(message) and "95 % of its ports" in text_of(message)
+
+
+def test_two_instances_one_poster(db, config, clients, managed, web, slack, compute_b) -> None:
+    first, second = jobs(db, config, clients, web, "a"), jobs(db, config, clients, web, "b")
+    first.sweep(T0)
+    _power_off(compute_b)
+    assert second.sweep(T0 + timedelta(seconds=10)) == 0  # a holds the lease: b neither sweeps nor posts
+    assert first.sweep(T0 + timedelta(seconds=20)) == 1
+    assert second.post(T0 + timedelta(seconds=25)) == 0
+    assert len(slack.messages(OWNER_CHANNEL)) == 1
+    assert second.holds_lease(T0 + timedelta(minutes=5))  # a went silent: its lease lapsed, b takes over
+
+
+def test_a_restart_between_sweep_and_post_repeats_and_loses_nothing(
+    db, config, clients, managed, web, slack, compute_b
+) -> None:
+    from commands.sweep import sweep
+
+    jobs(db, config, clients, web, "old").sweep(T0)
+    _power_off(compute_b)
+    sweep(db, config, clients, T0 + timedelta(minutes=5))  # found and queued; the process dies before posting
+    assert len(events.pending(db)) == 1 and slack.messages(OWNER_CHANNEL) == []
+    restarted = jobs(db, config, clients, web, "new")
+    assert restarted.post(T0 + timedelta(minutes=6)) == 1  # the old holder's lease has lapsed
+    assert restarted.sweep(T0 + timedelta(minutes=10)) == 0
+    assert len(slack.messages(OWNER_CHANNEL)) == 1
+
+
+def test_slack_429s_are_retried(db, config, clients, managed, web, slack, compute_b) -> None:
+    job = jobs(db, config, clients, web)
+    job.sweep(T0)
+    _power_off(compute_b)
+    slack.control("POST", "faults", {"method": "chat.postMessage", "count": 2, "retry_after": 1})
+    assert job.sweep(T0 + timedelta(minutes=5)) == 1
+    assert len(slack.messages(OWNER_CHANNEL)) == 1
+    assert [c["status"] for c in slack.calls("chat.postMessage")][-3:] == [429, 429, 200]
+
+
+def test_reminders_fire_at_the_right_times(db, config, clients, managed, web, slack) -> None:
+    request = requests.create_request(
+        db, service="rdp-vmb", requester="U0BOB", consumer_subscription=TEAM_A, now=T0
+    )
+    requests.set_state(db, request.id, "pending", now=T0)
+    job = jobs(db, config, clients, web)
+    assert job.reminders(T0 + timedelta(hours=23, minutes=59)) == 0
+    assert job.reminders(T0 + timedelta(hours=24)) == 1
+    assert job.reminders(T0 + timedelta(hours=30)) == 0
+    assert "has waited 24 h for a decision" in text_of(slack.messages(OWNER_CHANNEL)[0])
+    assert job.reminders(T0 + timedelta(hours=48)) == 1  # the admins, once
+    assert slack.messages("U0ADMIN") and job.reminders(T0 + timedelta(hours=72)) == 0
+
+
+def test_expiry_removes_the_connection_on_time(db, config, clients, managed, web, slack, net_a) -> None:
+    pe = net_a.private_endpoints.begin_create_or_update(A_RG, "pe-timed", pe_body(managed.alias)).result()
+    request = requests.create_request(
+        db,
+        service="rdp-vmb",
+        requester="U0BOB",
+        consumer_subscription=TEAM_A,
+        expires_at=T0 + timedelta(days=7),
+        now=T0,
+    )
+    requests.attach_endpoint(
+        db,
+        request.id,
+        pe_id=pe.id,
+        pe_name=None,
+        vnet=None,
+        subnet=None,
+        connection_id=None,
+        link_identifier=None,
+    )
+    requests.set_state(db, request.id, "approved")
+    job = jobs(db, config, clients, web)
+    assert job.expiry(T0 + timedelta(days=7) - timedelta(minutes=1)) == 0
+    assert job.expiry(T0 + timedelta(days=7, seconds=1)) == 1
+    state = net_a.private_endpoints.get(A_RG, "pe-timed").manual_private_link_service_connections[0]
+    assert state.private_link_service_connection_state.status == "Disconnected"
+    assert requests.get_request(db, request.id).state == "removed"
+    assert "expired" in text_of(slack.messages(OWNER_CHANNEL)[0]) and slack.messages("U0BOB")
+    assert job.expiry(T0 + timedelta(days=8)) == 0
+
+
+def test_the_digest_shows_the_exact_mapping_line(
+    db, config, clients, managed, web, slack, net_a, net_b
+) -> None:
+    net_a.private_endpoints.begin_create_or_update(A_RG, "pe-rdp", pe_body(managed.alias)).result()
+    (connection,) = net_b.private_link_services.list_private_endpoint_connections(B_RG, "rdp-vmb")
+    connection.private_link_service_connection_state.status = "Approved"
+    net_b.private_link_services.update_private_endpoint_connection(
+        B_RG, "rdp-vmb", connection.name, connection
+    )
+    channel_subscriptions.add_subscription(db, "rdp-vmb", "C0TEAMA", created_by="U0ALICE", digest="daily")
+    job = jobs(db, config, clients, web)
+    assert job.digest("daily", T0) == 1
+    assert job.digest("daily", T0 + timedelta(minutes=30)) == 0  # once per period
+    (message,) = slack.messages("C0TEAMA")
+    body = text_of(message)
+    assert "*rdp-vmb*: ok" in body
+    assert (
+        "*rdp-vmb* Approved: VM-Win2019 10.0.0.4 → 10.0.0.5:3389 ⇒ NAT 10.2.0.6 → frontend 10.2.0.4:3389 → "
+        "VM-Win2019-2 10.2.0.5:3389 (sees 10.2.0.6)"
+    ) in body
+    assert "backends see the source as 10.2.0.6" in body
+
+
+def test_missed_runs_run_once() -> None:
+    daily = CronTrigger.from_crontab("0 9 * * *", timezone="UTC")
+    yesterday = T0 - timedelta(days=1)
+    assert missed(daily, yesterday, T0 + timedelta(hours=1))
+    assert not missed(daily, T0, T0 + timedelta(hours=1))
+    assert missed(daily, yesterday - timedelta(days=5), T0 + timedelta(hours=1))  # five missed: still one run
+    assert not missed(daily, None, T0)
+    every5 = IntervalTrigger(minutes=5)
+    assert missed(every5, None, T0) and missed(every5, T0, T0 + timedelta(minutes=5))
+    assert not missed(every5, T0, T0 + timedelta(minutes=4))

@@ -1,0 +1,130 @@
+"""Changes made outside natlink, through the SDK against the sandbox, each give exactly one event."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from commands.sweep import sweep
+from storage import channel_subscriptions, events, requests
+from tests.arm_story import A_RG, B_RG, LB_ID, pe_body
+from tests.conftest import TEAM_A, TEAM_B
+from tests.scheduler.conftest import OWNER_CHANNEL
+
+T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+
+
+def _sweep(db, config, clients, minutes: int):
+    return sweep(db, config, clients, now=T0 + timedelta(minutes=minutes))
+
+
+def _kinds(db) -> list[tuple[str, str]]:
+    return [(e.kind, e.channel) for e in events.pending(db, limit=100)]
+
+
+def test_first_sweep_is_a_baseline_and_a_quiet_world_stays_quiet(db, config, clients, managed) -> None:
+    first = _sweep(db, config, clients, 0)
+    assert first.baseline and first.events == 0 and first.services == 1
+    second = _sweep(db, config, clients, 5)
+    assert not second.baseline and second.events == 0 and _kinds(db) == []
+
+
+def test_a_pending_connection_made_in_the_portal_gets_an_approval_card(
+    db, config, clients, managed, net_a
+) -> None:
+    _sweep(db, config, clients, 0)
+    net_a.private_endpoints.begin_create_or_update(
+        A_RG, "pe-portal", pe_body(managed.alias, "from the portal")
+    ).result()
+    assert _sweep(db, config, clients, 5).events == 1
+    (event,) = events.pending(db)
+    assert (event.kind, event.channel) == ("approval_card", OWNER_CHANNEL)
+    request = requests.get_request(db, event.payload["request"])
+    assert (request.state, request.requester, request.consumer_subscription) == (
+        "pending",
+        "outside natlink",
+        TEAM_A,
+    )
+    assert request.pe_id.lower().endswith("/privateendpoints/pe-portal")
+    assert _sweep(db, config, clients, 10).events == 0
+
+
+def test_a_rejection_in_the_portal(db, config, clients, managed, net_a, net_b) -> None:
+    net_a.private_endpoints.begin_create_or_update(A_RG, "pe-portal", pe_body(managed.alias)).result()
+    _sweep(db, config, clients, 0)
+    (connection,) = net_b.private_link_services.list_private_endpoint_connections(B_RG, "rdp-vmb")
+    connection.private_link_service_connection_state.status = "Rejected"
+    net_b.private_link_services.update_private_endpoint_connection(
+        B_RG, "rdp-vmb", connection.name, connection
+    )
+    assert _sweep(db, config, clients, 5).events == 1
+    (event,) = events.pending(db)
+    assert event.kind == "status_changed" and event.severity == "problem"
+    assert "went from Pending to *Rejected* outside natlink" in event.payload["line"]
+    assert _sweep(db, config, clients, 10).events == 0
+
+
+def test_a_deleted_endpoint(db, config, clients, managed, net_a, net_b) -> None:
+    net_a.private_endpoints.begin_create_or_update(A_RG, "pe-portal", pe_body(managed.alias)).result()
+    _sweep(db, config, clients, 0)
+    net_a.private_endpoints.begin_delete(A_RG, "pe-portal").result()
+    assert _sweep(db, config, clients, 5).events == 1
+    (event,) = events.pending(db)
+    assert event.kind == "connection_gone" and "pe-portal" in event.payload["line"]
+
+
+def test_backend_powered_off(db, config, clients, managed, compute_b) -> None:
+    _sweep(db, config, clients, 0)
+    compute_b.virtual_machines.begin_power_off(B_RG, "VM-Win2019-2").result()
+    assert _sweep(db, config, clients, 5).events == 1
+    (event,) = events.pending(db)
+    assert event.kind == "backend_stopped" and "VM-Win2019-2 (10.2.0.5) is *stopped*" in event.payload["line"]
+    assert _sweep(db, config, clients, 10).events == 0
+
+
+def test_nat_port_pressure(db, config, clients, managed, sandbox) -> None:
+    _sweep(db, config, clients, 0)
+    sandbox.control("POST", "nat-usage", {"pls": managed.pls_id, "ip": "10.2.0.6", "percent": 90})
+    assert _sweep(db, config, clients, 5).events == 1
+    (event,) = events.pending(db)
+    assert event.kind == "nat_pressure" and "uses 90 % of its ports" in event.payload["line"]
+    assert "7 more possible before Azure's limit of 8" in event.payload["advice"]
+    assert _sweep(db, config, clients, 10).events == 0
+
+
+def test_a_failing_probe_while_the_vm_runs(db, config, clients, managed, sandbox) -> None:
+    natlink_lb = LB_ID.replace("lb-rdp", "natlink-lb-temp-vnet-default")
+    _sweep(db, config, clients, 0)
+    sandbox.control("POST", "probe", {"lb": natlink_lb, "ip": "10.2.0.5", "healthy": False})
+    assert _sweep(db, config, clients, 5).events == 1
+    (event,) = events.pending(db)
+    assert event.kind == "probe_failing" and "*failing* although the VM runs" in event.payload["line"]
+
+
+def test_subscribed_channels_and_the_owner_default(db, config, clients, managed, compute_b) -> None:
+    channel_subscriptions.add_subscription(db, "rdp-vmb", "C0OPS", created_by="U0ALICE", events="all")
+    channel_subscriptions.add_subscription(db, "*", "C0ALL", created_by="U0ADMIN", events="problems")
+    _sweep(db, config, clients, 0)
+    compute_b.virtual_machines.begin_power_off(B_RG, "VM-Win2019-2").result()
+    _sweep(db, config, clients, 5)
+    compute_b.virtual_machines.begin_start(B_RG, "VM-Win2019-2").result()
+    _sweep(db, config, clients, 10)
+    assert sorted(_kinds(db)) == sorted(
+        [
+            ("backend_stopped", "C0ALL"),
+            ("backend_stopped", "C0OPS"),
+            ("backend_stopped", OWNER_CHANNEL),
+            ("backend_started", "C0OPS"),  # good news goes only to channels that asked for all events
+        ]
+    )
+
+
+def test_an_unreadable_subscription_is_not_a_deletion(db, config, clients, managed, net_a, sandbox) -> None:
+    net_a.private_endpoints.begin_create_or_update(A_RG, "pe-portal", pe_body(managed.alias)).result()
+    _sweep(db, config, clients, 0)
+    sandbox.control("POST", "access", {"subscription": TEAM_B, "readable": False})
+    try:
+        result = _sweep(db, config, clients, 5)
+    finally:
+        sandbox.control("POST", "access", {"subscription": TEAM_B, "readable": True})
+    assert result.unreadable == (TEAM_B,) and result.events == 0
+    assert _sweep(db, config, clients, 10).events == 0
