@@ -1,4 +1,8 @@
-"""SDK objects of one sweep → natlink records, without calling Azure.
+"""ARM resources of one sweep → natlink records, without calling Azure.
+
+The converter reads the resources' REST JSON: the dicts a list call returns, or an SDK model
+(azure-mgmt-network's models are mappings over that same JSON, so ``get`` works on both and
+callers holding SDK objects pass them as they are). Keys Azure adds later are ignored.
 
 Everything is looked up in :class:`Resources` by lower-cased ID, so one sweep of list calls is
 enough and conversion is a pure function that tests can feed Azure's own example payloads.
@@ -7,194 +11,233 @@ enough and conversion is a pure function that tests can feed Azure's own example
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-
-from azure.mgmt.network.models import (
-    LoadBalancer,
-    LoadBalancingRule,
-    NetworkInterface,
-    NetworkInterfaceIPConfiguration,
-    PrivateEndpoint,
-    PrivateEndpointConnection,
-    PrivateLinkService,
-    PrivateLinkServiceConnection,
-)
+from typing import Any
 
 from . import ids
 from .model import Backend, Connection, Endpoint, Service, SubnetVm
 from .tokens import parse_token
 
-Member = tuple[NetworkInterface, NetworkInterfaceIPConfiguration]
+Json = Mapping[str, Any]
+_EMPTY: Json = {}
+
+
+def _props(resource: Json | None) -> Json:
+    """A resource's ``properties`` (ARM nests almost everything there)."""
+    return (resource.get("properties") if resource else None) or _EMPTY
+
+
+def _id(ref: Json | None) -> str | None:
+    """The ``id`` of a sub-resource reference such as ``{"id": ...}``."""
+    return ref.get("id") if ref else None
+
+
+def _list(value: Json, key: str) -> list[Any]:
+    return value.get(key) or []
+
+
+@dataclass(frozen=True)
+class _Member:
+    """A NIC's IP configuration in a backend pool."""
+
+    nic_id: str
+    vm_id: str | None
+    ip: str | None
 
 
 @dataclass(frozen=True)
 class Resources:
     """Everything listed in one sweep, indexed by lower-cased ID."""
 
-    nics: dict[str, NetworkInterface] = field(default_factory=dict)
+    nic_addresses: dict[str, tuple[str, ...]] = field(default_factory=dict)
     frontend_ips: dict[str, str | None] = field(default_factory=dict)
-    rules: dict[str, list[LoadBalancingRule]] = field(default_factory=dict)
-    endpoints: dict[str, PrivateEndpoint] = field(default_factory=dict)
+    rules: dict[str, list[Json]] = field(default_factory=dict)
+    endpoints: dict[str, Json] = field(default_factory=dict)
     power: dict[str, str] = field(default_factory=dict)
-    pool_members: dict[str, list[Member]] = field(default_factory=dict)
-    subnet_members: dict[str, list[Member]] = field(default_factory=dict)
+    pool_members: dict[str, list[_Member]] = field(default_factory=dict)
+    subnet_vms: dict[str, tuple[SubnetVm, ...]] = field(default_factory=dict)
 
     @classmethod
     def index(
         cls,
-        nics: Iterable[NetworkInterface] = (),
-        load_balancers: Iterable[LoadBalancer] = (),
-        endpoints: Iterable[PrivateEndpoint] = (),
+        nics: Iterable[Json] = (),
+        load_balancers: Iterable[Json] = (),
+        endpoints: Iterable[Json] = (),
         power: dict[str, str] | None = None,
     ) -> Resources:
-        nic_list, lbs = list(nics), list(load_balancers)
-        rules: dict[str, list[LoadBalancingRule]] = defaultdict(list)
-        for rule in (r for lb in lbs for r in lb.load_balancing_rules or []):
-            if rule.frontend_ip_configuration is not None:
-                rules[ids.key(rule.frontend_ip_configuration.id)].append(rule)
-        pools: dict[str, list[Member]] = defaultdict(list)
-        subnets: dict[str, list[Member]] = defaultdict(list)
-        for nic in nic_list:
-            for config in nic.ip_configurations or []:
-                for pool in config.load_balancer_backend_address_pools or []:
-                    pools[ids.key(pool.id)].append((nic, config))
-                if config.subnet is not None:
-                    subnets[ids.key(config.subnet.id)].append((nic, config))
+        """Index NICs, load balancers and endpoints (REST JSON or SDK models) once per sweep.
+
+        Each subnet's VMs are collected here, once, so converting an endpoint costs the same
+        however many NICs share its subnet.
+        """
+        rules: dict[str, list[Json]] = defaultdict(list)
+        frontend_ips: dict[str, str | None] = {}
+        for lb in load_balancers:
+            lb_props = _props(lb)
+            for rule in _list(lb_props, "loadBalancingRules"):
+                frontend = _id(_props(rule).get("frontendIPConfiguration"))
+                if frontend is not None:
+                    rules[ids.key(frontend)].append(rule)
+            for f in _list(lb_props, "frontendIPConfigurations"):
+                frontend_ips[ids.key(f.get("id"))] = _props(f).get("privateIPAddress")
+        pools: dict[str, list[_Member]] = defaultdict(list)
+        subnets: dict[str, list[SubnetVm]] = defaultdict(list)
+        addresses: dict[str, tuple[str, ...]] = {}
+        for nic in nics:
+            nic_id, nic_props = nic.get("id"), _props(nic)
+            vm_id = _id(nic_props.get("virtualMachine"))
+            configs = _list(nic_props, "ipConfigurations")
+            addresses[ids.key(nic_id)] = _addresses(configs)
+            for config in configs:
+                props = _props(config)
+                ip = props.get("privateIPAddress")
+                for pool in _list(props, "loadBalancerBackendAddressPools"):
+                    pools[ids.key(pool.get("id"))].append(_Member(nic_id, vm_id, ip))
+                subnet = props.get("subnet")
+                if subnet is not None and vm_id and ip:
+                    subnets[ids.key(subnet.get("id"))].append(SubnetVm(ids.name(vm_id) or "", ip))
         return cls(
-            nics={ids.key(n.id): n for n in nic_list},
-            frontend_ips={
-                ids.key(f.id): f.private_ip_address for lb in lbs for f in lb.frontend_ip_configurations or []
-            },
+            nic_addresses=addresses,
+            frontend_ips=frontend_ips,
             rules=dict(rules),
-            endpoints={ids.key(pe.id): pe for pe in endpoints},
+            endpoints={ids.key(pe.get("id")): pe for pe in endpoints},
             power={ids.key(k): v for k, v in (power or {}).items()},
             pool_members=dict(pools),
-            subnet_members=dict(subnets),
+            subnet_vms={k: tuple(v) for k, v in subnets.items()},
         )
 
     def nic_ips(self, nic_ids: Iterable[str | None]) -> tuple[str, ...]:
         """The private addresses of those NICs that were listed, primary configuration first."""
-        found = [self.nics[ids.key(i)] for i in nic_ids if ids.key(i) in self.nics]
-        return tuple(ip for nic in found for ip in nic_addresses(nic))
+        return tuple(ip for i in nic_ids for ip in self.nic_addresses.get(ids.key(i), ()))
 
 
-def nic_addresses(nic: NetworkInterface) -> tuple[str, ...]:
+def nic_addresses(nic: Json) -> tuple[str, ...]:
     """A NIC's private IPs, primary first; a prefix allocation (``a.b.c.d/28``) yields its address."""
-    configs = sorted(nic.ip_configurations or [], key=lambda c: not c.primary)
-    return tuple(c.private_ip_address.split("/")[0] for c in configs if c.private_ip_address)
+    return _addresses(_list(_props(nic), "ipConfigurations"))
+
+
+def _addresses(configs: list[Json]) -> tuple[str, ...]:
+    props = sorted((_props(c) for c in configs), key=lambda p: not p.get("primary"))
+    return tuple(p["privateIPAddress"].split("/")[0] for p in props if p.get("privateIPAddress"))
 
 
 def power_state(statuses: Iterable[object]) -> str | None:
-    """``running`` from the ``PowerState/running`` code in a VM's instance view."""
+    """``running`` from the ``PowerState/running`` code in a VM's instance view (JSON or SDK)."""
     for status in statuses:
-        code = getattr(status, "code", None) or ""
+        code = (status.get("code") if isinstance(status, Mapping) else getattr(status, "code", None)) or ""
         if code.startswith("PowerState/"):
             return code.removeprefix("PowerState/")
     return None
 
 
-def service(pls: PrivateLinkService, resources: Resources) -> Service:
-    frontend_ids = [ids.key(f.id) for f in pls.load_balancer_frontend_ip_configurations or []]
-    rules = [rule for f in frontend_ids for rule in resources.rules.get(f, [])]
+def service(pls: Json, resources: Resources) -> Service:
+    props, pls_id = _props(pls), pls.get("id")
+    frontend_ids = [ids.key(f.get("id")) for f in _list(props, "loadBalancerFrontendIpConfigurations")]
+    rules = [_props(rule) for f in frontend_ids for rule in resources.rules.get(f, [])]
     return Service(
-        id=pls.id,
-        name=pls.name,
-        subscription=ids.segment(pls.id, "subscriptions"),
-        resource_group=ids.segment(pls.id, "resourceGroups"),
-        location=pls.location,
-        alias=pls.alias,
-        nat_ips=_nat_ips(pls, resources),
+        id=pls_id,
+        name=pls.get("name"),
+        subscription=ids.segment(pls_id, "subscriptions"),
+        resource_group=ids.segment(pls_id, "resourceGroups"),
+        location=pls.get("location"),
+        alias=props.get("alias"),
+        nat_ips=_nat_ips(props, resources),
         frontend_ip=next(
             (resources.frontend_ips[f] for f in frontend_ids if resources.frontend_ips.get(f)), None
         ),
-        ports=tuple(dict.fromkeys((r.frontend_port, r.backend_port) for r in rules)),
+        ports=tuple(dict.fromkeys((r.get("frontendPort"), r.get("backendPort")) for r in rules)),
         backends=tuple(b for r in rules for b in _backends(r, resources)),
-        visibility=tuple(pls.visibility.subscriptions or []) if pls.visibility else (),
-        auto_approval=tuple(pls.auto_approval.subscriptions or []) if pls.auto_approval else (),
-        proxy_protocol=bool(pls.enable_proxy_protocol),
-        provisioning_state=pls.provisioning_state,
-        connections=tuple(connection(c, pls.id, resources) for c in pls.private_endpoint_connections or []),
+        visibility=tuple(_list(props.get("visibility") or _EMPTY, "subscriptions")),
+        auto_approval=tuple(_list(props.get("autoApproval") or _EMPTY, "subscriptions")),
+        proxy_protocol=bool(props.get("enableProxyProtocol")),
+        provisioning_state=props.get("provisioningState"),
+        connections=tuple(
+            connection(c, pls_id, resources) for c in _list(props, "privateEndpointConnections")
+        ),
     )
 
 
-def connection(conn: PrivateEndpointConnection, service_id: str, resources: Resources) -> Connection:
+def connection(conn: Json, service_id: str, resources: Resources) -> Connection:
     """The token comes from the state's description, else from the endpoint's request message:
     the provider's decision overwrites the description, the consumer's message stays."""
-    state = conn.private_link_service_connection_state
-    pe_id = conn.private_endpoint.id if conn.private_endpoint else None
-    description = state.description if state else None
+    props = _props(conn)
+    state = props.get("privateLinkServiceConnectionState") or _EMPTY
+    pe_id = _id(props.get("privateEndpoint"))
+    description = state.get("description")
     return Connection(
-        id=conn.id,
-        name=conn.name,
+        id=conn.get("id"),
+        name=conn.get("name"),
         service_id=service_id,
-        status=state.status if state else None,
+        status=state.get("status"),
         description=description,
-        link_identifier=conn.link_identifier,
+        link_identifier=props.get("linkIdentifier"),
         private_endpoint_id=pe_id,
         endpoint_subscription=ids.segment(pe_id, "subscriptions"),
         token=parse_token(description) or endpoint_token(resources.endpoints.get(ids.key(pe_id))),
     )
 
 
-def endpoint(pe: PrivateEndpoint, resources: Resources) -> Endpoint:
+def endpoint(pe: Json, resources: Resources) -> Endpoint:
     """The endpoint's address comes from its NIC, or from a static ipConfiguration when the NIC
     was not listed."""
-    links = _links(pe)
-    subnet_id = pe.subnet.id if pe.subnet else None
-    nic_ids = [n.id for n in pe.network_interfaces or []]
-    static = tuple(c.private_ip_address for c in pe.ip_configurations or [] if c.private_ip_address)
+    props, pe_id = _props(pe), pe.get("id")
+    links = _links(props)
+    subnet_id = _id(props.get("subnet"))
+    nic_ids = [n.get("id") for n in _list(props, "networkInterfaces")]
+    static = tuple(ip for c in _list(props, "ipConfigurations") if (ip := _props(c).get("privateIPAddress")))
     return Endpoint(
-        id=pe.id,
-        name=pe.name,
-        subscription=ids.segment(pe.id, "subscriptions"),
+        id=pe_id,
+        name=pe.get("name"),
+        subscription=ids.segment(pe_id, "subscriptions"),
         ip=(resources.nic_ips(nic_ids) or static or (None,))[0],
         subnet_id=subnet_id,
         vnet_name=ids.segment(subnet_id, "virtualNetworks"),
         status=_status(links[0]) if links else None,
-        target=links[0].private_link_service_id if links else None,
-        subnet_vms=tuple(
-            SubnetVm(ids.name(nic.virtual_machine.id) or "", config.private_ip_address)
-            for nic, config in resources.subnet_members.get(ids.key(subnet_id), [])
-            if nic.virtual_machine and config.private_ip_address
-        ),
+        target=links[0].get("privateLinkServiceId") if links else None,
+        subnet_vms=resources.subnet_vms.get(ids.key(subnet_id), ()),
     )
 
 
-def _links(pe: PrivateEndpoint) -> list[PrivateLinkServiceConnection]:
-    return [*(pe.manual_private_link_service_connections or []), *(pe.private_link_service_connections or [])]
+def _links(pe_props: Json) -> list[Json]:
+    """The properties of an endpoint's connections to services, manual ones first."""
+    return [
+        _props(link)
+        for key in ("manualPrivateLinkServiceConnections", "privateLinkServiceConnections")
+        for link in _list(pe_props, key)
+    ]
 
 
-def _status(link: PrivateLinkServiceConnection) -> str | None:
-    state = link.private_link_service_connection_state
-    return state.status if state else None
+def _status(link_props: Json) -> str | None:
+    return (link_props.get("privateLinkServiceConnectionState") or _EMPTY).get("status")
 
 
-def endpoint_token(pe: PrivateEndpoint | None) -> str | None:
+def endpoint_token(pe: Json | None) -> str | None:
     """The natlink token in the endpoint's own request message, which no decision overwrites."""
-    tokens = (parse_token(link.request_message) for link in _links(pe)) if pe else ()
+    tokens = (parse_token(link.get("requestMessage")) for link in _links(_props(pe))) if pe else ()
     return next((t for t in tokens if t), None)
 
 
-def _nat_ips(pls: PrivateLinkService, resources: Resources) -> tuple[str, ...]:
+def _nat_ips(pls_props: Json, resources: Resources) -> tuple[str, ...]:
     """A dynamic NAT IP shows only on the service's NIC; a static one also on its ipConfiguration."""
-    from_nics = resources.nic_ips(n.id for n in pls.network_interfaces or [])
+    from_nics = resources.nic_ips(n.get("id") for n in _list(pls_props, "networkInterfaces"))
     return from_nics or tuple(
-        c.private_ip_address for c in pls.ip_configurations or [] if c.private_ip_address
+        ip for c in _list(pls_props, "ipConfigurations") if (ip := _props(c).get("privateIPAddress"))
     )
 
 
-def _backends(rule: LoadBalancingRule, resources: Resources) -> list[Backend]:
-    pools = [rule.backend_address_pool, *(rule.backend_address_pools or [])]
-    pool_ids = dict.fromkeys(ids.key(p.id) for p in pools if p is not None)
+def _backends(rule_props: Json, resources: Resources) -> list[Backend]:
+    pools = [rule_props.get("backendAddressPool"), *_list(rule_props, "backendAddressPools")]
+    pool_ids = dict.fromkeys(ids.key(p.get("id")) for p in pools if p is not None)
+    port = rule_props.get("backendPort")
     return [
         Backend(
-            vm_name=ids.name(nic.virtual_machine.id) if nic.virtual_machine else None,
-            nic_id=nic.id,
-            ip=config.private_ip_address,
-            port=rule.backend_port,
-            power_state=resources.power.get(ids.key(nic.virtual_machine.id)) if nic.virtual_machine else None,
+            vm_name=ids.name(member.vm_id) if member.vm_id else None,
+            nic_id=member.nic_id,
+            ip=member.ip,
+            port=port,
+            power_state=resources.power.get(ids.key(member.vm_id)) if member.vm_id else None,
         )
         for pool_id in pool_ids
-        for nic, config in resources.pool_members.get(pool_id, [])
+        for member in resources.pool_members.get(pool_id, [])
     ]

@@ -3,17 +3,40 @@
 Per-resource GETs would grow with the estate and hit ARM throttling; list-by-subscription calls
 grow only by pages. Subscriptions are swept concurrently, and one the identity may not read is
 recorded as unreadable so the rest of the map still shows.
+
+The list calls go through each SDK client's own pipeline (authentication, retry, logging) with
+the SDK's own request builders, but their pages are read as JSON and converted directly:
+building SDK models for thousands of resources costs several times the HTTP work and the
+converter only reads the JSON underneath them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from azure.core.exceptions import AzureError, HttpResponseError
-from azure.mgmt.network.models import LoadBalancer, NetworkInterface, PrivateEndpoint, PrivateLinkService
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ResourceNotModifiedError,
+    map_error,
+)
+from azure.core.rest import HttpRequest
+from azure.mgmt.compute.operations._operations import build_virtual_machines_list_all_request
+from azure.mgmt.core.exceptions import ARMErrorFormat
+from azure.mgmt.network.operations._operations import (
+    build_load_balancers_list_all_request,
+    build_network_interfaces_list_all_request,
+    build_private_endpoints_list_by_subscription_request,
+    build_private_link_services_list_by_subscription_request,
+)
 
 from . import convert
 from .clients import Clients
@@ -21,17 +44,26 @@ from .errors import CloudError
 from .model import Snapshot, Unreadable
 
 MAX_WORKERS = 8
+ARM_SCOPE = "https://management.azure.com/.default"
 _UNREADABLE_STATUSES = {401, 403, 404}
+_ERROR_MAP = {  # as the SDK's list operations map them
+    401: ClientAuthenticationError,
+    404: ResourceNotFoundError,
+    409: ResourceExistsError,
+    304: ResourceNotModifiedError,
+}
+
+Json = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class _Listing:
-    """The SDK objects one subscription's list calls returned."""
+    """The resources (REST JSON) one subscription's list calls returned."""
 
-    services: list[PrivateLinkService]
-    endpoints: list[PrivateEndpoint]
-    nics: list[NetworkInterface]
-    load_balancers: list[LoadBalancer]
+    services: list[Json]
+    endpoints: list[Json]
+    nics: list[Json]
+    load_balancers: list[Json]
     power: dict[str, str]
 
 
@@ -39,6 +71,7 @@ def snapshot(clients: Clients, subscriptions: Iterable[str]) -> Snapshot:
     """Everything natlink maps, read from ``subscriptions`` at once."""
     subs = tuple(dict.fromkeys(s.lower() for s in subscriptions))
     taken_at = datetime.now(UTC)
+    _warm_credential(clients, subs)
     with ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(subs)))) as pool:
         results = list(pool.map(lambda sub: _read(clients, sub), subs))
     listings = [r for r in results if isinstance(r, _Listing)]
@@ -57,6 +90,20 @@ def snapshot(clients: Clients, subscriptions: Iterable[str]) -> Snapshot:
     )
 
 
+def _warm_credential(clients: Clients, subscriptions: tuple[str, ...]) -> None:
+    """Fetch the token once before fanning out, so the workers share it instead of each asking.
+
+    Best effort, with the scopes the SDK clients ask for: a failure here is left for the list
+    calls to meet and report per subscription.
+    """
+    if not subscriptions:
+        return
+    config = getattr(clients.network(subscriptions[0]), "_config", None)
+    scopes = getattr(config, "credential_scopes", None) or [ARM_SCOPE]
+    with contextlib.suppress(AzureError):
+        clients.credential.get_token(*scopes)
+
+
 def _read(clients: Clients, subscription: str) -> _Listing | Unreadable:
     """List one subscription; a refusal marks it unreadable, any other failure stops the sweep."""
     try:
@@ -71,15 +118,43 @@ def _read(clients: Clients, subscription: str) -> _Listing | Unreadable:
 
 
 def _list(clients: Clients, subscription: str) -> _Listing:
-    network, compute = clients.network(subscription), clients.compute(subscription)
+    """The five list calls, in the order the SDK-model version made them."""
+    network, compute = clients.network(subscription).send_request, clients.compute(subscription).send_request
+    vms = _pages(compute, build_virtual_machines_list_all_request(subscription, status_only="true"))
     return _Listing(
-        services=list(network.private_link_services.list_by_subscription()),
-        endpoints=list(network.private_endpoints.list_by_subscription()),
-        nics=list(network.network_interfaces.list_all()),
-        load_balancers=list(network.load_balancers.list_all()),
-        power={
-            vm.id: state
-            for vm in compute.virtual_machines.list_all(status_only="true")
-            if (state := convert.power_state(vm.instance_view.statuses if vm.instance_view else []))
-        },
+        services=list(
+            _pages(network, build_private_link_services_list_by_subscription_request(subscription))
+        ),
+        endpoints=list(_pages(network, build_private_endpoints_list_by_subscription_request(subscription))),
+        nics=list(_pages(network, build_network_interfaces_list_all_request(subscription))),
+        load_balancers=list(_pages(network, build_load_balancers_list_all_request(subscription))),
+        power={vm["id"]: state for vm in vms if (state := convert.power_state(_statuses(vm)))},
     )
+
+
+def _statuses(vm: Json) -> list[Json]:
+    """The instance view's statuses of a VM listed with ``statusOnly=true``."""
+    return ((vm.get("properties") or {}).get("instanceView") or {}).get("statuses") or []
+
+
+def _pages(send: Callable[..., Any], request: HttpRequest) -> Iterator[Json]:
+    """The items of a list call and its ``nextLink`` pages, sent through the client's pipeline.
+
+    The pipeline's content-decode policy has already parsed each page (as it does for the SDK's
+    own pagers); azure-core's ``_return_pipeline_response`` hands that back, which saves a second
+    ``json.loads`` of every page.
+    """
+    while True:
+        pipeline_response = send(request, _return_pipeline_response=True)
+        response = pipeline_response.http_response
+        if response.status_code != 200:
+            map_error(status_code=response.status_code, response=response, error_map=_ERROR_MAP)
+            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+        body = pipeline_response.context.get("deserialized_data")
+        if not isinstance(body, dict):
+            body = response.json()
+        yield from body.get("value") or []
+        next_link = body.get("nextLink")
+        if not next_link:
+            return
+        request = HttpRequest("GET", next_link, headers={"Accept": "application/json"})
