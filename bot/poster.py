@@ -1,16 +1,20 @@
 """Drain the event outbox to Slack: one message per channel per pass, and at most one a second.
 
 Many events for one channel in one sweep become one message with a summary line on top (within
-Block Kit's limits; the rest go in the next message a second later). Approval cards and digests
-are messages of their own. An event is marked posted right after Slack accepts its message, so
-a restart re-posts nothing that was delivered, and drops nothing that was not.
+Block Kit's limits; the rest go in the next message a second later). Approval cards, digests and
+reminders are messages of their own. Channels are posted in parallel (a bounded pool, so a slow
+Slack answer for one channel does not hold up fifty others), while the database work stays on the
+draining thread. An event is marked posted as soon as Slack accepts its message, so a restart
+re-posts nothing that was delivered and drops nothing that was not.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from slack_sdk import WebClient
@@ -27,6 +31,25 @@ log = logging.getLogger("natlink.poster")
 PER_MESSAGE = 20
 MAX_ATTEMPTS = 5
 GAP_SECONDS = 1.0
+CHANNELS_AT_ONCE = 8
+SINGLES = ("approval_card", "digest", "reminder")
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to post, and the events it carries."""
+
+    channel: str
+    events: tuple[Event, ...]
+    message: views.Message | None
+
+
+@dataclass(frozen=True)
+class Sent:
+    outgoing: Outgoing
+    channel_id: str = ""
+    ts: str = ""
+    error: str = ""
 
 
 @dataclass
@@ -36,29 +59,27 @@ class Poster:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     _last: dict[str, float] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def drain(self, db: Database) -> int:
         """Post everything pending; returns the number of messages posted."""
         posted = 0
-        while channels := events.channels_with_pending(db, max_attempts=MAX_ATTEMPTS):
-            progress = 0
-            for channel in channels:
-                progress += self._post_some(db, channel)
-            posted += progress
-            if not progress:
-                break  # everything left is failing; leave it for the next pass
+        with ThreadPoolExecutor(CHANNELS_AT_ONCE, thread_name_prefix="natlink-poster") as pool:
+            while channels := events.channels_with_pending(db, max_attempts=MAX_ATTEMPTS):
+                plans = [self._plan(db, channel) for channel in channels]
+                results = list(pool.map(self._post_channel, plans))
+                sent = [self._record(db, s) for batch in results for s in batch]
+                posted += sum(sent)
+                if not any(sent):
+                    break  # everything left is failing; the next pass tries again
         return posted
 
-    def _post_some(self, db: Database, channel: str) -> int:
+    def _plan(self, db: Database, channel: str) -> list[Outgoing]:
+        """The next messages for ``channel``: each card, digest or reminder alone, the rest as one summary."""
         batch = events.pending(db, channel, limit=PER_MESSAGE, max_attempts=MAX_ATTEMPTS)
-        singles = [e for e in batch if e.kind in ("approval_card", "digest", "reminder")]
-        lines = [e for e in batch if e not in singles]
-        count = 0
-        for event in singles:
-            count += self._send(db, [event], self._single(db, event))
-        if lines:
-            count += self._send(db, lines, summary(lines))
-        return count
+        singles = [Outgoing(channel, (e,), self._single(db, e)) for e in batch if e.kind in SINGLES]
+        lines = tuple(e for e in batch if e.kind not in SINGLES)
+        return singles + ([Outgoing(channel, lines, summary(list(lines)))] if lines else [])
 
     def _single(self, db: Database, event: Event) -> views.Message | None:
         if event.kind == "approval_card":
@@ -67,33 +88,49 @@ class Poster:
         title = event.payload.get("title", "natlink")
         return views.lines_message(title, tuple(event.payload.get("lines", ())), "Nothing to report.")
 
-    def _send(self, db: Database, batch: list[Event], message: views.Message | None) -> int:
-        ids = [e.id for e in batch]
-        if message is None:
-            events.mark_posted(db, ids, "")
-            return 0
-        self._pace(batch[0].channel)
+    def _post_channel(self, plan: list[Outgoing]) -> list[Sent]:
+        """Runs on a pool thread: Slack calls only, paced per channel."""
+        return [self._send(outgoing) for outgoing in plan]
+
+    def _send(self, outgoing: Outgoing) -> Sent:
+        if outgoing.message is None:
+            return Sent(outgoing)
+        self._pace(outgoing.channel)
         try:
-            where = batch[0].channel
+            where = outgoing.channel
             if where.startswith(("U", "W")):
                 where = self.slack.conversations_open(users=where)["channel"]["id"]
-            answer = self.slack.chat_postMessage(channel=where, **message.kwargs())
+            answer = self.slack.chat_postMessage(channel=where, **outgoing.message.kwargs())
         except SlackApiError as error:
-            reason = str(error.response.get("error"))
-            log.warning("cannot post %d events to %s: %s", len(ids), batch[0].channel, reason)
-            events.mark_failed(db, ids, reason)
+            return Sent(outgoing, error=str(error.response.get("error")))
+        finally:
+            self._stamp(outgoing.channel)
+        return Sent(outgoing, answer["channel"], answer["ts"])
+
+    def _record(self, db: Database, sent: Sent) -> int:
+        """Back on the draining thread: mark what Slack accepted, count failures, remember cards."""
+        ids = [e.id for e in sent.outgoing.events]
+        if sent.error:
+            log.warning("cannot post %d events to %s: %s", len(ids), sent.outgoing.channel, sent.error)
+            events.mark_failed(db, ids, sent.error)
             return 0
-        events.mark_posted(db, ids, answer["ts"])
-        if batch[0].kind == "approval_card":
-            cards.remember(db, batch[0].payload["request"], answer["channel"], answer["ts"])
-        return 1
+        events.mark_posted(db, ids, sent.ts)
+        first = sent.outgoing.events[0]
+        if sent.ts and first.kind == "approval_card":
+            cards.remember(db, first.payload["request"], sent.channel_id, sent.ts)
+        return 1 if sent.ts else 0
 
     def _pace(self, channel: str) -> None:
         """Slack allows about one message a second per channel; natlink keeps under that."""
-        wait = self._last.get(channel, -1e9) + self.gap - self.clock()
+        with self._lock:
+            wait = self._last.get(channel, -1e9) + self.gap - self.clock()
         if wait > 0:
             self.sleep(wait)
-        self._last[channel] = self.clock()
+
+    def _stamp(self, channel: str) -> None:
+        """Taken once Slack has answered, so the gap holds as Slack sees it, not only as natlink sends."""
+        with self._lock:
+            self._last[channel] = self.clock()
 
 
 def summary(batch: list[Event]) -> views.Message:
@@ -106,10 +143,7 @@ def summary(batch: list[Event]) -> views.Message:
     for event in batch:
         icon = ":rotating_light:" if event.severity == "problem" else ":information_source:"
         blocks.append(views.section(f"{icon} {event.payload.get('line', event.kind)}"))
-        note = " ".join(
-            p
-            for p in (event.payload.get("advice"), f"Since {event.payload.get('since', '?')[:16]} UTC.")
-            if p
-        )
+        since = f"Since {event.payload.get('since', '?')[:16]} UTC."
+        note = " ".join(p for p in (event.payload.get("advice"), since) if p)
         blocks.append(views.context(f"{note} `/natlink status {event.service or ''}`".strip()))
     return views.Message(title, blocks)

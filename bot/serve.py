@@ -31,11 +31,18 @@ from .worker import Workers, WorkerSettings
 log = logging.getLogger("natlink")
 
 
-def serve(socket_mode: bool) -> int:
+def _logging() -> None:
+    """natlink's own lines at NATLINK_LOG_LEVEL; the libraries' per-request and per-job chatter only as warnings."""
     logging.basicConfig(
         level=os.environ.get("NATLINK_LOG_LEVEL", "INFO"),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for noisy in ("apscheduler", "azure", "slack_bolt", "slack_sdk"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def serve(socket_mode: bool) -> int:
+    _logging()
     try:
         settings = BotSettings.from_env(os.environ, socket_mode=socket_mode)
     except SettingsError as error:
@@ -84,9 +91,7 @@ def _queued(db: Database) -> int:
 def sweep_once() -> int:
     """``natlink sweep --once``: one sweep, post what it found (if no other instance holds the
     scheduler lease; that one posts), exit 0. For cron, and for operators who want to see now."""
-    logging.basicConfig(
-        level=os.environ.get("NATLINK_LOG_LEVEL", "INFO"), format="%(levelname)s %(name)s: %(message)s"
-    )
+    _logging()
     try:
         settings = BotSettings.from_env(os.environ)
     except SettingsError as error:

@@ -39,7 +39,7 @@ class HttpServer:
     """waitress on ``host:port`` until SIGTERM or SIGINT."""
 
     def __init__(
-        self, application: Callable[..., Iterable[bytes]], host: str, port: int, threads: int = 8
+        self, application: Callable[..., Iterable[bytes]], host: str, port: int, threads: int = 16
     ) -> None:
         self._server = create_server(application, host=host, port=port, threads=threads, ident="natlink")
 

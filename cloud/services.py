@@ -54,11 +54,13 @@ def read_service(clients: Clients, service_id: str) -> Service:
         frontends = {ids.key(f.id) for f in pls.load_balancer_frontend_ip_configurations or []}
         nic_ids = {ids.key(nic): nic for lb in lbs if lb for nic in _backend_nics(lb, frontends)}
         backend_nics = [_nic(clients, nic_id) for nic_id in nic_ids.values()]
+        power = {vm: _power(clients, vm) for vm in _vms(backend_nics)}
     except AzureError as exc:
         raise CloudError.from_azure(exc, service_id) from exc
     resources = convert.Resources.index(
         nics=[n for n in [*nat_nics, *backend_nics] if n is not None],
         load_balancers=[lb for lb in lbs if lb is not None],
+        power={vm: state for vm, state in power.items() if state},
     )
     return convert.service(pls, resources)
 
@@ -78,6 +80,21 @@ def _backend_nics(lb: LoadBalancer, frontends: set[str]) -> list[str]:
         if ids.key(pool.id) in pools
         for config in pool.backend_ip_configurations or []
     ]
+
+
+def _vms(nics: list[NetworkInterface | None]) -> set[str]:
+    return {
+        nic.virtual_machine.id
+        for nic in nics
+        if nic is not None and nic.virtual_machine and nic.virtual_machine.id
+    }
+
+
+def _power(clients: Clients, vm_id: str) -> str | None:
+    """A backend VM's power state, from its instance view: a stopped VM is the commonest outage."""
+    sub, group, name = ids.network_path(vm_id)
+    view = get_or_none(clients.compute(sub).virtual_machines.instance_view, group, name)
+    return convert.power_state(view.statuses or []) if view is not None else None
 
 
 def _load_balancer(clients: Clients, lb_id: str) -> LoadBalancer | None:

@@ -17,9 +17,11 @@ from cloud.decide import decide as decide_connection
 from cloud.endpoints import SubnetRef, request_endpoint
 from cloud.errors import CloudError
 from cloud.expose import LbTarget, VmTarget, expose, find_lb
+from cloud.health import service_health
 from cloud.ids import network_path
 from cloud.mapping import mappings
 from cloud.model import Connection, Mapping
+from cloud.model import Service as LiveService
 from cloud.services import read_service
 from cloud.teardown import delete_service
 from cloud.tokens import PREFIX
@@ -362,28 +364,57 @@ def _status(ctx: Context, clients: Clients, op: Operation, progress: Progress) -
     if command.flags.get("refresh"):
         progress("sweep Azure first")
         sweep.sweep(ctx.db, ctx.config, clients)
-    snapshot = inventory.snapshot(clients, ctx.config.subscriptions)
-    by_id = {s.id.lower(): s for s in snapshot.services}
-    lines = []
-    for stored in _stored(ctx, name):
-        live = by_id.get(stored.pls_id.lower())
-        if live is None:
-            lines.append(f"*{escape(stored.name)}*: not found in Azure (deleted outside natlink?)")
-            continue
-        running = [b for b in live.backends if b.power_state == "running"]
-        counts: dict[str, int] = {}
-        for c in live.connections:
-            counts[(c.status or "?").lower()] = counts.get((c.status or "?").lower(), 0) + 1
-        health = "ok" if running and len(running) == len(live.backends) else "degraded" if running else "down"
-        lines.append(
-            f"*{escape(stored.name)}* {health}: provisioning {live.provisioning_state}, "
-            f"{len(running)}/{len(live.backends)} backends running, NAT {', '.join(live.nat_ips)}, "
-            f"connections {', '.join(f'{n} {s}' for s, n in sorted(counts.items())) or 'none'}"
+    stored = _stored(ctx, name)
+    unreadable: tuple[str, ...] = ()
+    if name:  # one service: read it alone (a few GETs), not every subscription
+        live = {s.pls_id.lower(): _read_or_none(clients, s.pls_id) for s in stored}
+    else:
+        snapshot = inventory.snapshot(clients, ctx.config.subscriptions)
+        live = {s.id.lower(): s for s in snapshot.services}
+        unreadable = tuple(
+            f"Could not read subscription `{u.subscription}`: {escape(u.code)}" for u in snapshot.unreadable
         )
-    unreadable = tuple(
-        f"Could not read subscription `{u.subscription}`: {escape(u.code)}" for u in snapshot.unreadable
+    lines = tuple(_status_line(s, live.get(s.pls_id.lower())) for s in stored)
+    return Outcome(
+        Reply(
+            "Status",
+            (*lines, *unreadable, _sweep_age(ctx)) if lines else (),
+            empty="natlink manages no services yet.",
+        )
     )
-    return Outcome(Reply("Status", tuple(lines) + unreadable, empty="natlink manages no services yet."))
+
+
+def _read_or_none(clients: Clients, service_id: str) -> LiveService | None:
+    try:
+        return read_service(clients, service_id)
+    except CloudError as error:
+        if error.code in ("ServiceNotFound", "ResourceNotFound", "NotFound"):
+            return None
+        raise
+
+
+def _status_line(stored: Service, live: LiveService | None) -> str:
+    if live is None:
+        return f"*{escape(stored.name)}*: down — not found in Azure (deleted outside natlink?)"
+    health = service_health(live)
+    counts: dict[str, int] = {}
+    for connection in live.connections:
+        status = (connection.status or "?").lower()
+        counts[status] = counts.get(status, 0) + 1
+    connections = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"
+    return (
+        f"*{escape(stored.name)}* {health.level}: {escape(health.reason)}; NAT {', '.join(live.nat_ips) or '?'}; "
+        f"connections {connections}"
+    )
+
+
+def _sweep_age(ctx: Context) -> str:
+    """How fresh the scheduler's view is: its alerts come from the latest sweep."""
+    last = sweep.last_sweep(ctx.db)
+    if last is None:
+        return "_The scheduler has not swept yet; `/natlink status --refresh` sweeps now._"
+    minutes = int((datetime.now(UTC) - last).total_seconds() // 60)
+    return f"_Latest sweep {minutes} min ago; `--refresh` sweeps now._"
 
 
 def _map(ctx: Context, clients: Clients, op: Operation, progress: Progress) -> Outcome:

@@ -265,6 +265,18 @@ def _backends(db: Database, managed: Managed, live: Live, keep: Keep, now: datet
                     severity="info" if running else "problem",
                 )
             )
+    for new in changes.appeared:  # a service seen for the first time with its backend already down
+        if (new.value or {}).get("power") not in (None, "running"):
+            service, value = managed[new.value["service"]], new.value
+            found.append(
+                Finding(
+                    "backend_stopped",
+                    service,
+                    new.key,
+                    f"*{escape(service.name)}*: backend {escape(value.get('vm') or '?')} ({value.get('ip')}) is *{value.get('power')}*.",
+                    "Connections to the service fail while no backend runs. Start the VM.",
+                )
+            )
     for gone in changes.disappeared:
         service = managed.get((gone.value or {}).get("service", ""))
         if service is not None and service.pls_id.lower() in live:
