@@ -15,9 +15,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from bench import arm, sweep
+from bench import ack, arm, notify, sweep
 
-MODULES: list[ModuleType] = [arm, sweep]
+MODULES: list[ModuleType] = [arm, sweep, ack, notify]
 SPREAD_KEYS = {"median", "min", "max", "unit", "samples"}
 
 
