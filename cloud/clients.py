@@ -7,9 +7,13 @@ operations are bounded so neither a sweep nor a change can hang.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from typing import Any
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
+from azure.core.exceptions import AzureError
 from azure.identity import DefaultAzureCredential
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.monitor import MonitorManagementClient
@@ -18,6 +22,9 @@ from azure.mgmt.network import NetworkManagementClient
 from .retry import ArmRetryPolicy
 from .settings import CloudSettings
 
+T = TypeVar("T")
+MAX_WORKERS = 8  # subscriptions read at once
+ARM_SCOPE = "https://management.azure.com/.default"
 CONNECTION_TIMEOUT = 10
 READ_TIMEOUT = 60
 RETRIES = 4
@@ -60,6 +67,21 @@ class Clients:
     def monitor(self, subscription: str) -> MonitorManagementClient:
         """Azure Monitor (metrics) for ``subscription``, with the same timeouts and retries."""
         return self._client(self._monitor, MonitorManagementClient, subscription)
+
+    def per_subscription(self, subscriptions: tuple[str, ...], read: Callable[[str], T]) -> list[T]:
+        """``read`` for every subscription at once, in a bounded pool, in order.
+
+        The shared token is fetched first, on this thread, so the workers reuse it instead of each
+        asking the identity provider at the same moment (best effort: a failure is left for the
+        workers' own calls to meet and report per subscription).
+        """
+        if not subscriptions:
+            return []
+        config = getattr(self.network(subscriptions[0]), "_config", None)
+        with contextlib.suppress(AzureError):
+            self.credential.get_token(*(getattr(config, "credential_scopes", None) or [ARM_SCOPE]))
+        with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(subscriptions))) as pool:
+            return list(pool.map(read, subscriptions))
 
     def _client(self, cache: dict[str, Any], kind: type, subscription: str) -> Any:
         credential = self.credential

@@ -12,9 +12,7 @@ converter only reads the JSON underneath them.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -43,8 +41,6 @@ from .clients import Clients
 from .errors import CloudError
 from .model import Snapshot, Unreadable
 
-MAX_WORKERS = 8
-ARM_SCOPE = "https://management.azure.com/.default"
 _UNREADABLE_STATUSES = {401, 403, 404}
 _ERROR_MAP = {  # as the SDK's list operations map them
     401: ClientAuthenticationError,
@@ -71,9 +67,7 @@ def snapshot(clients: Clients, subscriptions: Iterable[str]) -> Snapshot:
     """Everything natlink maps, read from ``subscriptions`` at once."""
     subs = tuple(dict.fromkeys(s.lower() for s in subscriptions))
     taken_at = datetime.now(UTC)
-    _warm_credential(clients, subs)
-    with ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(subs)))) as pool:
-        results = list(pool.map(lambda sub: _read(clients, sub), subs))
+    results = clients.per_subscription(subs, lambda sub: _read(clients, sub))
     listings = [r for r in results if isinstance(r, _Listing)]
     resources = convert.Resources.index(
         nics=[n for listing in listings for n in listing.nics],
@@ -88,20 +82,6 @@ def snapshot(clients: Clients, subscriptions: Iterable[str]) -> Snapshot:
         endpoints=tuple(convert.endpoint(pe, resources) for listing in listings for pe in listing.endpoints),
         unreadable=tuple(r for r in results if isinstance(r, Unreadable)),
     )
-
-
-def _warm_credential(clients: Clients, subscriptions: tuple[str, ...]) -> None:
-    """Fetch the token once before fanning out, so the workers share it instead of each asking.
-
-    Best effort, with the scopes the SDK clients ask for: a failure here is left for the list
-    calls to meet and report per subscription.
-    """
-    if not subscriptions:
-        return
-    config = getattr(clients.network(subscriptions[0]), "_config", None)
-    scopes = getattr(config, "credential_scopes", None) or [ARM_SCOPE]
-    with contextlib.suppress(AzureError):
-        clients.credential.get_token(*scopes)
 
 
 def _read(clients: Clients, subscription: str) -> _Listing | Unreadable:

@@ -17,9 +17,7 @@ publishes a minute a little late, so the newest minute of the window is often st
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -42,8 +40,6 @@ from .clients import Clients
 from .errors import CloudError
 from .model import Snapshot, Unreadable
 
-MAX_WORKERS = 8
-ARM_SCOPE = "https://management.azure.com/.default"
 WINDOW = timedelta(minutes=10)  # long enough to skip a few late minutes, short enough to stay cheap
 INTERVAL = "PT1M"
 TOP = 1000  # series per resource; Azure's default of 10 would cut a large backend pool short
@@ -142,9 +138,7 @@ def read_signals(clients: Clients, subscriptions: Iterable[str], regions: Iterab
     read_at = datetime.now(UTC)
     if not subs or not where:
         return Signals(read_at, subs, where, (), (), ())
-    _warm_credential(clients, subs[0])
-    with ThreadPoolExecutor(max_workers=max(1, min(MAX_WORKERS, len(subs)))) as pool:
-        results = list(pool.map(lambda sub: _read(clients, sub, where, read_at), subs))
+    results = clients.per_subscription(subs, lambda sub: _read(clients, sub, where, read_at))
     readings = [r for r in results if isinstance(r, tuple)]
     return Signals(
         read_at=read_at,
@@ -266,14 +260,6 @@ def _when(stamp: str | None) -> datetime:
         return datetime.fromisoformat(stamp or "").astimezone(UTC)
     except ValueError:
         return datetime.min.replace(tzinfo=UTC)
-
-
-def _warm_credential(clients: Clients, subscription: str) -> None:
-    """Fetch the token once before fanning out, so the workers share it (best effort)."""
-    config = getattr(clients.monitor(subscription), "_config", None)
-    scopes = getattr(config, "credential_scopes", None) or [ARM_SCOPE]
-    with contextlib.suppress(AzureError):
-        clients.credential.get_token(*scopes)
 
 
 def _region(name: str) -> str:
