@@ -1,4 +1,5 @@
-"""The HTTP server: the Web API under ``/api/``, response URLs under ``/hooks/``, control under ``/_sandbox/``.
+"""The HTTP server: the Web API under ``/api/``, response URLs under ``/hooks/``, control under ``/_sandbox/``,
+and the web page at ``/`` with its endpoints under ``/web/`` (``web.py``).
 
 Plain HTTP on loopback, like a developer's tunnel: one thread per connection, keep-alive on, so a
 slow listener never holds up the others. Arguments are merged from the query string and a form
@@ -11,12 +12,14 @@ import json
 import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from . import api, hooks
 from .control import CallLog, Control, FaultBook
 from .errors import SlackError
+from .web import WebApp
 from .world import Json, World
 
 
@@ -25,12 +28,15 @@ class SlackServer(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 128
 
-    def __init__(self, world: World, port: int = 0) -> None:
+    def __init__(
+        self, world: World, port: int = 0, *, bot_url: str | None = None, arm_config: Path | None = None
+    ) -> None:
         self.world = world
         self.faults = FaultBook()
         self.log = CallLog()
         super().__init__(("127.0.0.1", port), _Handler)
         self.control = Control(world, self.faults, self.log, self.base_url)
+        self.web = WebApp(self, bot_url, arm_config)
 
     @property
     def base_url(self) -> str:
@@ -40,6 +46,10 @@ class SlackServer(ThreadingHTTPServer):
         thread = threading.Thread(target=self.serve_forever, name="sandbox-slack", daemon=True)
         thread.start()
         return thread
+
+    def shutdown(self) -> None:
+        self.web.changes.close()  # let open event streams end
+        super().shutdown()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -58,8 +68,17 @@ class _Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         query = dict(parse_qsl(url.query, keep_blank_values=True))
+        if self.command == "GET" and url.path == "/web/events":
+            self.server.web.stream(self)
+            return
+        if self.command == "GET" and (page := self.server.web.static(url.path)) is not None:
+            self._send_raw(200, page[0], page[1])
+            return
         try:
-            if url.path.startswith("/api/"):
+            if url.path.startswith("/web/"):
+                status, body = self.server.web.handle(self.command, url.path, query, _json(raw))
+                headers = {"Cache-Control": "no-store"}
+            elif url.path.startswith("/api/"):
                 status, body, headers = self._api(url.path.removeprefix("/api/"), query, raw)
             elif url.path.startswith("/hooks/response/") and self.command == "POST":
                 status, body, headers = self._hook(url.path.removeprefix("/hooks/response/"), raw)
@@ -73,7 +92,17 @@ class _Handler(BaseHTTPRequestHandler):
             status, body, headers = err.status, err.body(), err.headers
         except Exception as exc:  # a sandbox bug must still answer like Slack, and say what broke
             status, body, headers = 500, {"ok": False, "error": "internal_error", "detail": repr(exc)}, {}
+        if self._changes_world(url.path):
+            self.server.web.changes.bump()
         self._send(status, body, headers)
+
+    def _changes_world(self, path: str) -> bool:
+        """Whether this request may have changed what the page shows (bumps the page's version)."""
+        if path.startswith("/api/"):
+            return path.removeprefix("/api/") not in api.READ_ONLY
+        if path.startswith("/web/"):
+            return False  # the web endpoints bump for themselves
+        return self.command != "GET"
 
     def _api(self, method: str, query: dict[str, str], raw: bytes) -> tuple[int, Json, dict[str, str]]:
         args = dict(query)
@@ -111,6 +140,14 @@ class _Handler(BaseHTTPRequestHandler):
             raise
         self.server.log.record("response_url", logged, 200, outcome)
         return 200, {"ok": True}, {}
+
+    def _send_raw(self, status: int, payload: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        self.wfile.write(payload)
 
     def _send(self, status: int, body: Json, headers: dict[str, str]) -> None:
         payload = json.dumps(body).encode()

@@ -1,0 +1,554 @@
+// The natlink sandbox's Slack page. No framework, no innerHTML: every node is built with
+// createElement and textContent, so nothing the bot or a user sends can become markup.
+"use strict";
+
+const S = {
+  users: {},        // id -> {name}
+  workspace: null,  // the stand-in's description
+  me: null,         // current user id
+  channel: null,    // current channel id
+  state: null,      // last /web/state answer
+  version: 0,
+  openView: null,   // id of the modal on screen
+  polling: null,
+  azure: null,
+};
+
+const EMOJI = {
+  white_check_mark: "\u2705", x: "\u274c", warning: "\u26a0\ufe0f", hourglass_flowing_sand: "\u23f3",
+  no_entry: "\u26d4", link: "\ud83d\udd17", rocket: "\ud83d\ude80", lock: "\ud83d\udd12",
+  red_circle: "\ud83d\udd34", large_green_circle: "\ud83d\udfe2", information_source: "\u2139\ufe0f",
+  hourglass: "\u231b", wave: "\ud83d\udc4b", tada: "\ud83c\udf89", bell: "\ud83d\udd14",
+  heavy_check_mark: "\u2714\ufe0f", stop_sign: "\ud83d\uded1", zzz: "\ud83d\udca4", boom: "\ud83d\udca5",
+};
+
+// -- small helpers ----------------------------------------------------------------------------
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "text") node.textContent = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : String(value));
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+async function api(method, path, body) {
+  const options = { method, headers: { "Content-Type": "application/json" } };
+  if (body !== undefined) options.body = JSON.stringify(body);
+  const response = await fetch(path, options);
+  let data = null;
+  try { data = await response.json(); } catch (e) { data = null; }
+  return { status: response.status, data: data || {} };
+}
+
+function notice(text) {
+  const node = document.getElementById("notice");
+  node.textContent = text || "";
+  node.hidden = !text;
+}
+
+function decodeEntities(text) {
+  return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+}
+
+function withEmoji(text) {
+  return text.replace(/:([a-z0-9_+-]+):/g, (whole, name) => EMOJI[name] || whole);
+}
+
+function userName(id) {
+  const user = S.users[id];
+  return user ? user.name : id;
+}
+
+function channelName(id) {
+  const channel = (S.state && S.state.channels || []).find((c) => c.id === id);
+  if (channel) return channel.name;
+  for (const [name, cid] of Object.entries((S.workspace && S.workspace.channels) || {})) {
+    if (cid === id) return name;
+  }
+  return id;
+}
+
+// -- mrkdwn -----------------------------------------------------------------------------------
+
+// One pass over the text: the earliest of <special>, `code`, *bold*, _italic_, ~strike~ wins.
+const INLINE = [
+  ["angle", /<([^<>\n]+)>/],
+  ["code", /`([^`\n]+)`/],
+  ["bold", /(?<![\w*])\*(?!\s)([^*\n]+?)\*(?![\w*])/],
+  ["italic", /(?<![\w])_(?!\s)([^_\n]+?)_(?![\w])/],
+  ["strike", /(?<![\w~])~(?!\s)([^~\n]+?)~(?![\w~])/],
+];
+
+function renderInline(text, parent) {
+  while (text) {
+    let best = null;
+    for (const [kind, pattern] of INLINE) {
+      const match = pattern.exec(text);
+      if (match && (best === null || match.index < best.match.index)) best = { kind, match };
+    }
+    if (best === null) { parent.append(withEmoji(decodeEntities(text))); return; }
+    const { kind, match } = best;
+    if (match.index > 0) parent.append(withEmoji(decodeEntities(text.slice(0, match.index))));
+    parent.append(renderToken(kind, match[1]));
+    text = text.slice(match.index + match[0].length);
+  }
+}
+
+function renderToken(kind, inner) {
+  if (kind === "code") return el("code", { text: decodeEntities(inner) });
+  if (kind === "angle") return renderAngle(inner);
+  const tag = { bold: "b", italic: "i", strike: "s" }[kind];
+  const node = el(tag);
+  renderInline(inner, node);
+  return node;
+}
+
+function renderAngle(inner) {
+  const bar = inner.indexOf("|");
+  const target = bar >= 0 ? inner.slice(0, bar) : inner;
+  const label = bar >= 0 ? inner.slice(bar + 1) : "";
+  if (target.startsWith("@")) {
+    const id = target.slice(1);
+    return el("span", { class: "mention", "data-user": id, text: "@" + (S.users[id] ? userName(id) : decodeEntities(label || id)) });
+  }
+  if (target.startsWith("#")) {
+    const id = target.slice(1);
+    const known = channelName(id);
+    return el("span", { class: "mention", "data-channel": id, text: "#" + (known !== id ? known : decodeEntities(label || id)) });
+  }
+  if (target.startsWith("!")) {
+    const word = target.slice(1).split("^")[0];
+    return el("span", { class: "mention", text: "@" + (label ? decodeEntities(label).replace(/^@/, "") : word) });
+  }
+  const url = decodeEntities(target);
+  if (/^(https?:|mailto:)/i.test(url)) {
+    return el("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: decodeEntities(label || target) });
+  }
+  return document.createTextNode(decodeEntities(label || target));
+}
+
+function renderMrkdwn(text, parent) {
+  const parts = String(text || "").split("```");
+  parts.forEach((part, i) => {
+    if (i % 2 === 1 && i < parts.length - 1) {
+      parent.append(el("pre", { text: decodeEntities(part.replace(/^\n/, "")) }));
+    } else {
+      renderInline(i % 2 === 1 ? "```" + part : part, parent);
+    }
+  });
+  return parent;
+}
+
+function renderText(obj, className) {
+  const node = el("div", { class: "mrkdwn " + (className || "") });
+  if (!obj) return node;
+  if (obj.type === "mrkdwn") renderMrkdwn(obj.text, node);
+  else node.textContent = obj.emoji === false ? obj.text : withEmoji(obj.text || "");
+  return node;
+}
+
+// -- Block Kit ----------------------------------------------------------------------------------
+
+function renderBlocks(blocks, ctx) {
+  return blocks.map((block) => renderBlock(block, ctx));
+}
+
+function renderBlock(block, ctx) {
+  const wrap = el("div", { class: "block block-" + block.type, "data-block-id": block.block_id, "data-block-type": block.type });
+  switch (block.type) {
+    case "header":
+      wrap.append(renderText(block.text));
+      break;
+    case "section":
+      if (block.text) wrap.append(renderText(block.text));
+      if (block.fields) wrap.append(el("div", { class: "fields" }, block.fields.map((f) => renderText(f, "field"))));
+      if (block.accessory) wrap.append(renderElement(block.accessory, block, ctx));
+      break;
+    case "context":
+      for (const item of block.elements || []) {
+        if (item.type === "image") wrap.append(el("span", { text: "[" + (item.alt_text || "image") + "] " }));
+        else wrap.append(renderText(item));
+      }
+      break;
+    case "divider":
+      return el("hr", { class: "block block-divider", "data-block-type": "divider" });
+    case "actions":
+      for (const item of block.elements || []) wrap.append(renderElement(item, block, ctx));
+      break;
+    case "input":
+      wrap.append(renderInput(block, ctx));
+      break;
+    case "image":
+      wrap.append(el("span", { text: "[image: " + (block.alt_text || "") + "]" }));
+      break;
+    case "rich_text":
+      wrap.append(el("div", { class: "mrkdwn", text: ctx.fallback || "" }));
+      break;
+    default:
+      wrap.append(el("em", { text: "[unsupported block: " + block.type + "]" }));
+  }
+  return wrap;
+}
+
+function renderElement(item, block, ctx) {
+  if (item.type !== "button") {
+    return el("span", { class: "unsupported", text: "[" + item.type + "]" });
+  }
+  const label = item.text ? withEmoji(item.text.text || "") : "";
+  const button = el("button", {
+    type: "button",
+    class: "btn " + (item.style || ""),
+    "data-testid": "action-button",
+    "data-action-id": item.action_id,
+    "data-block-id": block.block_id,
+    "data-style": item.style,
+    text: label,
+  });
+  if (ctx.inModal || !ctx.message) {
+    button.disabled = true;
+    return button;
+  }
+  button.addEventListener("click", async () => {
+    if (item.confirm && !(await confirmDialog(item.confirm))) return;
+    button.disabled = true;
+    const answer = await api("POST", "/web/click", {
+      user: S.me, channel: ctx.channel, ts: ctx.message.ts, action_id: item.action_id,
+      block_id: block.block_id, value: item.value,
+    });
+    button.disabled = false;
+    if (!answer.data.ok) notice("The click was not accepted: " + JSON.stringify(answer.data));
+    else notice("");
+    refresh();
+  });
+  return button;
+}
+
+function renderInput(block, ctx) {
+  const element = block.element || {};
+  const id = "input-" + block.block_id;
+  const label = el("label", { for: id, text: (block.label && block.label.text) || block.block_id });
+  if (block.optional) label.append(el("span", { class: "hint", text: " (optional)" }));
+  let field;
+  if (element.type === "plain_text_input") {
+    const attrs = {
+      id, "data-testid": "modal-input", "data-block-id": block.block_id, "data-action-id": element.action_id,
+      maxlength: element.max_length, placeholder: element.placeholder && element.placeholder.text,
+    };
+    field = element.multiline ? el("textarea", attrs) : el("input", Object.assign({ type: "text" }, attrs));
+    if (element.initial_value) field.value = element.initial_value;
+  } else {
+    field = el("em", { text: "[unsupported input: " + element.type + "]" });
+  }
+  return el("div", { class: "input-block" },
+    label, field,
+    block.hint ? el("div", { class: "hint", text: block.hint.text }) : null,
+    el("div", { class: "error", "data-testid": "modal-error", "data-block-id": block.block_id }));
+}
+
+// -- dialogs ----------------------------------------------------------------------------------
+
+function confirmDialog(confirm) {
+  return new Promise((resolve) => {
+    const overlay = document.getElementById("overlay");
+    const close = (answer) => { overlay.hidden = true; overlay.replaceChildren(); resolve(answer); };
+    const dialog = el("div", { class: "dialog", role: "dialog", "data-testid": "confirm-dialog" },
+      el("h2", { text: (confirm.title && confirm.title.text) || "Are you sure?" }),
+      renderText(confirm.text || { type: "plain_text", text: "" }),
+      el("div", { class: "foot" },
+        el("button", { type: "button", class: "btn", "data-testid": "confirm-deny", text: (confirm.deny && confirm.deny.text) || "Cancel", onclick: () => close(false) }),
+        el("button", { type: "button", class: "btn " + (confirm.style || "primary"), "data-testid": "confirm-ok", text: (confirm.confirm && confirm.confirm.text) || "Yes", onclick: () => close(true) })));
+    overlay.replaceChildren(dialog);
+    overlay.hidden = false;
+  });
+}
+
+function showModal(view) {
+  const overlay = document.getElementById("overlay");
+  if (overlay.querySelector("[data-testid=confirm-dialog]")) return;
+  if (!view) {
+    if (overlay.querySelector("[data-testid=modal]")) { overlay.hidden = true; overlay.replaceChildren(); }
+    S.openView = null;
+    return;
+  }
+  const signature = view.id + "/" + view.hash;
+  if (S.openView === signature) return;
+  S.openView = signature;
+  const form = el("form", { class: "dialog", role: "dialog", "data-testid": "modal", "data-view-id": view.id, "data-callback-id": view.callback_id });
+  form.append(el("h2", { "data-testid": "modal-title", text: (view.title && view.title.text) || "" }));
+  form.append(...renderBlocks(view.blocks || [], { inModal: true }));
+  form.append(el("div", { class: "form-error", "data-testid": "modal-form-error" }));
+  form.append(el("div", { class: "foot" },
+    el("button", { type: "button", class: "btn", "data-testid": "modal-close", text: (view.close && view.close.text) || "Cancel", onclick: () => closeModal(view.id) }),
+    view.submit ? el("button", { type: "submit", class: "btn primary", "data-testid": "modal-submit", text: view.submit.text }) : null));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = {};
+    for (const input of form.querySelectorAll("[data-testid=modal-input]")) {
+      values[input.dataset.blockId] = { [input.dataset.actionId]: input.value };
+    }
+    for (const slot of form.querySelectorAll("[data-testid=modal-error]")) slot.textContent = "";
+    form.querySelector("[data-testid=modal-form-error]").textContent = "";
+    const submit = form.querySelector("[data-testid=modal-submit]");
+    if (submit) submit.disabled = true;
+    const answer = await api("POST", "/web/submit", { user: S.me, view_id: view.id, values });
+    if (submit) submit.disabled = false;
+    const errors = answer.data.errors;
+    if (errors && Object.keys(errors).length) {
+      for (const [blockId, message] of Object.entries(errors)) {
+        const slot = form.querySelector(`[data-testid=modal-error][data-block-id="${CSS.escape(blockId)}"]`);
+        if (slot) slot.textContent = message;
+        else form.querySelector("[data-testid=modal-form-error]").textContent = message;
+      }
+      return;
+    }
+    if (!answer.data.ok && answer.status !== 200) {
+      form.querySelector("[data-testid=modal-form-error]").textContent = JSON.stringify(answer.data);
+      return;
+    }
+    overlay.hidden = true;
+    overlay.replaceChildren();
+    S.openView = null;
+    refresh();
+  });
+  overlay.replaceChildren(form);
+  overlay.hidden = false;
+  const first = form.querySelector("[data-testid=modal-input]");
+  if (first) first.focus();
+}
+
+async function closeModal(viewId) {
+  const overlay = document.getElementById("overlay");
+  overlay.hidden = true;
+  overlay.replaceChildren();
+  await api("POST", "/web/close", { user: S.me, view_id: viewId });
+  S.openView = null;
+  refresh();
+}
+
+// -- the workspace ------------------------------------------------------------------------------
+
+function renderMessage(item, channel) {
+  const message = item.message;
+  const author = message.user ? userName(message.user) : (message.username || "natlink");
+  const isBot = !!message.bot_id;
+  const meta = el("div", { class: "meta" },
+    el("span", { class: "author", "data-testid": "message-author", text: author + (isBot ? " (app)" : "") }),
+    el("span", { class: "time", text: new Date(parseFloat(message.ts) * 1000).toLocaleTimeString() }),
+    item.ephemeral ? el("span", { class: "only-you", "data-testid": "ephemeral-note", text: "Only visible to you" }) : null,
+    message.edited ? el("span", { class: "edited", "data-testid": "edited-note", text: "(edited)" }) : null);
+  const body = el("div", { class: "body" });
+  if (message.blocks && message.blocks.length) {
+    body.append(...renderBlocks(message.blocks, { channel, message, fallback: message.text }));
+  } else {
+    body.append(renderMrkdwn(message.text || "", el("div", { class: "mrkdwn" })));
+  }
+  return el("div", {
+    class: "message" + (item.ephemeral ? " ephemeral" : ""),
+    "data-testid": "message", "data-ts": message.ts, "data-user": message.user,
+    "data-ephemeral": item.ephemeral ? "true" : "false", "data-edits": item.edits,
+  }, meta, body);
+}
+
+function render() {
+  const state = S.state;
+  if (!state) return;
+  const me = state.me;
+  document.getElementById("me").textContent =
+    `${me.name} — ${me.role ? me.role + (me.team ? " on team " + me.team : "") : "no rights"}`;
+  const channelList = document.getElementById("channels");
+  const dmList = document.getElementById("dms");
+  const item = (c) => el("li", {
+    class: c.id === S.channel ? "active" : "", "data-testid": "channel-item",
+    "data-channel-id": c.id, "data-channel-name": c.name, text: (c.is_im ? "@" : "# ") + c.name,
+    onclick: () => { S.channel = c.id; render(); },
+  });
+  channelList.replaceChildren(...state.channels.filter((c) => !c.is_im).map(item));
+  dmList.replaceChildren(...state.channels.filter((c) => c.is_im).map(item));
+  const current = state.channels.find((c) => c.id === S.channel);
+  document.getElementById("channel-header").textContent = current ? (current.is_im ? "@" : "#") + current.name : "";
+  const list = document.getElementById("messages");
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+  list.replaceChildren(...(state.messages[S.channel] || []).map((m) => renderMessage(m, S.channel)));
+  if (atBottom) list.scrollTop = list.scrollHeight;
+  showModal(state.view);
+}
+
+let refreshing = null;
+async function refresh() {
+  if (!S.me) return;
+  if (refreshing) { refreshing.again = true; return; }
+  refreshing = { again: false };
+  try {
+    const answer = await api("GET", "/web/state?user=" + encodeURIComponent(S.me));
+    if (answer.status === 200) {
+      S.state = answer.data;
+      S.users = answer.data.users;
+      S.version = answer.data.version;
+      if (!S.state.channels.some((c) => c.id === S.channel)) S.channel = S.state.channels[0] && S.state.channels[0].id;
+      render();
+    }
+  } finally {
+    const again = refreshing.again;
+    refreshing = null;
+    if (again) refresh();
+  }
+}
+
+function defaultChannel(name) {
+  const team = S.workspace.users[name] && S.workspace.users[name].team;
+  if (team === "B") return S.workspace.channels["team-b"];
+  return S.workspace.channels["team-a"];
+}
+
+function selectUser(name) {
+  S.me = S.workspace.users[name].id;
+  S.meName = name;
+  S.channel = defaultChannel(name);
+  S.openView = null;
+  document.getElementById("overlay").hidden = true;
+  document.getElementById("overlay").replaceChildren();
+  const url = new URL(window.location.href);
+  url.searchParams.set("user", name);
+  window.history.replaceState(null, "", url);
+  refresh();
+}
+
+async function send(text) {
+  if (!text.trim()) return;
+  const path = text.trim().startsWith("/") ? "/web/command" : "/web/message";
+  const answer = await api("POST", path, { user: S.me, channel: S.channel, text });
+  if (!answer.data.ok) notice("Not sent: " + (answer.data.error || "") + " " + JSON.stringify(answer.data.detail || ""));
+  else notice("");
+  refresh();
+}
+
+// -- live updates: server-sent events, polling when they fail -----------------------------------
+
+function startPolling() {
+  if (S.polling) return;
+  document.getElementById("status").textContent = "live: polling";
+  S.polling = setInterval(async () => {
+    const answer = await api("GET", "/web/version");
+    if (answer.data.version !== S.version) { refresh(); refreshAzure(); }
+  }, 1500);
+}
+
+function startEvents() {
+  if (!window.EventSource) { startPolling(); return; }
+  const source = new EventSource("/web/events");
+  source.addEventListener("version", (event) => {
+    document.getElementById("status").textContent = "live: events";
+    const version = JSON.parse(event.data).version;
+    if (version !== S.version) { refresh(); refreshAzureSoon(); }
+  });
+  source.addEventListener("error", () => {
+    if (source.readyState === EventSource.CLOSED) startPolling();
+  });
+}
+
+// -- Azure ------------------------------------------------------------------------------------
+
+let azureTimer = null;
+function refreshAzureSoon() {
+  clearTimeout(azureTimer);
+  azureTimer = setTimeout(refreshAzure, 300);
+}
+
+async function refreshAzure() {
+  const answer = await api("GET", "/web/azure");
+  const body = document.getElementById("azure-body");
+  if (answer.status !== 200) {
+    body.replaceChildren(el("div", { "data-testid": "azure-error", text: "Azure unavailable: " + (answer.data.error || answer.status) }));
+    return;
+  }
+  S.azure = answer.data;
+  renderAzure();
+}
+
+async function portal(path, spec) {
+  const answer = await api("POST", path, spec);
+  const out = document.getElementById("portal-result");
+  if (out) out.textContent = answer.data.ok ? "done: " + path.split("/").pop() : "refused: " + JSON.stringify(answer.data.detail || answer.data.error);
+  refreshAzure();
+  return answer;
+}
+
+function renderAzure() {
+  const w = S.azure;
+  const body = document.getElementById("azure-body");
+  const section = (title, testid, rows) => el("div", { "data-testid": testid }, el("h3", { text: title }), rows.length ? rows : el("div", { class: "row", text: "none" }));
+  const links = section("What each side sees", "mapping-list", w.links.map((link) => el("div", {
+    class: "mapping", "data-testid": "mapping-row", "data-service": link.service, "data-endpoint": link.endpoint, "data-status": link.status,
+  },
+  el("div", {}, el("b", { text: link.service }), " via ", el("span", { text: link.endpoint }), " ", el("span", { class: "status-" + link.status, text: link.status })),
+  el("div", { "data-testid": "mapping-a", text: `${link.consumer} (A) sees: destination ${link.destination}` }),
+  el("div", { "data-testid": "mapping-b", text: `${link.provider} (B) sees: source ${link.natIps.join(", ") || "?"} → ${link.backends.join(", ") || "?"}` }))));
+  const vnets = section("VNets", "vnet-list", w.vnets.map((v) => el("div", { class: "row", "data-testid": "vnet-row" },
+    el("b", { text: v.name }), ` ${v.team} ${v.prefixes.join(", ")} — subnets: ${v.subnets.map((s) => s.name + " " + s.prefix).join(", ")}`)));
+  const vms = section("VMs", "vm-list", w.vms.map((vm) => el("div", { class: "row", "data-testid": "vm-row", "data-vm-name": vm.name, "data-power": vm.power },
+    el("b", { text: vm.name }), ` ${vm.team} ${vm.ips.join(", ")} `,
+    el("span", { class: "power-" + vm.power, "data-testid": "vm-power", text: vm.power }),
+    el("button", { type: "button", "data-testid": "portal-power-off", "data-vm": vm.name, text: "Power off", onclick: () => portal("/web/portal/power", { vm: vm.id, state: "stopped" }) }),
+    el("button", { type: "button", "data-testid": "portal-power-on", "data-vm": vm.name, text: "Start", onclick: () => portal("/web/portal/power", { vm: vm.id, state: "running" }) }))));
+  const lbs = section("Load balancers", "lb-list", w.lbs.map((lb) => el("div", { class: "row", "data-testid": "lb-row", "data-lb-name": lb.name },
+    el("b", { text: lb.name }), ` ${lb.team} ${lb.sku} frontend ${lb.frontends.map((f) => f.ip).join(", ")}; rules ${lb.rules.map((r) => `${r.frontendPort}→${r.backendPort}`).join(", ")}; backends ${lb.backends.map((b) => `${b.vm} ${b.ip}`).join(", ")}`)));
+  const services = section("Private link services", "pls-list", w.services.map((pls) => el("div", { class: "row", "data-testid": "pls-row", "data-pls-name": pls.name },
+    el("b", { text: pls.name }), ` ${pls.team} → ${pls.lb}; NAT ${pls.natIps.join(", ")}`,
+    el("div", { class: "mono", "data-testid": "pls-alias", text: pls.alias }),
+    ...pls.connections.map((c) => el("div", { class: "row", "data-testid": "connection-row", "data-connection": c.name, "data-status": c.status },
+      `${c.endpoint.split("/").pop()} `, el("span", { class: "status-" + c.status, text: c.status }),
+      c.status !== "Rejected" ? el("button", { type: "button", "data-testid": "portal-reject", "data-connection": c.name, text: "Reject (portal)", onclick: () => portal("/web/portal/reject", { connection: c.id }) }) : null)))));
+  const pes = section("Private endpoints", "pe-list", w.endpoints.map((pe) => el("div", { class: "row", "data-testid": "pe-row", "data-pe-name": pe.name, "data-status": pe.status },
+    el("b", { text: pe.name }), ` ${pe.team} ${pe.ips.join(", ")} in ${pe.subnet} → ${pe.service || pe.target} `,
+    el("span", { class: "status-" + pe.status, text: pe.status }))));
+  const aliasSelect = el("select", { "data-testid": "portal-alias" }, w.services.map((p) => el("option", { value: p.alias, text: p.name + " — " + p.alias })));
+  const nameInput = el("input", { type: "text", "data-testid": "portal-pe-name", placeholder: "endpoint name (optional)" });
+  const create = el("form", { "data-testid": "portal-create-form" },
+    el("h3", { text: "Portal: create a PE in Team A by alias" }), aliasSelect, nameInput,
+    el("button", { type: "submit", "data-testid": "portal-create-pe", text: "Create private endpoint", disabled: !w.services.length }));
+  create.addEventListener("submit", (event) => {
+    event.preventDefault();
+    portal("/web/portal/endpoint", { alias: aliasSelect.value, name: nameInput.value || undefined });
+  });
+  body.replaceChildren(links, vnets, vms, lbs, services, pes, create, el("div", { id: "portal-result", "data-testid": "portal-result" }));
+}
+
+// -- start ------------------------------------------------------------------------------------
+
+async function start() {
+  const answer = await api("GET", "/web/config");
+  S.workspace = answer.data.workspace;
+  const switcher = document.getElementById("user-switcher");
+  for (const [name, info] of Object.entries(S.workspace.users)) {
+    const role = info.role ? `${info.role}${info.team ? " on team " + info.team : ""}` : "no rights";
+    switcher.append(el("option", { value: name, "data-user-id": info.id, text: `${name} (${role})` }));
+  }
+  const wanted = new URL(window.location.href).searchParams.get("user");
+  const name = S.workspace.users[wanted] ? wanted : "alice";
+  switcher.value = name;
+  switcher.addEventListener("change", () => selectUser(switcher.value));
+  document.getElementById("composer").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const input = document.getElementById("composer-input");
+    const text = input.value;
+    input.value = "";
+    send(text);
+  });
+  document.getElementById("azure-refresh").addEventListener("click", refreshAzure);
+  selectUser(name);
+  startEvents();
+  setInterval(() => { refresh(); }, 5000);
+  setInterval(refreshAzure, 4000);
+  refreshAzure();
+}
+
+start();
