@@ -27,6 +27,6 @@ def web_client(settings: BotSettings) -> WebClient:
 
 def build_app(settings: BotSettings, deps: Deps, client: WebClient) -> App:
     """bolt verifies every request's signature and timestamp (older than 5 minutes is refused) before a listener runs."""
-    app = App(token=settings.bot_token, signing_secret=settings.signing_secret, client=client)
+    app = App(signing_secret=settings.signing_secret, client=client)  # the client carries the token
     register(app, deps)
     return app

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
+import threading
 from datetime import timedelta
 
+from slack_bolt import App
 from sqlite_utils import Database
 
 from cloud.clients import Clients
@@ -65,9 +68,7 @@ def serve(socket_mode: bool) -> int:
     scheduler = start_scheduler(jobs, settings.schedule)
     try:
         if socket_mode:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-            SocketModeHandler(app, settings.app_token).start()
+            _serve_socket_mode(app, settings.app_token or "")
         else:
 
             def health() -> dict[str, object]:
@@ -119,3 +120,18 @@ def sweep_once() -> int:
     finally:
         jobs.release()
     return 0
+
+
+def _serve_socket_mode(app: App, app_token: str) -> None:
+    """Socket Mode until SIGTERM or SIGINT. bolt's own ``start()`` blocks forever and leaves SIGTERM to
+    kill the process, which would skip releasing the scheduler lease and stopping the workers."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    handler = SocketModeHandler(app, app_token)
+    handler.connect()
+    log.info("natlink connected to Slack over Socket Mode")
+    stop.wait()
+    handler.close()

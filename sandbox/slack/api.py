@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import blocks as block_kit
+from . import socket_mode
 from .errors import SlackError
 from .world import APP_ID, BOT_ID, BOT_TOKEN, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID, Json, World, public
 
@@ -203,7 +204,15 @@ def conversations_open(world: World, args: Json) -> Json:
     return answer
 
 
+def apps_connections_open(world: World, args: Json) -> Json:
+    """A one-use WebSocket URL for Socket Mode; the endpoint starts on the first call."""
+    endpoint = socket_mode.hub(world, start=True)
+    assert endpoint is not None
+    return {"ok": True, "url": endpoint.open_url()}
+
+
 METHODS: dict[str, Handler] = {
+    "apps.connections.open": apps_connections_open,
     "auth.test": auth_test,
     "chat.postMessage": chat_post_message,
     "chat.update": chat_update,
@@ -215,13 +224,18 @@ METHODS: dict[str, Handler] = {
     "conversations.info": conversations_info,
     "conversations.open": conversations_open,
 }
-READ_ONLY = {"auth.test", "users.info", "conversations.info"}
+READ_ONLY = {"auth.test", "users.info", "conversations.info", "apps.connections.open"}
+APP_LEVEL = {"apps.connections.open"}  # methods that take the app-level token (xapp-) only
 
 
-def check_token(token: str | None) -> None:
+def check_token(token: str | None, app_level: bool = False) -> None:
+    """Slack's token checks: the wrong kind of valid token is ``not_allowed_token_type``."""
     if not token:
         raise SlackError("not_authed")
-    if token != BOT_TOKEN:
+    expected, other = (socket_mode.APP_TOKEN, BOT_TOKEN) if app_level else (BOT_TOKEN, socket_mode.APP_TOKEN)
+    if token == other:
+        raise SlackError("not_allowed_token_type")
+    if token != expected:
         raise SlackError("invalid_auth")
 
 
@@ -230,7 +244,7 @@ def dispatch(world: World, method: str, args: Json, token: str | None) -> Json:
     handler = METHODS.get(method)
     if handler is None:
         raise SlackError("unknown_method")
-    check_token(token)
+    check_token(token, method in APP_LEVEL)
     with world.lock:
         answer = handler(world, args)
         if method not in READ_ONLY:

@@ -13,6 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from . import socket_mode
 from .errors import SlackError
 from .world import (
     APP_ID,
@@ -123,6 +124,7 @@ def describe(world: World, base_url: str) -> Json:
             "base_url": base_url,
             "control_url": f"{base_url}/_sandbox",
             "bot_token": BOT_TOKEN,
+            "app_token": socket_mode.APP_TOKEN,
             "signing_secret": SIGNING_SECRET,
             "team_id": TEAM_ID,
             "team_domain": TEAM_DOMAIN,
@@ -156,6 +158,9 @@ class Control:
             ("POST", "triggers"): lambda: self._trigger(spec),
             ("POST", "response-urls"): lambda: self._response_url(spec),
             ("POST", "reset"): self._reset,
+            ("GET", "socket"): self._socket,
+            ("POST", "socket/deliver"): lambda: self._socket_deliver(spec),
+            ("POST", "socket/disconnect"): lambda: self._socket_disconnect(spec),
         }
         route = routes.get((method, action))
         if route is None:
@@ -215,6 +220,36 @@ class Control:
             )
             self.world.save()
         return {"response_url": f"{self.base_url}/hooks/response/{hook_id}"}
+
+    def _socket(self) -> Json:
+        """Socket Mode: the open connections (``num_connections``), tickets and acks nobody waited for."""
+        endpoint = socket_mode.hub(self.world)
+        if endpoint is None:
+            return {"started": False, "num_connections": 0, "connections": []}
+        return {"started": True} | endpoint.describe()
+
+    def _socket_deliver(self, spec: Json) -> Json:
+        """Send ``{"type": "slash_commands"|"interactive", "payload": {...}}`` as an envelope to a connected
+        app and answer with its ack (``payload`` is what the app put in it); ``timeout`` defaults to Slack's 3 s."""
+        kind, payload = spec.get("type"), spec.get("payload")
+        if kind not in ("slash_commands", "interactive", "events_api") or not isinstance(payload, dict):
+            raise SlackError(
+                "invalid_envelope",
+                ["'type' is slash_commands, interactive or events_api and 'payload' an object"],
+                status=400,
+            )
+        endpoint = socket_mode.hub(self.world)
+        if endpoint is None:
+            raise SlackError("no_socket_connection", ["no app has called apps.connections.open"], status=409)
+        extra = {k: spec[k] for k in ("retry_attempt", "retry_reason") if k in spec}
+        timeout = min(max(float(spec.get("timeout", socket_mode.ACK_SECONDS)), 0.0), 60.0)
+        return endpoint.deliver(kind, payload, timeout=timeout, extra=extra)
+
+    def _socket_disconnect(self, spec: Json) -> Json:
+        """Slack's ``{"type": "disconnect"}`` to every connection, as before a restart (the app reconnects)."""
+        endpoint = socket_mode.hub(self.world)
+        reason = str(spec.get("reason", "refresh_requested"))
+        return {"sent": endpoint.disconnect(reason) if endpoint else 0}
 
     def _reset(self) -> Json:
         self.world.reset()

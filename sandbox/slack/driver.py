@@ -5,6 +5,12 @@ Each delivery is built as Slack builds it (form-encoded, ``payload=`` JSON for i
 response URL that the stand-in issued, so whatever the bot does with them is honoured and
 recorded. Knobs forge what an attacker or a flaky network would send: a wrong signature, a
 stale timestamp, and a replay of the same delivery with Slack's retry headers.
+
+With ``socket_mode=True`` the same payloads go the way Socket Mode carries them instead: as the
+``payload`` of an envelope (``slash_commands`` or ``interactive``) that the stand-in sends down the
+app's WebSocket (``POST /_sandbox/socket/deliver``). There is no signature over a socket; the
+``Reply`` is 200 with the app's ack payload as its JSON body (empty for a bare ack), or the
+stand-in's refusal (409 no connection, 504 ``operation_timeout``) with its error body.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from .launch import control
 
 VERIFICATION_TOKEN = "sandboxVerificationToken"  # Slack still sends the deprecated token field
 USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
+SLASH_COMMANDS, INTERACTIVE = "slash_commands", "interactive"  # Socket Mode's envelope types
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,7 @@ class Reply:
     headers: dict[str, str]
     body: bytes
     delivery: Delivery = field(repr=False)
+    socket: dict[str, Any] | None = field(default=None, repr=False)  # Socket Mode: envelope and ack
 
     @property
     def text(self) -> str:
@@ -62,13 +70,24 @@ class Driver:
     """Sends what Slack would send to ``bot_url`` for the workspace described by ``config``.
 
     ``config`` is the stand-in's first stdout line. Users and channels may be named
-    (``"alice"``, ``"#team-a"``) or given by ID.
+    (``"alice"``, ``"#team-a"``) or given by ID. With ``socket_mode=True`` (``bot_url`` then unused,
+    may be ``None``) deliveries go as Socket Mode envelopes through the stand-in instead.
     """
 
-    def __init__(self, bot_url: str, config: Mapping[str, Any], *, timeout: float = 10) -> None:
+    def __init__(
+        self,
+        bot_url: str | None,
+        config: Mapping[str, Any],
+        *,
+        timeout: float = 10,
+        socket_mode: bool = False,
+    ) -> None:
+        if bot_url is None and not socket_mode:
+            raise ValueError("a bot_url is needed unless socket_mode=True")
         self.bot_url = bot_url
         self.config = config
         self.timeout = timeout
+        self.socket_mode = socket_mode
         self.last: Reply | None = None
 
     # -- what a person does ---------------------------------------------------------------------
@@ -99,7 +118,7 @@ class Driver:
             "response_url": self._response_url(cid, uid, None, False),
             "trigger_id": self._trigger(uid),
         }
-        return self._deliver(urllib.parse.urlencode(fields).encode(), wrong_signature, age)
+        return self._deliver(SLASH_COMMANDS, fields, wrong_signature, age)
 
     def click(
         self,
@@ -154,7 +173,7 @@ class Driver:
         }
         if not record["ephemeral"]:
             payload["message"] = record["message"]  # Slack leaves the message out for ephemerals
-        return self._deliver(_payload_body(payload), wrong_signature, age)
+        return self._deliver(INTERACTIVE, payload, wrong_signature, age)
 
     def submit_view(
         self,
@@ -195,17 +214,30 @@ class Driver:
             "is_enterprise_install": False,
             "enterprise": None,
         }
-        return self._deliver(_payload_body(payload), wrong_signature, age)
+        return self._deliver(INTERACTIVE, payload, wrong_signature, age)
 
     def replay(self, delivery: Delivery | Reply, retry_num: int = 1, reason: str = "http_timeout") -> Reply:
-        """Send the same delivery again, byte for byte, as Slack retries it."""
+        """Send the same delivery again, byte for byte, as Slack retries it (over a socket: the same
+        payload in a new envelope carrying ``retry_attempt`` and ``retry_reason``)."""
         original = delivery.delivery if isinstance(delivery, Reply) else delivery
+        if self.socket_mode:
+            spec = json.loads(original.body) | {"retry_attempt": retry_num, "retry_reason": reason}
+            return self.send(Delivery(original.url, json.dumps(spec).encode(), original.headers))
         headers = original.headers | {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": reason}
         return self.send(Delivery(original.url, original.body, headers))
 
     # -- the wire -------------------------------------------------------------------------------
 
-    def _deliver(self, body: bytes, wrong_signature: bool, age: float) -> Reply:
+    def _deliver(self, kind: str, payload: Mapping[str, Any], wrong_signature: bool, age: float) -> Reply:
+        """``payload`` is the command's fields or the interaction's payload, as Socket Mode carries it;
+        over HTTP it is form-encoded (``payload=<json>`` for interactions) and signed."""
+        if self.socket_mode:
+            if wrong_signature or age:
+                raise ValueError("Socket Mode deliveries are not signed: no wrong_signature or age")
+            spec = {"type": kind, "payload": payload, "timeout": self.timeout}
+            url = f"{self.config['control_url']}/socket/deliver"
+            return self.send(Delivery(url, json.dumps(spec).encode(), {"Content-Type": "application/json"}))
+        body = urllib.parse.urlencode(payload).encode() if kind == SLASH_COMMANDS else _payload_body(payload)
         timestamp = int(time.time() - age)
         secret = self.config["signing_secret"] + ("-forged" if wrong_signature else "")
         headers = {
@@ -214,17 +246,22 @@ class Driver:
             "X-Slack-Request-Timestamp": str(timestamp),
             "X-Slack-Signature": sign(secret, timestamp, body),
         }
+        assert self.bot_url is not None
         return self.send(Delivery(self.bot_url, body, headers))
 
     def send(self, delivery: Delivery) -> Reply:
         request = urllib.request.Request(
             delivery.url, data=delivery.body, headers=delivery.headers, method="POST"
         )
+        # over a socket the stand-in waits up to ``timeout`` for the ack; give its answer time to come back
+        timeout = self.timeout + 5 if self.socket_mode else self.timeout
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=timeout) as response:
                 reply = Reply(response.status, _lower(response.headers.items()), response.read(), delivery)
         except urllib.error.HTTPError as err:
             reply = Reply(err.code, _lower(err.headers.items()), err.read(), delivery)
+        if self.socket_mode and reply.status == 200:
+            reply = _acked(reply)
         self.last = reply
         return reply
 
@@ -260,6 +297,15 @@ class Driver:
     def _response_url(self, cid: str, uid: str, message_ts: str | None, ephemeral: bool) -> str:
         spec = {"channel": cid, "user": uid, "message_ts": message_ts, "ephemeral": ephemeral}
         return self._control("POST", "response-urls", spec)["response_url"]
+
+
+def _acked(answer: Reply) -> Reply:
+    """The stand-in's delivery answer as the app's reply: its ack payload as the JSON body, as the
+    HTTP body of an HTTP ack would be; the envelope and the whole answer stay in ``socket``."""
+    outcome = json.loads(answer.body)
+    payload = outcome.get("payload")
+    body = json.dumps(payload).encode() if payload is not None else b""
+    return Reply(200, {"content-type": "application/json"}, body, answer.delivery, socket=outcome)
 
 
 def _payload_body(payload: Mapping[str, Any]) -> bytes:
