@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
@@ -10,6 +12,7 @@ from .listeners import Deps, register
 from .settings import BotSettings
 
 SLACK_API_URL = "https://slack.com/api/"
+LISTENER_THREADS = 32
 
 
 def web_client(settings: BotSettings) -> WebClient:
@@ -27,6 +30,14 @@ def web_client(settings: BotSettings) -> WebClient:
 
 def build_app(settings: BotSettings, deps: Deps, client: WebClient) -> App:
     """bolt verifies every request's signature and timestamp (older than 5 minutes is refused) before a listener runs."""
-    app = App(signing_secret=settings.signing_secret, client=client)  # the client carries the token
+    # bolt runs listeners on its own pool (10 threads by default) and answers Slack when a listener
+    # acks; a burst of 20 commands would queue behind 10. The client carries the token.
+    app = App(
+        signing_secret=settings.signing_secret,
+        client=client,
+        listener_executor=ThreadPoolExecutor(
+            max_workers=LISTENER_THREADS, thread_name_prefix="natlink-listener"
+        ),
+    )
     register(app, deps)
     return app
