@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(BIN)/pytest
 
+# The whole product on this machine: the Slack page on http://127.0.0.1:3000, until Ctrl-C.
+# Options pass through ARGS, e.g. `make sandbox ARGS=--reset` or `make sandbox ARGS=--tour`.
 sandbox: $(STAMP)
-	$(BIN)/natlink sandbox azure --port 8443 --state .natlink-sandbox/arm.json
+	$(BIN)/natlink sandbox $(ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

@@ -1,7 +1,10 @@
 """The ``natlink`` command line.
 
-``natlink sandbox azure`` runs the Azure stand-in in its own process (``python -m sandbox.arm``):
-the product never imports ``sandbox``, so a stand-in cannot share code with the client it tests.
+``natlink sandbox [--port 3000] [--state DIR] [--reset] [--tour]`` runs the whole product on this
+machine (``python -m sandbox``): both stand-ins and ``natlink serve`` wired to them, with a web page
+that plays Slack. ``natlink sandbox azure`` runs the Azure stand-in alone (``python -m sandbox.arm``).
+Both replace this process: the product never imports ``sandbox``, so a stand-in cannot share code
+with the client it tests.
 
 ``natlink inventory [--json]`` sweeps the subscriptions in NATLINK_SUBSCRIPTIONS and prints the
 services, connections, endpoints and address mappings. The JSON shape is stable::
@@ -43,9 +46,16 @@ def main(argv: list[str] | None = None) -> int:
         prog="natlink", description="Azure Private Link double NAT, run from Slack."
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sandbox = commands.add_parser("sandbox", help="run stand-ins for Azure and Slack on this machine")
-    parts = sandbox.add_subparsers(dest="part", required=True, metavar="PART")
-    parts.add_parser("azure", help="the Azure Resource Manager and Entra ID stand-in", add_help=False)
+    if argv[:1] == ["sandbox"]:  # before argparse: every option after it is the sandbox's own
+        if argv[1:2] == ["azure"]:
+            return _exec_module("sandbox.arm", argv[2:])
+        return _exec_module("sandbox", argv[1:])
+    commands.add_parser(
+        "sandbox",
+        help="run natlink against stand-ins for Azure and Slack on this machine, with a web page "
+        "(natlink sandbox [--port 3000] [--state DIR] [--reset] [--tour]; natlink sandbox azure)",
+        add_help=False,
+    )
     inventory = commands.add_parser("inventory", help="print services, endpoints and who sees which address")
     inventory.add_argument(
         "--json", action="store_true", help="print the stable JSON shape instead of tables"
@@ -62,8 +72,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     manifest.add_argument("--socket-mode", action="store_true", help="a manifest for Socket Mode (no URLs)")
     known, rest = parser.parse_known_args(argv)
-    if known.command == "sandbox" and known.part == "azure":
-        return _exec_module("sandbox.arm", rest)
     if known.command == "serve" and not rest:
         from bot.serve import serve
 

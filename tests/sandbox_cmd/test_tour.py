@@ -1,0 +1,62 @@
+"""`natlink sandbox --tour`: the seed story with no browser, as each person saw it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+MAPPING = (
+    "from VM-Win2019 (10.0.0.4) connect to 10.0.0.5:3389; it arrives at VM-Win2019-2 10.2.0.5:3389, "
+    "which sees you as 10.2.0.6"
+)
+
+
+def test_the_tour_tells_the_seed_story(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "sandbox", "--tour"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=170,
+        start_new_session=True,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    in_order = [
+        "admin in #team-b: /natlink grant @alice create 22222222-2222-2222-2222-222222222222",
+        "admin in #team-a: /natlink grant @bob request 11111111-1111-1111-1111-111111111111",
+        "--- 1. create",
+        "alice in #team-b: /natlink create rdp-vmb --vm VM-Win2019-2 --port 3389",
+        "== rdp-vmb is exposed ==",
+        "--- 2. share",
+        "alice in #team-b: /natlink share rdp-vmb #team-a",
+        "natlink posted in #team-a:",
+        "[Request endpoint]",
+        "--- 3. request",
+        "bob in #team-a: /natlink request rdp-vmb --vm VM-Win2019",
+        "== Endpoint request for rdp-vmb ==",
+        "[Approve] [Reject]",
+        "--- 4. approve",
+        "alice in #team-b: clicks [Approve]",
+        "natlink updated its message in #team-b:",
+        "Approved by @alice",
+        "natlink posted in a DM to bob:",
+        "--- 5. power off",
+        "portal: POST .../virtualMachines/VM-Win2019-2/powerOff",
+        "rdp-vmb: backend VM-Win2019-2 (10.2.0.5) is stopped.",
+        "--- 6. power on",
+        "portal: POST .../virtualMachines/VM-Win2019-2/start",
+        "rdp-vmb ok: 1 of 1 backends running",
+        "--- 7. digest",
+        "== natlink daily digest,",
+        "VM-Win2019 10.0.0.4 → 10.0.0.5:3389",
+    ]
+    at = 0
+    for fact in in_order:
+        found = out.find(fact, at)
+        assert found >= 0, f"{fact!r} missing (or out of order) in:\n{out}"
+        at = found + len(fact)
+    assert "*" not in out.split("--- 1. create")[1].replace("* * * * *", ""), "mrkdwn bold left in the text"
+    assert out.rstrip("\n").splitlines()[-1] == MAPPING
+    assert not (tmp_path / ".natlink-sandbox").exists(), "the tour must not touch the user's state"
