@@ -7,14 +7,32 @@ shows ``code``, ``message`` and ``hint`` and never needs to know the SDK.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from azure.core.exceptions import (
     AzureError,
     ClientAuthenticationError,
     HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ResourceNotModifiedError,
     ServiceRequestError,
     ServiceResponseError,
+    map_error,
 )
+from azure.mgmt.core.exceptions import ARMErrorFormat
+
+from .model import Unreadable
+
+T = TypeVar("T")
+UNREADABLE_STATUSES = frozenset({401, 403, 404})
+_SDK_ERRORS = {  # as the SDK's own operations map them
+    401: ClientAuthenticationError,
+    404: ResourceNotFoundError,
+    409: ResourceExistsError,
+    304: ResourceNotModifiedError,
+}
 
 _SCOPE = re.compile(r"scope '([^']+)'")
 
@@ -91,3 +109,25 @@ def _code_and_message(error: AzureError) -> tuple[str, str]:
     if isinstance(error, ServiceRequestError | ServiceResponseError):
         return type(error).__name__, error.message
     return type(error).__name__, str(error)
+
+
+def raise_for_status(response: Any) -> None:
+    """What the SDK's own operations do with an answer other than 200: the same exception types."""
+    if response.status_code != 200:
+        map_error(status_code=response.status_code, response=response, error_map=_SDK_ERRORS)
+        raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+
+
+def read_or_unreadable(subscription: str, read: Callable[[], T]) -> T | Unreadable:
+    """``read()`` one subscription for a sweep: a refusal (401/403/404) marks it unreadable, so the
+    rest still shows; any other failure is a ``CloudError`` that stops the sweep."""
+    scope = f"/subscriptions/{subscription}"
+    try:
+        return read()
+    except HttpResponseError as exc:
+        error = CloudError.from_azure(exc, scope)
+        if exc.status_code not in UNREADABLE_STATUSES:
+            raise error from exc
+        return Unreadable(subscription, error.code, error.message)
+    except AzureError as exc:
+        raise CloudError.from_azure(exc, scope) from exc

@@ -17,18 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from azure.core.exceptions import (
-    AzureError,
-    ClientAuthenticationError,
-    HttpResponseError,
-    ResourceExistsError,
-    ResourceNotFoundError,
-    ResourceNotModifiedError,
-    map_error,
-)
 from azure.core.rest import HttpRequest
 from azure.mgmt.compute.operations._operations import build_virtual_machines_list_all_request
-from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.network.operations._operations import (
     build_load_balancers_list_all_request,
     build_network_interfaces_list_all_request,
@@ -38,16 +28,8 @@ from azure.mgmt.network.operations._operations import (
 
 from . import convert
 from .clients import Clients
-from .errors import CloudError
+from .errors import raise_for_status, read_or_unreadable
 from .model import Snapshot, Unreadable
-
-_UNREADABLE_STATUSES = {401, 403, 404}
-_ERROR_MAP = {  # as the SDK's list operations map them
-    401: ClientAuthenticationError,
-    404: ResourceNotFoundError,
-    409: ResourceExistsError,
-    304: ResourceNotModifiedError,
-}
 
 Json = dict[str, Any]
 
@@ -85,16 +67,7 @@ def snapshot(clients: Clients, subscriptions: Iterable[str]) -> Snapshot:
 
 
 def _read(clients: Clients, subscription: str) -> _Listing | Unreadable:
-    """List one subscription; a refusal marks it unreadable, any other failure stops the sweep."""
-    try:
-        return _list(clients, subscription)
-    except HttpResponseError as exc:
-        error = CloudError.from_azure(exc, f"/subscriptions/{subscription}")
-        if exc.status_code not in _UNREADABLE_STATUSES:
-            raise error from exc
-        return Unreadable(subscription, error.code, error.message)
-    except AzureError as exc:
-        raise CloudError.from_azure(exc, f"/subscriptions/{subscription}") from exc
+    return read_or_unreadable(subscription, lambda: _list(clients, subscription))
 
 
 def _list(clients: Clients, subscription: str) -> _Listing:
@@ -127,9 +100,7 @@ def _pages(send: Callable[..., Any], request: HttpRequest) -> Iterator[Json]:
     while True:
         pipeline_response = send(request, _return_pipeline_response=True)
         response = pipeline_response.http_response
-        if response.status_code != 200:
-            map_error(status_code=response.status_code, response=response, error_map=_ERROR_MAP)
-            raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+        raise_for_status(response)
         body = pipeline_response.context.get("deserialized_data")
         if not isinstance(body, dict):
             body = response.json()

@@ -22,22 +22,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from azure.core.exceptions import (
-    AzureError,
-    ClientAuthenticationError,
-    HttpResponseError,
-    ResourceExistsError,
-    ResourceNotFoundError,
-    ResourceNotModifiedError,
-    map_error,
-)
 from azure.core.rest import HttpRequest
-from azure.mgmt.core.exceptions import ARMErrorFormat
 from azure.mgmt.monitor.operations._metrics_operations import build_list_at_subscription_scope_request
 
 from . import ids
 from .clients import Clients
-from .errors import CloudError
+from .errors import CloudError, raise_for_status, read_or_unreadable
 from .model import Snapshot, Unreadable
 
 WINDOW = timedelta(minutes=10)  # long enough to skip a few late minutes, short enough to stay cheap
@@ -45,14 +35,7 @@ INTERVAL = "PT1M"
 TOP = 1000  # series per resource; Azure's default of 10 would cut a large backend pool short
 PROBE_FAILING_BELOW = 50.0
 NAT_PRESSURE_PERCENT = 80.0
-_UNREADABLE_STATUSES = {401, 403, 404}
 _RESOURCE_ID = "microsoft.resourceid"
-_ERROR_MAP = {  # as the SDK's metrics operations map them
-    401: ClientAuthenticationError,
-    404: ResourceNotFoundError,
-    409: ResourceExistsError,
-    304: ResourceNotModifiedError,
-}
 
 Json = dict[str, Any]
 
@@ -181,8 +164,8 @@ def _read(
     clients: Clients, subscription: str, where: tuple[str, ...], now: datetime
 ) -> tuple[Reading, Reading] | Unreadable:
     """One subscription's two metrics in every region; a refusal marks it unreadable."""
-    scope = f"/subscriptions/{subscription}"
-    try:
+
+    def read() -> tuple[Reading, Reading]:
         monitor = clients.monitor(subscription)
         probes: Reading = []
         usage: Reading = []
@@ -190,13 +173,8 @@ def _read(
             probes += _query(monitor, subscription, region, DIP_AVAILABILITY, now)
             usage += _query(monitor, subscription, region, NAT_PORTS_USAGE, now)
         return probes, usage
-    except HttpResponseError as exc:
-        error = CloudError.from_azure(exc, scope)
-        if exc.status_code not in _UNREADABLE_STATUSES:
-            raise error from exc
-        return Unreadable(subscription, error.code, error.message)
-    except AzureError as exc:
-        raise CloudError.from_azure(exc, scope) from exc
+
+    return read_or_unreadable(subscription, read)
 
 
 def _query(monitor: Any, subscription: str, region: str, metric: _Metric, now: datetime) -> Reading:
@@ -218,9 +196,7 @@ def _query(monitor: Any, subscription: str, region: str, metric: _Metric, now: d
         filter=f"Microsoft.ResourceId eq '*' and {metric.dimension} eq '*'",
     )
     response = _send(monitor, request)
-    if response.status_code != 200:
-        map_error(status_code=response.status_code, response=response, error_map=_ERROR_MAP)
-        raise HttpResponseError(response=response, error_format=ARMErrorFormat)
+    raise_for_status(response)
     out: Reading = []
     for found in response.json().get("value") or []:
         code = found.get("errorCode")
