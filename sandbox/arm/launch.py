@@ -7,16 +7,15 @@ would run it, so nothing they measure is flattered by sharing memory with the cl
 from __future__ import annotations
 
 import json
-import os
-import signal
 import ssl
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sandbox.process import start_child, stop_child
 
 
 @dataclass
@@ -58,27 +57,9 @@ class RunningSandbox:
         }
 
     def stop(self, timeout: float = 10) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait(timeout)
+        return stop_child(self.process, timeout)
 
 
 def start(*args: str, state: Path | None = None, cwd: Path | None = None) -> RunningSandbox:
     """Run ``python -m sandbox.arm --port 0 [args]`` and wait for its first line."""
-    command = [sys.executable, "-m", "sandbox.arm", "--port", "0", *args]
-    if state is not None:
-        command += ["--state", str(state)]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd, env=os.environ.copy()
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line:
-        stderr = process.stderr.read() if process.stderr else ""
-        process.wait(5)
-        raise RuntimeError(f"sandbox.arm did not start: {stderr.strip()}")
-    return RunningSandbox(process, json.loads(line))
+    return RunningSandbox(*start_child("sandbox.arm", args, state, cwd))

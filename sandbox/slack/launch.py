@@ -7,16 +7,15 @@ nothing a test proves is flattered by sharing memory with the client.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from sandbox.process import start_child, stop_child
 
 
 @dataclass
@@ -62,13 +61,7 @@ class RunningSlack:
         return self.control("GET", "calls", query={"method": method} if method else None)["calls"]
 
     def stop(self, timeout: float = 10) -> int:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            return self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            return self.process.wait(timeout)
+        return stop_child(self.process, timeout)
 
 
 def control(
@@ -93,16 +86,4 @@ def control(
 
 def start(*args: str, state: Path | None = None, cwd: Path | None = None) -> RunningSlack:
     """Run ``python -m sandbox.slack --port 0 [args]`` and wait for its first line."""
-    command = [sys.executable, "-m", "sandbox.slack", "--port", "0", *args]
-    if state is not None:
-        command += ["--state", str(state)]
-    process = subprocess.Popen(
-        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=cwd, env=os.environ.copy()
-    )
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    if not line:
-        stderr = process.stderr.read() if process.stderr else ""
-        process.wait(5)
-        raise RuntimeError(f"sandbox.slack did not start: {stderr.strip()}")
-    return RunningSlack(process, json.loads(line))
+    return RunningSlack(*start_child("sandbox.slack", args, state, cwd))
