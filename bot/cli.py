@@ -6,32 +6,15 @@ that plays Slack. ``natlink sandbox azure`` runs the Azure stand-in alone (``pyt
 Both replace this process: the product never imports ``sandbox``, so a stand-in cannot share code
 with the client it tests.
 
-``natlink inventory [--json]`` sweeps the subscriptions in NATLINK_SUBSCRIPTIONS and prints the
-services, connections, endpoints and address mappings. The JSON shape is stable::
-
-    {"taken_at": ISO-8601, "subscriptions": [id], "unreadable": [{subscription, code, message}],
-     "services": [{id, name, ..., nat_ips: [ip], ports: [[frontend, backend]], backends: [...],
-                   connections: [{id, name, status, private_endpoint_id, token, ...}]}],
-     "endpoints": [{id, name, subscription, ip, subnet_id, vnet_name, status, ...}],
-     "mappings": [{service, connection, status, consumer_visible, consumer_source_ip, consumer_vm,
-                   pe_ip, port, nat_ips: [ip], frontend_ip, backend_ip, backend_port,
-                   consumer_destination, backend_source: [ip]}]}
-
-``pe_ip`` and ``consumer_destination`` are null when the endpoint's subscription is not readable.
-Exit status: 0 done, 1 Azure refused or failed (code, message and hint on stderr), 2 bad settings.
+``natlink serve``, ``natlink sweep --once``, ``natlink manifest`` and ``natlink inventory`` (see
+``bot/inventory.py`` for its stable JSON shape) are the others.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from cloud.model import Mapping, Snapshot
 
 
 def _exec_module(module: str, args: list[str]) -> int:
@@ -83,7 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     if known.command == "manifest" and not rest:
         return _manifest(known.url, known.socket_mode)
     if known.command == "inventory" and not rest:
-        return _inventory(as_json=known.json)
+        from bot.inventory import report
+
+        return report(as_json=known.json)
     parser.error(f"unknown command: {' '.join(argv)}")
     return 2
 
@@ -97,90 +82,6 @@ def _manifest(url: str | None, socket_mode: bool) -> int:
         print(f"natlink manifest: {exc}", file=sys.stderr)
         return 2
     return 0
-
-
-def _inventory(as_json: bool) -> int:
-    """Imports ``cloud`` here so that ``natlink sandbox`` never loads the Azure SDK."""
-    from cloud.clients import Clients
-    from cloud.errors import CloudError
-    from cloud.inventory import snapshot
-    from cloud.mapping import mappings
-    from cloud.settings import CloudSettings, SettingsError
-
-    try:
-        settings = CloudSettings.from_env(os.environ)
-    except SettingsError as exc:
-        print(f"natlink: {exc}", file=sys.stderr)
-        return 2
-    try:
-        taken = snapshot(Clients(settings), settings.subscriptions)
-    except CloudError as exc:
-        print(f"natlink: {exc.code}: {exc.message}\nhint: {exc.hint or 'none'}", file=sys.stderr)
-        return 1
-    rows = mappings(taken)
-    print(json.dumps(_inventory_json(taken, rows), indent=2) if as_json else _inventory_tables(taken, rows))
-    return 0
-
-
-def _inventory_json(taken: Snapshot, rows: list[Mapping]) -> dict[str, Any]:
-    return {
-        "taken_at": taken.taken_at.isoformat(),
-        "subscriptions": list(taken.subscriptions),
-        "unreadable": [asdict(u) for u in taken.unreadable],
-        "services": [asdict(s) for s in taken.services],
-        "endpoints": [asdict(e) for e in taken.endpoints],
-        "mappings": [_mapping_json(m) for m in rows],
-    }
-
-
-def _mapping_json(mapping: Mapping) -> dict[str, Any]:
-    return asdict(mapping) | {
-        "consumer_destination": mapping.consumer_destination,
-        "backend_source": list(mapping.backend_source),
-    }
-
-
-def _inventory_tables(taken: Snapshot, rows: list[Mapping]) -> str:
-    services = [
-        (s.name, s.subscription, s.alias, ",".join(s.nat_ips), s.frontend_ip, len(s.connections))
-        for s in taken.services
-    ]
-    connections = [
-        (s.name, c.name, c.status, c.endpoint_subscription, c.token)
-        for s in taken.services
-        for c in s.connections
-    ]
-    endpoints = [(e.name, e.subscription, e.ip, e.vnet_name, e.status) for e in taken.endpoints]
-    mapped = [
-        (
-            m.service,
-            m.connection,
-            m.status,
-            m.consumer_destination or "(not visible)",
-            ",".join(m.backend_source),
-            f"{m.backend_ip}:{m.backend_port}",
-        )
-        for m in rows
-    ]
-    unreadable = [(u.subscription, u.code) for u in taken.unreadable]
-    return "\n\n".join(
-        [
-            _table("SERVICE SUBSCRIPTION ALIAS NAT_IPS FRONTEND CONNECTIONS", services),
-            _table("SERVICE CONNECTION STATUS ENDPOINT_SUBSCRIPTION TOKEN", connections),
-            _table("ENDPOINT SUBSCRIPTION IP VNET STATUS", endpoints),
-            _table("SERVICE CONNECTION STATUS CONSUMER_DESTINATION BACKEND_SEES_SOURCE BACKEND", mapped),
-            *([_table("UNREADABLE_SUBSCRIPTION CODE", unreadable)] if unreadable else []),
-        ]
-    )
-
-
-def _table(headers: str, rows: list[tuple[Any, ...]]) -> str:
-    """Left-aligned columns; None shows as '-'."""
-    cells = [headers.split(), *[["-" if v is None else str(v) for v in row] for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(cells[0]))]
-    return "\n".join(
-        "  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() for row in cells
-    )
 
 
 if __name__ == "__main__":
