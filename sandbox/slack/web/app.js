@@ -463,8 +463,13 @@ function refreshAzureSoon() {
   azureTimer = setTimeout(refreshAzure, 300);
 }
 
+let azureAsked = 0;
 async function refreshAzure() {
+  // Refreshes overlap (a portal action, a live event); only the latest one may paint, so a slower
+  // earlier answer can never put back a world from before the change.
+  const asked = ++azureAsked;
   const answer = await api("GET", "/web/azure");
+  if (asked !== azureAsked) return;
   const body = document.getElementById("azure-body");
   if (answer.status !== 200) {
     body.replaceChildren(el("div", { "data-testid": "azure-error", text: "Azure unavailable: " + (answer.data.error || answer.status) }));
