@@ -1,14 +1,16 @@
 """The page in a real headless Chromium, driven with Playwright: DOM assertions, not pixels.
 
 The first test plays every part against the scripted bot; the second runs the real ``natlink
-serve`` behind the page and plays the seed story as admin, alice and bob, saving
-``docs/sandbox.png``. Skipped only when Chromium is missing outside CI (``CI=true`` never skips).
+serve`` behind the page and plays the seed story as admin, alice and bob, then takes a
+screenshot (``NATLINK_UPDATE_SCREENSHOT=1`` copies it to ``docs/sandbox.png`` for the README).
+Skipped only when Chromium is missing outside CI (``CI=true`` never skips).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -241,7 +243,7 @@ def product(
     assert code == 0, log.read_text()[-3000:]
 
 
-def test_the_seed_story_in_the_browser_with_the_real_bot(tab: Any, product: Any) -> None:
+def test_the_seed_story_in_the_browser_with_the_real_bot(tab: Any, product: Any, tmp_path: Path) -> None:
     expect = _expect()
     slack, _ = product
     tab.goto(slack.config["base_url"] + "/?user=admin")
@@ -282,5 +284,8 @@ def test_the_seed_story_in_the_browser_with_the_real_bot(tab: Any, product: Any)
     expect(link.get_by_test_id("mapping-a")).to_contain_text("destination 10.0.0.5:3389")
     expect(link.get_by_test_id("mapping-b")).to_contain_text("source 10.2.0.6")
     expect(link.get_by_test_id("mapping-b")).to_contain_text("VM-Win2019-2 10.2.0.5:3389")
-    (ROOT / "docs").mkdir(exist_ok=True)
-    tab.screenshot(path=str(ROOT / "docs" / "sandbox.png"), full_page=True)
+    shot = tmp_path / "sandbox.png"
+    tab.screenshot(path=str(shot), full_page=True)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("NATLINK_UPDATE_SCREENSHOT") == "1":  # refresh the README's picture on purpose only
+        shutil.copyfile(shot, ROOT / "docs" / "sandbox.png")
