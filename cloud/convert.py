@@ -155,6 +155,7 @@ def service(pls: Json, resources: Resources) -> Service:
         connections=tuple(
             connection(c, pls_id, resources) for c in _list(props, "privateEndpointConnections")
         ),
+        load_balancer_ids=tuple(dict.fromkeys(ids.parent(f) for f in frontend_ids if f)),
     )
 
 

@@ -55,6 +55,7 @@ class Service:
     proxy_protocol: bool
     provisioning_state: str | None
     connections: tuple[Connection, ...]
+    load_balancer_ids: tuple[str, ...] = ()  # lower-cased; where its backends' health probes live
 
 
 @dataclass(frozen=True)

@@ -342,13 +342,12 @@ def _first_failure(managed: Managed, observation: Observation) -> Finding:
 
 
 def _probe(signals: Signals, service: LiveService, ip: str | None) -> float | None:
-    """The probe of ``ip`` behind the service's load balancer, found by the LB's frontend address."""
-    for probe in signals.probes:
-        if probe.ip == ip and probe.lb_id.startswith(
-            f"/subscriptions/{(service.subscription or '').lower()}/"
-        ):
-            return probe.percent
-    return None
+    """The health probe of ``ip`` on the service's own load balancer (addresses can repeat across VNets)."""
+    if ip is None:
+        return None
+    readings = [signals.probe(lb, ip) for lb in service.load_balancer_ids]
+    found = [r for r in readings if r is not None]
+    return min(found) if found else None
 
 
 def _nat(

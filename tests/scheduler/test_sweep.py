@@ -128,3 +128,58 @@ def test_an_unreadable_subscription_is_not_a_deletion(db, config, clients, manag
         sandbox.control("POST", "access", {"subscription": TEAM_B, "readable": True})
     assert result.unreadable == (TEAM_B,) and result.events == 0
     assert _sweep(db, config, clients, 10).events == 0
+
+
+def test_a_failing_probe_elsewhere_at_the_same_address_is_not_ours(
+    db, config, clients, managed, sandbox, net_b
+) -> None:
+    """Addresses repeat across VNets: another LB's failing probe for 10.2.0.5 must not alarm rdp-vmb."""
+    from tests.arm_story import lb_body
+
+    rg = "rg-team-b"
+    net_b.virtual_networks.begin_create_or_update(
+        rg,
+        "twin-vnet",
+        {
+            "location": "japaneast",
+            "properties": {
+                "addressSpace": {"addressPrefixes": ["10.2.0.0/16"]},
+                "subnets": [{"name": "default", "properties": {"addressPrefix": "10.2.0.0/24"}}],
+            },
+        },
+    ).result()
+    twin_subnet = f"/subscriptions/{TEAM_B}/resourceGroups/{rg}/providers/Microsoft.Network/virtualNetworks/twin-vnet/subnets/default"
+    twin_lb = f"/subscriptions/{TEAM_B}/resourceGroups/{rg}/providers/Microsoft.Network/loadBalancers/lb-rdp"
+    net_b.load_balancers.begin_create_or_update(
+        rg, "lb-rdp", lb_body(frontend={"subnet": {"id": twin_subnet}})
+    ).result()
+    net_b.network_interfaces.begin_create_or_update(
+        rg,
+        "twin-nic",
+        {
+            "location": "japaneast",
+            "properties": {
+                "ipConfigurations": [
+                    {
+                        "name": "ipconfig1",
+                        "properties": {
+                            "subnet": {"id": twin_subnet},
+                            "privateIPAllocationMethod": "Static",
+                            "privateIPAddress": "10.2.0.5",
+                            "loadBalancerBackendAddressPools": [
+                                {"id": f"{twin_lb}/backendAddressPools/pool"}
+                            ],
+                        },
+                    }
+                ]
+            },
+        },
+    ).result()
+    _sweep(db, config, clients, 0)
+    sandbox.control("POST", "probe", {"lb": twin_lb, "ip": "10.2.0.5", "healthy": False})
+    assert _sweep(db, config, clients, 5).events == 0
+    natlink_lb = twin_lb.replace("lb-rdp", "natlink-lb-temp-vnet-default")
+    sandbox.control("POST", "probe", {"lb": natlink_lb, "ip": "10.2.0.5", "healthy": False})
+    assert _sweep(db, config, clients, 10).events == 1
+    (event,) = events.pending(db)
+    assert event.kind == "probe_failing" and event.service == "rdp-vmb"
