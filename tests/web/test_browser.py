@@ -206,6 +206,8 @@ def test_the_page_against_a_scripted_bot(tab: Any, page: Page) -> None:
     expect(panel.locator("[data-testid=connection-row][data-status=Rejected]")).to_have_count(1)
     expect(panel.locator("[data-testid=mapping-row][data-status=Rejected]")).to_have_count(1)
     panel.get_by_test_id("portal-pe-name").fill("pe-from-browser")
+    tab.get_by_test_id("azure-refresh").click()  # the panel is rebuilt under the person's hands
+    expect(panel.get_by_test_id("portal-pe-name")).to_have_value("pe-from-browser")
     panel.get_by_test_id("portal-create-pe").click()
     created = panel.locator('[data-testid=pe-row][data-pe-name="pe-from-browser"]')
     expect(created).to_have_attribute("data-status", "Pending")

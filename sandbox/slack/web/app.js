@@ -12,6 +12,7 @@ const S = {
   openView: null,   // id of the modal on screen
   polling: null,
   azure: null,
+  portal: { alias: "", name: "" },  // the portal form's values, kept across re-renders
 };
 
 const EMOJI = {
@@ -515,14 +516,22 @@ function renderAzure() {
   const pes = section("Private endpoints", "pe-list", w.endpoints.map((pe) => el("div", { class: "row", "data-testid": "pe-row", "data-pe-name": pe.name, "data-status": pe.status },
     el("b", { text: pe.name }), ` ${pe.team} ${pe.ips.join(", ")} in ${pe.subnet} → ${pe.service || pe.target} `,
     el("span", { class: "status-" + pe.status, text: pe.status }))));
+  // The panel is rebuilt on every refresh; what the person typed lives in S.portal so a refresh
+  // between typing and clicking keeps it.
   const aliasSelect = el("select", { "data-testid": "portal-alias" }, w.services.map((p) => el("option", { value: p.alias, text: p.name + " — " + p.alias })));
+  if (w.services.some((p) => p.alias === S.portal.alias)) aliasSelect.value = S.portal.alias;
+  aliasSelect.addEventListener("change", () => { S.portal.alias = aliasSelect.value; });
   const nameInput = el("input", { type: "text", "data-testid": "portal-pe-name", placeholder: "endpoint name (optional)" });
+  nameInput.value = S.portal.name;
+  nameInput.addEventListener("input", () => { S.portal.name = nameInput.value; });
   const create = el("form", { "data-testid": "portal-create-form" },
     el("h3", { text: "Portal: create a PE in Team A by alias" }), aliasSelect, nameInput,
     el("button", { type: "submit", "data-testid": "portal-create-pe", text: "Create private endpoint", disabled: !w.services.length }));
-  create.addEventListener("submit", (event) => {
+  create.addEventListener("submit", async (event) => {
     event.preventDefault();
-    portal("/web/portal/endpoint", { alias: aliasSelect.value, name: nameInput.value || undefined });
+    const spec = { alias: S.portal.alias || aliasSelect.value, name: S.portal.name || undefined };
+    const answer = await portal("/web/portal/endpoint", spec);
+    if (answer.data.ok) S.portal.name = "";
   });
   body.replaceChildren(links, vnets, vms, lbs, services, pes, create, el("div", { id: "portal-result", "data-testid": "portal-result" }));
 }
