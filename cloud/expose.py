@@ -27,13 +27,13 @@ from azure.mgmt.network.models import (
 from . import ids, lb
 from .clients import Clients
 from .errors import CloudError
+from .limits import NAT_IPS_MAX, NAT_IPS_MIN
 from .lookup import get_or_none, unique
 from .model import Service, VmInfo
 from .services import read_service
 from .steps import Progress, Steps, wait
 from .vms import find_vm
 
-MAX_NAT_IPS = 8
 _NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9_.-]{0,48}[A-Za-z0-9_])?$")
 
 
@@ -120,9 +120,10 @@ def _check_arguments(name: str, target: VmTarget | LbTarget, ports: Sequence[int
             f"{name!r} is not a service name: 1-50 letters, digits, '.', '-' or '_', starting with a "
             "letter or digit and ending with a letter, digit or '_'.",
         )
-    if not 1 <= nat_ips <= MAX_NAT_IPS:
+    if not NAT_IPS_MIN <= nat_ips <= NAT_IPS_MAX:
         raise CloudError(
-            "InvalidNatIpCount", f"A private link service has 1 to {MAX_NAT_IPS} NAT IPs, not {nat_ips}."
+            "InvalidNatIpCount",
+            f"A private link service has {NAT_IPS_MIN} to {NAT_IPS_MAX} NAT IPs, not {nat_ips}.",
         )
     if isinstance(target, VmTarget) and not ports:
         raise CloudError("InvalidExposeTarget", f"Exposing VM {target.vm} needs at least one port.")
@@ -293,7 +294,7 @@ def _wanted_pls(
         pls = copy.deepcopy(current)
     configs = list(pls.ip_configurations or [])
     taken = {(c.name or "").lower() for c in configs}
-    for index in range(MAX_NAT_IPS * 2):
+    for index in range(NAT_IPS_MAX * 2):
         if len(configs) >= nat_ips:
             break
         if f"nat-{index}" not in taken:

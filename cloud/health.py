@@ -14,9 +14,9 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from . import ids
+from .limits import NAT_IPS_MAX
 from .model import Backend, Connection, Endpoint, Service, Snapshot
 
-MAX_NAT_IPS = 8  # Azure's limit of NAT IP configurations on one private link service
 RUNNING = "running"
 
 
@@ -127,7 +127,7 @@ class NatHeadroom:
 
     @property
     def message(self) -> str:
-        return f"{self.service_name} has {self.nat_ips} of {MAX_NAT_IPS} NAT IPs; {self.available} more possible."
+        return f"{self.service_name} has {self.nat_ips} of {NAT_IPS_MAX} NAT IPs; {self.available} more possible."
 
 
 @dataclass(frozen=True)
@@ -300,7 +300,7 @@ def failed(snapshot: Snapshot) -> list[FailedProvisioning]:
 def headroom(service: Service) -> NatHeadroom:
     """NAT IPs used and how many more Azure allows on this service."""
     used = len(service.nat_ips)
-    return NatHeadroom(service.id, service.name, used, max(MAX_NAT_IPS - used, 0))
+    return NatHeadroom(service.id, service.name, used, max(NAT_IPS_MAX - used, 0))
 
 
 def orphan_endpoints(snapshot: Snapshot) -> list[OrphanEndpoint]:

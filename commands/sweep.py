@@ -20,6 +20,7 @@ from sqlite_utils import Database
 
 from cloud import ids, inventory, metrics
 from cloud.clients import Clients
+from cloud.limits import NAT_IPS_MAX
 from cloud.metrics import Signals
 from cloud.model import Service as LiveService
 from cloud.model import Snapshot
@@ -33,7 +34,6 @@ from .escapes import escape
 
 LAST_SWEEP = "last_sweep"
 NAT_PRESSURE = 80.0
-MAX_NAT_IPS = 8
 OUTSIDE = "outside natlink"
 STATES = {"pending": "pending", "approved": "approved", "rejected": "rejected", "disconnected": "removed"}
 
@@ -374,11 +374,11 @@ def _nat(
     rising += [(o.key, o.value) for o in changes.appeared if o.value["pressure"]]
     for key, value in rising:
         service = managed[value["service"]]
-        room = MAX_NAT_IPS - len(live[value["service"]].nat_ips)
+        room = NAT_IPS_MAX - len(live[value["service"]].nat_ips)
         advice = (
-            f"Add NAT IPs: `/natlink create {service.name} … --nat-ips N`; {room} more possible before Azure's limit of {MAX_NAT_IPS}."
+            f"Add NAT IPs: `/natlink create {service.name} … --nat-ips N`; {room} more possible before Azure's limit of {NAT_IPS_MAX}."
             if room
-            else f"The service already has Azure's maximum of {MAX_NAT_IPS} NAT IPs; split the load across another service."
+            else f"The service already has Azure's maximum of {NAT_IPS_MAX} NAT IPs; split the load across another service."
         )
         found.append(
             Finding(

@@ -2,7 +2,8 @@
 
 Every check takes the token as Slack sent it and returns the typed value, or raises
 ``InvalidValue`` whose text the grammar prefixes with the argument's name and shows to the user
-as is. Limits live here as constants so the docs and tests quote the same numbers.
+as is. natlink's own limits live here as constants, and Azure's are imported from
+:mod:`cloud.limits`, so the docs and tests quote the same numbers.
 """
 
 from __future__ import annotations
@@ -13,22 +14,19 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from enum import StrEnum
 
+from cloud.limits import NAME_MAX as AZURE_NAME_MAX
+from cloud.limits import NAT_IPS_MAX, NAT_IPS_MIN, REQUEST_MESSAGE_MAX, RESOURCE_GROUP_MAX
+
 from . import escapes
 from .values import STAR, Alias, Channel, Scope, User, Value
 
-AZURE_NAME_MAX = 80
-RESOURCE_GROUP_MAX = 90
 SERVICE_MIN, SERVICE_MAX = 3, 40
 PORTS_MAX = 8
 """Each port becomes one load-balancer rule and probe; more than eight is several services."""
-NAT_IPS_MIN, NAT_IPS_MAX = 1, 8
-"""Azure allows one to eight NAT IPs on a private link service."""
 DURATION_MIN, DURATION_MAX = timedelta(minutes=5), timedelta(days=365)
 REQUEST_ID_PREFIX = "r-"
 REQUEST_ID_MIN, REQUEST_ID_MAX = 6, 10
 """Random part of a request id: ``secrets.token_urlsafe(6)`` gives 8 characters."""
-REQUEST_MESSAGE_MAX = 140
-"""Azure's limit on a private endpoint connection's ``requestMessage`` (and state description)."""
 TOKEN_PREFIX = "natlink:"
 TOKEN_MAX = len(TOKEN_PREFIX) + len(REQUEST_ID_PREFIX) + REQUEST_ID_MAX
 """The token is ``natlink:<request-id>``, at most 8 + 12 = 20 characters."""

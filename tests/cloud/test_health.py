@@ -10,8 +10,9 @@ from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.network import NetworkManagementClient
 
 from cloud.clients import Clients
-from cloud.health import MAX_NAT_IPS, Level, facts, headroom, service_health
+from cloud.health import Level, facts, headroom, service_health
 from cloud.inventory import snapshot
+from cloud.limits import NAT_IPS_MAX
 from cloud.model import Backend, Connection, Endpoint, Service, Snapshot, Unreadable
 from sandbox.arm.launch import RunningSandbox
 from tests.arm_story import A_RG, B_RG, expose, pe_body
@@ -43,7 +44,7 @@ def test_the_seed_story_is_healthy(clients: Clients, requested: str) -> None:
     assert (health.failed, health.outside_changes, health.removed) == ((), (), ())
     assert (health.orphan_endpoints, health.orphan_connections) == ((), ())
     (room,) = health.headroom
-    assert (room.nat_ips, room.available) == (1, MAX_NAT_IPS - 1)
+    assert (room.nat_ips, room.available) == (1, NAT_IPS_MAX - 1)
 
 
 def test_a_powered_off_backend_takes_the_service_down_naming_the_vm(
