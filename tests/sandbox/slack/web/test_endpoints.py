@@ -11,7 +11,7 @@ from slack_sdk import WebClient
 
 from sandbox.slack import launch
 from tests.conftest import TEAM_A, TEAM_B
-from tests.web.conftest import Page
+from tests.sandbox.slack.web.conftest import Page
 
 
 def _texts(state: dict[str, Any], channel: str) -> list[str]:

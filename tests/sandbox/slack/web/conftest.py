@@ -15,7 +15,7 @@ import pytest
 from sandbox.arm.launch import RunningSandbox
 from sandbox.slack import launch
 from sandbox.slack.world import SIGNING_SECRET
-from tests.web.receiver import ScriptedBot
+from tests.sandbox.slack.web.receiver import ScriptedBot
 
 
 @dataclass

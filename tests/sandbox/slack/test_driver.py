@@ -12,7 +12,7 @@ from slack_sdk.signature import SignatureVerifier
 
 from sandbox.slack.driver import Driver, sign
 from sandbox.slack.launch import RunningSlack
-from tests.slack.receiver import Receiver
+from tests.sandbox.slack.receiver import Receiver
 
 CARD = [
     {"type": "section", "block_id": "what", "text": {"type": "mrkdwn", "text": "bob asks for rdp-b"}},

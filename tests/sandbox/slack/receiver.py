@@ -25,13 +25,14 @@ class Received:
     valid: bool
 
 
-class Receiver(ThreadingHTTPServer):
+class BotEndpoint(ThreadingHTTPServer):
+    """A bot's ``/slack/events`` on loopback: each delivery is checked with slack_sdk's verifier,
+    then answered by ``answer``, which a test bot overrides."""
+
     daemon_threads = True
 
-    def __init__(self, signing_secret: str, app: App | None = None) -> None:
+    def __init__(self, signing_secret: str) -> None:
         self.verifier = SignatureVerifier(signing_secret)
-        self.app = app
-        self.received: list[Received] = []
         super().__init__(("127.0.0.1", 0), _Handler)
         self.thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
         self.thread.start()
@@ -44,9 +45,29 @@ class Receiver(ThreadingHTTPServer):
         self.shutdown()
         self.server_close()
 
+    def answer(self, path: str, body: bytes, headers: dict[str, str], valid: bool) -> tuple[int, bytes, str]:
+        """The status, body and content type to answer one delivery with."""
+        raise NotImplementedError
+
+
+class Receiver(BotEndpoint):
+    """Records every delivery; with a bolt ``App``, serves it through ``App.dispatch``."""
+
+    def __init__(self, signing_secret: str, app: App | None = None) -> None:
+        self.app = app
+        self.received: list[Received] = []
+        super().__init__(signing_secret)
+
+    def answer(self, path: str, body: bytes, headers: dict[str, str], valid: bool) -> tuple[int, bytes, str]:
+        self.received.append(Received(path, body, headers, valid))
+        if self.app is None:
+            return (200 if valid else 401), b"", "text/plain"
+        answer = self.app.dispatch(BoltRequest(body=body.decode(), headers=headers))
+        return answer.status, answer.body.encode(), answer.first_headers().get("content-type", "text/plain")
+
 
 class _Handler(BaseHTTPRequestHandler):
-    server: Receiver
+    server: BotEndpoint
 
     def log_message(self, format: str, *args: Any) -> None:
         """Quiet."""
@@ -55,13 +76,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         headers = {k.lower(): v for k, v in self.headers.items()}
         valid = self.server.verifier.is_valid_request(body, headers)
-        self.server.received.append(Received(self.path, body, headers, valid))
-        if self.server.app is not None:
-            answer = self.server.app.dispatch(BoltRequest(body=body.decode(), headers=headers))
-            status, payload = answer.status, answer.body.encode()
-            content_type = answer.first_headers().get("content-type", "text/plain")
-        else:
-            status, payload, content_type = (200 if valid else 401), b"", "text/plain"
+        status, payload, content_type = self.server.answer(self.path, body, headers, valid)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))

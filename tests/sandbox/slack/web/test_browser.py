@@ -25,7 +25,7 @@ from sandbox.arm.server import free_port
 from sandbox.slack import launch
 from tests.conftest import ROOT, TEAM_A, TEAM_B
 from tests.e2e import harness
-from tests.web.conftest import Page
+from tests.sandbox.slack.web.conftest import Page
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

@@ -16,7 +16,7 @@ import pytest
 from sandbox import orchestrate
 from sandbox.slack.driver import Driver
 from tests.e2e.harness import wait_for
-from tests.sandbox_cmd.harness import Sandbox, alive, answers, find, port_free, start, stop_hard
+from tests.sandbox.harness import Sandbox, alive, answers, find, port_free, start, stop_hard
 
 STOP_SECONDS = 30
 

@@ -12,14 +12,12 @@
 from __future__ import annotations
 
 import json
-import threading
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from slack_sdk.signature import SignatureVerifier
+from tests.sandbox.slack.receiver import BotEndpoint
 
 CONFIRM = {
     "title": {"type": "plain_text", "text": "Reject this request?"},
@@ -37,28 +35,36 @@ class Received:
     valid: bool
 
 
-class ScriptedBot(ThreadingHTTPServer):
-    daemon_threads = True
-
+class ScriptedBot(BotEndpoint):
     def __init__(self, signing_secret: str) -> None:
-        self.verifier = SignatureVerifier(signing_secret)
         self.received: list[Received] = []
         self.api_url = ""
         self.bot_token = ""
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.thread = threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/slack/events"
+        super().__init__(signing_secret)
 
     def connect(self, config: dict[str, Any]) -> None:
         self.api_url, self.bot_token = config["api_url"], config["bot_token"]
 
-    def close(self) -> None:
-        self.shutdown()
-        self.server_close()
+    def answer(self, path: str, body: bytes, headers: dict[str, str], valid: bool) -> tuple[int, bytes, str]:
+        form = dict(urllib.parse.parse_qsl(body.decode()))
+        if "payload" in form:
+            payload = json.loads(form["payload"])
+            kind = payload["type"]
+        else:
+            payload, kind = form, "command"
+        self.received.append(Received(kind, payload, valid))
+        if not valid:
+            return 401, b"", "text/plain"
+        answer: dict[str, Any] | None = None
+        if kind == "command":
+            answer = self.on_command(form)
+        elif kind == "block_actions":
+            self.on_action(payload)
+        elif kind == "view_submission":
+            answer = self.on_submission(payload)
+        if answer is None:
+            return 200, b"", "text/plain"
+        return 200, json.dumps(answer).encode(), "application/json"
 
     def slack(self, method: str, **args: Any) -> dict[str, Any]:
         request = urllib.request.Request(
@@ -197,41 +203,3 @@ def reject_modal(service: str, channel: str, ts: str) -> dict[str, Any]:
             },
         ],
     }
-
-
-class _Handler(BaseHTTPRequestHandler):
-    server: ScriptedBot
-
-    def log_message(self, format: str, *args: Any) -> None:
-        """Quiet."""
-
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        headers = {k.lower(): v for k, v in self.headers.items()}
-        valid = self.server.verifier.is_valid_request(body, headers)
-        form = dict(urllib.parse.parse_qsl(body.decode()))
-        if "payload" in form:
-            payload = json.loads(form["payload"])
-            kind = payload["type"]
-        else:
-            payload, kind = form, "command"
-        self.server.received.append(Received(kind, payload, valid))
-        answer: dict[str, Any] | None = None
-        if not valid:
-            self._answer(401, None)
-            return
-        if kind == "command":
-            answer = self.server.on_command(form)
-        elif kind == "block_actions":
-            self.server.on_action(payload)
-        elif kind == "view_submission":
-            answer = self.server.on_submission(payload)
-        self._answer(200, answer)
-
-    def _answer(self, status: int, answer: dict[str, Any] | None) -> None:
-        payload = json.dumps(answer).encode() if answer is not None else b""
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json" if answer is not None else "text/plain")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)

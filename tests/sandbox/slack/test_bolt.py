@@ -13,7 +13,7 @@ from slack_sdk import WebClient
 
 from sandbox.slack.driver import Driver
 from sandbox.slack.launch import RunningSlack
-from tests.slack.receiver import Receiver
+from tests.sandbox.slack.receiver import Receiver
 
 APPROVAL = [
     {"type": "section", "text": {"type": "mrkdwn", "text": "bob asks for rdp-b"}},
