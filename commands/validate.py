@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 from enum import StrEnum
 
+from cloud import tokens
 from cloud.limits import NAME_MAX as AZURE_NAME_MAX
 from cloud.limits import NAT_IPS_MAX, NAT_IPS_MIN, REQUEST_MESSAGE_MAX, RESOURCE_GROUP_MAX
 
@@ -24,11 +25,9 @@ SERVICE_MIN, SERVICE_MAX = 3, 40
 PORTS_MAX = 8
 """Each port becomes one load-balancer rule and probe; more than eight is several services."""
 DURATION_MIN, DURATION_MAX = timedelta(minutes=5), timedelta(days=365)
-REQUEST_ID_PREFIX = "r-"
-REQUEST_ID_MIN, REQUEST_ID_MAX = 6, 10
-"""Random part of a request id: ``secrets.token_urlsafe(6)`` gives 8 characters."""
-TOKEN_PREFIX = "natlink:"
-TOKEN_MAX = len(TOKEN_PREFIX) + len(REQUEST_ID_PREFIX) + REQUEST_ID_MAX
+REQUEST_ID_PREFIX, REQUEST_ID_MIN, REQUEST_ID_MAX = tokens.ID_PREFIX, tokens.ID_MIN, tokens.ID_MAX
+"""What a request id argument may be; :mod:`cloud.tokens` says why it is wider than what is issued."""
+TOKEN_PREFIX, TOKEN_MAX = tokens.PREFIX, tokens.TOKEN_MAX
 """The token is ``natlink:<request-id>``, at most 8 + 12 = 20 characters."""
 REASON_MAX = REQUEST_MESSAGE_MAX - TOKEN_MAX - 1
 """The message is ``<reason> natlink:<request-id>``: 140 - 20 - 1 space = 119 characters."""
@@ -40,7 +39,6 @@ _SERVICE = re.compile(r"[a-z][a-z0-9-]*[a-z0-9]")
 _PORT = re.compile(r"[0-9]{1,5}")
 _INT = re.compile(r"[0-9]{1,6}")
 _DURATION = re.compile(r"([0-9]{1,6})([mhd])")
-_REQUEST_ID = re.compile(rf"{REQUEST_ID_PREFIX}[A-Za-z0-9_-]{{{REQUEST_ID_MIN},{REQUEST_ID_MAX}}}")
 _ALIAS = re.compile(r"(.+)\.([0-9a-fA-F-]{36})\.([A-Za-z0-9]+)\.azure\.privatelinkservice", re.IGNORECASE)
 _ALIAS_SUFFIX = ".azure.privatelinkservice"
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
@@ -277,10 +275,12 @@ def duration(token: str) -> timedelta:
 
 
 def request_id(token: str) -> str:
-    """A request id as shown on approval cards: ``r-`` and 6-10 URL-safe characters (case matters)."""
+    """A request id as shown on approval cards, ``r-7k2m9x``: the pattern of :mod:`cloud.tokens` (case matters)."""
     text = _not_escape(token, "a request id")
-    if not _REQUEST_ID.fullmatch(text):
-        raise InvalidValue(f"{show(text)} is not a request id like `r-Ab3x9Q_k` (see the approval card)")
+    if not tokens.is_request_id(text):
+        raise InvalidValue(
+            f"{show(text)} is not a request id like `{tokens.EXAMPLE_ID}` (see the approval card)"
+        )
     return text
 
 
