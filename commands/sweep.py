@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
-from cloud import ids, inventory, metrics
+from cloud import ids, inventory, metrics, tokens
 from cloud.clients import Clients
 from cloud.limits import NAT_IPS_MAX
 from cloud.metrics import Signals
@@ -190,12 +190,14 @@ def _connections(
 
 def _adopt(db: Database, service: Service, key: str, value: dict, now: datetime) -> LinkRequest | None:
     """A pending connection natlink did not make: record it as a request, so its card's buttons work."""
-    if value.get("token") and requests.get_request(db, value["token"].removeprefix("natlink:")) is not None:
+    own = tokens.request_id_of(value.get("token"))
+    if own is not None and requests.get_request(db, own) is not None:
         return None  # natlink's own request; its card was posted when it was made
     if requests.find_by_connection_id(db, key) is not None:
         return None
     request = requests.create_request(
         db,
+        request_id=tokens.new_request_id,
         service=service.name,
         requester=OUTSIDE,
         consumer_subscription=value.get("subscription") or "?",

@@ -1,14 +1,15 @@
 """The ``requests`` table: a consumer's request for a private endpoint to a service (the "link").
 
-Ids are short url-safe tokens (``r-7k2m9x``) that fit in a PE connection's request message and a
-button value. Approving and rejecting go through :func:`decide`, a compare-and-set on
+The caller gives each request its id (``cloud.tokens.new_request_id`` makes them, ``r-7k2m9x``);
+storage imports nothing of natlink, so it knows nothing of their format and only keeps them unique.
+Approving and rejecting go through :func:`decide`, a compare-and-set on
 ``state = 'pending'``: when two owners click at once exactly one decision is recorded.
 """
 
 from __future__ import annotations
 
-import secrets
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,26 +17,23 @@ from sqlite_utils import Database
 
 from storage import clock
 from storage.codec import require_choice
-from storage.errors import NotFoundError
+from storage.errors import NotFoundError, StorageError
 from storage.records import DECISIONS, REQUEST_STATES, Decision, LinkRequest, RequestState
 from storage.services import get_service
 from storage.transactions import write
 
 TABLE = "requests"
-ID_PREFIX = "r-"
-_ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o or 1/l: ids get read aloud and retyped
-_ID_LENGTH = 6
 _ID_ATTEMPTS = 8
 
 
-def new_request_id() -> str:
-    """A fresh random id such as ``r-7k2m9x`` (32**6, about 10**9, possibilities)."""
-    return ID_PREFIX + "".join(secrets.choice(_ID_ALPHABET) for _ in range(_ID_LENGTH))
+class RequestIdTaken(StorageError, ValueError):
+    """A request id given for a new request belongs to an existing one."""
 
 
 def create_request(
     db: Database,
     *,
+    request_id: str | Callable[[], str],
     service: str,
     requester: str,
     consumer_subscription: str,
@@ -47,7 +45,12 @@ def create_request(
     expires_at: datetime | None = None,
     now: datetime | None = None,
 ) -> LinkRequest:
-    """Record a new request for an existing service (stored under the service's canonical name)."""
+    """Record a new request for an existing service (stored under the service's canonical name).
+
+    ``request_id`` is the new request's id, or a function that makes fresh ones
+    (``cloud.tokens.new_request_id``): given a function, storage draws again on the rare collision;
+    given an id that is taken, it raises :class:`RequestIdTaken`.
+    """
     require_choice(state, REQUEST_STATES, "state")
     at = clock.stamp(now)
     with write(db):
@@ -67,8 +70,8 @@ def create_request(
             "created_at": at,
             "updated_at": at,
         }
-        request_id = _insert_with_fresh_id(db, row)
-        return _require(db, request_id)
+        made = _insert_with_fresh_id(db, row, request_id)
+        return _require(db, made)
 
 
 def get_request(db: Database, request_id: str) -> LinkRequest | None:
@@ -190,10 +193,11 @@ def _update(db: Database, request_id: str, values: dict[str, Any], now: datetime
         return _require(db, request_id)
 
 
-def _insert_with_fresh_id(db: Database, row: dict[str, Any]) -> str:
-    """Insert under a random id, retrying on the (rare) collision with an existing one."""
-    for _ in range(_ID_ATTEMPTS):
-        request_id = new_request_id()
+def _insert_with_fresh_id(db: Database, row: dict[str, Any], given: str | Callable[[], str]) -> str:
+    """Insert under the given id, or under fresh ones from ``given`` until one is free."""
+    attempts = 1 if isinstance(given, str) else _ID_ATTEMPTS
+    for _ in range(attempts):
+        request_id = given if isinstance(given, str) else given()
         try:
             with write(db):
                 db.table(TABLE).insert({"id": request_id, **row})
@@ -202,6 +206,8 @@ def _insert_with_fresh_id(db: Database, row: dict[str, Any]) -> str:
                 raise  # not a collision: a real constraint failure
             continue
         return request_id
+    if isinstance(given, str):
+        raise RequestIdTaken(f"request id {given!r} is taken")
     raise RuntimeError("could not find a free request id")  # pragma: no cover
 
 

@@ -12,6 +12,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from bot.poster import Poster
 from bot.scheduler import Jobs, missed
 from bot.settings import Schedule
+from cloud.tokens import new_request_id
 from storage import channel_subscriptions, events, requests
 from tests.arm_story import A_RG, B_RG, pe_body
 from tests.conftest import TEAM_A
@@ -92,7 +93,12 @@ def test_slack_429s_are_retried(db, config, clients, managed, web, slack, comput
 
 def test_reminders_fire_at_the_right_times(db, config, clients, managed, web, slack) -> None:
     request = requests.create_request(
-        db, service="rdp-vmb", requester="U0BOB", consumer_subscription=TEAM_A, now=T0
+        db,
+        request_id=new_request_id(),
+        service="rdp-vmb",
+        requester="U0BOB",
+        consumer_subscription=TEAM_A,
+        now=T0,
     )
     requests.set_state(db, request.id, "pending", now=T0)
     job = jobs(db, config, clients, web)
@@ -108,6 +114,7 @@ def test_expiry_removes_the_connection_on_time(db, config, clients, managed, web
     pe = net_a.private_endpoints.begin_create_or_update(A_RG, "pe-timed", pe_body(managed.alias)).result()
     request = requests.create_request(
         db,
+        request_id=new_request_id(),
         service="rdp-vmb",
         requester="U0BOB",
         consumer_subscription=TEAM_A,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
+from cloud.tokens import new_request_id
 from storage import requests
 from storage.database import open_database
 from storage.errors import NotFoundError
@@ -21,6 +22,7 @@ CONN_ID = "/subscriptions/bbbb/resourceGroups/rg-b/providers/Microsoft.Network/p
 
 def new(db: Database, minutes: float = 0, **overrides: object) -> LinkRequest:
     fields: dict[str, object] = {
+        "request_id": new_request_id,
         "service": "web",
         "requester": "UCONSUMER",
         "consumer_subscription": "aaaa",
@@ -46,6 +48,19 @@ def test_create_assigns_a_short_url_safe_id(db: Database, web: Service) -> None:
 def test_ids_are_distinct(db: Database, web: Service) -> None:
     ids = {new(db).id for _ in range(50)}
     assert len(ids) == 50
+
+
+def test_a_given_id_is_kept_and_a_taken_one_refused(db: Database, web: Service) -> None:
+    assert new(db, request_id="r-given1").id == "r-given1"
+    with pytest.raises(requests.RequestIdTaken):
+        new(db, request_id="r-given1")
+    assert len(requests.list_requests(db)) == 1
+
+
+def test_a_collision_draws_a_fresh_id(db: Database, web: Service) -> None:
+    new(db, request_id="r-taken1")
+    drawn = iter(["r-taken1", "r-fresh1"])
+    assert new(db, request_id=lambda: next(drawn)).id == "r-fresh1"
 
 
 def test_request_for_unknown_service_is_refused(db: Database) -> None:
