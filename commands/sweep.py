@@ -18,23 +18,32 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
-from cloud import ids, inventory, metrics, tokens
+from cloud import health, ids, inventory, metrics, tokens
 from cloud.clients import Clients
+from cloud.health import BackendState
 from cloud.limits import NAT_IPS_MAX
 from cloud.metrics import Signals
 from cloud.model import Service as LiveService
 from cloud.model import Snapshot
 from storage import channel_subscriptions, events, observations, requests, services
 from storage.observations import Keep
-from storage.records import LinkRequest, NewEvent, Observation, Service
+from storage.records import Changes, LinkRequest, NewEvent, Service
 from storage.transactions import write
 
 from .context import Config
 from .escapes import escape
 
 LAST_SWEEP = "last_sweep"
-NAT_PRESSURE = 80.0
 OUTSIDE = "outside natlink"
+ADVICE = {  # what a person can do about each kind of finding; good news needs none
+    "service_gone": "It was deleted outside natlink. Recreate it with `/natlink create`, or `/natlink delete` to forget it.",
+    "provisioning_failed": "Run the same `/natlink create` again to converge it, or look at the service in the portal.",
+    "connection_gone": "The endpoint was deleted, or the connection removed, outside natlink.",
+    "status_changed": "Someone changed it in the portal or CLI; `/natlink status` shows the current state.",
+    "backend_stopped": "Connections to the service fail while no backend runs. Start the VM.",
+    "backend_removed": "Its NIC was removed from the load balancer's pool outside natlink. Run `/natlink create` again to put it back.",
+    "probe_failing": "Check that the service listens on its port on the VM.",
+}
 STATES = {"pending": "pending", "approved": "approved", "rejected": "rejected", "disconnected": "removed"}
 
 
@@ -58,6 +67,27 @@ class Finding:
     advice: str = ""
     severity: str = "problem"
     request: str | None = None
+
+
+def _finding(
+    kind: str, service: Service, key: str, what: str, severity: str = "problem", advice: str | None = None
+) -> Finding:
+    """A finding whose line names the service first, with the advice for its kind unless given."""
+    advice = ADVICE.get(kind, "") if advice is None else advice
+    return Finding(kind, service, key, f"*{escape(service.name)}*: {what}", advice, severity)
+
+
+def _transitions(changes: Changes) -> list[tuple[str, dict | None, dict]]:  # type: ignore[type-arg]
+    """``(key, old, new)`` for every key seen now whose value changed; ``old`` is None when first seen."""
+    moved = [(c.key, c.old or None, c.new) for c in (*changes.changed, *changes.reappeared)]
+    return moved + [(o.key, None, o.value) for o in changes.appeared]
+
+
+def _who(request: LinkRequest | None) -> str:
+    """Who asked for the connection, when natlink knows (not for one made outside it)."""
+    if request is None or request.requester == OUTSIDE:
+        return ""
+    return f" (`{request.id}` from <@{request.requester}>)"
 
 
 def sweep(db: Database, config: Config, clients: Clients, now: datetime | None = None) -> SweepResult:
@@ -116,24 +146,14 @@ def _services(db: Database, managed: Managed, live: Live, keep: Keep, now: datet
         if service is not None:
             services.mark_state(db, service.name, "gone", now=now)
             found.append(
-                Finding(
-                    "service_gone",
-                    service,
-                    gone.key,
-                    f"*{escape(service.name)}*: its private link service is gone from Azure.",
-                    "It was deleted outside natlink. Recreate it with `/natlink create`, or `/natlink delete` to forget it.",
-                )
+                _finding("service_gone", service, gone.key, "its private link service is gone from Azure.")
             )
     for change in (*changes.changed, *changes.reappeared):
-        service = managed[change.key]
-        if (change.new or {}).get("provisioning") == "Failed":
+        before, after = (change.old or {}).get("provisioning"), (change.new or {}).get("provisioning")
+        if health.provisioning_failed(after) and not health.provisioning_failed(before):
             found.append(
-                Finding(
-                    "provisioning_failed",
-                    service,
-                    change.key,
-                    f"*{escape(service.name)}*: provisioning failed in Azure.",
-                    "Run the same `/natlink create` again to converge it, or look at the service in the portal.",
+                _finding(
+                    "provisioning_failed", managed[change.key], change.key, "provisioning failed in Azure."
                 )
             )
     return found
@@ -171,18 +191,12 @@ def _connections(
             continue
         if request is not None:
             requests.set_state(db, request.id, "gone", now=now)
-        who = (
-            f" (`{request.id}` from <@{request.requester}>)"
-            if request and request.requester != OUTSIDE
-            else ""
-        )
         found.append(
-            Finding(
+            _finding(
                 "connection_gone",
                 service,
                 gone.key,
-                f"*{escape(service.name)}*: the connection of endpoint *{escape(ids.name(gone.value.get('pe')) or '?')}*{who} is gone.",
-                "The endpoint was deleted, or the connection removed, outside natlink.",
+                f"the connection of endpoint *{escape(ids.name(gone.value.get('pe')) or '?')}*{_who(request)} is gone.",
             )
         )
     return found
@@ -231,15 +245,13 @@ def _status_change(
         return []  # natlink made this change itself
     if request is not None and state is not None:
         requests.set_state(db, request.id, state, now=now)
-    who = f" (`{request.id}` from <@{request.requester}>)" if request and request.requester != OUTSIDE else ""
     pe = escape(ids.name(new.get("pe")) or "?")
     return [
-        Finding(
+        _finding(
             "status_changed",
             service,
             key,
-            f"*{escape(service.name)}*: endpoint *{pe}*{who} went from {before} to *{after}* outside natlink.",
-            "Someone changed it in the portal or CLI; `/natlink status` shows the current state.",
+            f"endpoint *{pe}*{_who(request)} went from {before} to *{after}* outside natlink.",
             severity="problem" if after in ("Rejected", "Disconnected") else "info",
         )
     ]
@@ -249,98 +261,78 @@ def _backends(db: Database, managed: Managed, live: Live, keep: Keep, now: datet
     seen = {
         f"{key}|{b.nic_id.lower()}": {"vm": b.vm_name, "ip": b.ip, "power": b.power_state, "service": key}
         for key, service in live.items()
-        for b in {b.nic_id.lower(): b for b in service.backends}.values()
+        for b in health.unique_backends(service.backends)
     }
     changes = observations.apply(db, "backend", seen, keep=keep, now=now)
     found = []
-    for change in (*changes.changed, *changes.reappeared):
-        service, new, old = managed[change.new["service"]], change.new, change.old or {}
-        if new.get("power") != old.get("power"):
-            running = new.get("power") == "running"
-            found.append(
-                Finding(
-                    "backend_started" if running else "backend_stopped",
-                    service,
-                    change.key,
-                    f"*{escape(service.name)}*: backend {escape(new.get('vm') or '?')} ({new.get('ip')}) is *{new.get('power')}*.",
-                    "" if running else "Connections to the service fail while no backend runs. Start the VM.",
-                    severity="info" if running else "problem",
-                )
+    for key, old, new in _transitions(changes):
+        state = health.backend_state(new.get("vm"), new.get("power"))
+        was = BackendState.RUNNING if old is None else health.backend_state(old.get("vm"), old.get("power"))
+        if state in (was, BackendState.UNKNOWN):
+            continue  # what natlink could not read is not news, and a first sighting is news only if down
+        running = state is BackendState.RUNNING
+        found.append(
+            _finding(
+                "backend_started" if running else "backend_stopped",
+                managed[new["service"]],
+                key,
+                _backend_line(key, new),
+                severity="info" if running else "problem",
             )
-    for new in changes.appeared:  # a service seen for the first time with its backend already down
-        if (new.value or {}).get("power") not in (None, "running"):
-            service, value = managed[new.value["service"]], new.value
-            found.append(
-                Finding(
-                    "backend_stopped",
-                    service,
-                    new.key,
-                    f"*{escape(service.name)}*: backend {escape(value.get('vm') or '?')} ({value.get('ip')}) is *{value.get('power')}*.",
-                    "Connections to the service fail while no backend runs. Start the VM.",
-                )
-            )
+        )
     for gone in changes.disappeared:
         service = managed.get((gone.value or {}).get("service", ""))
         if service is not None and service.pls_id.lower() in live:
             found.append(
-                Finding(
+                _finding(
                     "backend_removed",
                     service,
                     gone.key,
-                    f"*{escape(service.name)}*: {escape(gone.value.get('vm') or '?')} ({gone.value.get('ip')}) left the backend pool.",
-                    "Its NIC was removed from the load balancer's pool outside natlink. Run `/natlink create` again to put it back.",
+                    f"{escape(gone.value.get('vm') or '?')} ({gone.value.get('ip')}) left the backend pool.",
                 )
             )
     return found
+
+
+def _backend_line(key: str, value: dict) -> str:  # type: ignore[type-arg]
+    if value.get("vm") is None:
+        nic = ids.name(key.partition("|")[2]) or "?"
+        return f"NIC {escape(nic)} ({value.get('ip')}) in the backend pool is attached to no VM."
+    return f"backend {escape(value['vm'])} ({value.get('ip')}) is *{value.get('power')}*."
 
 
 def _probes(
     db: Database, managed: Managed, live: Live, signals: Signals, keep: Keep, now: datetime
 ) -> list[Finding]:
-    seen = {}
-    for key, service in live.items():
-        for b in service.backends:
-            percent = _probe(signals, service, b.ip)
-            if b.ip and percent is not None and b.power_state == "running":
-                seen[f"{key}|{b.ip}"] = {
-                    "failing": percent < metrics.PROBE_FAILING_BELOW,
-                    "service": key,
-                    "vm": b.vm_name,
-                    "ip": b.ip,
-                }
+    seen = {  # a probe is news only while its VM runs: a stopped VM has its own finding
+        f"{key}|{b.ip}": {
+            "failing": health.probe_failing(percent),
+            "service": key,
+            "vm": b.vm_name,
+            "ip": b.ip,
+        }
+        for key, service in live.items()
+        for b in service.backends
+        if health.backend_state(b.vm_name, b.power_state) is BackendState.RUNNING
+        and (percent := _probe(signals, service, b.ip)) is not None
+    }
     changes = observations.apply(db, "probe", seen, keep=keep, now=now)
     found = []
-    for change in (*changes.changed, *changes.reappeared):
-        new, old = change.new, change.old or {}
-        if new.get("failing") == old.get("failing"):
-            continue
-        service = managed[new["service"]]
+    for key, old, new in _transitions(changes):
         failing = new["failing"]
+        if failing == bool((old or {}).get("failing")):
+            continue
         found.append(
-            Finding(
+            _finding(
                 "probe_failing" if failing else "probe_recovered",
-                service,
-                change.key,
-                f"*{escape(service.name)}*: the health probe of {escape(new.get('vm') or '?')} ({new['ip']}) is "
+                managed[new["service"]],
+                key,
+                f"the health probe of {escape(new.get('vm') or '?')} ({new['ip']}) is "
                 + ("*failing* although the VM runs." if failing else "passing again."),
-                "Check that the service listens on its port on the VM." if failing else "",
                 severity="problem" if failing else "info",
             )
         )
-    found += [_first_failure(managed, o) for o in changes.appeared if (o.value or {}).get("failing")]
     return found
-
-
-def _first_failure(managed: Managed, observation: Observation) -> Finding:
-    value = observation.value
-    service = managed[value["service"]]
-    return Finding(
-        "probe_failing",
-        service,
-        observation.key,
-        f"*{escape(service.name)}*: the health probe of {escape(value.get('vm') or '?')} ({value['ip']}) is *failing* although the VM runs.",
-        "Check that the service listens on its port on the VM.",
-    )
 
 
 def _probe(signals: Signals, service: LiveService, ip: str | None) -> float | None:
@@ -355,40 +347,36 @@ def _probe(signals: Signals, service: LiveService, ip: str | None) -> float | No
 def _nat(
     db: Database, managed: Managed, live: Live, signals: Signals, keep: Keep, now: datetime
 ) -> list[Finding]:
-    seen = {}
-    for key, service in live.items():
-        for ip in service.nat_ips:
-            percent = signals.nat(service.id, ip)
-            if percent is not None:
-                seen[f"{key}|{ip}"] = {
-                    "pressure": percent >= NAT_PRESSURE,
-                    "percent": percent,
-                    "service": key,
-                    "ip": ip,
-                }
+    seen = {
+        f"{key}|{ip}": {
+            "pressure": health.nat_pressure(percent),
+            "percent": percent,
+            "service": key,
+            "ip": ip,
+        }
+        for key, service in live.items()
+        for ip in service.nat_ips
+        if (percent := signals.nat(service.id, ip)) is not None
+    }
     changes = observations.apply(db, "nat_ip", seen, keep=keep, now=now)
     found = []
-    rising = [
-        (c.key, c.new)
-        for c in (*changes.changed, *changes.reappeared)
-        if c.new["pressure"] and not (c.old or {}).get("pressure")
-    ]
-    rising += [(o.key, o.value) for o in changes.appeared if o.value["pressure"]]
-    for key, value in rising:
+    for key, old, value in _transitions(changes):
+        if not value["pressure"] or (old or {}).get("pressure"):
+            continue
         service = managed[value["service"]]
-        room = NAT_IPS_MAX - len(live[value["service"]].nat_ips)
+        room = health.headroom(live[value["service"]]).available
         advice = (
             f"Add NAT IPs: `/natlink create {service.name} … --nat-ips N`; {room} more possible before Azure's limit of {NAT_IPS_MAX}."
             if room
             else f"The service already has Azure's maximum of {NAT_IPS_MAX} NAT IPs; split the load across another service."
         )
         found.append(
-            Finding(
+            _finding(
                 "nat_pressure",
                 service,
                 key,
-                f"*{escape(service.name)}*: NAT IP {value['ip']} uses {value['percent']:.0f} % of its ports.",
-                advice,
+                f"NAT IP {value['ip']} uses {value['percent']:.0f} % of its ports.",
+                advice=advice,
             )
         )
     return found
