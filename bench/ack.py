@@ -52,6 +52,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from bench.common import pass_fail, percentile, spread
 from sandbox.arm import launch
 from sandbox.slack import launch as slack_launch
 from sandbox.slack.driver import Delivery, Driver, Reply
@@ -71,8 +72,6 @@ P99_TARGET_MS = 300.0
 DRAIN_TIMEOUT_S = 120.0
 SETUP_TIMEOUT_S = 60.0
 STALE_SECONDS = 30  # natlink's default; the e2e harness's 3 s would make heartbeats write 10x as often
-
-Sample = dict[str, Any]
 
 
 class TimedDriver(Driver):
@@ -111,24 +110,6 @@ def run() -> dict[str, Any]:
         if slack is not None:
             slack.stop()
         arm.stop()
-
-
-def spread(samples: list[float], unit: str) -> Sample:
-    """Median and range of repeated runs, as in bench/arm.py."""
-    return {
-        "median": statistics.median(samples),
-        "min": min(samples),
-        "max": max(samples),
-        "unit": unit,
-        "samples": [round(s, 4) for s in samples],
-    }
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    """The nearest-rank percentile: the smallest value with at least ``fraction`` of them at or below."""
-    ordered = sorted(values)
-    rank = max(1, -(-len(ordered) * fraction // 1))
-    return ordered[int(rank) - 1]
 
 
 def commands() -> list[tuple[str, str, str]]:
@@ -380,7 +361,7 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "failed": spread([float(r["outcomes"]["failed"]) for r in runs], "ops"),
         "bot_peak_rss": spread([r["peak_rss_mb"] for r in runs], "MiB"),
         "target": (
-            f"{'PASS' if worst < P99_TARGET_MS else 'FAIL'}: ack p99 < {P99_TARGET_MS:g} ms "
+            f"{pass_fail(worst < P99_TARGET_MS)}: ack p99 < {P99_TARGET_MS:g} ms "
             f"(worst repeat {worst:.1f} ms, median {statistics.median(p99):.1f} ms)"
         ),
         "repeats": {

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.client
 import ssl
-import statistics
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +17,7 @@ from urllib.parse import urlsplit
 from azure.identity import ClientSecretCredential
 from azure.mgmt.network import NetworkManagementClient
 
+from bench.common import SCOPE, Sample, arm_sandbox, credential, network_client, spread
 from sandbox.arm import launch
 
 API_VERSION = "2026-03-01"  # what azure-mgmt-network 33 sends and the sandbox serves
@@ -28,52 +28,13 @@ SEQUENTIAL = 150  # the brief's 300 and 8x150 take ~5 minutes at the sandbox's ~
 THREADS = 8
 PER_THREAD = 75
 LISTED = 1000
-SCOPE = "https://management.azure.com/.default"
-
-Sample = dict[str, Any]
 
 
 def run() -> dict[str, Any]:
     """Start a private sandbox, measure GETs and paged lists, and always stop it."""
-    sandbox = launch.start("--empty")
-    try:
-        credential = make_credential(sandbox)
-        return {"pls_get": measure_gets(sandbox, credential), "pls_list": measure_lists(sandbox, credential)}
-    finally:
-        sandbox.stop()
-
-
-def make_credential(sandbox: launch.RunningSandbox) -> ClientSecretCredential:
-    """A credential against the sandbox's Entra stand-in, as natlink builds it."""
-    c = sandbox.config
-    return ClientSecretCredential(
-        c["tenant_id"],
-        c["client_id"],
-        c["client_secret"],
-        authority=c["authority_host"],
-        disable_instance_discovery=True,
-        connection_verify=c["ca_bundle"],
-    )
-
-
-def make_client(
-    sandbox: launch.RunningSandbox, credential: ClientSecretCredential, sub: str
-) -> NetworkManagementClient:
-    """A network client with its own keep-alive connection pool."""
-    return NetworkManagementClient(
-        credential, sub, base_url=sandbox.arm_url, connection_verify=sandbox.ca_bundle
-    )
-
-
-def spread(samples: list[float], unit: str) -> Sample:
-    """Median and range of repeated runs, so one noisy run neither hides nor fakes a result."""
-    return {
-        "median": statistics.median(samples),
-        "min": min(samples),
-        "max": max(samples),
-        "unit": unit,
-        "samples": [round(s, 4) for s in samples],
-    }
+    with arm_sandbox("--empty") as sandbox:
+        entra = credential(sandbox)
+        return {"pls_get": measure_gets(sandbox, entra), "pls_list": measure_lists(sandbox, entra)}
 
 
 def rate(work: Callable[[], None], count: int) -> float:
@@ -154,8 +115,8 @@ def measure_gets(sandbox: launch.RunningSandbox, credential: ClientSecretCredent
         "subscriptions"
     ][0]
     token = credential.get_token(SCOPE).token
-    shared = make_client(sandbox, credential, sub)
-    own = [make_client(sandbox, credential, sub) for _ in range(THREADS)]
+    shared = network_client(sandbox, credential, sub)
+    own = [network_client(sandbox, credential, sub) for _ in range(THREADS)]
     raws = [raw_connection(sandbox) for _ in range(THREADS)]
     total = THREADS * PER_THREAD
     try:
@@ -229,7 +190,7 @@ def measure_lists(sandbox: launch.RunningSandbox, credential: ClientSecretCreden
     spec = {"subscriptions": 1, "services": LISTED, "endpoints": 0}
     sub = sandbox.control("POST", "generate", spec)["subscriptions"][0]
     generate_s = time.perf_counter() - began
-    client = make_client(sandbox, credential, sub)
+    client = network_client(sandbox, credential, sub)
     try:
         return {
             "generate_1000_services_s": round(generate_s, 3),

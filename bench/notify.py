@@ -51,6 +51,7 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from slack_sdk.web import SlackResponse
 
+from bench.common import pass_fail, percentile, spread
 from bot.poster import GAP_SECONDS, PER_MESSAGE, Poster
 from sandbox.slack import launch
 from sandbox.slack.world import World
@@ -79,8 +80,6 @@ KINDS = [  # (kind, severity): the sweep's findings, about a third of them probl
     ("backend_started", "info"),
     ("status_changed", "info"),
 ]
-
-Sample = dict[str, Any]
 
 
 class TimedWebClient(WebClient):
@@ -215,7 +214,7 @@ def measure(
         "post_sum_s": sum(post_seconds),
         "post_ms_median": 1000 * statistics.median(post_seconds) if post_seconds else math.nan,
         "latency_median_s": statistics.median(latencies) if latencies else math.nan,
-        "latency_p99_s": nearest_rank(latencies, 0.99),
+        "latency_p99_s": percentile(latencies, 0.99),
         "latency_max_s": latencies[-1] if latencies else math.nan,
         "min_gap_s": min(gaps) if gaps else None,
         "gaps": len(gaps),
@@ -223,13 +222,6 @@ def measure(
         "min_sent_gap_s": min(sent_gaps) if sent_gaps else None,
         "duplicates": duplicates(db, by_channel),
     }
-
-
-def nearest_rank(ordered: list[float], q: float) -> float:
-    """The ``q`` quantile of sorted values by nearest rank (p99 of 50 values is the largest)."""
-    if not ordered:
-        return math.nan
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
 def duplicates(db: Any, by_channel: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
@@ -257,17 +249,6 @@ def duplicates(db: Any, by_channel: dict[str, list[dict[str, Any]]]) -> dict[str
         "lines_shown_twice": sum(1 for n in shown.values() if n > 1),
         "lines_missing": sum(1 for line in lines if shown.get(line, 0) == 0),
         "lines_unknown": sum(1 for line in shown if line not in lines),
-    }
-
-
-def spread(samples: list[float], unit: str) -> Sample:
-    """Median and range of repeated runs, so one noisy run neither hides nor fakes a result."""
-    return {
-        "median": statistics.median(samples),
-        "min": min(samples),
-        "max": max(samples),
-        "unit": unit,
-        "samples": [round(s, 4) for s in samples],
     }
 
 
@@ -318,8 +299,8 @@ def verdict(results: dict[str, Any]) -> dict[str, str]:
     paced = all(g >= GAP_SECONDS for g in gaps)
     clean = all(s["counts_ok"] and not any(s["duplicates"].values()) for s in scenarios)
     return {
-        "at_most_1_message_per_second_per_channel": ("PASS" if paced else "FAIL")
+        "at_most_1_message_per_second_per_channel": pass_fail(paced)
         + f" (smallest same-channel gap at Slack {min(gaps, default=float('nan')):.4f} s,"
         f" between the client's sends {min(sent, default=float('nan')):.4f} s)",
-        "no_duplicates": "PASS" if clean else "FAIL",
+        "no_duplicates": pass_fail(clean),
     }

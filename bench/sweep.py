@@ -32,6 +32,7 @@ from typing import Any
 from azure.identity import ClientSecretCredential
 from azure.mgmt.network import NetworkManagementClient
 
+from bench.common import arm_sandbox, credential, network_client, pass_fail, spread
 from cloud.clients import Clients
 from cloud.inventory import snapshot
 from cloud.mapping import mappings
@@ -47,38 +48,18 @@ BASELINE_REPEATS = 3
 BASELINE_BUDGET_S = 30.0  # all baseline repeats of one world together; keeps the module under ~4 min
 SWEEP_TARGET_S = 5.0
 REQUEST_RATIO_TARGET = 20.0
-SCOPE = "https://management.azure.com/.default"
-
-Sample = dict[str, Any]
 
 
 def run() -> dict[str, Any]:
-    """Start a private sandbox, measure every world, and always stop it."""
-    sandbox = launch.start("--empty")
-    saved = dict(os.environ)
-    try:
-        os.environ.update(sandbox.environment())  # read by DefaultAzureCredential inside Clients
+    """Start a private sandbox (its variables read by DefaultAzureCredential inside Clients), measure
+    every world, and always stop it."""
+    with arm_sandbox("--empty", environment=True) as sandbox:
         worlds: dict[str, Any] = {}
         baseline_rate: float | None = None  # seconds per baseline GET, from the previous world
         for services in WORLDS:
             result, baseline_rate = measure_world(sandbox, services, baseline_rate)
             worlds[f"services_{services}"] = result
         return {"worlds": worlds, "targets": targets(worlds)}
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-        sandbox.stop()
-
-
-def spread(samples: list[float], unit: str) -> Sample:
-    """Median and range of repeated runs, as in bench/arm.py."""
-    return {
-        "median": statistics.median(samples),
-        "min": min(samples),
-        "max": max(samples),
-        "unit": unit,
-        "samples": [round(s, 4) for s in samples],
-    }
 
 
 def make_clients(sandbox: launch.RunningSandbox, subs: list[str]) -> Clients:
@@ -214,13 +195,11 @@ def measure_world(
 Target = tuple[str, str, str, int]  # subscription, group, name, NICs it names
 
 
-def inventory(sandbox: launch.RunningSandbox, credential: ClientSecretCredential, subs: list[str]) -> dict:
+def inventory(sandbox: launch.RunningSandbox, entra: ClientSecretCredential, subs: list[str]) -> dict:
     """The saved inventory the naive script starts from: every PLS and PE, sorted (untimed)."""
     found: dict[str, list[Target]] = {"pls": [], "pe": []}
     for sub in subs:
-        with NetworkManagementClient(
-            credential, sub, base_url=sandbox.arm_url, connection_verify=sandbox.ca_bundle
-        ) as client:
+        with network_client(sandbox, entra, sub) as client:
             for kind, items in (
                 ("pls", client.private_link_services.list_by_subscription()),
                 ("pe", client.private_endpoints.list_by_subscription()),
@@ -260,28 +239,15 @@ def measure_baseline(
     sandbox: launch.RunningSandbox, subs: list[str], rate: float | None
 ) -> tuple[dict[str, Any], float]:
     """The baseline's exact request count, and its time (on a sample when a full run is too long)."""
-    c = sandbox.config
-    credential = ClientSecretCredential(
-        c["tenant_id"],
-        c["client_id"],
-        c["client_secret"],
-        authority=c["authority_host"],
-        disable_instance_discovery=True,
-        connection_verify=c["ca_bundle"],
-    )
-    full = inventory(sandbox, credential, subs)
+    entra = credential(sandbox)
+    full = inventory(sandbox, entra, subs)
     full_requests = gets_for(full)
     stride = 1
     if rate is not None:  # seconds per GET measured on the previous, smaller world
         stride = max(1, math.ceil(full_requests * rate * BASELINE_REPEATS / BASELINE_BUDGET_S))
     sample = stride_sample(full, stride)
     sample_requests = gets_for(sample)
-    clients = {
-        sub: NetworkManagementClient(
-            credential, sub, base_url=sandbox.arm_url, connection_verify=c["ca_bundle"]
-        )
-        for sub in subs
-    }
+    clients = {sub: network_client(sandbox, entra, sub) for sub in subs}
     try:
         naive_sweep(clients, stride_sample(full, max(1, len(full["pls"]) // 10)))  # warm-up: token, TLS
         seconds, counted = [], []
@@ -294,7 +260,7 @@ def measure_baseline(
     finally:
         for client in clients.values():
             client.close()
-        credential.close()
+        entra.close()
     if any(r["total"] != sample_requests or r["errors"] for r in counted):
         raise RuntimeError(f"baseline served {counted}, expected {sample_requests} GETs without errors")
     scale = full_requests / sample_requests
@@ -311,10 +277,6 @@ def measure_baseline(
 
 
 # ----------------------------------------------------------------------------- targets
-def verdict(ok: bool) -> str:
-    return "PASS" if ok else "FAIL"
-
-
 def targets(worlds: dict[str, Any]) -> dict[str, str]:
     """PASS/FAIL for the cloud issue's three targets."""
     small, large = worlds[f"services_{WORLDS[0]}"], worlds[f"services_{WORLDS[-1]}"]
@@ -325,14 +287,14 @@ def targets(worlds: dict[str, Any]) -> dict[str, str]:
     ratio = large["ratios"]["requests_baseline_over_natlink"]
     return {
         "requests_flat_apart_from_pages": (
-            f"{verdict(flat)}: {WORLDS[0]}->{WORLDS[-1]} services adds {extra_requests} requests "
+            f"{pass_fail(flat)}: {WORLDS[0]}->{WORLDS[-1]} services adds {extra_requests} requests "
             f"and {extra_pages} pages ({sr['total']} -> {lr['total']} requests)"
         ),
         f"sweep_{WORLDS[-1]}_under_{SWEEP_TARGET_S:g}s": (
-            f"{verdict(median < SWEEP_TARGET_S)}: median {median:.3f} s on {os.cpu_count()} CPUs"
+            f"{pass_fail(median < SWEEP_TARGET_S)}: median {median:.3f} s on {os.cpu_count()} CPUs"
         ),
         f"requests_{REQUEST_RATIO_TARGET:g}x_fewer_than_baseline": (
-            f"{verdict(ratio >= REQUEST_RATIO_TARGET)}: baseline/natlink = {ratio}x "
+            f"{pass_fail(ratio >= REQUEST_RATIO_TARGET)}: baseline/natlink = {ratio}x "
             f"({large['baseline']['requests_full']} / {lr['total']})"
         ),
     }
