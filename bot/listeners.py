@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import shlex
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,15 +17,13 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlite_utils import Database
 
-from commands import decisions
 from commands.context import Config, Context
-from commands.handle import Delivery, handle
+from commands.handle import Delivery, click, handle, may
 from commands.replies import Queued, Refusal, Reply, ShareCard
-from storage.database import open_database
 
 from . import slack_out, views
+from .threaddb import ThreadDatabase
 
 log = logging.getLogger("natlink.listeners")
 
@@ -40,12 +37,7 @@ class Deps:
     wake: Callable[[], None]
 
     def __post_init__(self) -> None:
-        self._local = threading.local()
-
-    def db(self) -> Database:
-        if not hasattr(self._local, "db"):
-            self._local.db = open_database(self.db_path)
-        return self._local.db
+        self.db = ThreadDatabase(self.db_path)
 
     def context(self, actor: str, channel: str | None) -> Context:
         return Context(self.db(), self.config, actor, channel)
@@ -104,9 +96,9 @@ def _click(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, verb: 
     user, channel = body["user"]["id"], (body.get("channel") or {}).get("id")
     ctx = deps.context(user, channel)
     if verb == "reject":
-        checked = decisions.check(ctx, request_id, "reject")
-        if isinstance(checked, Refusal):
-            _ephemeral(client, channel, user, slack_out.render(checked))
+        refusal = may(ctx, "reject", {"request": request_id})
+        if refusal is not None:
+            _ephemeral(client, channel, user, slack_out.render(refusal))
             return
         ts = (body.get("message") or {}).get("ts") or body.get("container", {}).get("message_ts", "")
         client.views_open(
@@ -128,7 +120,9 @@ def _reject_reason(
 def _decide(
     deps: Deps, client: WebClient, ctx: Context, request_id: str, verb: str, reason: str | None
 ) -> None:
-    answer = decisions.begin(ctx, request_id, verb, reason)
+    answer = click(
+        ctx, verb, {"request": request_id, "reason": reason} if reason else {"request": request_id}
+    )
     if isinstance(answer, Queued):
         deps.wake()
         try:

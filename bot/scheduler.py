@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +23,6 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlite_utils import Database
 
 from cloud.clients import Clients
 from commands.context import Config
@@ -33,10 +31,10 @@ from commands.expiry import expire
 from commands.reminders import queue_reminders
 from commands.sweep import sweep
 from storage import leases, observations
-from storage.database import open_database
 
 from .poster import Poster
 from .settings import Schedule
+from .threaddb import ThreadDatabase
 
 log = logging.getLogger("natlink.scheduler")
 LEASE = "scheduler"
@@ -61,12 +59,7 @@ class Jobs:
     holder: str
 
     def __post_init__(self) -> None:
-        self._local = threading.local()
-
-    def db(self) -> Database:
-        if not hasattr(self._local, "db"):
-            self._local.db = open_database(self.db_path)
-        return self._local.db
+        self.db = ThreadDatabase(self.db_path)
 
     def holds_lease(self, now: datetime | None = None) -> bool:
         return leases.acquire(self.db(), LEASE, self.holder, LEASE_TTL, now=now) is not None

@@ -20,9 +20,9 @@ from slack_sdk import WebClient
 from sqlite_utils import Database
 
 from cloud.clients import Clients
+from commands import perform
 from commands.context import Config, Context
 from commands.replies import Outcome, Refusal
-from commands.run import run
 from storage import operations
 from storage.database import open_database
 from storage.errors import StateConflictError
@@ -31,7 +31,6 @@ from storage.records import Operation
 from . import slack_out
 
 log = logging.getLogger("natlink.worker")
-WITH_PROGRESS = frozenset({"create", "request", "delete", "revoke"})
 MAX_ATTEMPTS = 3
 
 
@@ -92,12 +91,18 @@ class Workers:
 
     def _run(self, db: Database, op: Operation) -> None:
         ctx = Context(db, self.config, op.actor, op.reply_channel)
-        title = f"/natlink {op.args.get('text') or op.kind}"
-        progress = slack_out.ProgressMessage(self.slack, op, title)
-        if op.kind in WITH_PROGRESS:
+        try:
+            loaded = perform.load(op)
+        except Exception:  # a payload no verb of this release reads: end it, tell the user
+            log.exception("operation %s (%s) cannot be read", op.id, op.kind)
+            loaded = None
+        progress = slack_out.ProgressMessage(
+            self.slack, op, loaded.title if loaded else f"/natlink {op.kind}"
+        )
+        if loaded and loaded.verb.progress:
             progress.open(lambda channel, ts: operations.set_reply(db, op.id, channel, ts))
         with _Heartbeat(self.settings.db_path, op.id, self.settings.stale_after / 3) as beat:
-            outcome = self._outcome(ctx, op, lambda step: (beat.step(step), progress.step(step)))
+            outcome = self._outcome(ctx, op, loaded, lambda step: (beat.step(step), progress.step(step)))
         try:
             operations.finish(
                 db,
@@ -113,9 +118,13 @@ class Workers:
         progress.finish(outcome)
         slack_out.deliver(self.slack, db, outcome.notices)
 
-    def _outcome(self, ctx: Context, op: Operation, progress: Callable[[str], object]) -> Outcome:
+    def _outcome(
+        self, ctx: Context, op: Operation, loaded: perform.Loaded | None, progress: Callable[[str], object]
+    ) -> Outcome:
+        if loaded is None:
+            return Outcome(Refusal(f"natlink cannot read operation {op.id}; it is in the bot's log."))
         try:
-            return run(ctx, self.clients, op, progress)
+            return perform.run(ctx, self.clients, loaded, progress)
         except Exception:  # a bug must still end the operation and tell the user, without a traceback
             log.exception("operation %s (%s) failed unexpectedly", op.id, op.kind)
             return Outcome(

@@ -7,8 +7,9 @@ so the reference can never drift from what the parser accepts.
 from __future__ import annotations
 
 from . import validate as v
+from .declare import SLASH, Verb
 from .help import example, show_default
-from .verbs import SLASH, VERBS, Verb
+from .verbs import VERBS
 
 _INTRO = f"""# /natlink commands
 

@@ -11,13 +11,12 @@ from datetime import datetime
 from sqlite_utils import Database
 
 from cloud.clients import Clients
-from cloud.decide import decide
 from cloud.errors import CloudError
-from cloud.tokens import PREFIX
 from storage import audit, events, requests, services
 from storage.records import NewEvent
 
 from .escapes import escape
+from .usecases.revoke import disconnect
 
 ACTOR = "natlink-scheduler"
 
@@ -30,20 +29,18 @@ def expire(db: Database, clients: Clients, now: datetime) -> int:
         if request.expires_at is None or request.expires_at > now or service is None:
             continue
         try:
-            decide(clients, service.pls_id, request.pe_id or PREFIX + request.id, "remove", "Expired")
+            disconnect(db, clients, service, request, "Expired", now=now)
         except CloudError as error:
-            if error.code != "ConnectionNotFound":
-                audit.record(
-                    db,
-                    actor=ACTOR,
-                    action="expire",
-                    target=service.name,
-                    outcome="failed",
-                    reason=f"{error.code}: {error.message}",
-                    now=now,
-                )
-                continue
-        requests.set_state(db, request.id, "removed", now=now)
+            audit.record(
+                db,
+                actor=ACTOR,
+                action="expire",
+                target=service.name,
+                outcome="failed",
+                reason=f"{error.code}: {error.message}",
+                now=now,
+            )
+            continue
         audit.record(
             db,
             actor=ACTOR,

@@ -12,9 +12,11 @@ import shlex
 from dataclasses import dataclass, field
 
 from . import escapes
+from .declare import SLASH, Arg, Flag, Verb
+from .payloads import from_command
 from .validate import LIST_KINDS, InvalidValue, Kind, check, show
 from .values import Value
-from .verbs import NAMES, SLASH, VERBS, Arg, Flag, Verb, action_of, flag_names, usage_line
+from .verbs import NAMES, VERBS, flag_names, usage_line
 
 _SMART_QUOTES = str.maketrans({"\u201c": '"', "\u201d": '"', "\u201e": '"'})
 """Slack clients on macOS "smarten" typed double quotes; curly apostrophes (U+2019) are left as text."""
@@ -55,7 +57,8 @@ class Command:
     @property
     def action(self) -> str:
         """The policy action this command asks for."""
-        return action_of(VERBS[self.verb], self.args)
+        verb = VERBS[self.verb]
+        return verb.action_for(from_command(verb, {**self.args, **self.flags}))
 
 
 def parse(text: str) -> Command:

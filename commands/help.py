@@ -5,9 +5,11 @@ The text is escaped for Slack: ``<service>`` unescaped would be read as a link, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from . import escapes
+from .declare import SLASH, Verb
 from .values import Value
-from .verbs import SLASH, VERBS, Verb
 
 
 def show_default(value: Value | None) -> str:
@@ -40,12 +42,12 @@ def _verb_text(verb: Verb) -> str:
     return "\n".join(lines)
 
 
-def help_text(verb: str | None = None) -> str:
+def render_help(verbs: Mapping[str, Verb], verb: str | None = None) -> str:
     """Help for one verb, or the list of verbs; an unknown verb gets the list with a note."""
-    if verb and verb.lower() in VERBS:
-        return escapes.escape(_verb_text(VERBS[verb.lower()]))
+    if verb and verb.lower() in verbs:
+        return escapes.escape(_verb_text(verbs[verb.lower()]))
     head = [f"No verb `{verb}`.\n"] if verb else []
     head.append("*natlink* — Azure Private Link, from request to approval to address map, in Slack.")
-    rows = [f"• `{SLASH} {v.name}` — {v.summary}" for v in VERBS.values()]
+    rows = [f"• `{SLASH} {v.name}` — {v.summary}" for v in verbs.values()]
     tail = f"Type `{SLASH} help <verb>` for a verb's arguments, flags and examples."
     return escapes.escape("\n".join([*head, *rows, tail]))

@@ -53,6 +53,8 @@ class Resource:
     subscription: str | None = None
     resource_group: str | None = None
     requester: str | None = None
+    located: bool = True
+    """False before Azure says where a new resource lands (the first phase of ``create``/``request``)."""
 
     @property
     def scope(self) -> Scope | None:
@@ -62,9 +64,11 @@ class Resource:
 
 @dataclass(frozen=True)
 class Facts:
-    """What storage and settings know: admins (NATLINK_ADMINS), the service's owners, the actor's grants."""
+    """What storage and settings know: admins (NATLINK_ADMINS), the service (does it exist, its owners),
+    the actor's grants."""
 
     admins: frozenset[str] = frozenset()
+    service_exists: bool = False
     owners: frozenset[str] = frozenset()
     grants: frozenset[tuple[str, Scope]] = frozenset()
     allow_self_approval: bool = False
@@ -114,6 +118,14 @@ def _admin_only(actor: Actor, action: str, resource: Resource, facts: Facts) -> 
     return Decision(False, f"only admins may {action} ({admins})")
 
 
+def _taken(actor: Actor, action: str, resource: Resource, facts: Facts) -> Decision | None:
+    """A service name is one private link service for life: only its owners may create it again."""
+    if action != "create" or not facts.service_exists or actor.user_id in facts.owners:
+        return None
+    who = _mentions(facts.owners) or "its owners"
+    return Decision(False, f"*{resource.service}* already exists and belongs to {who}.")
+
+
 def _owner(actor: Actor, action: str, resource: Resource, facts: Facts) -> Decision | None:
     """Owners run their own service: decisions on its requests, sharing, deleting, its owner list."""
     if action not in OWNER_ACTIONS:
@@ -130,6 +142,13 @@ def _granted(actor: Actor, action: str, resource: Resource, facts: Facts) -> Dec
     """Creating a service or an endpoint spends Azure resources: it needs a grant covering where."""
     if action not in GRANTED_ACTIONS:
         return None
+    if not resource.located:
+        held = any(granted_action == action for granted_action, _ in facts.grants)
+        if held:
+            return Decision(True, f"you hold a {action} grant; where it lands is checked once Azure says")
+        return Decision(
+            False, f"you hold no *{action}* grant; an admin can give you one with `/natlink grant`"
+        )
     target = resource.scope
     if target is None:
         return Decision(False, f"cannot check your {action} grant: the target subscription is not known")
@@ -144,6 +163,7 @@ RULES: tuple[Callable[[Actor, str, Resource, Facts], Decision | None], ...] = (
     _admin,
     _read,
     _admin_only,
+    _taken,
     _owner,
     _granted,
 )

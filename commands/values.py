@@ -65,6 +65,12 @@ class Scope:
             self.subscription if self.resource_group is None else f"{self.subscription}/{self.resource_group}"
         )
 
+    @classmethod
+    def parse(cls, text: str) -> Scope:
+        """The inverse of ``str``: ``<subscription>`` or ``<subscription>/<resource-group>``."""
+        subscription, _, group = text.partition("/")
+        return cls(subscription, group or None)
+
 
 @dataclass(frozen=True)
 class Alias:

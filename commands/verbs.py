@@ -1,7 +1,10 @@
-"""The one table of /natlink verbs: grammar, help, docs and the policy action all read it.
+"""The one table of /natlink verbs: each row says everything about its verb.
 
-A verb's arguments, flags, cross-flag rules, examples and who may run it sit together, so the
-parser, ``help_text`` and ``docs/commands.md`` cannot disagree about what a verb accepts.
+A row declares the words (arguments, flags, cross-flag rules, examples), who may run it (the
+policy action and how to find the resource it judges), and what runs it (an answer at once, or a
+use case queued for a worker, with or without a progress message). The grammar, ``help``,
+``docs/commands.md``, enforcement, the queue and the worker all read the row, so adding a verb is
+one row here and one module in ``usecases/``.
 """
 
 from __future__ import annotations
@@ -9,126 +12,29 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from cloud.tokens import EXAMPLE_ID
+
+from . import resources
+from .declare import SLASH, Arg, Flag, OneOf, Requires, Verb, WhenArg
+from .help import render_help
+from .replies import Reply
+from .usecase import NoArgs, Payload
+from .usecases import (
+    audit,
+    create,
+    decide,
+    delete,
+    grant,
+    owners,
+    pending,
+    request,
+    revoke,
+    share,
+    status,
+    subscribe,
+)
+from .usecases import list as list_services
 from .validate import LIMIT_MAX, LIMIT_MIN, NAT_IPS_MAX, NAT_IPS_MIN, PORTS_MAX, REASON_MAX, Kind
-from .values import Value
-
-SLASH = "/natlink"
-
-
-@dataclass(frozen=True)
-class Arg:
-    """A positional argument; ``many`` takes every remaining word (a user list, or free text)."""
-
-    name: str
-    kind: Kind
-    help: str
-    required: bool = True
-    choices: tuple[str, ...] = ()
-    many: bool = False
-
-    @property
-    def label(self) -> str:
-        """``<name>``, ``[<name>]`` when optional, with ``...`` when it takes the rest of the words."""
-        name = f"<{self.name}>" + ("..." if self.many else "")
-        return name if self.required else f"[{name}]"
-
-
-@dataclass(frozen=True)
-class Flag:
-    """A ``--name value`` (or ``--name`` for BOOL) option; ``default`` fills it when not given."""
-
-    name: str
-    kind: Kind
-    help: str
-    metavar: str = ""
-    default: Value | None = None
-    choices: tuple[str, ...] = ()
-
-    @property
-    def label(self) -> str:
-        """``--name METAVAR``, or just ``--name`` for a switch."""
-        return f"--{self.name} {self.metavar}".rstrip()
-
-
-@dataclass(frozen=True)
-class OneOf:
-    """Exactly one of these flags: they name alternative ways to say the same thing."""
-
-    flags: tuple[str, ...]
-
-    def problem(self, given: frozenset[str], args: Mapping[str, Value]) -> str | None:
-        """Why the given flags break the rule, or None."""
-        present = [f"--{f}" for f in self.flags if f in given]
-        names = " or ".join(f"--{f}" for f in self.flags)
-        if not present:
-            return f"give one of {names}"
-        if len(present) > 1:
-            return f"{' and '.join(present)} cannot be used together; give one of {names}"
-        return None
-
-
-@dataclass(frozen=True)
-class Requires:
-    """A flag that only makes sense with another flag."""
-
-    flag: str
-    needs: str
-
-    def problem(self, given: frozenset[str], args: Mapping[str, Value]) -> str | None:
-        """Why the given flags break the rule, or None."""
-        if self.flag in given and self.needs not in given:
-            return f"--{self.flag} needs --{self.needs}"
-        return None
-
-
-@dataclass(frozen=True)
-class WhenArg:
-    """An argument whose value decides whether another (list) argument must or must not be given."""
-
-    arg: str
-    values: tuple[str, ...]
-    other: str
-    required: bool
-
-    def problem(self, given: frozenset[str], args: Mapping[str, Value]) -> str | None:
-        """Why the arguments break the rule, or None."""
-        value = args.get(self.arg)
-        if value not in self.values:
-            return None
-        if self.required and self.other not in args:
-            return f"`{value}` needs at least one <{self.other}>"
-        if not self.required and self.other in args:
-            return f"`{value}` takes no <{self.other}>"
-        return None
-
-
-Rule = OneOf | Requires | WhenArg
-
-
-@dataclass(frozen=True)
-class Verb:
-    """One /natlink verb; ``action`` is the policy action, refined by an argument via ``action_by``."""
-
-    name: str
-    summary: str
-    usage: str
-    who: str
-    action: str
-    args: tuple[Arg, ...] = ()
-    flags: tuple[Flag, ...] = ()
-    rules: tuple[Rule, ...] = ()
-    examples: tuple[str, ...] = ()
-    action_by: tuple[str, tuple[tuple[str, str], ...]] | None = None
-
-    def flag(self, name: str) -> Flag | None:
-        """The flag called ``name`` (without dashes), or None."""
-        return next((f for f in self.flags if f.name == name), None)
-
-    @property
-    def usage_line(self) -> str:
-        """The usage as shown to users, with the slash command in front."""
-        return f"{SLASH} {self.usage}"
-
 
 _FOR = Flag(
     "for", Kind.DURATION, "how long access lasts, `5m` to `365d` (default: until revoked)", "DURATION"
@@ -186,6 +92,11 @@ _TABLE: tuple[Verb, ...] = (
             Requires("lb", "frontend"),
             Requires("frontend", "lb"),
         ),
+        payload=create.Create,
+        resource=resources.new_service,
+        locate=create.locate,
+        run=create.run,
+        progress=True,
         examples=(
             "create rdp-vmb --vm VM-Win2019-2 --port 3389",
             "create web-b --vm VM-Win2019-2 --port 80,443 --nat-ips 2 --owners <@U02BOB|bob>",
@@ -202,6 +113,9 @@ _TABLE: tuple[Verb, ...] = (
             Arg("service", Kind.SERVICE, "service to share"),
             Arg("channel", Kind.CHANNEL, "where to post (default: this channel)", required=False),
         ),
+        payload=share.Share,
+        resource=resources.service("service"),
+        answer=share.answer,
         examples=("share rdp-vmb <#C01TEAMA|team-a>",),
     ),
     Verb(
@@ -237,6 +151,11 @@ _TABLE: tuple[Verb, ...] = (
             Requires("subnet", "vnet"),
             Requires("subscription", "vnet"),
         ),
+        payload=request.Request,
+        resource=resources.requested_service,
+        locate=request.locate,
+        run=request.run,
+        progress=True,
         examples=(
             'request rdp-vmb --vm VM-Win2019 --reason "RDP for the nightly jobs" --for 30d',
             "request rdp-vmb.2f0e9a36-6c5d-4a2b-9d7e-1b2c3d4e5f60.japaneast.azure.privatelinkservice "
@@ -250,13 +169,18 @@ _TABLE: tuple[Verb, ...] = (
         "owners of the service, or an admin; not the requester unless self-approval is allowed",
         "approve",
         args=(
-            Arg("request", Kind.REQUEST_ID, "id from the approval card, like `r-Ab3x9Q_k`"),
+            Arg("request", Kind.REQUEST_ID, f"id from the approval card, like `{EXAMPLE_ID}`"),
             Arg(
                 "reason", Kind.REASON, "note for the requester (rest of the line)", required=False, many=True
             ),
         ),
         flags=(_FOR,),
-        examples=("approve r-Ab3x9Q_k", "approve r-Ab3x9Q_k ok for the migration --for 7d"),
+        payload=decide.Approve,
+        resource=resources.link_request,
+        answer=decide.answer,
+        run=decide.run,
+        audit_allowed=False,
+        examples=(f"approve {EXAMPLE_ID}", f"approve {EXAMPLE_ID} ok for the migration --for 7d"),
     ),
     Verb(
         "reject",
@@ -270,7 +194,12 @@ _TABLE: tuple[Verb, ...] = (
                 "reason", Kind.REASON, "note for the requester (rest of the line)", required=False, many=True
             ),
         ),
-        examples=("reject r-Ab3x9Q_k use the staging service instead",),
+        payload=decide.Reject,
+        resource=resources.link_request,
+        answer=decide.answer,
+        run=decide.run,
+        audit_allowed=False,
+        examples=(f"reject {EXAMPLE_ID} use the staging service instead",),
     ),
     Verb(
         "revoke",
@@ -279,7 +208,11 @@ _TABLE: tuple[Verb, ...] = (
         _OWNERS_OR_ADMINS,
         "revoke",
         args=(Arg("request", Kind.REQUEST_ID, "id of the approved request"),),
-        examples=("revoke r-Ab3x9Q_k",),
+        payload=revoke.Revoke,
+        resource=resources.link_request,
+        run=revoke.run,
+        progress=True,
+        examples=(f"revoke {EXAMPLE_ID}",),
     ),
     Verb(
         "delete",
@@ -289,6 +222,10 @@ _TABLE: tuple[Verb, ...] = (
         "delete",
         args=(Arg("service", Kind.SERVICE, "service to delete"),),
         flags=(Flag("force", Kind.BOOL, "delete even with connected endpoints", default=False),),
+        payload=delete.Delete,
+        resource=resources.service("service"),
+        run=delete.run,
+        progress=True,
         examples=("delete rdp-vmb", "delete rdp-vmb --force"),
     ),
     Verb(
@@ -299,6 +236,9 @@ _TABLE: tuple[Verb, ...] = (
         "read",
         args=(Arg("service", Kind.SERVICE, "one service (default: all)", required=False),),
         flags=(Flag("refresh", Kind.BOOL, "read Azure now instead of the last sweep", default=False),),
+        payload=status.Status,
+        resource=resources.service("service", optional=True),
+        run=status.run,
         examples=("status", "status rdp-vmb --refresh"),
     ),
     Verb(
@@ -308,10 +248,21 @@ _TABLE: tuple[Verb, ...] = (
         "everyone",
         "read",
         args=(Arg("service", Kind.SERVICE, "one service (default: all)", required=False),),
+        payload=status.Map,
+        resource=resources.service("service", optional=True),
+        run=status.run_map,
         examples=("map", "map rdp-vmb"),
     ),
     Verb(
-        "list", "List services with their aliases and owners.", "list", "everyone", "read", examples=("list",)
+        "list",
+        "List services with their aliases and owners.",
+        "list",
+        "everyone",
+        "read",
+        payload=NoArgs,
+        resource=resources.nothing,
+        answer=list_services.answer,
+        examples=("list",),
     ),
     Verb(
         "pending",
@@ -319,6 +270,9 @@ _TABLE: tuple[Verb, ...] = (
         "pending",
         "everyone",
         "read",
+        payload=NoArgs,
+        resource=resources.nothing,
+        answer=pending.answer,
         examples=("pending",),
     ),
     Verb(
@@ -336,6 +290,9 @@ _TABLE: tuple[Verb, ...] = (
             WhenArg("op", ("add", "remove"), "users", required=True),
             WhenArg("op", ("list",), "users", required=False),
         ),
+        payload=owners.Owners,
+        resource=resources.service("service"),
+        answer=owners.answer,
         examples=("owners rdp-vmb list", "owners rdp-vmb add <@U02BOB|bob> <@U03CAROL|carol>"),
         action_by=("op", (("add", "owners.add"), ("remove", "owners.remove"), ("list", "read"))),
     ),
@@ -351,14 +308,18 @@ _TABLE: tuple[Verb, ...] = (
                 Arg("action", Kind.CHOICE, "what they may do", choices=("create", "request")),
                 Arg("scope", Kind.SCOPE, "a subscription id, or subscription/resource-group"),
             ),
+            payload=payload,
+            resource=resources.scope,
+            answer=grant.answer,
             examples=(f"{name} <@U02BOB|bob> create 22222222-2222-2222-2222-222222222222/rg-team-b",),
         )
-        for name, summary in (
+        for name, summary, payload in (
             (
                 "grant",
                 "Allow a user to create services or request endpoints in a subscription or resource group.",
+                grant.Grant,
             ),
-            ("ungrant", "Take back a grant."),
+            ("ungrant", "Take back a grant.", grant.Ungrant),
         )
     ),
     Verb(
@@ -382,6 +343,9 @@ _TABLE: tuple[Verb, ...] = (
                 ("daily", "hourly", "off"),
             ),
         ),
+        payload=subscribe.Subscribe,
+        resource=resources.service_or_star,
+        answer=subscribe.subscribe,
         examples=("subscribe rdp-vmb <#C01TEAMA|team-a> --events problems --digest daily",),
     ),
     Verb(
@@ -394,6 +358,9 @@ _TABLE: tuple[Verb, ...] = (
             Arg("service", Kind.SERVICE_OR_STAR, "a service, or `*`"),
             Arg("channel", Kind.CHANNEL, "the channel"),
         ),
+        payload=subscribe.Unsubscribe,
+        resource=resources.service_or_star,
+        answer=subscribe.unsubscribe,
         examples=("unsubscribe rdp-vmb <#C01TEAMA|team-a>",),
     ),
     Verb(
@@ -404,11 +371,30 @@ _TABLE: tuple[Verb, ...] = (
         "audit",
         args=(Arg("service", Kind.SERVICE, "one service (default: all)", required=False),),
         flags=(Flag("limit", Kind.LIMIT, f"how many entries, {LIMIT_MIN}-{LIMIT_MAX}", "N", default=20),),
+        payload=audit.Audit,
+        resource=resources.audited_service,
+        answer=audit.answer,
         examples=("audit rdp-vmb --limit 50",),
     ),
 )
 
 NAMES: tuple[str, ...] = (*(v.name for v in _TABLE), "help")
+
+
+@dataclass(frozen=True)
+class Help(Payload):
+    TARGET = "verb"
+    verb: str | None = None
+
+
+def help_text(verb: str | None = None) -> str:
+    """Help for one verb, or the list of verbs: help belongs to the table it describes."""
+    return render_help(VERBS, verb)
+
+
+def _help(payload: Help) -> Reply:
+    return Reply(f"/natlink help {payload.verb or ''}".strip(), tuple(help_text(payload.verb).splitlines()))
+
 
 VERBS: Mapping[str, Verb] = {
     **{v.name: v for v in _TABLE},
@@ -419,6 +405,9 @@ VERBS: Mapping[str, Verb] = {
         "everyone",
         "read",
         args=(Arg("verb", Kind.VERB, "a verb", required=False, choices=NAMES),),
+        payload=Help,
+        resource=resources.nothing,
+        answer=lambda ctx, payload: _help(payload),
         examples=("help", "help request"),
     ),
 }
@@ -431,18 +420,6 @@ def usage_line(verb: str | None) -> str:
     """The usage line for ``verb``, or the general one when the verb is unknown or missing."""
     found = VERBS.get(verb) if verb else None
     return found.usage_line if found else GENERAL_USAGE
-
-
-def action_of(verb: Verb, args: Mapping[str, Value]) -> str:
-    """The policy action a parsed command asks for; ``owners list`` is a read, ``owners add`` is not.
-
-    An argument value missing from ``action_by`` falls back to ``action``, the verb's most
-    privileged action, so a new choice is never silently a read.
-    """
-    if verb.action_by is None:
-        return verb.action
-    arg, table = verb.action_by
-    return dict(table).get(str(args.get(arg)), verb.action)
 
 
 def flag_names(verbs: Sequence[Verb] = tuple(VERBS.values())) -> frozenset[str]:

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from commands.declare import OneOf, Requires, Verb
 from commands.docs import render_markdown
 from commands.escapes import escape
 from commands.grammar import parse
-from commands.help import help_text
 from commands.validate import Kind, check
-from commands.verbs import NAMES, VERBS, OneOf, Requires, Verb
+from commands.verbs import NAMES, VERBS, help_text
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "commands.md"

@@ -75,21 +75,21 @@ GOOD: list[tuple[str, Command]] = [
             frozenset({"vnet", "subnet", "subscription", "name"}),
         ),
     ),
-    ("approve r-Ab3x9Q_k", Command("approve", {"request": "r-Ab3x9Q_k"})),
+    ("approve r-7k2m9x", Command("approve", {"request": "r-7k2m9x"})),
     (
-        "approve r-Ab3x9Q_k ok for the migration --for 12h",
+        "approve r-7k2m9x ok for the migration --for 12h",
         Command(
             "approve",
-            {"request": "r-Ab3x9Q_k", "reason": "ok for the migration"},
+            {"request": "r-7k2m9x", "reason": "ok for the migration"},
             {"for": timedelta(hours=12)},
             frozenset({"for"}),
         ),
     ),
     (
-        "reject r-Ab3x9Q_k use <#C9|staging> &amp; ask <@U02BOB|bob>",
-        Command("reject", {"request": "r-Ab3x9Q_k", "reason": "use #staging & ask @bob"}),
+        "reject r-7k2m9x use <#C9|staging> &amp; ask <@U02BOB|bob>",
+        Command("reject", {"request": "r-7k2m9x", "reason": "use #staging & ask @bob"}),
     ),
-    ("revoke r-Ab3x9Q_k", Command("revoke", {"request": "r-Ab3x9Q_k"})),
+    ("revoke r-7k2m9x", Command("revoke", {"request": "r-7k2m9x"})),
     (
         "delete rdp-vmb --force",
         Command("delete", {"service": "rdp-vmb"}, {"force": True}, frozenset({"force"})),
@@ -152,8 +152,8 @@ GOOD: list[tuple[str, Command]] = [
     ),
     # `--` ends the flags, so free text may contain one.
     (
-        "reject r-Ab3x9Q_k -- --force is wrong",
-        Command("reject", {"request": "r-Ab3x9Q_k", "reason": "--force is wrong"}),
+        "reject r-7k2m9x -- --force is wrong",
+        Command("reject", {"request": "r-7k2m9x", "reason": "--force is wrong"}),
     ),
 ]
 
@@ -249,7 +249,7 @@ BAD: list[tuple[str, str]] = [
         "unbalanced quotes: a quote is not closed; put text with an apostrophe inside double quotes",
     ),
     (
-        "approve r-Ab3x9Q_k it's fine",
+        "approve r-7k2m9x it's fine",
         "unbalanced quotes: a quote is not closed; put text with an apostrophe inside double quotes",
     ),
     ("status rdp-vmb\\", "the text ends with a lone `\\`; write `\\\\` for a backslash"),
@@ -258,10 +258,10 @@ BAD: list[tuple[str, str]] = [
         "--reason: reason is 120 characters; at most 119 fit in Azure's 140-character request message "
         "beside the 20-character natlink token",
     ),
-    ("approve", "missing <request>: id from the approval card, like `r-Ab3x9Q_k`"),
-    ("approve r-abc", "<request>: `r-abc` is not a request id like `r-Ab3x9Q_k` (see the approval card)"),
+    ("approve", "missing <request>: id from the approval card, like `r-7k2m9x`"),
+    ("approve r-abc", "<request>: `r-abc` is not a request id like `r-7k2m9x` (see the approval card)"),
     (
-        "revoke r-Ab3x9Q_k now",
+        "revoke r-7k2m9x now",
         "too many arguments: `now` is not expected; revoke takes <request> (put text with spaces in quotes)",
     ),
     ("list everything", "too many arguments: `everything` is not expected; list takes no arguments"),
@@ -315,7 +315,7 @@ def test_usage_error_without_a_known_verb_carries_the_general_usage() -> None:
 
 def test_unbalanced_quote_after_a_known_verb_keeps_that_verbs_usage() -> None:
     with pytest.raises(UsageError) as caught:
-        parse('approve r-Ab3x9Q_k "unclosed')
+        parse('approve r-7k2m9x "unclosed')
     assert caught.value.usage.startswith("/natlink approve")
 
 
@@ -333,14 +333,14 @@ def test_flag_names_and_values_are_separate_from_html_escapes() -> None:
     with pytest.raises(UsageError) as caught:
         parse(f"grant &lt;@U1ABC&gt; create {SUB_A}")
     assert caught.value.message == "<user>: expected a user mention (@someone), got `<@U1ABC>`"
-    assert parse("approve r-Ab3x9Q_k a &lt; b &amp;&amp; c &gt; d").args["reason"] == "a < b && c > d"
+    assert parse("approve r-7k2m9x a &lt; b &amp;&amp; c &gt; d").args["reason"] == "a < b && c > d"
     # "&amp;lt;" is a typed "&lt;", which must stay as typed.
-    assert parse("approve r-Ab3x9Q_k &amp;lt;").args["reason"] == "&lt;"
+    assert parse("approve r-7k2m9x &amp;lt;").args["reason"] == "&lt;"
 
 
 def test_mentions_in_free_text_read_as_names() -> None:
     cmd = parse(
-        "reject r-Ab3x9Q_k ask <@U02BOB|bob> or <@U03X> in <#C01|team-a> see <https://x.example/a|docs>"
+        "reject r-7k2m9x ask <@U02BOB|bob> or <@U03X> in <#C01|team-a> see <https://x.example/a|docs>"
     )
     assert cmd.args["reason"] == "ask @bob or @U03X in #team-a see https://x.example/a"
 

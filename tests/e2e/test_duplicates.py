@@ -74,7 +74,7 @@ def test_one_approval_per_request(mode: str, bot, driver, slack, sandbox) -> Non
 
     assert len(ephemerals(slack, "team-b", alice, already)) == 1
     assert arm_count(sandbox, "PUT", CONNECTION_PUT) == 1, sandbox.control("GET", "requests")["counts"]
-    assert [op.kind for op in operations.list_operations(db)].count("decide") == 1
+    assert [op.kind for op in operations.list_operations(db)].count("approve") == 1
     assert requests.get_request(db, request_id).state == "approved"
     trail = [(e.actor, e.action, e.outcome) for e in audit.list_entries(db, limit=200)]
     assert trail.count((alice, "approve", "succeeded")) == 1

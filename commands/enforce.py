@@ -1,0 +1,81 @@
+"""Enforcement, in one place for every verb: gather the facts, ask the pure policy, audit.
+
+Two phases. ``enforce`` runs before anything is queued, on what natlink's records know (the
+service, the request, the actor's grants). ``enforce_located`` runs in the worker for verbs whose
+target only Azure can place (the subscription of a VM, the resource group of a load balancer):
+the row's ``locate`` finds it, and the same policy judges it again with the scope filled in.
+Every denial is audited, and every allowed change (reads are not), unless the verb audits the
+change itself once it is really made.
+"""
+
+from __future__ import annotations
+
+from cloud.clients import Clients
+from storage import audit, grants, owners, services
+
+from .context import Context
+from .declare import Verb
+from .escapes import plain
+from .policy import Actor, Decision, Facts, Resource, decide
+from .replies import Refusal
+from .usecase import Located, Payload
+from .values import Scope
+
+READ = "read"
+
+
+def facts(ctx: Context, service: str | None) -> Facts:
+    """What storage and settings know about the actor and the service."""
+    return Facts(
+        admins=ctx.config.admins,
+        service_exists=bool(service) and services.get_service(ctx.db, service) is not None,
+        owners=frozenset(o.user_id for o in owners.list_owners(ctx.db, service)) if service else frozenset(),
+        grants=frozenset(
+            (g.action, Scope(g.subscription, g.resource_group)) for g in grants.grants_for(ctx.db, ctx.actor)
+        ),
+        allow_self_approval=ctx.config.allow_self_approval,
+    )
+
+
+def enforce(ctx: Context, verb: Verb, payload: Payload) -> Refusal | None:
+    """The first phase: may the actor run this command at all? None when allowed."""
+    found = verb.resource(ctx, payload)
+    if isinstance(found, Refusal):
+        return found
+    decision = authorize(ctx, verb.action_for(payload), found, audit_allowed=verb.audit_allowed)
+    return None if decision.allowed else Refusal(decision.reason)
+
+
+def enforce_located(ctx: Context, clients: Clients, verb: Verb, payload: Payload) -> Located | Refusal:
+    """The second phase, in the worker: where Azure places the target, and may the actor act there."""
+    assert verb.locate is not None
+    located = verb.locate(ctx, clients, payload)
+    if isinstance(located, Refusal):
+        return located
+    decision = authorize(ctx, verb.action_for(payload), located.resource)
+    return located if decision.allowed else Refusal(decision.reason)
+
+
+def authorize(ctx: Context, action: str, resource: Resource, *, audit_allowed: bool = True) -> Decision:
+    """Decide, and audit every denial and every allowed change.
+
+    An allowed first-phase check whose target Azure has not placed yet is not audited: the
+    second phase decides for real and audits then.
+    """
+    decision = decide(Actor(ctx.actor, ctx.is_admin), action, resource, facts(ctx, resource.service))
+    changes = action != READ and audit_allowed and resource.located
+    if not decision.allowed or changes:
+        audit.record(
+            ctx.db,
+            actor=ctx.actor,
+            action=action,
+            target=_target(resource),
+            outcome="allowed" if decision.allowed else "denied",
+            reason=plain(decision.reason),
+        )
+    return decision
+
+
+def _target(resource: Resource) -> str:
+    """The audit's target: the service when there is one, else the Azure scope, else '-'."""
+    return resource.service or (str(resource.scope) if resource.scope else "-")

@@ -1,0 +1,84 @@
+"""The worker's half of /natlink: load a queued operation's payload, place it, run its use case.
+
+An Azure failure becomes a readable refusal and an audit line, never a traceback. Operations
+written by the release before payloads were typed (``{"text": ...}``, and ``decide`` with its own
+arguments) are read once through the grammar and run as if written today.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cloud.clients import Clients
+from cloud.errors import CloudError
+from storage import audit
+from storage.records import Operation
+
+from . import payloads
+from .context import Context
+from .declare import SLASH, Verb
+from .enforce import enforce_located
+from .escapes import escape
+from .grammar import parse
+from .replies import Outcome, Refusal
+from .usecase import Job, Payload, Progress
+from .verbs import VERBS
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A queued operation as its verb and typed payload."""
+
+    verb: Verb
+    payload: Payload
+
+    @property
+    def title(self) -> str:
+        """What the progress message is about: the verb and its target, never the raw text typed."""
+        target = self.payload.audit_target
+        return f"{SLASH} {self.verb.name}" + (f" {target}" if target != "-" else "")
+
+
+def load(op: Operation) -> Loaded:
+    """The operation's verb and payload; an operation of the previous release is upgraded."""
+    if "v" not in op.args:
+        return _upgrade(op)
+    verb = VERBS[op.kind]
+    return Loaded(verb, payloads.decode(verb.payload, op.args))
+
+
+def _upgrade(op: Operation) -> Loaded:
+    """Release 1 queued the command's text, and decisions as ``decide`` with the verb inside."""
+    if op.kind == "decide":
+        verb = VERBS[op.args["verb"]]
+        payload = verb.payload(
+            request=op.args["request"], reason=op.args.get("reason") or None, for_=op.args.get("for_seconds")
+        )
+        return Loaded(verb, payload)
+    command = parse(op.args["text"])
+    verb = VERBS[command.verb]
+    return Loaded(verb, payloads.from_command(verb, {**command.args, **command.flags}))
+
+
+def run(ctx: Context, clients: Clients, loaded: Loaded, progress: Progress) -> Outcome:
+    """Place the target in Azure and judge it (the policy's second phase), then run the use case."""
+    verb, payload = loaded.verb, loaded.payload
+    assert verb.run is not None
+    try:
+        located = enforce_located(ctx, clients, verb, payload) if verb.locate else None
+        if isinstance(located, Refusal):
+            return Outcome(located)
+        return verb.run(Job(ctx, clients, payload, located, progress))
+    except CloudError as error:
+        audit.record(
+            ctx.db,
+            actor=ctx.actor,
+            action=verb.name,
+            target=payload.audit_target,
+            outcome="failed",
+            reason=f"{error.code}: {error.message}",
+        )
+        problem = f"{escape(error.code)}: {escape(error.message)}"
+        if error.exists:
+            problem += f"\nAlready in Azure: {escape(', '.join(error.exists))}"
+        return Outcome(Refusal(problem, hint=error.hint or None))

@@ -1,0 +1,74 @@
+"""What a use case is written against: its typed arguments, where Azure says it lands, and its job.
+
+A use case module holds one verb's story (check, change Azure through ``cloud``, record through
+``storage``, return a reply record). It takes a ``Payload`` (a frozen dataclass of plain JSON
+values, so a queued operation survives a restart and a release) and, when it runs in a worker, a
+``Job`` that also carries the Azure clients, what the second authorization phase located, and a
+way to report progress.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar, Generic, TypeVar
+
+from cloud.clients import Clients
+from storage import audit
+
+from .context import Context
+from .policy import Resource
+from .replies import Outcome, Refusal
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Payload:
+    """A verb's arguments after parsing, as plain values (ids, names, seconds).
+
+    ``TARGET`` names the field the audit records as the target; every subclass sets it.
+    """
+
+    TARGET: ClassVar[str] = ""
+
+    @property
+    def audit_target(self) -> str:
+        """The audit target: the value of the field ``TARGET`` names, or ``-``."""
+        return str(getattr(self, self.TARGET, None) or "-") if self.TARGET else "-"
+
+
+@dataclass(frozen=True)
+class NoArgs(Payload):
+    """For verbs that take nothing."""
+
+
+@dataclass(frozen=True)
+class Located:
+    """What the second phase found in Azure: the resource the policy judges, with the use case's facts."""
+
+    resource: Resource
+
+
+P = TypeVar("P", bound=Payload)
+L = TypeVar("L", bound=Located)
+
+
+@dataclass(frozen=True)
+class Job(Generic[P, L]):
+    """One queued operation being run by a worker."""
+
+    ctx: Context
+    clients: Clients
+    payload: P
+    located: L | None
+    progress: Progress
+
+
+Run = Callable[[Job], Outcome]
+Locate = Callable[[Context, Clients, Payload], "Located | Refusal"]
+
+
+def succeeded(ctx: Context, action: str, target: str, reason: str = "") -> None:
+    """Audit a change once Azure and natlink's records both hold it."""
+    audit.record(ctx.db, actor=ctx.actor, action=action, target=target, outcome="succeeded", reason=reason)

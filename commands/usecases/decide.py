@@ -1,0 +1,124 @@
+"""``approve`` and ``reject``, from a command or a card's button.
+
+The answer half runs at once: the first decision wins in storage (a compare-and-set), so double
+clicks and replayed deliveries make one change, one audit row and one queued Azure write. The
+worker half writes the decision to Azure; if Azure refuses, the request goes back to pending and
+the card gets its buttons back with the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import ClassVar
+
+from cloud import tokens
+from cloud.decide import decide as decide_connection
+from cloud.errors import CloudError
+from storage import audit, requests
+from storage.records import LinkRequest
+
+from .. import payloads
+from ..context import Context
+from ..escapes import escape, plain
+from ..replies import CardDecided, CardReopened, Outcome, Queued, Refusal, Reply, Tell
+from ..resources import stored_request
+from ..usecase import Job, Payload, succeeded
+from .request import mapping_lines
+
+DECIDED = {"approve": "approved", "reject": "rejected"}
+
+
+@dataclass(frozen=True)
+class Decide(Payload):
+    TARGET = "request"
+    VERB: ClassVar[str] = ""
+    request: str
+    reason: str | None = None
+    for_: int | None = None
+
+
+@dataclass(frozen=True)
+class Approve(Decide):
+    VERB = "approve"
+
+
+@dataclass(frozen=True)
+class Reject(Decide):
+    VERB = "reject"
+
+
+def answer(ctx: Context, payload: Decide) -> Queued | Reply:
+    """Record the decision and queue the Azure write; or say who decided first."""
+    verb = payload.VERB
+    request = requests.get_request(ctx.db, payload.request)
+    assert request is not None  # the row's finder refused a missing request
+    if request.state != "pending":
+        return already(request)
+    decided, changed = requests.decide(
+        ctx.db, request.id, DECIDED[verb], by=ctx.actor, reason=payload.reason or None
+    )  # type: ignore[arg-type]
+    if not changed:
+        return already(decided)
+    audit.record(
+        ctx.db,
+        actor=ctx.actor,
+        action=verb,
+        target=request.service,
+        outcome="allowed",
+        reason=f"{request.id}: {DECIDED[verb]} first",
+    )
+    op, created = payloads.enqueue(ctx, verb, payload, key=f"decide:{request.id}")
+    return Queued(
+        op, created, f"{DECIDED[verb].capitalize()} `{request.id}` for *{escape(request.service)}*."
+    )
+
+
+def already(request: LinkRequest) -> Reply:
+    """The answer for everyone but the first decider."""
+    if request.decided_by:
+        when = f" at {request.decided_at:%Y-%m-%d %H:%M} UTC" if request.decided_at else ""
+        line = f"`{request.id}` was already {request.state} by <@{request.decided_by}>{when}."
+    else:
+        line = f"`{request.id}` is {request.state}; there is nothing to decide."
+    return Reply("Already decided", (line,))
+
+
+def run(job: Job[Decide, None]) -> Outcome:
+    ctx, payload, verb = job.ctx, job.payload, job.payload.VERB
+    found = stored_request(ctx, payload.request)
+    if isinstance(found, Refusal):
+        return Outcome(found)
+    request, service = found
+    reason = payload.reason or ""
+    description = f"{'Approved' if verb == 'approve' else 'Rejected'} by {ctx.actor}" + (
+        f": {plain(reason)}" if reason else ""
+    )
+    try:
+        job.progress(f"{verb} the connection in Azure")
+        decide_connection(
+            job.clients, service.pls_id, request.pe_id or tokens.token(request.id), verb, description
+        )
+    except CloudError as error:
+        reopened = requests.set_state(ctx.db, request.id, "pending")
+        audit.record(
+            ctx.db,
+            actor=ctx.actor,
+            action=verb,
+            target=service.name,
+            outcome="failed",
+            reason=f"{error.code}: {error.message}",
+        )
+        problem = f"Azure refused to {verb} `{request.id}`: {escape(error.code)}: {escape(error.message)}"
+        return Outcome(Refusal(problem, hint=error.hint or None), (CardReopened(reopened, problem),))
+    succeeded(ctx, verb, service.name, request.id)
+    if verb == "approve" and payload.for_:
+        request = requests.set_expiry(ctx.db, request.id, datetime.now(UTC) + timedelta(seconds=payload.for_))
+    outcome = [
+        f"`{request.id}` for *{escape(service.name)}* was {request.state} by <@{ctx.actor}>"
+        + (f": {escape(reason)}" if reason else ".")
+    ]
+    if verb == "approve":
+        outcome += list(mapping_lines(job.clients, service, request))
+    tell = Tell(request.requester, Reply(f"Your request {request.id} was {request.state}", tuple(outcome)))
+    return Outcome(Reply(f"{request.id} {request.state}", tuple(outcome)), (CardDecided(request), tell))

@@ -1,0 +1,38 @@
+"""``grant`` and ``ungrant``: who may create services or request endpoints, and where."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from storage import grants
+
+from ..context import Context
+from ..escapes import escape
+from ..replies import Reply
+from ..usecase import Payload
+
+
+@dataclass(frozen=True)
+class Grant(Payload):
+    TARGET = "scope"
+    VERB: ClassVar[str] = "grant"
+    user: str
+    action: str
+    scope: str
+
+
+@dataclass(frozen=True)
+class Ungrant(Grant):
+    VERB = "ungrant"
+
+
+def answer(ctx: Context, payload: Grant) -> Reply:
+    who, action, scope = f"<@{payload.user}>", payload.action, escape(payload.scope)
+    if payload.VERB == "grant":
+        grants.add_grant(ctx.db, payload.user, action, payload.scope, granted_by=ctx.actor)  # type: ignore[arg-type]
+        return Reply("Grants", (f"{who} may now *{action}* in `{scope}`.",))
+    removed = grants.remove_grant(ctx.db, payload.user, action, payload.scope)  # type: ignore[arg-type]
+    if removed:
+        return Reply("Grants", (f"{who} may no longer *{action}* in `{scope}`.",))
+    return Reply("Grants", (f"{who} held no *{action}* grant on `{scope}`; nothing changed.",))

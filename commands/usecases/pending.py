@@ -1,0 +1,38 @@
+"""``pending``: requests waiting for a decision, oldest first."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from storage import owners, requests
+
+from ..context import Context
+from ..escapes import escape
+from ..replies import Reply
+from ..usecase import NoArgs
+
+
+def answer(ctx: Context, payload: NoArgs, now: datetime | None = None) -> Reply:
+    """The actor's own services' requests and their own requests (admins: all)."""
+    now = now or datetime.now(UTC)
+    mine = set(owners.services_owned_by(ctx.db, ctx.actor))
+    waiting = [
+        r
+        for r in requests.list_pending(ctx.db)
+        if ctx.is_admin or r.service in mine or r.requester == ctx.actor
+    ]
+    lines = tuple(
+        f"`{r.id}` *{escape(r.service)}* from <@{r.requester}> — waiting {_age(now - r.created_at)}"
+        f"{' — ' + escape(r.reason) if r.reason else ''}"
+        for r in waiting
+    )
+    return Reply("Pending requests", lines, empty="Nothing is waiting for a decision.")
+
+
+def _age(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    if seconds < 3600:
+        return f"{max(1, seconds // 60)} min"
+    if seconds < 86400:
+        return f"{seconds // 3600} h"
+    return f"{seconds // 86400} d"

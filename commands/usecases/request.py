@@ -1,0 +1,166 @@
+"""``request``: a private endpoint to a service, with a manual connection the owners decide.
+
+The worker's second check places the consumer side (the VM's subnet, or the VNet named) before
+the policy judges the ``request`` grant. The request's token starts the connection's message, so
+a rerun finds the endpoint it already made, and the connection is always matched exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from cloud import inventory, tokens
+from cloud.clients import Clients
+from cloud.endpoints import SubnetRef, request_endpoint
+from cloud.errors import CloudError
+from cloud.mapping import mappings
+from cloud.model import Connection
+from cloud.services import read_service
+from cloud.vms import find_vm
+from storage import owners, requests, services
+from storage.records import LinkRequest, Service
+
+from .. import describe
+from ..context import Context
+from ..escapes import escape, plain
+from ..policy import Resource
+from ..replies import CardNeeded, Outcome, Refusal, Reply
+from ..usecase import Job, Located, Payload, succeeded
+
+
+@dataclass(frozen=True)
+class Request(Payload):
+    TARGET = "target"
+    target: str
+    vm: str | None = None
+    vnet: str | None = None
+    subnet: str | None = None
+    subscription: str | None = None
+    name: str | None = None
+    reason: str | None = None
+    for_: int | None = None
+
+
+@dataclass(frozen=True)
+class Consumer(Located):
+    """Where the endpoint goes: a VM (its subnet) or a subnet named, and the service asked for."""
+
+    service: Service
+    where: str | SubnetRef
+    vnet: str
+    subnet: str
+
+
+def locate(ctx: Context, clients: Clients, payload: Request) -> Consumer | Refusal:
+    service = services.find_service(ctx.db, payload.target)
+    if service is None:
+        return Refusal(f"natlink no longer knows *{escape(payload.target)}*.")
+    if payload.vm:
+        vm = find_vm(clients, ctx.config.subscriptions, payload.vm)
+        where = Resource(service=service.name, subscription=vm.subscription, resource_group=vm.resource_group)
+        return Consumer(where, service, vm.name, vm.vnet_name, vm.subnet_id.rsplit("/", 1)[-1])
+    subscription = payload.subscription or _only_subscription(ctx)
+    ref = SubnetRef(subscription, str(payload.vnet), str(payload.subnet))
+    return Consumer(
+        Resource(service=service.name, subscription=subscription), service, ref, ref.vnet, ref.subnet
+    )
+
+
+def _only_subscription(ctx: Context) -> str:
+    if len(ctx.config.subscriptions) != 1:
+        raise CloudError("SubscriptionRequired", "Say which subscription the VNet is in with --subscription.")
+    return ctx.config.subscriptions[0]
+
+
+def run(job: Job[Request, Consumer]) -> Outcome:
+    ctx, payload, consumer = job.ctx, job.payload, job.located
+    assert consumer is not None
+    service = consumer.service
+    pe_name = payload.name or _endpoint_name(service.name, payload.vm or consumer.subnet)
+    request = _find_or_create_request(ctx, consumer, pe_name, payload)
+    token = tokens.token(request.id)
+    try:
+        endpoint = request_endpoint(
+            job.clients,
+            service.alias,
+            consumer.where,
+            pe_name,
+            token,
+            ctx.actor,
+            plain(payload.reason or ""),
+            job.progress,
+        )
+        connection = _connection(job.clients, service, token)
+    except CloudError:
+        requests.set_state(ctx.db, request.id, "failed")
+        raise
+    state = "approved" if connection.status == "Approved" else "pending"
+    requests.attach_endpoint(
+        ctx.db,
+        request.id,
+        pe_id=endpoint.id,
+        pe_name=endpoint.name,
+        vnet=consumer.vnet,
+        subnet=consumer.subnet,
+        connection_id=connection.id,
+        link_identifier=connection.link_identifier,
+    )
+    request = requests.set_state(ctx.db, request.id, state)
+    succeeded(ctx, "request", service.name, request.id)
+    lines = (
+        f"`{request.id}`: endpoint *{escape(endpoint.name)}* has {endpoint.ip} in "
+        f"{escape(consumer.vnet)}/{escape(consumer.subnet)}.",
+    )
+    if state == "approved":
+        return Outcome(Reply("Endpoint approved", lines + mapping_lines(job.clients, service, request)))
+    owner_ids = tuple(o.user_id for o in owners.list_owners(ctx.db, service.name))
+    waiting = f"Waiting for an owner of *{escape(service.name)}* to approve."
+    return Outcome(Reply("Endpoint requested", (*lines, waiting)), (CardNeeded(request, service, owner_ids),))
+
+
+def _endpoint_name(service: str, where: str) -> str:
+    """One endpoint per service and consumer place by default, so asking twice reuses it."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", f"pe-{service}-{where}")[:80].rstrip(".-")
+
+
+def _find_or_create_request(ctx: Context, consumer: Consumer, pe_name: str, payload: Request) -> LinkRequest:
+    """A rerun of the same operation (after a crash) finds the request it already made."""
+    service = consumer.service
+    open_states = ("requested", "pending", "approved")
+    for request in requests.list_requests(ctx.db, service=service.name, states=open_states):  # type: ignore[arg-type]
+        if request.pe_name == pe_name and request.requester == ctx.actor:
+            return request
+    return requests.create_request(
+        ctx.db,
+        request_id=tokens.new_request_id(),
+        service=service.name,
+        requester=ctx.actor,
+        consumer_subscription=str(consumer.resource.subscription),
+        vnet=consumer.vnet,
+        subnet=consumer.subnet,
+        pe_name=pe_name,
+        reason=plain(payload.reason or ""),
+        expires_at=datetime.now(UTC) + timedelta(seconds=payload.for_) if payload.for_ else None,
+    )
+
+
+def _connection(clients: Clients, service: Service, token: str) -> Connection:
+    for connection in read_service(clients, service.pls_id).connections:
+        if connection.token == token:
+            return connection
+    raise CloudError(
+        "ConnectionNotFound", f"The endpoint was made but {service.name} shows no connection for {token}."
+    )
+
+
+def mapping_lines(clients: Clients, service: Service, request: LinkRequest) -> tuple[str, ...]:
+    """Who sees what for this one connection, read from both sides' subscriptions."""
+    snapshot = inventory.snapshot(clients, {service.subscription, request.consumer_subscription})
+    name = (request.connection_id or "").rsplit("/", 1)[-1].lower()
+    return tuple(
+        describe.mapping_sentence(m)
+        for m in mappings(snapshot)
+        if m.service.lower() == service.name.lower() and (m.connection or "").lower() == name
+    )

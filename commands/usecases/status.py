@@ -1,0 +1,112 @@
+"""``status`` and ``map``: health and the address map, read from Azure now.
+
+Both judge what they read with the same pure functions the scheduler's sweep uses
+(``cloud.health``), so a person and a channel are never told two different things.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cloud import inventory
+from cloud.clients import Clients
+from cloud.errors import CloudError
+from cloud.health import service_health
+from cloud.mapping import mappings
+from cloud.model import Service as LiveService
+from cloud.services import read_service
+from storage import services
+from storage.records import Service
+
+from .. import describe, sweep
+from ..context import Context
+from ..escapes import escape
+from ..replies import Outcome, Reply
+from ..usecase import Job, Payload
+
+
+@dataclass(frozen=True)
+class Status(Payload):
+    TARGET = "service"
+    service: str | None = None
+    refresh: bool = False
+
+
+@dataclass(frozen=True)
+class Map(Payload):
+    TARGET = "service"
+    service: str | None = None
+
+
+def run(job: Job[Status, None]) -> Outcome:
+    ctx, clients, name = job.ctx, job.clients, job.payload.service
+    if job.payload.refresh:
+        job.progress("sweep Azure first")
+        sweep.sweep(ctx.db, ctx.config, clients)
+    stored = _stored(ctx, name)
+    unreadable: tuple[str, ...] = ()
+    if name:  # one service: read it alone (a few GETs), not every subscription
+        live = {s.pls_id.lower(): _read_or_none(clients, s.pls_id) for s in stored}
+    else:
+        snapshot = inventory.snapshot(clients, ctx.config.subscriptions)
+        live = {s.id.lower(): s for s in snapshot.services}
+        unreadable = tuple(
+            f"Could not read subscription `{u.subscription}`: {escape(u.code)}" for u in snapshot.unreadable
+        )
+    lines = tuple(_status_line(s, live.get(s.pls_id.lower())) for s in stored)
+    return Outcome(
+        Reply(
+            "Status",
+            (*lines, *unreadable, _sweep_age(ctx)) if lines else (),
+            empty="natlink manages no services yet.",
+        )
+    )
+
+
+def run_map(job: Job[Map, None]) -> Outcome:
+    ctx = job.ctx
+    wanted = {s.name.lower() for s in _stored(ctx, job.payload.service)}
+    snapshot = inventory.snapshot(job.clients, ctx.config.subscriptions)
+    rows = [describe.mapping_row(m) for m in mappings(snapshot) if m.service.lower() in wanted]
+    return Outcome(Reply("Address map", tuple(rows), empty="No connections to map yet."))
+
+
+def _read_or_none(clients: Clients, service_id: str) -> LiveService | None:
+    try:
+        return read_service(clients, service_id)
+    except CloudError as error:
+        if error.code in ("ServiceNotFound", "ResourceNotFound", "NotFound"):
+            return None
+        raise
+
+
+def _status_line(stored: Service, live: LiveService | None) -> str:
+    if live is None:
+        return f"*{escape(stored.name)}*: down — not found in Azure (deleted outside natlink?)"
+    health = service_health(live)
+    counts: dict[str, int] = {}
+    for connection in live.connections:
+        status = (connection.status or "?").lower()
+        counts[status] = counts.get(status, 0) + 1
+    connections = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"
+    return (
+        f"*{escape(stored.name)}* {health.level}: {escape(health.reason)}; NAT {', '.join(live.nat_ips) or '?'}; "
+        f"connections {connections}"
+    )
+
+
+def _sweep_age(ctx: Context) -> str:
+    """How fresh the scheduler's view is: its alerts come from the latest sweep."""
+    last = sweep.last_sweep(ctx.db)
+    if last is None:
+        return "_The scheduler has not swept yet; `/natlink status --refresh` sweeps now._"
+    minutes = int((datetime.now(UTC) - last).total_seconds() // 60)
+    return f"_Latest sweep {minutes} min ago; `--refresh` sweeps now._"
+
+
+def _stored(ctx: Context, name: str | None) -> list[Service]:
+    if name:
+        found = services.get_service(ctx.db, name)
+        return [found] if found else []
+    return services.list_services(ctx.db, state="active")
