@@ -32,6 +32,7 @@ from .usecases import (
     share,
     status,
     subscribe,
+    whoami,
 )
 from .usecases import list as list_services
 from .validate import LIMIT_MAX, LIMIT_MIN, NAT_IPS_MAX, NAT_IPS_MIN, PORTS_MAX, REASON_MAX, Kind
@@ -274,6 +275,17 @@ _TABLE: tuple[Verb, ...] = (
         resource=resources.nothing,
         answer=pending.answer,
         examples=("pending",),
+    ),
+    Verb(
+        "whoami",
+        "Show what you may do: admin or not, your grants, the services you own.",
+        "whoami",
+        "everyone",
+        "read",
+        payload=NoArgs,
+        resource=resources.nothing,
+        answer=whoami.answer,
+        examples=("whoami",),
     ),
     Verb(
         "owners",

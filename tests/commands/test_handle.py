@@ -68,6 +68,7 @@ def test_every_verb_is_answered_or_queued() -> None:
         "share",
         "approve",
         "reject",
+        "whoami",
     }
     queued = {name for name, verb in VERBS.items() if verb.answer is None and verb.run is not None}
     assert queued == {"create", "request", "revoke", "delete", "status", "map"}
@@ -164,3 +165,21 @@ def test_subscribe_and_audit(db) -> None:
     assert isinstance(run(db, BOB, "audit"), Refusal)
     trail = run(db, ADMIN, "audit --limit 5")
     assert isinstance(trail, Reply) and 1 <= len(trail.lines) <= 5
+
+
+def test_whoami_says_what_each_person_may_do(db) -> None:
+    bob = run(db, BOB, "whoami")
+    assert isinstance(bob, Reply) and bob.title == f"What <@{BOB}> may do"
+    assert bob.lines == (
+        f"You are not an admin (admins: <@{ADMIN}>).",
+        f"You may *request* in `{TEAM_A}` (granted by <@{ADMIN}>).",
+        "You own no service.",
+    )
+    pending_request(db)
+    alice = run(db, ALICE, "whoami")
+    assert alice.lines[-2:] == (
+        "You own *rdp-vmb*; 1 request(s) wait for a decision.",
+        "You hold no grant: an admin can give you one with `/natlink grant`.",
+    )
+    assert run(db, ADMIN, "whoami").lines[0].startswith("You are an admin")
+    assert audit.list_entries(db, limit=5) == [], "reading your own rights is not audited"
