@@ -20,19 +20,16 @@ import os
 import queue
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+from .loopback import control, free_port, request
 from .slack.driver import Driver
 
 T = TypeVar("T")
@@ -175,12 +172,6 @@ def _write_marker(state: Path, **values: Any) -> None:
 # -- the parts --------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _spawn(name: str, command: list[str], log: Path, env: dict[str, str] | None = None) -> Child:
     """Start a child in this process group; stderr (and stdout after its first line) go to ``log``."""
     out = log.open("a")
@@ -278,8 +269,8 @@ def _healthy(child: Child, url: str) -> bool:
             f"natlink serve exited with {child.process.returncode} (log {child.log}):\n{child.tail()}"
         )
     try:
-        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:
-            return bool(json.loads(answer.read()).get("ok"))
+        answer = request("GET", f"{url}/healthz", timeout=2)
+        return answer.status == 200 and bool(json.loads(answer.body).get("ok"))
     except (OSError, ValueError):
         return False
 
@@ -383,15 +374,7 @@ def first_dead(children: list[Child]) -> Child | None:
 
 def slack_control(running: Running, method: str, action: str, **query: str) -> dict[str, Any]:
     """One call to the Slack stand-in's control API (``/_sandbox/<action>``)."""
-    url = f"{running.slack['control_url']}/{action}"
-    if query:
-        url += "?" + urllib.parse.urlencode(query)
-    request = urllib.request.Request(url, method=method)
-    try:
-        with urllib.request.urlopen(request, timeout=20) as answer:
-            return json.loads(answer.read() or b"{}")
-    except urllib.error.HTTPError as err:
-        raise RuntimeError(f"{err.code}: {err.read().decode(errors='replace')}") from None
+    return control(running.slack["control_url"], method, action, query=query, timeout=20)
 
 
 # -- natlink sandbox --------------------------------------------------------------------------------

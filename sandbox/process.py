@@ -10,8 +10,41 @@ import os
 import signal
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+
+from .loopback import control
+
+
+@dataclass
+class RunningChild:
+    """A started stand-in: its process and its first line, and a way to its control API."""
+
+    process: subprocess.Popen[str]
+    config: dict[str, Any]
+    control_timeout: ClassVar[float] = 30.0
+
+    def control(
+        self,
+        method: str,
+        action: str,
+        body: dict[str, Any] | None = None,
+        query: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Call ``/_sandbox/<action>``; raises ``RuntimeError`` with the error body on a refusal."""
+        return control(
+            self.config["control_url"],
+            method,
+            action,
+            body,
+            query,
+            ca_bundle=self.config.get("ca_bundle"),
+            timeout=self.control_timeout,
+        )
+
+    def stop(self, timeout: float = 10) -> int:
+        return stop_child(self.process, timeout)
 
 
 def start_child(

@@ -1,7 +1,7 @@
 """``natlink sandbox --tour``: the seed story played without a browser, printed as each person saw it.
 
 It starts the same processes as ``natlink sandbox`` on a fresh state in a temporary directory,
-then, through signed requests from the Slack driver and plain HTTPS calls to the ARM stand-in:
+then, through signed requests from the Slack driver and the portal client's calls to ARM:
 
 1. alice creates rdp-vmb from VM-Win2019-2:3389 in #team-b;
 2. she shares it in #team-a;
@@ -25,35 +25,31 @@ import json
 import re
 import shutil
 import signal
-import ssl
 import sys
 import tempfile
 import time
-import urllib.parse
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .loopback import free_port
 from .orchestrate import (
     TEAM_B,
     Child,
     Running,
     StartFailed,
     Stopped,
-    free_port,
     raise_on_signals,
     slack_control,
     start,
     stop,
     wait_for,
 )
+from .portal import Portal, PortalError
 
 STEP_SECONDS = 60
 DIGEST_SECONDS = 75  # the next minute boundary, then the poster's next round
 VM_B = f"/subscriptions/{TEAM_B}/resourceGroups/rg-team-b/providers/Microsoft.Compute/virtualMachines/VM-Win2019-2"
-COMPUTE_API = "2024-03-01"
-ARM_SCOPE = "https://management.azure.com/.default"
 MAPPING = re.compile(
     r"from \S+ \([\d.]+\) connect to [\d.]+:\d+; it arrives at \S+ [\d.]+:\d+, which sees you as [\d.]+"
 )
@@ -214,54 +210,6 @@ def plain(text: str, users: dict[str, str], channels: dict[str, str]) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
-# -- Azure, as the portal would do it ---------------------------------------------------------------
-
-
-def _arm_context(running: Running) -> ssl.SSLContext:
-    return ssl.create_default_context(cafile=running.arm["ca_bundle"])
-
-
-def _token(running: Running) -> str:
-    arm = running.arm
-    form = urllib.parse.urlencode(
-        {
-            "grant_type": "client_credentials",
-            "client_id": arm["client_id"],
-            "client_secret": arm["client_secret"],
-            "scope": ARM_SCOPE,
-        }
-    ).encode()
-    url = f"{arm['authority_host'].rstrip('/')}/{arm['tenant_id']}/oauth2/v2.0/token"
-    request = urllib.request.Request(url, data=form, method="POST")
-    with urllib.request.urlopen(request, context=_arm_context(running), timeout=20) as answer:
-        return str(json.loads(answer.read())["access_token"])
-
-
-def power(running: Running, action: str) -> None:
-    """POST the VM's ``powerOff`` or ``start`` and follow the long-running operation to its end."""
-    token = _token(running)
-    headers = {"Authorization": f"Bearer {token}", "Content-Length": "0"}
-    url = f"{running.arm['arm_url']}{VM_B}/{action}?api-version={COMPUTE_API}"
-    request = urllib.request.Request(url, data=b"", headers=headers, method="POST")
-    with urllib.request.urlopen(request, context=_arm_context(running), timeout=20) as answer:
-        status_url = answer.headers.get("Azure-AsyncOperation") or answer.headers.get("Location")
-    if not status_url:
-        return
-    deadline = time.monotonic() + STEP_SECONDS
-    while time.monotonic() < deadline:
-        poll = urllib.request.Request(status_url, headers={"Authorization": f"Bearer {token}"})
-        with urllib.request.urlopen(poll, context=_arm_context(running), timeout=20) as answer:
-            body = answer.read()
-            status = json.loads(body).get("status") if body.strip() else None
-            if answer.status == 200 and status in (None, "Succeeded"):
-                return
-            if status in ("Failed", "Canceled"):
-                raise RuntimeError(f"{action} ended {status}: {body[:300]!r}")
-            delay = float(answer.headers.get("Retry-After") or 0.5)
-        time.sleep(min(delay, 2.0))
-    raise TimeoutError(f"{action} did not finish within {STEP_SECONDS}s")
-
-
 # -- the story --------------------------------------------------------------------------------------
 
 
@@ -270,6 +218,7 @@ class Story:
         self.running = running
         self.t = transcript
         self.driver = running.driver()
+        self.portal = Portal(lambda: running.arm)
 
     def find(self, channel: str, needle: str, ephemeral: bool | None = None) -> dict[str, Any] | None:
         """The newest message in ``channel`` (a name, or a DM's ID) whose blocks or text hold ``needle``."""
@@ -384,10 +333,13 @@ class Story:
         return told
 
     def _power(self, step: str, action: str) -> None:
+        """``powerOff`` or ``start`` VM-Win2019-2 as the portal does, and wait for the operation's end."""
         try:
-            power(self.running, action)
-        except (OSError, RuntimeError, TimeoutError, ValueError) as error:
-            raise StepFailed(step, f"ARM {action} of VM-Win2019-2 failed: {error}") from None
+            outcome = self.portal.power(VM_B, action)
+        except PortalError as error:
+            raise StepFailed(step, f"ARM {action} of VM-Win2019-2 failed: {error.body()}") from None
+        if outcome.operation not in (None, "Succeeded"):
+            raise StepFailed(step, f"ARM {action} of VM-Win2019-2 ended {outcome.operation}")
 
     def _status_after(self, since: float, good: Callable[[str], bool]) -> bool:
         """A status reply to alice posted after ``since`` that passes ``good``."""

@@ -6,22 +6,14 @@ would run it, so nothing they measure is flattered by sharing memory with the cl
 
 from __future__ import annotations
 
-import json
-import ssl
-import subprocess
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import ClassVar
 
-from sandbox.process import start_child, stop_child
+from sandbox.process import RunningChild, start_child
 
 
-@dataclass
-class RunningSandbox:
-    process: subprocess.Popen[str]
-    config: dict[str, Any]
+class RunningSandbox(RunningChild):
+    control_timeout: ClassVar[float] = 120.0  # a reset to a generated world takes a while
 
     @property
     def arm_url(self) -> str:
@@ -31,22 +23,6 @@ class RunningSandbox:
     def ca_bundle(self) -> str:
         return self.config["ca_bundle"]
 
-    def control(self, method: str, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Call ``/_sandbox/<action>``; raises ``RuntimeError`` with the error body on a refusal."""
-        data = json.dumps(body).encode() if body is not None else None
-        request = urllib.request.Request(
-            f"{self.arm_url}/_sandbox/{action}",
-            data=data,
-            method=method,
-            headers={"Content-Type": "application/json"},
-        )
-        context = ssl.create_default_context(cafile=self.ca_bundle)
-        try:
-            with urllib.request.urlopen(request, context=context, timeout=120) as response:
-                return json.loads(response.read() or b"{}")
-        except urllib.error.HTTPError as err:
-            raise RuntimeError(f"{err.code}: {err.read().decode()}") from None
-
     def environment(self) -> dict[str, str]:
         """The AZURE_* variables that point azure-identity's DefaultAzureCredential here."""
         return {
@@ -55,9 +31,6 @@ class RunningSandbox:
             "AZURE_CLIENT_SECRET": self.config["client_secret"],
             "AZURE_AUTHORITY_HOST": self.config["authority_host"],
         }
-
-    def stop(self, timeout: float = 10) -> int:
-        return stop_child(self.process, timeout)
 
 
 def start(*args: str, state: Path | None = None, cwd: Path | None = None) -> RunningSandbox:

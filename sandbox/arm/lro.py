@@ -1,9 +1,28 @@
-"""How each kind of long-running operation ends, and the status documents clients poll."""
+"""How long-running operations end: settled lazily before each request, so no timer threads
+exist and operations persisted before a restart still finish; and the status documents clients poll."""
 
 from __future__ import annotations
 
+import time
+
 from . import compute
-from .world import Json, World
+from .world import Json, World, now_iso
+
+
+def settle(world: World) -> None:
+    """Finish every operation whose time has come, each in its own transaction."""
+    with world.lock:
+        now = time.time()
+        due = world.due_operations(now)
+        for op in due:
+            with world.transaction():
+                finish(world, op)
+                op["endTime"] = now_iso()
+                op["ended"] = time.time()
+            world.operation_ended(op)
+            world.save()
+        if due:
+            world.forget_old_operations(now)
 
 
 def finish(world: World, op: Json) -> None:

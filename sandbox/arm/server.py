@@ -7,19 +7,19 @@ client never holds up the others. HTTP/1.1 keep-alive is supported.
 from __future__ import annotations
 
 import contextlib
-import json
 import re
-import socket
 import ssl
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from . import api, control, identity
+from sandbox.loopback import LoopbackServer, read_json, send_json
+from sandbox.loopback import free_port as free_port  # tests/e2e import it from here
+
+from . import api, control, identity, lro
 from .compute import VirtualMachines
 from .errors import ArmError
 from .loadbalancer import LoadBalancers
@@ -43,10 +43,9 @@ def make_world(state_path: Path | None = None, settings: Settings | None = None)
     return World(kinds, state_path=state_path, settings=settings)  # type: ignore[arg-type]
 
 
-class ArmServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    request_queue_size = 128
+class ArmServer(LoopbackServer):
+    scheme = "https"
+    thread_name = "sandbox-arm"
 
     def __init__(self, world: World, port: int, cert: Path, key: Path) -> None:
         self.world = world
@@ -54,11 +53,7 @@ class ArmServer(ThreadingHTTPServer):
         self.log = control.RequestLog()
         self.ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.ssl_context.load_cert_chain(cert, key)
-        super().__init__(("127.0.0.1", port), _Handler)
-
-    @property
-    def base_url(self) -> str:
-        return f"https://127.0.0.1:{self.server_address[1]}"
+        super().__init__(port, _Handler)
 
     def finish_request(self, request: Any, client_address: Any) -> None:
         try:
@@ -70,11 +65,6 @@ class ArmServer(ThreadingHTTPServer):
         finally:
             with contextlib.suppress(ssl.SSLError, OSError, ValueError):
                 tls.unwrap()
-
-    def serve_in_thread(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, name="sandbox-arm", daemon=True)
-        thread.start()
-        return thread
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -114,7 +104,7 @@ class _Handler(BaseHTTPRequestHandler):
         world = self.server.world
         if path.startswith("/_sandbox/"):
             status, body = control.handle(
-                world, self.server.faults, self.server.log, self.command, path, _json(raw)
+                world, self.server.faults, self.server.log, self.command, path, _body(raw)
             )
             return status, body, {}
         delay, fault = self.server.faults.take(self.command, path)
@@ -128,39 +118,25 @@ class _Handler(BaseHTTPRequestHandler):
             status, body = identity.issue_token(world.identity, match["tenant"], raw)
             return status, body, {}
         identity.check_bearer(world.identity, self.headers.get("Authorization"))
-        world.settle()
+        lro.settle(world)
         req = api.Request(
             method=self.command,
             path=path,
             query={k.lower(): v for k, v in parse_qsl(query, keep_blank_values=True)},
-            body=_json(raw),
+            body=_body(raw),
             base_url=f"https://{self.headers.get('Host') or self.server.base_url.removeprefix('https://')}",
         )
         return api.dispatch(world, req)
 
     def _send(self, status: int, body: Json | None, headers: dict[str, str]) -> None:
-        payload = b"" if body is None else json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
         request_id = str(uuid.uuid4())
-        self.send_header("x-ms-request-id", request_id)
-        self.send_header(
-            "x-ms-correlation-request-id", self.headers.get("x-ms-client-request-id") or request_id
-        )
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
+        correlation = self.headers.get("x-ms-client-request-id") or request_id
+        ids = {"x-ms-request-id": request_id, "x-ms-correlation-request-id": correlation}
+        send_json(self, status, body, ids | headers)
 
 
-def _json(raw: bytes) -> Any:
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return _Unparseable(raw)
+def _body(raw: bytes) -> Any:
+    return read_json(raw, _Unparseable(raw))
 
 
 class _Unparseable:
@@ -168,9 +144,3 @@ class _Unparseable:
 
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]

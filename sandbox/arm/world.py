@@ -321,17 +321,15 @@ class World:
         self._record(("operation", op["id"]))
         return op
 
-    def settle(self) -> None:
-        """Finish every operation whose time has come. Called before each request is served."""
-        with self.lock:
-            now = time.time()
-            due = [self.operations[i] for i in self._in_progress if self.operations[i]["due"] <= now]
-            for op in sorted(due, key=lambda o: o["due"]):
-                self._finish(op)
-            if due:
-                self._forget_old_operations(now)
+    def due_operations(self, now: float) -> list[Json]:
+        """Operations still running whose time has come, the earliest first."""
+        due = [self.operations[i] for i in self._in_progress if self.operations[i]["due"] <= now]
+        return sorted(due, key=lambda op: op["due"])
 
-    def _forget_old_operations(self, now: float) -> None:
+    def operation_ended(self, op: Json) -> None:
+        self._in_progress.discard(op["id"])
+
+    def forget_old_operations(self, now: float) -> None:
         """Drop finished operations nobody can still be polling, so the world does not grow forever."""
         old = [
             i
@@ -340,16 +338,6 @@ class World:
         ]
         for op_id in old:
             del self.operations[op_id]
-
-    def _finish(self, op: Json) -> None:
-        from .lro import finish  # the per-kind completion rules live beside the handlers
-
-        with self.transaction():
-            finish(self, op)
-            op["endTime"] = now_iso()
-            op["ended"] = time.time()
-        self._in_progress.discard(op["id"])
-        self.save()
 
     def set_provisioning_state(self, rid: str, state: str) -> None:
         """Set ``provisioningState`` on a resource or on one of its child resources."""

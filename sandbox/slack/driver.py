@@ -19,14 +19,12 @@ import hashlib
 import hmac
 import json
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .launch import control
+from sandbox.loopback import control, request
 
 VERIFICATION_TOKEN = "sandboxVerificationToken"  # Slack still sends the deprecated token field
 USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
@@ -250,16 +248,10 @@ class Driver:
         return self.send(Delivery(self.bot_url, body, headers))
 
     def send(self, delivery: Delivery) -> Reply:
-        request = urllib.request.Request(
-            delivery.url, data=delivery.body, headers=delivery.headers, method="POST"
-        )
         # over a socket the stand-in waits up to ``timeout`` for the ack; give its answer time to come back
         timeout = self.timeout + 5 if self.socket_mode else self.timeout
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as response:
-                reply = Reply(response.status, _lower(response.headers.items()), response.read(), delivery)
-        except urllib.error.HTTPError as err:
-            reply = Reply(err.code, _lower(err.headers.items()), err.read(), delivery)
+        answer = request("POST", delivery.url, delivery.body, delivery.headers, timeout=timeout)
+        reply = Reply(answer.status, answer.headers, answer.body, delivery)
         if self.socket_mode and reply.status == 200:
             reply = _acked(reply)
         self.last = reply
@@ -310,10 +302,6 @@ def _acked(answer: Reply) -> Reply:
 
 def _payload_body(payload: Mapping[str, Any]) -> bytes:
     return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
-
-
-def _lower(items: Any) -> dict[str, str]:
-    return {k.lower(): v for k, v in items}
 
 
 def _find_action(

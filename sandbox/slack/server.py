@@ -1,5 +1,5 @@
 """The HTTP server: the Web API under ``/api/``, response URLs under ``/hooks/``, control under ``/_sandbox/``,
-and the web page at ``/`` with its endpoints under ``/web/`` (``web.py``).
+and the web page at ``/`` with its endpoints under ``/web/`` (``page.py``).
 
 Plain HTTP on loopback, like a developer's tunnel: one thread per connection, keep-alive on, so a
 slow listener never holds up the others. Arguments are merged from the query string and a form
@@ -8,25 +8,23 @@ or JSON body, the three ways Slack's clients send them.
 
 from __future__ import annotations
 
-import json
 import secrets
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from sandbox.loopback import LoopbackServer, read_json, send_bytes, send_json
+
 from . import api, hooks
 from .control import CallLog, Control, FaultBook
 from .errors import SlackError
-from .web import WebApp
+from .page import Page
 from .world import Json, World
 
 
-class SlackServer(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    request_queue_size = 128
+class SlackServer(LoopbackServer):
+    thread_name = "sandbox-slack"
 
     def __init__(
         self, world: World, port: int = 0, *, bot_url: str | None = None, arm_config: Path | None = None
@@ -34,21 +32,12 @@ class SlackServer(ThreadingHTTPServer):
         self.world = world
         self.faults = FaultBook()
         self.log = CallLog()
-        super().__init__(("127.0.0.1", port), _Handler)
+        super().__init__(port, _Handler)
         self.control = Control(world, self.faults, self.log, self.base_url)
-        self.web = WebApp(self, bot_url, arm_config)
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
-
-    def serve_in_thread(self) -> threading.Thread:
-        thread = threading.Thread(target=self.serve_forever, name="sandbox-slack", daemon=True)
-        thread.start()
-        return thread
+        self.page = Page(world, self.base_url, bot_url, arm_config)
 
     def shutdown(self) -> None:
-        self.web.changes.close()  # let open event streams end
+        self.page.changes.close()  # let open event streams end
         super().shutdown()
 
 
@@ -69,14 +58,14 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         if self.command == "GET" and url.path == "/web/events":
-            self.server.web.stream(self)
+            self.server.page.stream(self)
             return
-        if self.command == "GET" and (page := self.server.web.static(url.path)) is not None:
-            self._send_raw(200, page[0], page[1])
+        if self.command == "GET" and (static := self.server.page.static(url.path)) is not None:
+            send_bytes(self, 200, static[0], static[1], {"Cache-Control": "no-store"})
             return
         try:
             if url.path.startswith("/web/"):
-                status, body = self.server.web.handle(self.command, url.path, query, _json(raw))
+                status, body = self.server.page.handle(self.command, url.path, query, read_json(raw))
                 headers = {"Cache-Control": "no-store"}
             elif url.path.startswith("/api/"):
                 status, body, headers = self._api(url.path.removeprefix("/api/"), query, raw)
@@ -84,7 +73,7 @@ class _Handler(BaseHTTPRequestHandler):
                 status, body, headers = self._hook(url.path.removeprefix("/hooks/response/"), raw)
             elif url.path.startswith("/_sandbox/"):
                 action = url.path.removeprefix("/_sandbox/").strip("/")
-                status, body = self.server.control.handle(self.command, action, query, _json(raw))
+                status, body = self.server.control.handle(self.command, action, query, read_json(raw))
                 headers = {}
             else:
                 status, body, headers = 404, {"ok": False, "error": "unknown_path"}, {}
@@ -93,7 +82,7 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # a sandbox bug must still answer like Slack, and say what broke
             status, body, headers = 500, {"ok": False, "error": "internal_error", "detail": repr(exc)}, {}
         if self._changes_world(url.path):
-            self.server.web.changes.bump()
+            self.server.page.changes.bump()
         self._send(status, body, headers)
 
     def _changes_world(self, path: str) -> bool:
@@ -108,7 +97,7 @@ class _Handler(BaseHTTPRequestHandler):
         args = dict(query)
         content_type = self.headers.get("Content-Type", "")
         if raw and "application/json" in content_type:
-            body = _json(raw)
+            body = read_json(raw)
             if not isinstance(body, dict):
                 raise SlackError("invalid_json")
             args |= body
@@ -131,7 +120,7 @@ class _Handler(BaseHTTPRequestHandler):
         return status, answer, headers
 
     def _hook(self, hook_id: str, raw: bytes) -> tuple[int, Json, dict[str, str]]:
-        args = _json(raw)
+        args = read_json(raw)
         logged = args if isinstance(args, dict) else {"raw": raw.decode("utf-8", "replace")}
         try:
             outcome = hooks.respond(self.server.world, hook_id, raw)
@@ -141,30 +130,5 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.log.record("response_url", logged, 200, outcome)
         return 200, {"ok": True}, {}
 
-    def _send_raw(self, status: int, payload: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(payload)
-
     def _send(self, status: int, body: Json, headers: dict[str, str]) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(payload)))
-        self.send_header("X-Slack-Req-Id", secrets.token_hex(16))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-
-def _json(raw: bytes) -> Any:
-    if not raw.strip():
-        return None
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return None
+        send_json(self, status, body, {"X-Slack-Req-Id": secrets.token_hex(16)} | headers)

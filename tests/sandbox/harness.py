@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sandbox.arm.server import free_port
-from sandbox.slack.launch import control
+from sandbox.loopback import control, free_port
 
 BANNER_SECONDS = 60
 

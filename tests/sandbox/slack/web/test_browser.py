@@ -21,7 +21,7 @@ import pytest
 from slack_sdk import WebClient
 
 from sandbox.arm.launch import RunningSandbox
-from sandbox.arm.server import free_port
+from sandbox.loopback import free_port
 from sandbox.slack import launch
 from tests.conftest import ROOT, TEAM_A, TEAM_B
 from tests.e2e import harness
