@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from cloud.clients import Clients
 from cloud.errors import CloudError
-from storage import audit
 from storage.records import Operation
 
 from . import payloads
@@ -21,7 +20,7 @@ from .enforce import enforce_located
 from .escapes import escape
 from .grammar import parse
 from .replies import Outcome, Refusal
-from .usecase import Job, Payload, Progress
+from .usecase import Job, Payload, Progress, failed
 from .verbs import VERBS
 
 
@@ -70,14 +69,7 @@ def run(ctx: Context, clients: Clients, loaded: Loaded, progress: Progress) -> O
             return Outcome(located)
         return verb.run(Job(ctx, clients, payload, located, progress))
     except CloudError as error:
-        audit.record(
-            ctx.db,
-            actor=ctx.actor,
-            action=verb.name,
-            target=payload.audit_target,
-            outcome="failed",
-            reason=f"{error.code}: {error.message}",
-        )
+        failed(ctx, verb.name, payload.audit_target, error)
         problem = f"{escape(error.code)}: {escape(error.message)}"
         if error.exists:
             problem += f"\nAlready in Azure: {escape(', '.join(error.exists))}"

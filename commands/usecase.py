@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
 
 from cloud.clients import Clients
+from cloud.errors import CloudError
 from storage import audit
 
 from .context import Context
@@ -72,3 +73,15 @@ Locate = Callable[[Context, Clients, Payload], "Located | Refusal"]
 def succeeded(ctx: Context, action: str, target: str, reason: str = "") -> None:
     """Audit a change once Azure and natlink's records both hold it."""
     audit.record(ctx.db, actor=ctx.actor, action=action, target=target, outcome="succeeded", reason=reason)
+
+
+def failed(ctx: Context, action: str, target: str, error: CloudError) -> None:
+    """Audit a change Azure refused, with its code, so the trail shows why nothing changed."""
+    audit.record(
+        ctx.db,
+        actor=ctx.actor,
+        action=action,
+        target=target,
+        outcome="failed",
+        reason=f"{error.code}: {error.message}",
+    )

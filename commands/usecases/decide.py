@@ -23,7 +23,7 @@ from ..context import Context
 from ..escapes import escape, plain
 from ..replies import CardDecided, CardReopened, Outcome, Queued, Refusal, Reply, Tell
 from ..resources import stored_request
-from ..usecase import Job, Payload, succeeded
+from ..usecase import Job, Payload, failed, succeeded
 from .request import mapping_lines
 
 DECIDED = {"approve": "approved", "reject": "rejected"}
@@ -101,14 +101,7 @@ def run(job: Job[Decide, None]) -> Outcome:
         )
     except CloudError as error:
         reopened = requests.set_state(ctx.db, request.id, "pending")
-        audit.record(
-            ctx.db,
-            actor=ctx.actor,
-            action=verb,
-            target=service.name,
-            outcome="failed",
-            reason=f"{error.code}: {error.message}",
-        )
+        failed(ctx, verb, service.name, error)
         problem = f"Azure refused to {verb} `{request.id}`: {escape(error.code)}: {escape(error.message)}"
         return Outcome(Refusal(problem, hint=error.hint or None), (CardReopened(reopened, problem),))
     succeeded(ctx, verb, service.name, request.id)
