@@ -24,7 +24,7 @@ from azure.mgmt.network.models import (
     Subnet,
 )
 
-from . import ids, lb
+from . import ids, lb, lookup
 from .clients import Clients
 from .errors import CloudError
 from .limits import NAT_IPS_MAX, NAT_IPS_MIN
@@ -90,7 +90,7 @@ def expose(
             _pls_id(vm.subscription, vm.resource_group, name), vm.location, parts.frontend_id, vm.subnet_id
         )
         with steps.step("read the current state"):
-            current_lb = _get_lb(clients, parts.lb_id)
+            current_lb = lookup.load_balancer(clients, parts.lb_id)
             current = _get_pls(clients, place.service_id)
         _check_service(current, place, nat_ips, proxy_protocol)
         _check_vm_side(current_lb, parts, wanted, vm)
@@ -144,11 +144,6 @@ def _pls_id(subscription: str, group: str, name: str) -> str:
 def _lb_id(vm: VmInfo) -> str:
     name = lb.lb_name(vm.vnet_name, ids.name(vm.subnet_id) or "")
     return f"/subscriptions/{vm.subscription}/resourceGroups/{vm.resource_group}/providers/Microsoft.Network/loadBalancers/{name}"
-
-
-def _get_lb(clients: Clients, lb_id: str) -> LoadBalancer | None:
-    sub, group, name = ids.network_path(lb_id)
-    return get_or_none(clients.network(sub).load_balancers.get, group, name)
 
 
 def _get_pls(clients: Clients, service_id: str) -> PrivateLinkService | None:

@@ -10,7 +10,10 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from azure.core.exceptions import ResourceNotFoundError
+from azure.mgmt.network.models import LoadBalancer
 
+from . import ids
+from .clients import Clients
 from .errors import CloudError
 
 T = TypeVar("T")
@@ -45,3 +48,9 @@ def get_or_none(getter: Callable[..., T], *args: str) -> T | None:
         return getter(*args)
     except ResourceNotFoundError:
         return None
+
+
+def load_balancer(clients: Clients, lb_id: str) -> LoadBalancer | None:
+    """The load balancer with this ID, or None when it does not exist."""
+    sub, group, name = ids.network_path(lb_id)
+    return get_or_none(clients.network(sub).load_balancers.get, group, name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from azure.core.exceptions import AzureError
 from azure.mgmt.network.models import LoadBalancer, NetworkInterface, PrivateLinkService
 
-from . import convert, ids
+from . import convert, ids, lookup
 from .clients import Clients
 from .errors import CloudError
 from .lookup import get_or_none
@@ -47,7 +47,7 @@ def read_service(clients: Clients, service_id: str) -> Service:
     pls = get_pls(clients, service_id)
     try:
         lbs = [
-            _load_balancer(clients, ids.parent(f.id))
+            lookup.load_balancer(clients, ids.parent(f.id))
             for f in pls.load_balancer_frontend_ip_configurations or []
         ]
         nat_nics = [_nic(clients, n.id) for n in pls.network_interfaces or []]
@@ -95,11 +95,6 @@ def _power(clients: Clients, vm_id: str) -> str | None:
     sub, group, name = ids.network_path(vm_id)
     view = get_or_none(clients.compute(sub).virtual_machines.instance_view, group, name)
     return convert.power_state(view.statuses or []) if view is not None else None
-
-
-def _load_balancer(clients: Clients, lb_id: str) -> LoadBalancer | None:
-    sub, group, name = ids.network_path(lb_id)
-    return get_or_none(clients.network(sub).load_balancers.get, group, name)
 
 
 def _nic(clients: Clients, nic_id: str) -> NetworkInterface | None:
