@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from commands.escapes import escape
+from commands.validate import REASON_MAX
 
 Block = dict[str, Any]
 
@@ -236,7 +237,7 @@ def reject_modal(request_id: str, channel: str, ts: str) -> dict[str, Any]:
                 "block_id": "reason",
                 "optional": True,
                 "label": {"type": "plain_text", "text": "Reason (shown to the requester)"},
-                "element": {"type": "plain_text_input", "action_id": "value", "max_length": 140},
+                "element": {"type": "plain_text_input", "action_id": "value", "max_length": REASON_MAX},
             },
         ],
     }
@@ -269,6 +270,6 @@ def request_modal(service: str, channel: str) -> dict[str, Any]:
             ),
             text_input("vnet", "VNet", True, "With subnet, instead of a VM."),
             text_input("subnet", "Subnet", True, "With VNet, instead of a VM."),
-            text_input("reason", "Reason", True, "Shown to the service's owners.", max_length=100),
+            text_input("reason", "Reason", True, "Shown to the service's owners.", max_length=REASON_MAX),
         ],
     }

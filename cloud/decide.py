@@ -16,8 +16,8 @@ from azure.mgmt.network.models import PrivateEndpointConnection
 
 from . import convert, ids
 from .clients import Clients
-from .endpoints import MAX_REQUEST_MESSAGE
 from .errors import CloudError
+from .limits import REQUEST_MESSAGE_MAX
 from .lookup import get_or_none
 from .model import Connection
 from .services import service_path
@@ -66,7 +66,7 @@ def decide(clients: Clients, service_id: str, match: str, decision: str, descrip
 
 def decision_description(token: str | None, description: str) -> str:
     """The provider's description, token first, within Azure's 140 characters."""
-    return " ".join(part for part in (token, description) if part)[:MAX_REQUEST_MESSAGE]
+    return " ".join(part for part in (token, description) if part)[:REQUEST_MESSAGE_MAX]
 
 
 def find_connection(

@@ -20,13 +20,12 @@ from azure.mgmt.network.models import (
 from . import convert, ids
 from .clients import Clients
 from .errors import CloudError
+from .limits import REQUEST_MESSAGE_MAX
 from .lookup import get_or_none, unique
 from .model import Endpoint
 from .steps import Progress, Steps, wait
 from .tokens import PREFIX, parse_token
 from .vms import find_vm
-
-MAX_REQUEST_MESSAGE = 140
 
 
 @dataclass(frozen=True)
@@ -64,7 +63,7 @@ def request_message(token: str, requester: str, reason: str) -> str:
             "InvalidToken", f"{token!r} is not a natlink token ({PREFIX}<3-32 URL-safe characters>)."
         )
     who = f"{requester}:" if requester else ""
-    return " ".join(part for part in (token, who, reason) if part)[:MAX_REQUEST_MESSAGE]
+    return " ".join(part for part in (token, who, reason) if part)[:REQUEST_MESSAGE_MAX]
 
 
 def request_endpoint(

@@ -14,10 +14,13 @@ from enum import StrEnum
 
 from . import ids
 from .limits import NAT_IPS_MAX
-from .metrics import NAT_PRESSURE_PERCENT, PROBE_FAILING_BELOW
 from .model import Backend, Service
 
 RUNNING = "running"
+PROBE_FAILING_BELOW = 50.0
+"""``DipAvailability`` percent under which most of a minute's probes failed (see ``probe_failing``)."""
+NAT_PRESSURE_PERCENT = 80.0
+"""``PLSNatPortsUsage`` percent from which a NAT IP is short of SNAT ports (see ``nat_pressure``)."""
 
 
 class Level(StrEnum):

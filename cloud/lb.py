@@ -27,14 +27,14 @@ from azure.mgmt.network.models import (
 )
 
 from . import ids
+from .limits import NAME_MAX
 
 MANAGED_BY = {"managed-by": "natlink"}
-MAX_NAME = 80
 
 
 def lb_name(vnet: str, subnet: str) -> str:
     """The natlink LB for a subnet: deterministic, so a second service in the subnet reuses it."""
-    raw = re.sub(r"[^A-Za-z0-9_.-]", "-", f"natlink-lb-{vnet}-{subnet}")[:MAX_NAME]
+    raw = re.sub(r"[^A-Za-z0-9_.-]", "-", f"natlink-lb-{vnet}-{subnet}")[:NAME_MAX]
     return raw.rstrip(".-")
 
 

@@ -33,8 +33,6 @@ from .model import Snapshot, Unreadable
 WINDOW = timedelta(minutes=10)  # long enough to skip a few late minutes, short enough to stay cheap
 INTERVAL = "PT1M"
 TOP = 1000  # series per resource; Azure's default of 10 would cut a large backend pool short
-PROBE_FAILING_BELOW = 50.0
-NAT_PRESSURE_PERCENT = 80.0
 _RESOURCE_ID = "microsoft.resourceid"
 
 Json = dict[str, Any]
@@ -67,15 +65,6 @@ class NatUsage:
     """How many of one NAT IP's ports a private link service uses, in percent."""
 
     pls_id: str  # lower-cased
-    ip: str
-    percent: float
-
-
-@dataclass(frozen=True)
-class NatPressure:
-    """A NAT IP at or above the pressure threshold: add NAT IPs before new connections fail."""
-
-    pls_id: str
     ip: str
     percent: float
 
@@ -136,24 +125,6 @@ def read_signals(clients: Clients, subscriptions: Iterable[str], regions: Iterab
 def regions(snapshot: Snapshot) -> tuple[str, ...]:
     """The regions of the snapshot's services, normalised (``Japan East`` → ``japaneast``)."""
     return tuple(dict.fromkeys(r for r in (_region(s.location or "") for s in snapshot.services) if r))
-
-
-def probe_failing(signals: Signals, lb_id: str, ip: str) -> bool:
-    """Whether the backend ``ip`` of ``lb_id`` fails its health probe.
-
-    The value is the average over the latest minute of probes from several load balancer
-    instances, so a single lost probe already reads below 100 %. Below 50 % most probes in that
-    minute failed: the backend is down or flapping, and the load balancer stops sending it new
-    flows. An unknown value (no data, unreadable subscription) is not reported as failing.
-    """
-    percent = signals.probe(lb_id, ip)
-    return percent is not None and percent < PROBE_FAILING_BELOW
-
-
-def nat_pressure(signals: Signals, threshold: float = NAT_PRESSURE_PERCENT) -> list[NatPressure]:
-    """The NAT IPs using ``threshold`` percent of their ports or more, fullest first."""
-    found = [NatPressure(n.pls_id, n.ip, n.percent) for n in signals.nat_usage if n.percent >= threshold]
-    return sorted(found, key=lambda p: (-p.percent, p.pls_id, p.ip))
 
 
 # ------------------------------------------------------------------------------------ reading

@@ -134,7 +134,7 @@ def _find_or_create_request(ctx: Context, consumer: Consumer, pe_name: str, payl
             return request
     return requests.create_request(
         ctx.db,
-        request_id=tokens.new_request_id(),
+        request_id=tokens.new_request_id,
         service=service.name,
         requester=ctx.actor,
         consumer_subscription=str(consumer.resource.subscription),

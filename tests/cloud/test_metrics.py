@@ -11,11 +11,9 @@ from azure.mgmt.network import NetworkManagementClient
 
 from cloud.clients import Clients
 from cloud.errors import CloudError
+from cloud.health import nat_pressure, probe_failing
 from cloud.metrics import (
-    NatPressure,
     Signals,
-    nat_pressure,
-    probe_failing,
     read_signals,
     regions,
 )
@@ -48,8 +46,8 @@ def test_a_healthy_backend_reads_100(clients: Clients, net_b: NetworkManagementC
     assert signals.probe(LB_ID.upper(), BACKEND) == 100.0, "ids compare case-insensitively"
     assert {(p.lb_id, p.ip) for p in signals.probes} == {(LB_ID.lower(), BACKEND)}
     assert signals.nat(pls.id, NAT_IP) == 0.0
-    assert not probe_failing(signals, LB_ID, BACKEND)
-    assert nat_pressure(signals) == []
+    assert not probe_failing(signals.probe(LB_ID, BACKEND))
+    assert not any(nat_pressure(n.percent) for n in signals.nat_usage)
     assert signals.unreadable == ()
     assert signals.regions == (REGION,)
 
@@ -59,9 +57,9 @@ def test_a_failed_probe_is_failing(sandbox: RunningSandbox, clients: Clients, ne
     sandbox.control("POST", "probe", {"lb": LB_ID, "ip": BACKEND, "healthy": False})
     signals = read(clients)
     assert signals.probe(LB_ID, BACKEND) == 0.0
-    assert probe_failing(signals, LB_ID.upper(), BACKEND)
+    assert probe_failing(signals.probe(LB_ID.upper(), BACKEND))
     sandbox.control("POST", "probe", {"lb": LB_ID, "ip": BACKEND, "healthy": True})
-    assert not probe_failing(read(clients), LB_ID, BACKEND)
+    assert not probe_failing(read(clients).probe(LB_ID, BACKEND))
 
 
 def test_a_stopped_vm_fails_its_probe(sandbox: RunningSandbox, clients: Clients, net_b) -> None:
@@ -69,24 +67,24 @@ def test_a_stopped_vm_fails_its_probe(sandbox: RunningSandbox, clients: Clients,
     sandbox.control("POST", "power", {"vm": VM_ID, "state": "stopped"})
     signals = read(clients)
     assert signals.probe(LB_ID, BACKEND) == 0.0
-    assert probe_failing(signals, LB_ID, BACKEND)
+    assert probe_failing(signals.probe(LB_ID, BACKEND))
 
 
 def test_an_unknown_backend_is_not_failing(clients: Clients, net_b) -> None:
     expose(net_b)
     signals = read(clients)
     assert signals.probe(LB_ID, "10.9.9.9") is None
-    assert not probe_failing(signals, LB_ID, "10.9.9.9")
+    assert not probe_failing(signals.probe(LB_ID, "10.9.9.9"))
 
 
 def test_nat_pressure_at_the_threshold(sandbox: RunningSandbox, clients: Clients, net_b) -> None:
     pls = expose(net_b)
     sandbox.control("POST", "nat-usage", {"pls": pls.id, "ip": NAT_IP, "percent": 90})
     signals = read(clients)
-    assert nat_pressure(signals) == [NatPressure(pls.id.lower(), NAT_IP, 90.0)]
-    assert nat_pressure(signals, threshold=95.0) == []
+    pressed = [(n.pls_id, n.ip, n.percent) for n in signals.nat_usage if nat_pressure(n.percent)]
+    assert pressed == [(pls.id.lower(), NAT_IP, 90.0)]
     sandbox.control("POST", "nat-usage", {"pls": pls.id, "ip": NAT_IP, "percent": 50})
-    assert nat_pressure(read(clients)) == []
+    assert not any(nat_pressure(n.percent) for n in read(clients).nat_usage)
 
 
 def test_requests_stay_flat_in_the_number_of_services(sandbox: RunningSandbox, clients: Clients) -> None:
