@@ -1,4 +1,4 @@
-"""A natlink-managed rdp-vmb on the seed world, a store, and natlink's clients: what a sweep starts from."""
+"""Fixtures for the sweep and scheduler tests: a natlink-managed rdp-vmb on the seed world, a store, natlink's clients."""
 
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ from storage import channel_subscriptions, events, requests
 from tests.arm_story import A_RG, B_RG, pe_body
 from tests.conftest import TEAM_A
 from tests.e2e.harness import text_of
-from tests.scheduler.conftest import OWNER_CHANNEL
+from tests.sweep_world import OWNER_CHANNEL
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 

@@ -8,7 +8,7 @@ from commands.sweep import sweep
 from storage import channel_subscriptions, events, requests
 from tests.arm_story import A_RG, B_RG, LB_ID, pe_body
 from tests.conftest import TEAM_A, TEAM_B
-from tests.scheduler.conftest import OWNER_CHANNEL
+from tests.sweep_world import OWNER_CHANNEL
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 
