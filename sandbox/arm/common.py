@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import ids
 from .errors import ArmError, bad_request, invalid_reference
@@ -91,6 +91,31 @@ def envelope(
     }
 
 
+class Draft(NamedTuple):
+    """Where every PUT of a top-level resource starts: what exists, and the new body's envelope."""
+
+    existing: Json | None
+    location: str
+    props: Json
+    stored: Json
+
+
+def draft(world: World, rid: str, parsed: ids.ParsedId, rtype: str, body: Json) -> Draft:
+    """Check the name and location, and shape the stored resource's top-level fields."""
+    require_name(parsed.name, rid)
+    existing = world.get(rid)
+    location = require_location(body, rid)
+    props = properties(body)
+    return Draft(existing, location, props, envelope(rid, parsed, rtype, location, body, existing))
+
+
+def is_child(rid: str) -> bool:
+    """Whether ``rid`` names a child resource (a subnet, a connection) rather than a top-level one."""
+    parsed = ids.parse(rid)
+    assert parsed
+    return len(parsed.types) == 2
+
+
 def child(parent_id: str, collection: str, item: Json, rtype: str, rid: str) -> tuple[str, Json]:
     """Validate a child element's name and give it its ID, type and etag."""
     name = item.get("name") if isinstance(item, dict) else None
@@ -129,25 +154,33 @@ def as_list(value: Any, field: str, rid: str) -> list[Json]:
 
 
 def allocate_ip(
-    world: World, subnet_id: str, owner: str, method: str, ip: str | None, previous: str | None
-) -> str:
+    world: World, subnet_id: str, owner: str, method: str, wanted: str | None, kept: str | None
+) -> str | None:
     """Apply Azure's allocation rules for one IP configuration.
 
-    ``previous`` is the address the configuration already had in the same subnet: a dynamic
-    address is kept across updates, as Azure does.
+    ``kept`` is the address the configuration already has in this subnet: a dynamic address is
+    kept across updates, as Azure does, and a static one asked for again is already claimed.
     """
     if method == "Static":
-        if not ip:
+        if wanted == kept:
+            return kept
+        if not wanted:
             raise bad_request(
                 "PrivateIPAddressRequired",
                 f"IP configuration {owner} is Static but has no privateIPAddress.",
                 owner,
             )
-        world.claim_static(subnet_id, ip, owner)
-        return ip
-    if previous:
-        return previous
+        world.claim_static(subnet_id, wanted, owner)
+        return wanted
+    if kept:
+        return kept
     return world.allocate(subnet_id, owner)
+
+
+def kept_address(old_props: Json, subnet_id: str) -> str | None:
+    """The address a configuration had before this PUT, if it stays in the same subnet."""
+    same_subnet = ids.key((old_props.get("subnet") or {}).get("id", "")) == ids.key(subnet_id)
+    return old_props.get("privateIPAddress") if same_subnet else None
 
 
 def allocation_method(value: Any, rid: str) -> str:
@@ -174,3 +207,13 @@ def guid() -> str:
 
 def in_use(code: str, message: str, rid: str) -> ArmError:
     return bad_request(code, message, rid)
+
+
+def refuse_if_used(world: World, relation: str, item: Json, code: str, message: str, rid: str) -> None:
+    """Refuse a change to ``rid`` while anything uses ``item`` by ``relation``.
+
+    ``message`` may name the item's ``{id}`` and ``{name}``, its first ``{user}`` and the ``{rid}``.
+    """
+    users = world.referrers(relation, item["id"])
+    if users:
+        raise in_use(code, message.format(id=item["id"], name=item["name"], user=users[0], rid=rid), rid)

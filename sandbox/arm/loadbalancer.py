@@ -15,14 +15,13 @@ from .common import (
     allocation_method,
     as_list,
     child,
-    envelope,
+    draft,
     guid,
-    in_use,
+    kept_address,
     properties,
     ref_id,
+    refuse_if_used,
     rendered,
-    require_location,
-    require_name,
     require_subnet,
     unique_names,
 )
@@ -33,6 +32,37 @@ from .world import Claim, Json, Ref, World
 LB_TYPE = "Microsoft.Network/loadBalancers"
 PROTOCOLS = {"Tcp", "Udp", "All"}
 PROBE_PROTOCOLS = {"Tcp", "Http", "Https"}
+# (collection, relation of its users, error code, message): what refuses a change while in use.
+REMOVAL_REFUSALS = (
+    (
+        "frontendIPConfigurations",
+        "frontend-pls",
+        "LoadBalancerFrontendIPConfigurationInUseByPrivateLinkService",
+        "Frontend IP configuration {id} is used by private link service {user} and cannot be removed.",
+    ),
+    (
+        "backendAddressPools",
+        "pool",
+        "InUseBackendAddressPoolCannotBeDeleted",
+        "Backend address pool {id} is in use by {user} and cannot be removed.",
+    ),
+)
+DELETE_REFUSALS = (
+    (
+        "frontendIPConfigurations",
+        "frontend-pls",
+        "LoadBalancerInUseByPrivateLinkService",
+        "Load balancer {rid} cannot be deleted because its frontend IP configuration {name} is used by "
+        "private link service {user}.",
+    ),
+    (
+        "backendAddressPools",
+        "pool",
+        "InUseBackendAddressPoolCannotBeDeleted",
+        "Load balancer {rid} cannot be deleted because backend address pool {name} is in use by {user}. "
+        "Remove the network interfaces from the pool first.",
+    ),
+)
 
 
 def _port(value: Any, field: str, rid: str, *, allow_zero: bool = False) -> int:
@@ -63,11 +93,7 @@ class LoadBalancers:
     type = "loadBalancers"
 
     def put(self, world: World, rid: str, parsed: ids.ParsedId, body: Json) -> Json:
-        require_name(parsed.name, rid)
-        existing = world.get(rid)
-        location = require_location(body, rid)
-        props = properties(body)
-        stored = envelope(rid, parsed, LB_TYPE, location, body, existing)
+        existing, _, props, stored = draft(world, rid, parsed, LB_TYPE, body)
         lb_id = stored["id"]
         sku = (body.get("sku") or {}).get("name", "Basic")
         if sku not in ("Basic", "Standard"):
@@ -138,16 +164,8 @@ class LoadBalancers:
                 subnet_id = ref_id(fprops.get("subnet"), "subnet", fid)
                 require_subnet(world, subnet_id, lb_id)
                 method = allocation_method(fprops.get("privateIPAllocationMethod"), fid)
-                before = previous.get(fe["name"].lower(), {})
-                same_subnet = ids.key(before.get("subnet", {}).get("id", "")) == ids.key(subnet_id)
-                kept = before.get("privateIPAddress") if same_subnet else None
-                wanted = fprops.get("privateIPAddress")
-                if method == "Static" and wanted == kept:
-                    ip = kept
-                else:
-                    ip = allocate_ip(
-                        world, subnet_id, fid, method, wanted, kept if method == "Dynamic" else None
-                    )
+                kept = kept_address(previous.get(fe["name"].lower(), {}), subnet_id)
+                ip = allocate_ip(world, subnet_id, fid, method, fprops.get("privateIPAddress"), kept)
                 out_props |= {
                     "privateIPAddress": ip,
                     "privateIPAllocationMethod": method,
@@ -201,23 +219,12 @@ class LoadBalancers:
 
     @staticmethod
     def _check_removals(world: World, old: Json, frontends: list[Json], pools: list[Json], rid: str) -> None:
+        """A frontend a private link service uses, or a pool with members, cannot be removed."""
         kept = {ids.key(f["id"]) for f in frontends} | {ids.key(p["id"]) for p in pools}
-        for fe in old.get("frontendIPConfigurations", []):
-            users = world.referrers("frontend-pls", fe["id"])
-            if ids.key(fe["id"]) not in kept and users:
-                raise in_use(
-                    "LoadBalancerFrontendIPConfigurationInUseByPrivateLinkService",
-                    f"Frontend IP configuration {fe['id']} is used by private link service {users[0]} and cannot be removed.",
-                    rid,
-                )
-        for pool in old.get("backendAddressPools", []):
-            users = world.referrers("pool", pool["id"])
-            if ids.key(pool["id"]) not in kept and users:
-                raise in_use(
-                    "InUseBackendAddressPoolCannotBeDeleted",
-                    f"Backend address pool {pool['id']} is in use by {users[0]} and cannot be removed.",
-                    rid,
-                )
+        for collection, relation, code, message in REMOVAL_REFUSALS:
+            for item in old.get(collection, []):
+                if ids.key(item["id"]) not in kept:
+                    refuse_if_used(world, relation, item, code, message, rid)
 
     def render(self, world: World, stored: Json) -> Json:
         out = rendered(stored)
@@ -242,24 +249,9 @@ class LoadBalancers:
 
     def check_delete(self, world: World, rid: str) -> None:
         stored = world.require(rid, "load balancer")
-        for fe in stored["properties"]["frontendIPConfigurations"]:
-            users = world.referrers("frontend-pls", fe["id"])
-            if users:
-                raise in_use(
-                    "LoadBalancerInUseByPrivateLinkService",
-                    f"Load balancer {rid} cannot be deleted because its frontend IP configuration {fe['name']} is "
-                    f"used by private link service {users[0]}.",
-                    rid,
-                )
-        for pool in stored["properties"]["backendAddressPools"]:
-            users = world.referrers("pool", pool["id"])
-            if users:
-                raise in_use(
-                    "InUseBackendAddressPoolCannotBeDeleted",
-                    f"Load balancer {rid} cannot be deleted because backend address pool {pool['name']} is in use "
-                    f"by {users[0]}. Remove the network interfaces from the pool first.",
-                    rid,
-                )
+        for collection, relation, code, message in DELETE_REFUSALS:
+            for item in stored["properties"][collection]:
+                refuse_if_used(world, relation, item, code, message, rid)
 
     def delete(self, world: World, rid: str) -> None:
         world.remove(rid)

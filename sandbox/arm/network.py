@@ -10,14 +10,15 @@ from .common import (
     allocate_ip,
     allocation_method,
     as_list,
-    envelope,
+    draft,
     find_child,
     guid,
     in_use,
+    is_child,
+    kept_address,
     properties,
     ref_id,
     rendered,
-    require_location,
     require_name,
     require_subnet,
 )
@@ -41,17 +42,13 @@ class VirtualNetworks:
     type = "virtualNetworks"
 
     def put(self, world: World, rid: str, parsed: ids.ParsedId, body: Json) -> Json:
-        require_name(parsed.name, rid)
-        existing = world.get(rid)
-        location = require_location(body, rid)
-        props = properties(body)
+        existing, _, props, stored = draft(world, rid, parsed, VNET_TYPE, body)
         space = (props.get("addressSpace") or {}).get("addressPrefixes") or []
         if not space:
             raise bad_request(
                 "AddressSpaceRequired", f"Virtual network {rid} must have an address space.", rid
             )
         networks = _networks(space, rid)
-        stored = envelope(rid, parsed, VNET_TYPE, location, body, existing)
         stored_id = stored["id"]
         old_subnets = {ids.key(s["id"]): s for s in (existing or {}).get("properties", {}).get("subnets", [])}
         subnets = []
@@ -85,25 +82,17 @@ class VirtualNetworks:
         return out
 
     def check_delete(self, world: World, rid: str) -> None:
-        parsed = ids.parse(rid)
-        assert parsed
-        if len(parsed.types) == 2:
-            check_subnet_unused(world, rid)
-            return
-        for subnet in world.require(rid)["properties"]["subnets"]:
-            check_subnet_unused(world, subnet["id"])
+        subnets = [rid] if is_child(rid) else [s["id"] for s in world.require(rid)["properties"]["subnets"]]
+        for subnet_id in subnets:
+            check_subnet_unused(world, subnet_id)
 
     def delete(self, world: World, rid: str) -> None:
-        parsed = ids.parse(rid)
-        assert parsed
-        if len(parsed.types) == 2:
+        if is_child(rid):
             world.forget_subnet(rid)
             world.drop_child(rid, "subnets")
             return
         stored = world.get(rid)
-        if stored is None:
-            return
-        for subnet in stored["properties"]["subnets"]:
+        for subnet in stored["properties"]["subnets"] if stored else []:
             world.forget_subnet(subnet["id"])
         world.remove(rid)
 
@@ -265,20 +254,15 @@ class NetworkInterfaces:
     type = "networkInterfaces"
 
     def put(self, world: World, rid: str, parsed: ids.ParsedId, body: Json) -> Json:
-        require_name(parsed.name, rid)
-        existing = world.get(rid)
-        if existing and (
-            existing["properties"].get("privateEndpoint") or existing["properties"].get("privateLinkService")
-        ):
+        managed = (world.get(rid) or {"properties": {}})["properties"]
+        if managed.get("privateEndpoint") or managed.get("privateLinkService"):
             raise bad_request(
                 "CannotModifyNicAttachedToPrivateEndpointOrPrivateLinkService",
                 f"Network interface {rid} is managed by Azure for a private endpoint or private link service "
                 "and cannot be modified.",
                 rid,
             )
-        location = require_location(body, rid)
-        props = properties(body)
-        stored = envelope(rid, parsed, NIC_TYPE, location, body, existing)
+        existing, _, props, stored = draft(world, rid, parsed, NIC_TYPE, body)
         old_configs = {
             c["name"].lower(): c for c in (existing or {}).get("properties", {}).get("ipConfigurations", [])
         }
@@ -362,23 +346,8 @@ def build_nic_ipconfig(world: World, nic_id: str, item: Json, old: Json | None, 
     subnet_id = ref_id(props.get("subnet"), "subnet", cid)
     require_subnet(world, subnet_id, nic_id)
     method = allocation_method(props.get("privateIPAllocationMethod"), cid)
-    old_props = (old or {}).get("properties", {})
-    previous = (
-        old_props.get("privateIPAddress")
-        if ids.key(old_props.get("subnet", {}).get("id", "")) == ids.key(subnet_id)
-        else None
-    )
-    if method == "Static" and props.get("privateIPAddress") == previous:
-        ip = previous
-    else:
-        ip = allocate_ip(
-            world,
-            subnet_id,
-            cid,
-            method,
-            props.get("privateIPAddress"),
-            previous if method == "Dynamic" else None,
-        )
+    kept = kept_address((old or {}).get("properties", {}), subnet_id)
+    ip = allocate_ip(world, subnet_id, cid, method, props.get("privateIPAddress"), kept)
     pools = []
     for pool in as_list(props.get("loadBalancerBackendAddressPools"), "loadBalancerBackendAddressPools", cid):
         pool_id = ref_id(pool, "loadBalancerBackendAddressPools", cid)
@@ -460,3 +429,13 @@ def managed_nic(
     }
     world.put(nic)
     return nic
+
+
+def remove_with_nics(world: World, rid: str) -> None:
+    """Remove a private endpoint or private link service with the NICs Azure made for it."""
+    stored = world.get(rid)
+    if stored is None:
+        return
+    for nic in stored["properties"]["networkInterfaces"]:
+        world.remove(nic["id"])
+    world.remove(rid)

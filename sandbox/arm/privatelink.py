@@ -16,19 +16,20 @@ from .common import (
     allocation_method,
     as_list,
     child,
-    envelope,
+    draft,
     find_child,
     guid,
+    is_child,
+    kept_address,
     properties,
     ref_id,
     rendered,
-    require_location,
     require_name,
     require_subnet,
     unique_names,
 )
 from .errors import ArmError, bad_request, invalid_reference, parent_not_found
-from .network import managed_nic
+from .network import managed_nic, remove_with_nics
 from .world import Claim, Json, Ref, World, etag
 
 PLS_TYPE = "Microsoft.Network/privateLinkServices"
@@ -64,11 +65,7 @@ class PrivateLinkServices:
     type = "privateLinkServices"
 
     def put(self, world: World, rid: str, parsed: ids.ParsedId, body: Json) -> Json:
-        require_name(parsed.name, rid)
-        existing = world.get(rid)
-        location = require_location(body, rid)
-        props = properties(body)
-        stored = envelope(rid, parsed, PLS_TYPE, location, body, existing)
+        existing, location, props, stored = draft(world, rid, parsed, PLS_TYPE, body)
         pls_id = stored["id"]
         old = (existing or {}).get("properties", {})
         frontends = self._frontends(world, props, pls_id)
@@ -154,7 +151,7 @@ class PrivateLinkServices:
                 "NAT IP configurations can only be added.",
                 pls_id,
             )
-        nic_ips = _nic_ips(world, nic_id)
+        nic_configs_before = _nic_configs(world, nic_id)
         primaries = [bool(properties(i).get("primary")) for i in items]
         if not any(primaries):
             primaries[0] = True
@@ -173,19 +170,8 @@ class PrivateLinkServices:
             _require_policies_disabled(world, subnet_id, pls_id)
             method = allocation_method(cprops.get("privateIPAllocationMethod"), cid)
             nic_config_id = ids.child_id(nic_id, "ipConfigurations", config["name"])
-            previous = nic_ips.get(config["name"].lower())
-            kept = previous[1] if previous and ids.key(previous[0]) == ids.key(subnet_id) else None
-            if method == "Static" and cprops.get("privateIPAddress") == kept:
-                ip = kept
-            else:
-                ip = allocate_ip(
-                    world,
-                    subnet_id,
-                    nic_config_id,
-                    method,
-                    cprops.get("privateIPAddress"),
-                    kept if method == "Dynamic" else None,
-                )
+            kept = kept_address(nic_configs_before.get(config["name"].lower(), {}), subnet_id)
+            ip = allocate_ip(world, subnet_id, nic_config_id, method, cprops.get("privateIPAddress"), kept)
             out = {
                 "provisioningState": "Succeeded",
                 "privateIPAllocationMethod": method,
@@ -205,25 +191,16 @@ class PrivateLinkServices:
         return rendered(stored)
 
     def check_delete(self, world: World, rid: str) -> None:
-        parsed = ids.parse(rid)
-        assert parsed
-        if len(parsed.types) == 2:
+        if is_child(rid):
             connection_of(world, rid)
         else:
             world.require(rid, "private link service")
 
     def delete(self, world: World, rid: str) -> None:
-        parsed = ids.parse(rid)
-        assert parsed
-        if len(parsed.types) == 2:
+        if is_child(rid):
             world.drop_child(rid, "privateEndpointConnections")
-            return
-        stored = world.get(rid)
-        if stored is None:
-            return
-        for nic in stored["properties"]["networkInterfaces"]:
-            world.remove(nic["id"])
-        world.remove(rid)
+        else:
+            remove_with_nics(world, rid)
 
     def claims(self, stored: Json) -> list[Claim]:
         return []  # the NAT addresses are claimed by the service's NIC
@@ -246,14 +223,12 @@ class PrivateLinkServices:
         return out
 
 
-def _nic_ips(world: World, nic_id: str) -> dict[str, tuple[str, str]]:
+def _nic_configs(world: World, nic_id: str) -> dict[str, Json]:
+    """The properties of the service's NIC configurations by name: where its NAT addresses are now."""
     nic = world.get(nic_id)
     if nic is None:
         return {}
-    return {
-        c["name"].lower(): (c["properties"]["subnet"]["id"], c["properties"]["privateIPAddress"])
-        for c in nic["properties"]["ipConfigurations"]
-    }
+    return {c["name"].lower(): c["properties"] for c in nic["properties"]["ipConfigurations"]}
 
 
 def _require_policies_disabled(world: World, subnet_id: str, pls_id: str) -> None:
@@ -334,10 +309,7 @@ class PrivateEndpoints:
     type = "privateEndpoints"
 
     def put(self, world: World, rid: str, parsed: ids.ParsedId, body: Json) -> Json:
-        require_name(parsed.name, rid)
-        existing = world.get(rid)
-        location = require_location(body, rid)
-        props = properties(body)
+        existing, location, props, stored = draft(world, rid, parsed, PE_TYPE, body)
         subnet_id = ref_id(props.get("subnet"), "subnet", rid)
         require_subnet(world, subnet_id, rid)
         manual = as_list(
@@ -352,7 +324,6 @@ class PrivateEndpoints:
             )
         if existing:
             return self._update(existing, body, props, subnet_id, manual or auto, bool(manual))
-        stored = envelope(rid, parsed, PE_TYPE, location, body, None)
         collection = "manualPrivateLinkServiceConnections" if manual else "privateLinkServiceConnections"
         request = (manual or auto)[0]
         pls, link = self._connect(world, stored, request, collection, parsed.subscription, bool(manual))
@@ -502,14 +473,11 @@ class PrivateEndpoints:
         world.require(rid, "private endpoint")
 
     def delete(self, world: World, rid: str) -> None:
-        stored = world.get(rid)
-        if stored is None:
+        if world.get(rid) is None:
             return
         for cid in world.referrers("pe-connection", rid):
-            PrivateLinkServices().delete(world, cid)
-        for nic in stored["properties"]["networkInterfaces"]:
-            world.remove(nic["id"])
-        world.remove(rid)
+            world.drop_child(cid, "privateEndpointConnections")
+        remove_with_nics(world, rid)
 
     def claims(self, stored: Json) -> list[Claim]:
         return []  # the endpoint's address is claimed by its NIC

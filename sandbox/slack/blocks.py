@@ -101,6 +101,15 @@ class _Check:
                 self.text(obj[key], f"{pointer}/{key}", most, plain=key != "text")
         self.style(obj, pointer)
 
+    def unique_id(self, obj: dict[str, Any], field: str, pointer: str, seen: set[str]) -> None:
+        """An optional ``block_id`` or ``action_id``: at most 255 characters, and unique where Slack wants it."""
+        if field not in obj:
+            return
+        self.length(obj[field], f"{pointer}/{field}", 255)
+        if obj[field] in seen:
+            self.fail(f"{pointer}/{field}", f"duplicate {field}: {obj[field]}")
+        seen.add(obj[field])
+
     def element(self, obj: Any, pointer: str, action_ids: set[str]) -> None:
         """An interactive element; buttons are checked in full, the rest for their common keys."""
         if not isinstance(obj, dict):
@@ -110,11 +119,7 @@ class _Check:
         if kind not in ELEMENT_TYPES:
             self.fail(f"{pointer}/type", f"unsupported type: {kind}")
             return
-        if "action_id" in obj:
-            self.length(obj["action_id"], f"{pointer}/action_id", 255)
-            if obj["action_id"] in action_ids:
-                self.fail(f"{pointer}/action_id", f"duplicate action_id: {obj['action_id']}")
-            action_ids.add(obj["action_id"])
+        self.unique_id(obj, "action_id", pointer, action_ids)
         if "confirm" in obj:
             self.confirm(obj["confirm"], f"{pointer}/confirm")
         if kind == "button":
@@ -216,11 +221,7 @@ class _Check:
             if handler is None:
                 self.fail(f"{at}/type" if "type" in block else at, f"unsupported type: {block.get('type')}")
                 continue
-            if "block_id" in block:
-                self.length(block["block_id"], f"{at}/block_id", 255)
-                if block["block_id"] in block_ids:
-                    self.fail(f"{at}/block_id", f"duplicate block_id: {block['block_id']}")
-                block_ids.add(block["block_id"])
+            self.unique_id(block, "block_id", at, block_ids)
             handler(block, at)
 
 
