@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from enum import StrEnum
+from typing import TypeVar
 
 from cloud import tokens
 from cloud.limits import NAME_MAX as AZURE_NAME_MAX
@@ -42,6 +43,7 @@ _DURATION = re.compile(r"([0-9]{1,6})([mhd])")
 _ALIAS = re.compile(r"(.+)\.([0-9a-fA-F-]{36})\.([A-Za-z0-9]+)\.azure\.privatelinkservice", re.IGNORECASE)
 _ALIAS_SUFFIX = ".azure.privatelinkservice"
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
+P = TypeVar("P", User, Channel)
 
 
 class InvalidValue(ValueError):
@@ -299,14 +301,7 @@ def reason(token: str) -> str:
 
 def user(token: str) -> User:
     """A Slack user; only an escaped mention carries the id, so plain ``@alice`` is refused."""
-    if found := escapes.user(token):
-        return found
-    if what := escapes.describe(token):
-        raise InvalidValue(f"expected a user mention (@someone), got {what}")
-    text = escapes.unescape(token)
-    if text.startswith("@"):
-        raise InvalidValue(f"{show(text)} is not a Slack mention; pick the user from Slack's @ list")
-    raise InvalidValue(f"expected a user mention (@someone), got {show(text)}")
+    return _picked(token, escapes.user, "a user mention (@someone)", "@", "mention", "user")
 
 
 def users(token: str) -> tuple[User, ...]:
@@ -319,14 +314,21 @@ def users(token: str) -> tuple[User, ...]:
 
 def channel(token: str) -> Channel:
     """A Slack channel; only an escaped ``#channel`` link carries the id."""
-    if found := escapes.channel(token):
+    return _picked(token, escapes.channel, "a channel (#channel)", "#", "channel link", "channel")
+
+
+def _picked(
+    token: str, parse: Callable[[str], P | None], expected: str, sign: str, form: str, noun: str
+) -> P:
+    """A user or channel as Slack escapes it; anything else is refused, saying how to pick one."""
+    if found := parse(token):
         return found
     if what := escapes.describe(token):
-        raise InvalidValue(f"expected a channel (#channel), got {what}")
+        raise InvalidValue(f"expected {expected}, got {what}")
     text = escapes.unescape(token)
-    if text.startswith("#"):
-        raise InvalidValue(f"{show(text)} is not a Slack channel link; pick the channel from Slack's # list")
-    raise InvalidValue(f"expected a channel (#channel), got {show(text)}")
+    if text.startswith(sign):
+        raise InvalidValue(f"{show(text)} is not a Slack {form}; pick the {noun} from Slack's {sign} list")
+    raise InvalidValue(f"expected {expected}, got {show(text)}")
 
 
 def choice(token: str, choices: Sequence[str]) -> str:
