@@ -216,7 +216,24 @@ def scheduler_tables(db: Database) -> None:
         db.execute(statement)
 
 
-MIGRATIONS: tuple[Migration, ...] = (initial_schema, scheduler_tables)
+_V3_STATEMENTS = (
+    # The operation that made a request: its rerun after a crash finds that request, and nothing
+    # else (a new ask is a new request; see commands/usecases/request.py).
+    "ALTER TABLE requests ADD COLUMN operation_id INTEGER",
+    "CREATE INDEX requests_by_operation ON requests (operation_id) WHERE operation_id IS NOT NULL",
+    # An outbox event is claimed before it is posted, so two drainers never post it twice.
+    "ALTER TABLE events ADD COLUMN claimed_by TEXT",
+    "ALTER TABLE events ADD COLUMN claimed_at TEXT",
+)
+
+
+def integrity_columns(db: Database) -> None:
+    """Version 3: requests remember the operation that made them; outbox events are claimed."""
+    for statement in _V3_STATEMENTS:
+        db.execute(statement)
+
+
+MIGRATIONS: tuple[Migration, ...] = (initial_schema, scheduler_tables, integrity_columns)
 """Append only. The position (1-based) of a migration is the schema version it produces."""
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -117,6 +117,7 @@ class LinkRequest:
     expires_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    operation_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -277,6 +278,8 @@ class Event:
     message_ts: str | None
     attempts: int
     last_error: str | None
+    claimed_by: str | None = None
+    claimed_at: datetime | None = None
 
     @property
     def posted(self) -> bool:

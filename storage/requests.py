@@ -249,4 +249,5 @@ def _record(row: dict[str, Any]) -> LinkRequest:
         expires_at=clock.maybe_from_text(row["expires_at"]),
         created_at=clock.from_text(row["created_at"]),
         updated_at=clock.from_text(row["updated_at"]),
+        operation_id=row.get("operation_id"),
     )

@@ -46,7 +46,11 @@ def test_empty_database_gets_every_table_and_the_latest_version(db: Database) ->
     assert set(db.table_names()) >= TABLES
     assert schema_version(db) == LATEST_VERSION == len(MIGRATIONS)
     rows = list(db.table(migrations.VERSION_TABLE).rows)
-    assert [(r["version"], r["name"]) for r in rows] == [(1, "initial_schema"), (2, "scheduler_tables")]
+    assert [(r["version"], r["name"]) for r in rows] == [
+        (1, "initial_schema"),
+        (2, "scheduler_tables"),
+        (3, "integrity_columns"),
+    ]
 
 
 def test_reopening_applies_nothing_again(db_path: Path) -> None:
