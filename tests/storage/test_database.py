@@ -143,8 +143,5 @@ def test_version_1_database_with_data_upgrades_to_the_scheduler_tables(db_path: 
     assert schema_version(db) == LATEST_VERSION
     assert {"leases", "observations", "events"} <= set(db.table_names())
     assert db.table("audit").count == 1  # the old data is still there
-    assert [r["name"] for r in db.table(migrations.VERSION_TABLE).rows] == [
-        "initial_schema",
-        "scheduler_tables",
-    ]
+    assert [r["name"] for r in db.table(migrations.VERSION_TABLE).rows] == [m.__name__ for m in MIGRATIONS]
     db.close()
