@@ -39,15 +39,21 @@ def enqueue(
     now: datetime | None = None,
 ) -> tuple[Operation, bool]:
     """Queue an operation; returns it and ``True``, or, when ``idempotency_key`` was seen before,
-    the existing operation and ``False`` (a replayed Slack delivery must not run twice)."""
+    the existing operation and ``False`` (a replayed Slack delivery must not run twice).
+
+    A failed operation never blocks its retry: its key is retired (suffixed with its id, so the
+    trail stays readable) and the new operation takes it.
+    """
     if not kind:
         raise ValueError("an operation needs a kind")
     at = clock.stamp(now)
     with write(db):
         if idempotency_key is not None:
             existing = _by_key(db, idempotency_key)
-            if existing is not None:
+            if existing is not None and existing.state != "failed":
                 return existing, False
+            if existing is not None:
+                _retire_key(db, existing)
         table = db.table(TABLE).insert(
             {
                 "kind": kind,
@@ -183,6 +189,10 @@ def _transition(db: Database, op_id: int, values: dict[str, Any], now: datetime 
             raise StateConflictError(f"operation {op_id} is {current.state}, not running")
         db.table(TABLE).update(op_id, {**values, "updated_at": clock.stamp(now)})
         return _require(db, op_id)
+
+
+def _retire_key(db: Database, failed: Operation) -> None:
+    db.table(TABLE).update(failed.id, {"idempotency_key": f"{failed.idempotency_key}#failed-{failed.id}"})
 
 
 def _by_key(db: Database, key: str) -> Operation | None:

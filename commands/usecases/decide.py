@@ -17,6 +17,7 @@ from cloud.decide import decide as decide_connection
 from cloud.errors import CloudError
 from storage import audit, requests
 from storage.records import LinkRequest
+from storage.transactions import write
 
 from .. import payloads
 from ..context import Context
@@ -49,26 +50,30 @@ class Reject(Decide):
 
 
 def answer(ctx: Context, payload: Decide) -> Queued | Reply:
-    """Record the decision and queue the Azure write; or say who decided first."""
+    """Record the decision, its audit row and the queued Azure write together; or say who decided first.
+
+    One transaction: a crash can never leave a decision recorded with no Azure write to follow it.
+    """
     verb = payload.VERB
     request = requests.get_request(ctx.db, payload.request)
     assert request is not None  # the row's finder refused a missing request
     if request.state != "pending":
         return already(request)
-    decided, changed = requests.decide(
-        ctx.db, request.id, DECIDED[verb], by=ctx.actor, reason=payload.reason or None
-    )  # type: ignore[arg-type]
-    if not changed:
-        return already(decided)
-    audit.record(
-        ctx.db,
-        actor=ctx.actor,
-        action=verb,
-        target=request.service,
-        outcome="allowed",
-        reason=f"{request.id}: {DECIDED[verb]} first",
-    )
-    op, created = payloads.enqueue(ctx, verb, payload, key=f"decide:{request.id}")
+    with write(ctx.db):
+        decided, changed = requests.decide(
+            ctx.db, request.id, DECIDED[verb], by=ctx.actor, reason=payload.reason or None
+        )  # type: ignore[arg-type]
+        if not changed:
+            return already(decided)
+        audit.record(
+            ctx.db,
+            actor=ctx.actor,
+            action=verb,
+            target=request.service,
+            outcome="allowed",
+            reason=f"{request.id}: {DECIDED[verb]} first",
+        )
+        op, created = payloads.enqueue(ctx, verb, payload, key=f"decide:{request.id}")
     return Queued(
         op, created, f"{DECIDED[verb].capitalize()} `{request.id}` for *{escape(request.service)}*."
     )

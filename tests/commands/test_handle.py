@@ -140,6 +140,24 @@ def test_first_decision_wins_and_others_are_told(db) -> None:
     assert (CAROL, "approve", "denied") in outcomes and (ALICE, "approve", "allowed") in outcomes
 
 
+def test_a_decision_that_cannot_be_queued_is_not_recorded(db, monkeypatch) -> None:
+    """Invariant 6: the decision, its audit row and its Azure operation commit together or not at all."""
+    request_id = pending_request(db)
+
+    def crash(*_args, **_kwargs):
+        raise RuntimeError("the process died here")
+
+    monkeypatch.setattr(operations, "enqueue", crash)
+    with pytest.raises(RuntimeError):
+        run(db, ALICE, f"approve {request_id}")
+    assert requests.get_request(db, request_id).state == "pending"
+    assert (ALICE, "approve", "allowed") not in [
+        (e.actor, e.action, e.outcome) for e in audit.list_entries(db)
+    ]
+    monkeypatch.undo()
+    assert isinstance(run(db, ALICE, f"approve {request_id}"), Queued), "the next click decides"
+
+
 def test_self_approval_is_refused(db) -> None:
     request = requests.create_request(
         db, request_id=new_request_id(), service="rdp-vmb", requester=ALICE, consumer_subscription=TEAM_A

@@ -232,3 +232,15 @@ def test_concurrent_replays_of_one_delivery_enqueue_once(db: Database, db_path: 
     assert len(results) == 10
     assert len({op_id for op_id, _ in results}) == 1
     assert sum(created for _, created in results) == 1
+
+
+def test_a_failed_operation_never_blocks_its_retry(db) -> None:
+    first, _ = operations.enqueue(db, "approve", actor="U1", idempotency_key="decide:r-1")
+    claimed = operations.claim_next(db, "w1")
+    assert claimed is not None and claimed.id == first.id
+    operations.finish(db, first.id, "failed", error="Conflict")
+    retry, created = operations.enqueue(db, "approve", actor="U1", idempotency_key="decide:r-1")
+    assert created and retry.id != first.id and retry.state == "queued"
+    assert operations.get_operation(db, first.id).idempotency_key == f"decide:r-1#failed-{first.id}"
+    again, created = operations.enqueue(db, "approve", actor="U1", idempotency_key="decide:r-1")
+    assert not created and again.id == retry.id, "a live operation still absorbs replays"
