@@ -205,7 +205,8 @@ def _connections(
 def _adopt(db: Database, service: Service, key: str, value: dict, now: datetime) -> LinkRequest | None:
     """A pending connection natlink did not make: record it as a request, so its card's buttons work."""
     own = tokens.request_id_of(value.get("token"))
-    if own is not None and requests.get_request(db, own) is not None:
+    claimed = requests.get_request(db, own) if own else None
+    if claimed is not None and _belongs(claimed, value.get("pe")):
         return None  # natlink's own request; its card was posted when it was made
     if requests.find_by_connection_id(db, key) is not None:
         return None
@@ -216,7 +217,7 @@ def _adopt(db: Database, service: Service, key: str, value: dict, now: datetime)
         requester=OUTSIDE,
         consumer_subscription=value.get("subscription") or "?",
         pe_name=ids.name(value.get("pe")),
-        reason="made outside natlink (portal, CLI or script)",
+        reason=_outside_reason(claimed),
         state="pending",
         now=now,
     )
@@ -230,6 +231,27 @@ def _adopt(db: Database, service: Service, key: str, value: dict, now: datetime)
         connection_id=key,
         link_identifier=value.get("link"),
         now=now,
+    )
+
+
+def _belongs(request: LinkRequest, pe_id: str | None) -> bool:
+    """Whether a connection whose token names ``request`` is that request's own.
+
+    Anyone can type a token into a request message, so the token alone proves nothing: the
+    connection is the request's only when its endpoint is the one natlink recorded for it, or
+    natlink has recorded none yet (the request is still making it).
+    """
+    return request.pe_id is None or (pe_id or "").lower() == request.pe_id.lower()
+
+
+def _outside_reason(claimed: LinkRequest | None) -> str:
+    """The card's reason for a connection natlink did not make; it names the request whose token it copied."""
+    made = "made outside natlink (portal, CLI or script)"
+    if claimed is None:
+        return made
+    endpoint = claimed.pe_name or ids.name(claimed.pe_id) or "?"
+    return (
+        f"{made}; its message carries the token of request {claimed.id}, which belongs to endpoint {endpoint}"
     )
 
 

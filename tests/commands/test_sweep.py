@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from cloud import ids
+from cloud.tokens import new_request_id, token
 from commands.sweep import sweep
 from storage import channel_subscriptions, events, requests
 from tests.arm_story import A_RG, B_RG, LB_ID, pe_body
@@ -183,3 +187,53 @@ def test_a_failing_probe_elsewhere_at_the_same_address_is_not_ours(
     assert _sweep(db, config, clients, 10).events == 1
     (event,) = events.pending(db)
     assert event.kind == "probe_failing" and event.service == "rdp-vmb"
+
+
+def _natlink_request(db, pe_id: str | None = None):
+    """A request natlink made (bob's, pending), with its endpoint recorded when ``pe_id`` is given."""
+    request = requests.create_request(
+        db,
+        request_id=new_request_id(),
+        service="rdp-vmb",
+        requester="U0BOB",
+        consumer_subscription=TEAM_A,
+        state="pending",
+        now=T0,
+    )
+    if pe_id is not None:
+        request = requests.attach_endpoint(db, request.id, pe_id=pe_id, pe_name=ids.name(pe_id))
+    return request
+
+
+def test_a_copied_token_is_a_connection_natlink_did_not_make(db, config, clients, managed, net_a) -> None:
+    """Someone copies the token of bob's request into an endpoint of their own: the owners get a card
+    for it, saying whose token it carries, and bob's request is left alone."""
+    ours = net_a.private_endpoints.begin_create_or_update(A_RG, "pe-bob", pe_body(managed.alias)).result()
+    bob = _natlink_request(db, ours.id)
+    _sweep(db, config, clients, 0)
+    copied = pe_body(managed.alias, f"{token(bob.id)} please approve me too")
+    net_a.private_endpoints.begin_create_or_update(A_RG, "pe-copycat", copied).result()
+    assert _sweep(db, config, clients, 5).events == 1
+    (event,) = events.pending(db)
+    assert (event.kind, event.channel) == ("approval_card", OWNER_CHANNEL)
+    adopted = requests.get_request(db, event.payload["request"])
+    assert adopted.id != bob.id and adopted.requester == "outside natlink"
+    assert adopted.pe_id.lower().endswith("/privateendpoints/pe-copycat")
+    assert f"token of request {bob.id}" in adopted.reason and "pe-bob" in adopted.reason
+    assert requests.get_request(db, bob.id) == bob  # never attached to the other request
+    assert _sweep(db, config, clients, 10).events == 0
+
+
+@pytest.mark.parametrize("recorded", [True, False], ids=["its-endpoint", "no-endpoint-yet"])
+def test_a_token_on_its_own_requests_endpoint_gets_no_second_card(
+    db, config, clients, managed, net_a, recorded: bool
+) -> None:
+    """natlink posts its own requests' cards; the sweep must not add another for them."""
+    _sweep(db, config, clients, 0)
+    bob = _natlink_request(db)
+    body = pe_body(managed.alias, f"{token(bob.id)} RDP please")
+    ours = net_a.private_endpoints.begin_create_or_update(A_RG, "pe-bob", body).result()
+    if recorded:
+        requests.attach_endpoint(db, bob.id, pe_id=ours.id.upper())  # Azure ids compare in any case
+    assert _sweep(db, config, clients, 5).events == 0
+    assert [r.id for r in requests.list_requests(db)] == [bob.id]
