@@ -1,9 +1,15 @@
-"""Delete a service, and the parts of natlink's LB that only it used.
+"""Delete a service, and the parts of natlink's LB that only it used, convergently.
 
 A service with Pending or Approved connections is not deleted unless forced: deleting it cuts
 people off. Forced, the connections are rejected first, so each consumer sees why. natlink's LB
 (tagged ``managed-by: natlink``) loses the service's frontend, pool, probes and rules, and is
 deleted when no other service is left on it; a user's own LB (``--lb``) is never touched.
+
+Azure can refuse any step after the private link service is gone (a NIC leaving the pool, the LB
+PUT or DELETE). So the LB parts are found from the service's name on natlink's LBs in its
+resource group, not from the PLS: a rerun after any partial failure finds and removes what is
+left. Azure is read back at the end; only a clean read returns, so a caller may then forget the
+service.
 
 The subnet's privateLinkServiceNetworkPolicies is NOT re-enabled: other private link services
 may use the same subnet, and Azure refuses the change while any NAT IP is there anyway.
@@ -11,7 +17,11 @@ may use the same subnet, and Azure refuses the change while any NAT IP is there 
 
 from __future__ import annotations
 
-from azure.mgmt.network.models import LoadBalancer, PrivateEndpointConnection
+import re
+
+from azure.core.exceptions import ResourceNotFoundError
+from azure.mgmt.network import NetworkManagementClient
+from azure.mgmt.network.models import LoadBalancer, PrivateEndpointConnection, PrivateLinkService
 
 from . import ids, lb
 from .clients import Clients
@@ -26,23 +36,45 @@ OPEN = {"pending", "approved"}
 
 
 def delete_service(
-    clients: Clients, service_id: str, force: bool = False, progress: Progress | None = None
+    clients: Clients,
+    service_id: str,
+    force: bool = False,
+    progress: Progress | None = None,
+    *,
+    natlink_lb: bool = True,
 ) -> None:
-    """Delete the private link service ``service_id``; a service already gone is not an error."""
+    """Delete the private link service ``service_id`` and what natlink built for it; rerun to finish.
+
+    ``natlink_lb`` is False for a service exposed on a user's LB (``--lb``): then only the private
+    link service goes. Even when True, only LBs tagged ``managed-by: natlink`` are changed.
+    Returns only once Azure, read back, holds nothing natlink made for the service.
+    """
     sub, group, name = service_path(service_id)
     network = clients.network(sub)
     steps = Steps(f"delete service {name}", progress)
     with steps.step("read the current state", service_id):
         pls = get_or_none(network.private_link_services.get, group, name)
-    if pls is None:
-        return
+    if pls is not None:
+        _delete_pls(clients, pls, force, steps)
+    if natlink_lb:
+        with steps.step("find natlink's load balancer parts", service_id):
+            holding = _natlink_lbs_holding(network, group, name)
+        for found in holding:
+            _clean_lb(clients, found, lb.Parts(found.id, name), steps)
+    _read_back(network, group, name, natlink_lb, steps)
+
+
+def _delete_pls(clients: Clients, pls: PrivateLinkService, force: bool, steps: Steps) -> None:
+    """Reject the open connections (only when forced), then delete the private link service."""
+    sub, group, name = service_path(pls.id)
+    network = clients.network(sub)
     open_ = [c for c in pls.private_endpoint_connections or [] if (_status(c) or "").lower() in OPEN]
     if open_ and not force:
         listed = ", ".join(f"{c.name} ({_status(c)}, endpoint {c.private_endpoint.id})" for c in open_)
         raise CloudError(
             "ServiceHasConnections",
             f"Service {name} still has {len(open_)} open connection(s): {listed}.",
-            service_id,
+            pls.id,
             "Reject or remove them first, or delete with force to reject them all.",
         )
     for conn in open_:
@@ -53,11 +85,9 @@ def delete_service(
             state.description = decision_description(token, f"service {name} is being deleted")
             network.private_link_services.update_private_endpoint_connection(group, name, conn.name, conn)
             steps.done(f"connection {conn.name}: rejected")
-    with steps.step(f"private link service {name}", service_id):
+    with steps.step(f"private link service {name}", pls.id):
         wait(clients, network.private_link_services.begin_delete(group, name), f"private link service {name}")
         steps.done(f"private link service {name}: deleted")
-    for frontend in pls.load_balancer_frontend_ip_configurations or []:
-        _clean_lb(clients, lb.Parts(ids.parent(frontend.id), name), frontend.id, steps)
 
 
 def _status(conn: PrivateEndpointConnection) -> str | None:
@@ -65,20 +95,46 @@ def _status(conn: PrivateEndpointConnection) -> str | None:
     return state.status if state else None
 
 
-def _clean_lb(clients: Clients, parts: lb.Parts, frontend_id: str, steps: Steps) -> None:
-    """Remove the service's parts from natlink's LB, and the LB when nothing else is on it."""
-    sub, group, lb_name = ids.network_path(parts.lb_id)
-    network = clients.network(sub)
+def _natlink_lbs_holding(network: NetworkManagementClient, group: str, service: str) -> list[LoadBalancer]:
+    """natlink's LBs in the group that still hold a part named for ``service``.
+
+    The natlink LB lives in the VM's resource group, as the service does; a group that is gone
+    holds nothing.
+    """
+    try:
+        found = list(network.load_balancers.list(group))
+    except ResourceNotFoundError:
+        return []
+    return [b for b in found if lb.is_natlink_made(b) and _parts_of(b, lb.Parts(b.id, service))]
+
+
+def _parts_of(balancer: LoadBalancer, parts: lb.Parts) -> list[str]:
+    """The names of ``parts``'s children still on ``balancer``: its frontend, pool, probes, rules."""
+    frontend, pool = ids.key(parts.frontend_id), ids.key(parts.pool_id)
+    named = re.compile(rf"(probe|rule)-{re.escape(parts.service)}-\d+", re.I)
+    return [
+        *(f.name for f in balancer.frontend_ip_configurations or [] if ids.key(f.id) == frontend),
+        *(p.name for p in balancer.backend_address_pools or [] if ids.key(p.id) == pool),
+        *(p.name for p in balancer.probes or [] if named.fullmatch(p.name or "")),
+        *(
+            r.name
+            for r in balancer.load_balancing_rules or []
+            if _on(r, frontend) or named.fullmatch(r.name or "")
+        ),
+    ]
+
+
+def _on(rule: object, frontend_key: str) -> bool:
+    config = getattr(rule, "frontend_ip_configuration", None)
+    return config is not None and ids.key(config.id) == frontend_key
+
+
+def _clean_lb(clients: Clients, current: LoadBalancer, parts: lb.Parts, steps: Steps) -> None:
+    """Take the service's NICs out of its pool, then its parts off the LB (or the LB, if only they were left)."""
+    for config_id in lb.pool_members(current, parts.pool_id):
+        _leave_pool(clients, ids.parent(config_id), parts.pool_id, steps)
+    lb_name = ids.name(parts.lb_id)
     with steps.step(f"load balancer {lb_name}", parts.lb_id):
-        current = get_or_none(network.load_balancers.get, group, lb_name)
-        if (
-            current is None
-            or not lb.is_natlink_made(current)
-            or ids.key(frontend_id) != ids.key(parts.frontend_id)
-        ):
-            return
-        for config_id in lb.pool_members(current, parts.pool_id):
-            _leave_pool(clients, ids.parent(config_id), parts.pool_id, steps)
         _shrink(clients, current, parts, steps)
 
 
@@ -98,7 +154,7 @@ def _shrink(clients: Clients, current: LoadBalancer, parts: lb.Parts, steps: Ste
     """PUT the LB without the service's parts, or delete it when they were all it had."""
     sub, group, lb_name = ids.network_path(parts.lb_id)
     network = clients.network(sub)
-    remaining = lb.without_service(current, parts)
+    remaining = _without(current, parts)
     if remaining.frontend_ip_configurations:
         wait(clients, network.load_balancers.begin_create_or_update(group, lb_name, remaining), lb_name)
         left = len(remaining.frontend_ip_configurations)
@@ -106,3 +162,36 @@ def _shrink(clients: Clients, current: LoadBalancer, parts: lb.Parts, steps: Ste
     else:
         wait(clients, network.load_balancers.begin_delete(group, lb_name), lb_name)
         steps.done(f"load balancer {lb_name}: deleted")
+
+
+def _without(current: LoadBalancer, parts: lb.Parts) -> LoadBalancer:
+    """:func:`lb.without_service`, also dropping probes and rules named for the service that nothing
+    else removed (an LB edited by hand may have lost the rule that tied a probe to the frontend)."""
+    remaining = lb.without_service(current, parts)
+    stray = set(_parts_of(remaining, parts))
+    remaining.probes = [p for p in remaining.probes or [] if p.name not in stray]
+    remaining.load_balancing_rules = [r for r in remaining.load_balancing_rules or [] if r.name not in stray]
+    return remaining
+
+
+def _read_back(
+    network: NetworkManagementClient, group: str, name: str, natlink_lb: bool, steps: Steps
+) -> None:
+    """Read Azure again: anything natlink made for the service still there is a failure, not a success."""
+    with steps.step("read Azure back"):
+        left = (
+            [f"private link service {name}"]
+            if get_or_none(network.private_link_services.get, group, name)
+            else []
+        )
+        for found in _natlink_lbs_holding(network, group, name) if natlink_lb else []:
+            left.append(
+                f"{', '.join(_parts_of(found, lb.Parts(found.id, name)))} on load balancer {found.name}"
+            )
+        if left:
+            raise CloudError(
+                "DeleteIncomplete",
+                f"Azure still holds what natlink made for {name}: {'; '.join(left)}.",
+                hint="Run the delete again: it removes what is left.",
+            )
+    steps.done(f"read back: nothing natlink made for {name} is left in Azure")
