@@ -90,7 +90,7 @@ class Workers:
             self._run(db, op)
 
     def _run(self, db: Database, op: Operation) -> None:
-        ctx = Context(db, self.config, op.actor, op.reply_channel)
+        ctx = Context(db, self.config, op.actor, op.reply_channel, op.id)
         try:
             loaded = perform.load(op)
         except Exception:  # a payload no verb of this release reads: end it, tell the user

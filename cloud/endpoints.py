@@ -7,6 +7,7 @@ requester and reason add (Azure keeps at most 140 characters).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from azure.core.exceptions import AzureError
@@ -75,12 +76,14 @@ def request_endpoint(
     requester: str,
     reason: str,
     progress: Progress | None = None,
+    replacing: Collection[str] = (),
 ) -> Endpoint:
     """Create private endpoint ``pe_name`` to ``target`` (alias or service ID) with a manual request.
 
     ``consumer`` is a VM name (the endpoint goes in its subnet and resource group) or a
     :class:`SubnetRef` (the VNet's resource group). Idempotent by token: an endpoint of that name
-    carrying the same token is returned as is; one carrying another token is ``EndpointNameTaken``.
+    carrying the same token is returned as is. One carrying a token in ``replacing`` (natlink's
+    own leftover of a failed request) is deleted first; any other is ``EndpointNameTaken``.
     """
     message = request_message(token, requester, reason)
     place = _consumer_place(clients, consumer)
@@ -88,6 +91,10 @@ def request_endpoint(
     steps = Steps(f"request endpoint {pe_name}", progress)
     with steps.step("read the current state"):
         existing = get_or_none(network.private_endpoints.get, place.resource_group, pe_name)
+    if existing is not None and convert.endpoint_token(existing) in replacing:
+        with steps.step(f"remove the endpoint a failed request left: {pe_name}"):
+            delete_endpoint(clients, str(existing.id))
+        existing = None
     if existing is not None:
         if convert.endpoint_token(existing) != token:
             raise CloudError(
@@ -114,6 +121,21 @@ def request_endpoint(
         endpoint = _record(clients, place.subscription, created)
         steps.done(f"private endpoint {pe_name}: {endpoint.ip}, request {endpoint.status}")
     return endpoint
+
+
+def discard_endpoint(clients: Clients, consumer: str | SubnetRef, pe_name: str, token: str) -> bool:
+    """Delete endpoint ``pe_name`` if it carries ``token`` (so a failed request leaves nothing in
+    Azure); returns whether one was deleted. Any other endpoint of that name is not natlink's."""
+    place = _consumer_place(clients, consumer)
+    network = clients.network(place.subscription)
+    try:
+        existing = get_or_none(network.private_endpoints.get, place.resource_group, pe_name)
+    except AzureError as exc:
+        raise CloudError.from_azure(exc, f"/subscriptions/{place.subscription}") from exc
+    if existing is None or convert.endpoint_token(existing) != token:
+        return False
+    delete_endpoint(clients, str(existing.id))
+    return True
 
 
 def delete_endpoint(clients: Clients, pe_id: str) -> None:

@@ -18,12 +18,17 @@ class Config:
 
 @dataclass(frozen=True)
 class Context:
-    """One actor's request. ``db`` belongs to the calling thread (sqlite connections are per thread)."""
+    """One actor's request. ``db`` belongs to the calling thread (sqlite connections are per thread).
+
+    ``operation`` is the queued operation a worker is running (``None`` for an answer given at
+    once): what an operation records carries its id, so a rerun after a crash finds it again.
+    """
 
     db: Database
     config: Config
     actor: str
     channel: str | None = None
+    operation: int | None = None
 
     @property
     def is_admin(self) -> bool:

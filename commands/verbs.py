@@ -137,7 +137,12 @@ _TABLE: tuple[Verb, ...] = (
                 "subscription of --vnet, when its name alone is ambiguous",
                 "SUB",
             ),
-            Flag("name", Kind.AZURE_NAME, "private endpoint name (default: `pe-<service>`)", "PE"),
+            Flag(
+                "name",
+                Kind.AZURE_NAME,
+                "private endpoint name (default: `pe-<service>-<VM, or VNet-subnet>`)",
+                "PE",
+            ),
             Flag(
                 "reason",
                 Kind.REASON,

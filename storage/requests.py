@@ -43,9 +43,13 @@ def create_request(
     reason: str = "",
     state: RequestState = "requested",
     expires_at: datetime | None = None,
+    operation_id: int | None = None,
     now: datetime | None = None,
 ) -> LinkRequest:
     """Record a new request for an existing service (stored under the service's canonical name).
+
+    ``operation_id`` is the queued operation making it, so that operation's rerun finds it
+    (:func:`made_by`) and no other request is ever reused.
 
     ``request_id`` is the new request's id, or a function that makes fresh ones
     (``cloud.tokens.new_request_id``): given a function, storage draws again on the rare collision;
@@ -67,6 +71,7 @@ def create_request(
             "reason": reason,
             "state": state,
             "expires_at": None if expires_at is None else clock.to_text(expires_at),
+            "operation_id": operation_id,
             "created_at": at,
             "updated_at": at,
         }
@@ -92,6 +97,13 @@ def find_by_connection_id(db: Database, connection_id: str) -> LinkRequest | Non
 def list_pending(db: Database, *, service: str | None = None) -> list[LinkRequest]:
     """Requests awaiting a decision, oldest first, so the longest-waiting are seen first."""
     return list_requests(db, service=service, states=("pending",))
+
+
+def made_by(db: Database, operation_id: int) -> LinkRequest | None:
+    """The request the operation ``operation_id`` made, if it made one."""
+    for row in db.table(TABLE).rows_where("operation_id = ?", [operation_id], limit=1):
+        return _record(row)
+    return None
 
 
 def list_requests(

@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 from cloud import inventory, tokens
 from cloud.clients import Clients
-from cloud.endpoints import SubnetRef, request_endpoint
+from cloud.endpoints import SubnetRef, discard_endpoint, request_endpoint
 from cloud.errors import CloudError
+from cloud.limits import ENDPOINT_NAME_MAX
 from cloud.mapping import mappings
 from cloud.model import Connection
 from cloud.services import read_service
@@ -78,8 +79,13 @@ def run(job: Job[Request, Consumer]) -> Outcome:
     ctx, payload, consumer = job.ctx, job.payload, job.located
     assert consumer is not None
     service = consumer.service
-    pe_name = payload.name or _endpoint_name(service.name, payload.vm or consumer.subnet)
-    request = _find_or_create_request(ctx, consumer, pe_name, payload)
+    pe_name = payload.name or _endpoint_name(service.name, payload.vm or f"{consumer.vnet}-{consumer.subnet}")
+    request = requests.made_by(ctx.db, ctx.operation) if ctx.operation is not None else None
+    if request is None:
+        held = _held_here(ctx, consumer, pe_name)
+        if held is not None:
+            return Outcome(_already_held(held))
+        request = _new_request(ctx, consumer, pe_name, payload)
     token = tokens.token(request.id)
     try:
         endpoint = request_endpoint(
@@ -91,10 +97,12 @@ def run(job: Job[Request, Consumer]) -> Outcome:
             ctx.actor,
             plain(payload.reason or ""),
             job.progress,
+            replacing=_failed_tokens(ctx, service, pe_name),
         )
         connection = _connection(job.clients, service, token)
-    except CloudError:
+    except CloudError as error:
         requests.set_state(ctx.db, request.id, "failed")
+        error.exists += _left_behind(job, consumer, pe_name, token)
         raise
     state = "approved" if connection.status == "Approved" else "pending"
     requests.attach_endpoint(
@@ -121,21 +129,37 @@ def run(job: Job[Request, Consumer]) -> Outcome:
 
 
 def _endpoint_name(service: str, where: str) -> str:
-    """One endpoint per service and consumer place by default, so asking twice reuses it."""
-    return re.sub(r"[^A-Za-z0-9_.-]", "-", f"pe-{service}-{where}")[:80].rstrip(".-")
+    """``pe-<service>-<VM, or VNet-subnet>`` within Azure's rules: one default name per consumer place."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "-", f"pe-{service}-{where}")[:ENDPOINT_NAME_MAX].rstrip(".-")
 
 
-def _find_or_create_request(ctx: Context, consumer: Consumer, pe_name: str, payload: Request) -> LinkRequest:
-    """A rerun of the same operation (after a crash) finds the request it already made."""
-    service = consumer.service
-    open_states = ("requested", "pending", "approved")
-    for request in requests.list_requests(ctx.db, service=service.name, states=open_states):  # type: ignore[arg-type]
-        if request.pe_name == pe_name and request.requester == ctx.actor:
-            return request
+def _held_here(ctx: Context, consumer: Consumer, pe_name: str) -> LinkRequest | None:
+    """The requester's open request for this service from this same place and endpoint name.
+
+    Invariant 1 (one request, one endpoint, one connection, for life): asking again for what one
+    already holds is refused, never answered by reusing or re-pointing the old request.
+    """
+    place = (str(consumer.resource.subscription).lower(), consumer.vnet.lower(), consumer.subnet.lower())
+    for held in requests.list_requests(ctx.db, service=consumer.service.name, states=("pending", "approved")):
+        where = (held.consumer_subscription.lower(), (held.vnet or "").lower(), (held.subnet or "").lower())
+        if held.requester == ctx.actor and where == place and (held.pe_name or "").lower() == pe_name.lower():
+            return held
+    return None
+
+
+def _already_held(held: LinkRequest) -> Refusal:
+    return Refusal(
+        f"you already have `{held.id}` ({held.state}) for *{escape(held.service)}* from "
+        f"{escape(held.vnet or '?')}/{escape(held.subnet or '?')}: endpoint *{escape(held.pe_name or '?')}*.",
+        hint=f"Use that endpoint, or ask an owner to `/natlink revoke {held.id}` before asking again.",
+    )
+
+
+def _new_request(ctx: Context, consumer: Consumer, pe_name: str, payload: Request) -> LinkRequest:
     return requests.create_request(
         ctx.db,
         request_id=tokens.new_request_id,
-        service=service.name,
+        service=consumer.service.name,
         requester=ctx.actor,
         consumer_subscription=str(consumer.resource.subscription),
         vnet=consumer.vnet,
@@ -143,7 +167,27 @@ def _find_or_create_request(ctx: Context, consumer: Consumer, pe_name: str, payl
         pe_name=pe_name,
         reason=plain(payload.reason or ""),
         expires_at=datetime.now(UTC) + timedelta(seconds=payload.for_) if payload.for_ else None,
+        operation_id=ctx.operation,
     )
+
+
+def _failed_tokens(ctx: Context, service: Service, pe_name: str) -> frozenset[str]:
+    """Tokens of this service's failed requests for this endpoint name: their leftovers may go."""
+    failed = requests.list_requests(ctx.db, service=service.name, states=("failed",))
+    return frozenset(tokens.token(r.id) for r in failed if (r.pe_name or "").lower() == pe_name.lower())
+
+
+def _left_behind(
+    job: Job[Request, Consumer], consumer: Consumer, pe_name: str, token: str
+) -> tuple[str, ...]:
+    """Remove the endpoint a failed request made; name it when Azure refuses that too (the person
+    is told it is still there, and the retry replaces it: see ``replacing``)."""
+    try:
+        if discard_endpoint(job.clients, consumer.where, pe_name, token):
+            job.progress(f"removed endpoint {pe_name}, which the failed request had made")
+        return ()
+    except CloudError as error:
+        return (f"private endpoint {pe_name} (removing it failed: {error.code}; a retry replaces it)",)
 
 
 def _connection(clients: Clients, service: Service, token: str) -> Connection:

@@ -6,9 +6,12 @@ natlink told people and recorded.
 
 from __future__ import annotations
 
+from cloud.tokens import token
 from storage import operations, requests
 from storage.database import open_database
+from tests.conftest import TEAM_A, TEAM_B
 from tests.e2e.harness import (
+    create_rdp_vmb,
     database,
     ephemerals,
     find,
@@ -54,3 +57,105 @@ def test_a_decision_azure_refused_once_reaches_azure_on_the_next_click(
     bob = slack.user("bob")
     told = wait_for(lambda: find(slack, bob, "was approved"), 30, "bob's DM")
     assert "10.2.0." in text_of(told), "the requester gets the mapping"
+
+
+def _open_cards(slack) -> dict[str, dict]:
+    """Approval cards in #team-b that still carry their buttons, by request ID."""
+    cards = {}
+    for record in slack.messages(slack.channel("team-b")):
+        try:
+            cards[request_id_of(record)] = record
+        except LookupError:
+            continue
+    return cards
+
+
+def _approved_request(driver, slack, bot, ask: str) -> str:
+    """bob asks (``ask``), alice approves the card; returns the request ID once Azure holds it."""
+    before = set(_open_cards(slack))
+    ok(driver.slash_command("bob", "#team-a", ask))
+    request_id, card = wait_for(
+        lambda: next(((k, v) for k, v in _open_cards(slack).items() if k not in before), None),
+        60,
+        "a new approval card",
+    )
+    ok(driver.click("alice", "#team-b", card["message"]["ts"], "natlink_approve"))
+    db = open_database(database(bot))
+    wait_for(lambda: requests.get_request(db, request_id).state == "approved", 60, f"{request_id} approved")
+    return request_id
+
+
+def test_a_second_ask_from_elsewhere_is_a_new_request_and_revoke_removes_the_right_connection(
+    bot, driver, slack, net_b
+) -> None:
+    """Item 1: the same endpoint name from another VNet used to reuse the approved request."""
+    create_rdp_vmb(driver, slack)
+    ok(driver.slash_command("admin", "#team-b", f"grant <@{slack.user('bob')}|bob> request {TEAM_B}"))
+    from_a = f"request rdp-vmb --vnet RG-normal-vnet --subnet default --subscription {TEAM_A} --name pe-rdp"
+    first = _approved_request(driver, slack, bot, from_a)
+    db = open_database(database(bot))
+    first_pe = requests.get_request(db, first).pe_id
+
+    from_b = f"request rdp-vmb --vnet temp-vnet --subnet default --subscription {TEAM_B} --name pe-rdp"
+    second = _approved_request(driver, slack, bot, from_b)
+    assert second != first
+    assert requests.get_request(db, first).pe_id == first_pe, "a request never changes its endpoint"
+    tokens_in_azure = sorted(
+        c.private_link_service_connection_state.description.split()[0] for c in _connections(net_b)
+    )
+    assert tokens_in_azure == sorted([token(first), token(second)]), "one connection per request"
+
+    ok(driver.slash_command("alice", "#team-b", f"revoke {first}"))
+    wait_for(lambda: requests.get_request(db, first).state == "removed", 60, "the revoke")
+    left = {
+        c.private_endpoint.id.lower(): c.private_link_service_connection_state.status
+        for c in _connections(net_b)
+    }
+    assert first_pe.lower() not in left, left
+    assert list(left.values()) == ["Approved"] and requests.get_request(db, second).state == "approved"
+
+
+def test_asking_again_for_what_one_holds_is_refused(bot, driver, slack, net_b) -> None:
+    create_rdp_vmb(driver, slack)
+    ask = "request rdp-vmb --vm VM-Win2019"
+    held = _approved_request(driver, slack, bot, ask)
+    ok(driver.slash_command("bob", "#team-a", ask))
+    refusal = wait_for(lambda: find(slack, "team-a", "you already have"), 60, "the refusal")
+    assert held in text_of(refusal) and f"revoke {held}" in text_of(refusal)
+    assert len(_connections(net_b)) == 1
+    db = open_database(database(bot))
+    assert [r.id for r in requests.list_requests(db)] == [held], "nothing new recorded"
+
+
+def test_a_failed_request_leaves_no_endpoint_and_its_retry_works(bot, driver, slack, sandbox, net_a) -> None:
+    """Also seen: an endpoint whose creation failed stayed in Azure and blocked the retry."""
+    create_rdp_vmb(driver, slack)
+    sandbox.control("POST", "lro-failures", {"type": "privateEndpoints", "code": "InternalServerError"})
+    sandbox.control(
+        "POST", "faults", {"method": "DELETE", "path": "/privateEndpoints/", "status": 500, "count": 50}
+    )
+    ask = "request rdp-vmb --vm VM-Win2019"
+    ok(driver.slash_command("bob", "#team-a", ask))
+    failed = wait_for(lambda: find(slack, "team-a", "Already in Azure"), 60, "the request to fail")
+    assert "InternalServerError" in text_of(failed) and "pe-rdp-vmb-VM-Win2019" in text_of(failed)
+    assert [pe.name for pe in net_a.private_endpoints.list_by_subscription()] == ["pe-rdp-vmb-VM-Win2019"]
+
+    sandbox.control("DELETE", "faults")
+    ok(driver.slash_command("bob", "#team-a", ask))
+    wait_for(lambda: find(slack, "team-a", "Waiting for an owner"), 60, "the retry to succeed")
+    (pe,) = net_a.private_endpoints.list_by_subscription()
+    db = open_database(database(bot))
+    live = [r for r in requests.list_requests(db) if r.state == "pending"]
+    assert len(live) == 1 and live[0].pe_id.lower() == pe.id.lower()
+    assert pe.tags["natlink-token"] == token(live[0].id), "the leftover was replaced, not adopted"
+
+
+def test_a_failed_request_removes_the_endpoint_it_made(bot, driver, slack, sandbox, net_a) -> None:
+    create_rdp_vmb(driver, slack)
+    sandbox.control("POST", "lro-failures", {"type": "privateEndpoints", "code": "InternalServerError"})
+    ok(driver.slash_command("bob", "#team-a", "request rdp-vmb --vm VM-Win2019"))
+    failed = wait_for(lambda: find(slack, "team-a", ":x:"), 60, "the request to fail")
+    assert "InternalServerError" in text_of(failed) and "Already in Azure" not in text_of(failed)
+    assert list(net_a.private_endpoints.list_by_subscription()) == []
+    db = open_database(database(bot))
+    assert [r.state for r in requests.list_requests(db)] == ["failed"]
