@@ -13,11 +13,13 @@ from cloud.expose import LbTarget, VmTarget, expose, find_lb
 from cloud.ids import network_path
 from cloud.vms import find_vm
 from storage import owners, services
+from storage.records import Service
 
 from .. import describe
 from ..context import Context
+from ..escapes import escape
 from ..policy import Resource
-from ..replies import Outcome, Reply
+from ..replies import Outcome, Refusal, Reply
 from ..usecase import Job, Located, Payload, succeeded
 
 
@@ -58,6 +60,8 @@ def run(job: Job[Create, Placement]) -> Outcome:
     ctx, payload, placed = job.ctx, job.payload, job.located
     assert placed is not None
     existing = services.get_service(ctx.db, payload.name)
+    if existing is not None and not _same_target(existing, payload, placed):
+        return Outcome(_repointing(existing))
     kept = existing.details if existing else {}
     visibility = _subscriptions(payload.visibility, kept.get("visibility"), ctx.config.subscriptions)
     auto = _subscriptions(payload.auto_approve, kept.get("auto_approval"), ())
@@ -87,6 +91,7 @@ def run(job: Job[Create, Placement]) -> Outcome:
             "ports": [front for front, _ in service.ports],
             "vm": payload.vm,
             "lb": payload.lb,
+            "frontend": payload.frontend,
             "visibility": list(visibility),
             "auto_approval": list(auto),
             "nat_ips": list(service.nat_ips),
@@ -96,6 +101,37 @@ def run(job: Job[Create, Placement]) -> Outcome:
         owners.add_owner(ctx.db, payload.name, person, added_by=ctx.actor)
     succeeded(ctx, "create", payload.name, service.alias or "")
     return Outcome(Reply(f"{payload.name} is exposed", describe.exposed_lines(service), public=True))
+
+
+def _same_target(existing: Service, payload: Create, placed: Placement) -> bool:
+    """Invariant 2: a service name stays with one private link service, so with one target, for life.
+
+    Re-running ``create`` on the same VM or frontend converges (ports, NAT IPs, visibility may
+    change); another target under the same name would re-point the name and orphan its connections.
+    """
+    kept, where = existing.details, placed.resource
+    if str(where.subscription).lower() != existing.subscription.lower():
+        return False
+    if payload.vm:
+        return str(kept.get("vm") or "").lower() == payload.vm.lower()
+    same_lb = str(kept.get("lb") or "").lower() == str(payload.lb).lower()
+    frontend = kept.get("frontend")  # services created before natlink recorded the frontend
+    return same_lb and (frontend is None or str(frontend).lower() == str(payload.frontend).lower())
+
+
+def _repointing(existing: Service) -> Refusal:
+    kept = existing.details
+    target = (
+        f"VM {kept['vm']}"
+        if kept.get("vm")
+        else f"load balancer {kept.get('lb')} {kept.get('frontend') or ''}"
+    )
+    ports = ", ".join(str(p) for p in kept.get("ports") or []) or "?"
+    return Refusal(
+        f"*{escape(existing.name)}* already exposes {escape(target.strip())} (ports {ports}) in subscription "
+        f"`{existing.subscription}`; a service name keeps its target for life.",
+        hint=f"Pick another name, or `/natlink delete {escape(existing.name)}` first.",
+    )
 
 
 def _subscriptions(given: tuple[str, ...] | None, kept: object, default: tuple[str, ...]) -> tuple[str, ...]:

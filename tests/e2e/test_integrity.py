@@ -7,7 +7,7 @@ natlink told people and recorded.
 from __future__ import annotations
 
 from cloud.tokens import token
-from storage import operations, requests
+from storage import operations, requests, services
 from storage.database import open_database
 from tests.conftest import TEAM_A, TEAM_B
 from tests.e2e.harness import (
@@ -159,3 +159,24 @@ def test_a_failed_request_removes_the_endpoint_it_made(bot, driver, slack, sandb
     assert list(net_a.private_endpoints.list_by_subscription()) == []
     db = open_database(database(bot))
     assert [r.state for r in requests.list_requests(db)] == ["failed"]
+
+
+def test_create_with_another_target_does_not_repoint_the_service(bot, driver, slack, net_a, net_b) -> None:
+    """Item 2: a co-owner re-running create on team A's VM used to re-point rdp-vmb there."""
+    create_rdp_vmb(driver, slack)
+    alice = slack.user("alice")
+    ok(driver.slash_command("admin", "#team-a", f"grant <@{alice}|alice> create {TEAM_A}"))
+    (before,) = [s.id for s in net_b.private_link_services.list_by_subscription()]
+    db = open_database(database(bot))
+    pls_id = services.get_service(db, "rdp-vmb").pls_id
+
+    ok(driver.slash_command("alice", "#team-a", "create rdp-vmb --vm VM-Win2019 --port 3389"))
+    refusal = wait_for(lambda: find(slack, "team-a", "keeps its target for life"), 60, "the refusal")
+    assert "VM-Win2019-2" in text_of(refusal) and "delete rdp-vmb" in text_of(refusal)
+    assert list(net_a.private_link_services.list_by_subscription()) == []
+    assert list(net_a.load_balancers.list_all()) == [], "nothing written in team A"
+    assert [s.id for s in net_b.private_link_services.list_by_subscription()] == [before]
+    assert services.get_service(db, "rdp-vmb").pls_id == pls_id
+
+    ok(driver.slash_command("alice", "#team-b", "create rdp-vmb --vm VM-Win2019-2 --port 3389 --nat-ips 2"))
+    wait_for(lambda: len(services.get_service(db, "rdp-vmb").details["nat_ips"]) == 2, 60, "the rerun")
