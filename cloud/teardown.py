@@ -130,7 +130,8 @@ def _on(rule: object, frontend_key: str) -> bool:
 
 
 def _clean_lb(clients: Clients, current: LoadBalancer, parts: lb.Parts, steps: Steps) -> None:
-    """Take the service's NICs out of its pool, then its parts off the LB (or the LB, if only they were left)."""
+    """Take the service's NICs out of its pool, then its parts off the LB (or the whole LB, if
+    nothing else was on it): Azure refuses to remove a pool that NICs are still in."""
     for config_id in lb.pool_members(current, parts.pool_id):
         _leave_pool(clients, ids.parent(config_id), parts.pool_id, steps)
     lb_name = ids.name(parts.lb_id)
