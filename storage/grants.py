@@ -40,22 +40,35 @@ def add_grant(
     now: datetime | None = None,
 ) -> Grant:
     """Grant ``action`` in ``scope``; granting again returns the original grant unchanged."""
+    return grant_once(db, user_id, action, scope, granted_by=granted_by, now=now)[0]
+
+
+def grant_once(
+    db: Database,
+    user_id: str,
+    action: GrantAction,
+    scope: str,
+    *,
+    granted_by: str,
+    now: datetime | None = None,
+) -> tuple[Grant, bool]:
+    """Grant ``action`` in ``scope``, and say whether this call made the grant.
+
+    ``False`` means it was already held (a replayed or repeated command): the caller then reports
+    no change, and records none. One ``INSERT OR IGNORE`` under the write lock, so of two
+    concurrent grants exactly one is told it made it.
+    """
     require_choice(action, GRANT_ACTIONS, "action")
     _check_scope(scope)
     with write(db):
-        db.table(TABLE).insert(
-            {
-                "user_id": user_id,
-                "action": action,
-                "scope": scope,
-                "granted_by": granted_by,
-                "granted_at": clock.stamp(now),
-            },
-            ignore=True,
+        cursor = db.execute(
+            f"INSERT OR IGNORE INTO {TABLE} (user_id, action, scope, granted_by, granted_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [user_id, action, scope, granted_by, clock.stamp(now)],
         )
         grant = _get(db, user_id, action, scope)
         assert grant is not None  # just inserted or already there, under the write lock
-        return grant
+        return grant, cursor.rowcount == 1
 
 
 def remove_grant(db: Database, user_id: str, action: GrantAction, scope: str) -> bool:

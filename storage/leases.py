@@ -1,5 +1,8 @@
 """The ``leases`` table: named, expiring locks, so only one natlink instance runs scheduled jobs.
 
+The same row also marks work that must happen once per window whoever asks, in any thread or
+process (:func:`once`): a card posted for a replayed or double-clicked command, an Azure sweep.
+
 :func:`acquire` is one ``INSERT ... ON CONFLICT DO UPDATE ... WHERE ... RETURNING`` under
 ``BEGIN IMMEDIATE``: the row is taken when absent, when expired, or when already held by the same
 holder (a renewal), and otherwise left alone, so across threads and processes at most one holder
@@ -11,6 +14,7 @@ renewal returns ``None``. Instances compare wall clocks, so ``ttl`` must dwarf a
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -60,6 +64,16 @@ def acquire(
     with write(db):
         rows = list(db.query(_ACQUIRE_SQL, params))
     return _record(rows[0]) if rows else None
+
+
+def once(db: Database, name: str, ttl: timedelta, *, now: datetime | None = None) -> Lease | None:
+    """Take ``name`` until ``now + ttl`` for a holder of its own; ``None`` while an earlier take is live.
+
+    :func:`acquire` renews for the same holder, so a repeat by the same person would pass; here
+    every call is a new holder, so exactly one caller in ``ttl`` wins, across threads and processes.
+    The winner may :func:`release` it with the returned lease's ``holder``.
+    """
+    return acquire(db, name, f"once:{uuid.uuid4().hex}", ttl, now=now)
 
 
 def release(db: Database, name: str, holder: str) -> bool:

@@ -1,4 +1,9 @@
-"""``grant`` and ``ungrant``: who may create services or request endpoints, and where."""
+"""``grant`` and ``ungrant``: who may create services or request endpoints, and where.
+
+Both are answered at once, so a replayed delivery or a second click runs them twice. The second
+run changes nothing and says so ("already granted", "held no grant"), rather than reporting the
+same change again.
+"""
 
 from __future__ import annotations
 
@@ -30,8 +35,23 @@ class Ungrant(Grant):
 def answer(ctx: Context, payload: Grant) -> Reply:
     who, action, scope = f"<@{payload.user}>", payload.action, escape(payload.scope)
     if payload.VERB == "grant":
-        grants.add_grant(ctx.db, payload.user, action, payload.scope, granted_by=ctx.actor)  # type: ignore[arg-type]
-        return Reply("Grants", (f"{who} may now *{action}* in `{scope}`.",))
+        held, made = grants.grant_once(
+            ctx.db,
+            payload.user,
+            action,  # type: ignore[arg-type]
+            payload.scope,
+            granted_by=ctx.actor,
+        )
+        if made:
+            return Reply("Grants", (f"{who} may now *{action}* in `{scope}`.",))
+        since = f"{held.granted_at:%Y-%m-%d %H:%M} UTC"
+        return Reply(
+            "Grants",
+            (
+                f"{who} was already granted *{action}* in `{scope}` by <@{held.granted_by}> "
+                f"at {since}; nothing changed.",
+            ),
+        )
     removed = grants.remove_grant(ctx.db, payload.user, action, payload.scope)  # type: ignore[arg-type]
     if removed:
         return Reply("Grants", (f"{who} may no longer *{action}* in `{scope}`.",))

@@ -1,14 +1,26 @@
-"""``share``: post a service's alias, with a *Request endpoint* button, to a channel."""
+"""``share``: post a service's alias, with a *Request endpoint* button, to a channel.
+
+``share`` is answered at once, with no queued operation to dedupe it by delivery, and a second
+card in a channel is noise people act on twice. So the first share of a service to a channel
+takes a mark for ``REPEAT_SECONDS`` (a lease, atomic across threads and processes): a replayed
+delivery, a double submission or a second share within that window is told that the card is
+already there instead of posting another.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
-from storage import services
+from storage import leases, services
+from storage.records import Lease
 
 from ..context import Context
-from ..replies import Refusal, ShareCard
+from ..escapes import escape
+from ..replies import Refusal, Reply, ShareCard
 from ..usecase import Payload
+
+REPEAT_SECONDS = 60
 
 
 @dataclass(frozen=True)
@@ -18,10 +30,27 @@ class Share(Payload):
     channel: str | None = None
 
 
-def answer(ctx: Context, payload: Share) -> ShareCard | Refusal:
+def answer(ctx: Context, payload: Share) -> ShareCard | Refusal | Reply:
     service = services.get_service(ctx.db, payload.service)
     assert service is not None  # the row's finder refused an unknown service
     where = payload.channel or ctx.channel
     if where is None:
         return Refusal("say which channel to share it in.", usage=f"/natlink share {service.name} #channel")
+    mark = f"share:{service.name.lower()}:{where}"
+    if leases.once(ctx.db, mark, timedelta(seconds=REPEAT_SECONDS)) is None:
+        return _already(service.name, where, leases.current(ctx.db, mark))
     return ShareCard(service, where)
+
+
+def _already(name: str, channel: str, earlier: Lease | None) -> Reply:
+    """Why no second card: when the first was shared, and when another may be."""
+    now = datetime.now(UTC)
+    ago = int((now - earlier.acquired_at).total_seconds()) if earlier else 0
+    wait = max(int((earlier.expires_at - now).total_seconds()) + 1, 1) if earlier else 1
+    return Reply(
+        "Already shared",
+        (
+            f"*{escape(name)}* was already shared to <#{channel}> {ago} s ago; no second card was posted.",
+            f"To post another card there, share it again in {wait} s.",
+        ),
+    )
