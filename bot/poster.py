@@ -4,18 +4,26 @@ Many events for one channel in one sweep become one message with a summary line 
 Block Kit's limits; the rest go in the next message a second later). Approval cards, digests and
 reminders are messages of their own. Channels are posted in parallel (a bounded pool, so a slow
 Slack answer for one channel does not hold up fifty others), while the database work stays on the
-draining thread. An event is marked posted as soon as Slack accepts its message, so a restart
-re-posts nothing that was delivered and drops nothing that was not.
+draining thread.
+
+Claim, then post (invariant 5, see :mod:`storage.events`): several drains run at once (each
+scheduler job's own and the post job's), so a drain posts only what it has claimed. It marks an
+event posted as soon as Slack accepts its message, or releases the claim and counts the failure;
+a drain that dies holding claims leaves them to be taken again after ``stale_after``.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -33,6 +41,12 @@ MAX_ATTEMPTS = 5
 GAP_SECONDS = 1.0
 CHANNELS_AT_ONCE = 8
 SINGLES = ("approval_card", "digest", "reminder")
+GONE = "nothing to post: the event's request is gone"
+
+
+def drain_name() -> str:
+    """A fresh claimer for one drain: which host and process, and which of its drains, holds an event."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 @dataclass(frozen=True)
@@ -58,25 +72,40 @@ class Poster:
     gap: float = GAP_SECONDS
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
+    stale_after: timedelta = events.CLAIM_STALE
     _last: dict[str, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def drain(self, db: Database) -> int:
-        """Post everything pending; returns the number of messages posted."""
-        posted = 0
+    def drain(self, db: Database, *, now: datetime | None = None) -> int:
+        """Claim, post and record everything claimable; returns the number of messages posted.
+
+        ``now`` is when claims are taken and judged stale (tests pass their own clock).
+        """
+        claimer, posted = drain_name(), 0
         with ThreadPoolExecutor(CHANNELS_AT_ONCE, thread_name_prefix="natlink-poster") as pool:
-            while channels := events.channels_with_pending(db, max_attempts=MAX_ATTEMPTS):
-                plans = [self._plan(db, channel) for channel in channels]
+            while channels := events.channels_to_claim(
+                db, max_attempts=MAX_ATTEMPTS, stale_after=self.stale_after, now=now
+            ):
+                plans = [self._plan(db, channel, claimer, now) for channel in channels]
                 results = list(pool.map(self._post_channel, plans))
-                sent = [self._record(db, s) for batch in results for s in batch]
+                sent = [self._record(db, s, claimer) for batch in results for s in batch]
                 posted += sum(sent)
                 if not any(sent):
-                    break  # everything left is failing; the next pass tries again
+                    break  # everything left is failing, or another drain holds it; the next pass tries
         return posted
 
-    def _plan(self, db: Database, channel: str) -> list[Outgoing]:
-        """The next messages for ``channel``: each card, digest or reminder alone, the rest as one summary."""
-        batch = events.pending(db, channel, limit=PER_MESSAGE, max_attempts=MAX_ATTEMPTS)
+    def _plan(self, db: Database, channel: str, claimer: str, now: datetime | None) -> list[Outgoing]:
+        """The next messages for ``channel``, from the events this drain claimed: each card, digest or
+        reminder alone, the rest as one summary."""
+        batch = events.claim(
+            db,
+            claimer,
+            channel,
+            limit=PER_MESSAGE,
+            max_attempts=MAX_ATTEMPTS,
+            stale_after=self.stale_after,
+            now=now,
+        )
         singles = [Outgoing(channel, (e,), self._single(db, e)) for e in batch if e.kind in SINGLES]
         lines = tuple(e for e in batch if e.kind not in SINGLES)
         return singles + ([Outgoing(channel, lines, summary(list(lines)))] if lines else [])
@@ -107,18 +136,20 @@ class Poster:
             self._stamp(outgoing.channel)
         return Sent(outgoing, answer["channel"], answer["ts"])
 
-    def _record(self, db: Database, sent: Sent) -> int:
-        """Back on the draining thread: mark what Slack accepted, count failures, remember cards."""
+    def _record(self, db: Database, sent: Sent, claimer: str) -> int:
+        """Back on the draining thread: mark what Slack accepted, give back what it did not (counting
+        the failure), remember cards."""
         ids = [e.id for e in sent.outgoing.events]
-        if sent.error:
-            log.warning("cannot post %d events to %s: %s", len(ids), sent.outgoing.channel, sent.error)
-            events.mark_failed(db, ids, sent.error)
+        if not sent.ts:
+            error = sent.error or GONE
+            log.warning("cannot post %d events to %s: %s", len(ids), sent.outgoing.channel, error)
+            events.release(db, ids, claimer, error)
             return 0
         events.mark_posted(db, ids, sent.ts)
         first = sent.outgoing.events[0]
-        if sent.ts and first.kind == "approval_card":
+        if first.kind == "approval_card":
             cards.remember(db, first.payload["request"], sent.channel_id, sent.ts)
-        return 1 if sent.ts else 0
+        return 1
 
     def _pace(self, channel: str) -> None:
         """Slack allows about one message a second per channel; natlink keeps under that."""

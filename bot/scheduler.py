@@ -1,9 +1,11 @@
 """The scheduler inside ``natlink serve``: sweep, post, digest, remind and expire, on one instance.
 
 APScheduler fires the jobs on every instance; each job first takes (or renews) the scheduler
-lease in storage, and only the holder does the work, so two instances never post twice. Each
-job's last run is kept in storage: at start, a digest or sweep missed while natlink was down
-runs once, not once per missed period.
+lease in storage, and only the holder does the work, so two instances never sweep twice. Within
+the holder the jobs overlap (each posts after its work, and the post job drains every two
+seconds); the poster posts only the events it claimed, so none goes out twice. Each job's last
+run is kept in storage: at start, a digest or sweep missed while natlink was down runs once, not
+once per missed period.
 
 Every job is a plain method that takes ``now``, so tests drive them with their own clock.
 """
@@ -79,7 +81,9 @@ class Jobs:
         return result.events
 
     def post(self, now: datetime | None = None) -> int:
-        return self.poster.drain(self.db()) if self.holds_lease(now) else 0
+        """Drain the outbox. Every job posts after its work and the post job every few seconds, so
+        drains overlap; the poster posts only what it claimed, so each event goes out once."""
+        return self.poster.drain(self.db(), now=now) if self.holds_lease(now) else 0
 
     def digest(self, frequency: str, now: datetime | None = None) -> int:
         now = now or datetime.now(UTC)

@@ -7,15 +7,24 @@ nothing, so a sweep re-run after a crash cannot queue a notification twice; and 
 channels: when one fact goes to several channels, put the channel in the key. Keys compare
 case-insensitively, since they usually embed ARM ids.
 
-Delivery is at least once: the one unavoidable window is between Slack accepting a message and
-:func:`mark_posted` committing. Record events in the same transaction as the observations they
-come from (see :mod:`storage.observations`), post, then mark them posted straight away.
+Invariant 5, every event is posted exactly once, is kept here by *claim, then post*. Several
+drainers run at once (each scheduler job posts after its work, and a post job drains every few
+seconds), so reading what is pending is not enough: two drainers would read, and post, the same
+event. A drainer first :func:`claim` s a batch (one conditional ``UPDATE … RETURNING`` under the
+write lock, so each event goes to one claimer), posts it, then calls :func:`mark_posted`, or
+:func:`release` to count a failure and free the claim for the next pass. A claim older than the
+stale limit belongs to a drainer that died mid-post; it may be claimed again.
+
+The one window left is a crash between Slack accepting a message and :func:`mark_posted`
+committing: after the stale limit that event is posted again. Record events in the same
+transaction as the observations they come from (see :mod:`storage.observations`), claim, post,
+then mark them posted straight away.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlite_utils import Database
@@ -28,6 +37,9 @@ from storage.transactions import write
 
 TABLE = "events"
 DEFAULT_LIMIT = 50
+CLAIM_STALE = timedelta(minutes=5)
+"""How long a claim holds. A drainer posts a batch in seconds (one message a second per channel,
+a few retries after 429s); one that held a claim this long is taken for dead."""
 
 
 def add(
@@ -97,10 +109,11 @@ def pending(
     limit: int = DEFAULT_LIMIT,
     max_attempts: int | None = None,
 ) -> list[Event]:
-    """Events not yet posted (to one channel, if given), oldest first.
+    """Events not yet posted (to one channel, if given), oldest first, claimed or not.
 
-    ``max_attempts`` leaves out events that have already failed that many times, so one message
-    Slack keeps refusing does not hold up the rest; they stay in the table for inspection.
+    For looking at the outbox; a drainer must :func:`claim` what it posts instead. ``max_attempts``
+    leaves out events that have already failed that many times, so one message Slack keeps
+    refusing does not hold up the rest; they stay in the table for inspection.
     """
     wheres, args = _pending_filter(max_attempts)
     if channel is not None:
@@ -110,16 +123,57 @@ def pending(
     return [_record(row) for row in rows]
 
 
-def channels_with_pending(db: Database, *, max_attempts: int | None = None) -> list[str]:
-    """Channels that have something to post, ordered by their oldest pending event."""
-    wheres, args = _pending_filter(max_attempts)
+def claim(
+    db: Database,
+    claimer: str,
+    channel: str | None = None,
+    *,
+    limit: int = DEFAULT_LIMIT,
+    max_attempts: int | None = None,
+    stale_after: timedelta = CLAIM_STALE,
+    now: datetime | None = None,
+) -> list[Event]:
+    """Take up to ``limit`` unposted events (in one channel, if given) for ``claimer`` to post,
+    oldest first.
+
+    Why a claim and not a read: drainers run at once, and whatever two of them read, both post.
+    The conditional UPDATE runs under the write lock, so an event is held by one claimer at a
+    time; events claimed less than ``stale_after`` ago, or failed ``max_attempts`` times, are
+    left out.
+    """
+    if not claimer:
+        raise ValueError("a claim needs a claimer")
+    at = clock.resolve(now)
+    wheres, args = _claimable(max_attempts, stale_after, at)
+    if channel is not None:
+        wheres.append("channel = ?")
+        args.append(channel)
+    sql = (
+        f"UPDATE {TABLE} SET claimed_by = ?, claimed_at = ? WHERE id IN "
+        f"(SELECT id FROM {TABLE} WHERE {' AND '.join(wheres)} ORDER BY id LIMIT ?) RETURNING *"
+    )
+    with write(db):
+        rows = list(db.query(sql, [claimer, clock.to_text(at), *args, limit]))
+    return sorted((_record(row) for row in rows), key=lambda event: event.id)
+
+
+def channels_to_claim(
+    db: Database,
+    *,
+    max_attempts: int | None = None,
+    stale_after: timedelta = CLAIM_STALE,
+    now: datetime | None = None,
+) -> list[str]:
+    """Channels with events :func:`claim` would take now, ordered by their oldest such event."""
+    wheres, args = _claimable(max_attempts, stale_after, clock.resolve(now))
     sql = f"SELECT channel FROM {TABLE} WHERE {' AND '.join(wheres)} GROUP BY channel ORDER BY min(id)"
     return [row["channel"] for row in db.query(sql, args)]
 
 
 def mark_posted(db: Database, ids: Sequence[int], message_ts: str, *, now: datetime | None = None) -> int:
     """Record that one Slack message (``message_ts``) carried these events; returns how many were
-    newly marked. Events already posted keep their first ``message_ts``."""
+    newly marked. Events already posted keep their first ``message_ts``. The claim stays on the
+    row, as the record of which drainer posted it."""
     if not message_ts:
         raise ValueError("mark_posted needs the message's ts")
     at = clock.stamp(now)
@@ -131,12 +185,17 @@ def mark_posted(db: Database, ids: Sequence[int], message_ts: str, *, now: datet
         return cursor.rowcount
 
 
-def mark_failed(db: Database, ids: Sequence[int], error: str) -> int:
-    """Count a failed attempt to post these (still pending) events; returns how many were updated."""
+def release(db: Database, ids: Sequence[int], claimer: str, error: str) -> int:
+    """Give back events ``claimer`` could not post, counting the failed attempt; returns how many.
+
+    They are claimable again at once, so the next pass retries them. Only the claimer's own claims
+    are released: a drainer that outlived its claim must not free an event another now posts.
+    """
     with write(db):
         cursor = db.conn.executemany(
-            f"UPDATE {TABLE} SET attempts = attempts + 1, last_error = ? WHERE id = ? AND posted_at IS NULL",
-            [(error, event_id) for event_id in ids],
+            f"UPDATE {TABLE} SET attempts = attempts + 1, last_error = ?, claimed_by = NULL, "
+            "claimed_at = NULL WHERE id = ? AND posted_at IS NULL AND claimed_by = ?",
+            [(error, event_id, claimer) for event_id in ids],
         )
         return cursor.rowcount
 
@@ -153,6 +212,14 @@ def _pending_filter(max_attempts: int | None) -> tuple[list[str], list[Any]]:
     if max_attempts is None:
         return ["posted_at IS NULL"], []
     return ["posted_at IS NULL", "attempts < ?"], [max_attempts]
+
+
+def _claimable(max_attempts: int | None, stale_after: timedelta, at: datetime) -> tuple[list[str], list[Any]]:
+    """The WHERE parts selecting pending events that nobody holds, or whose claim went stale."""
+    wheres, args = _pending_filter(max_attempts)
+    wheres.append("(claimed_at IS NULL OR claimed_at <= ?)")
+    args.append(clock.to_text(at - stale_after))
+    return wheres, args
 
 
 def _check(item: NewEvent) -> None:
@@ -183,4 +250,6 @@ def _record(row: dict[str, Any]) -> Event:
         message_ts=row["message_ts"],
         attempts=row["attempts"],
         last_error=row["last_error"],
+        claimed_by=row["claimed_by"],
+        claimed_at=clock.maybe_from_text(row["claimed_at"]),
     )

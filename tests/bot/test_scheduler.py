@@ -3,13 +3,14 @@ expiry and the digest. No test sleeps to wait for a schedule."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from bot.poster import Poster
+from bot.poster import GONE, Poster
 from bot.scheduler import Jobs, missed
 from bot.settings import Schedule
 from cloud.tokens import new_request_id
@@ -89,6 +90,65 @@ def test_slack_429s_are_retried(db, config, clients, managed, web, slack, comput
     assert job.sweep(T0 + timedelta(minutes=5)) == 1
     assert len(slack.messages(OWNER_CHANNEL)) == 1
     assert [c["status"] for c in slack.calls("chat.postMessage")][-3:] == [429, 429, 200]
+
+
+def _queued_card(db, config, clients, managed, net_a, job: Jobs) -> None:
+    """An endpoint made in the portal, found by a sweep: its approval card is queued, not yet posted."""
+    from commands.sweep import sweep
+
+    job.sweep(T0)
+    net_a.private_endpoints.begin_create_or_update(A_RG, "pe-portal", pe_body(managed.alias)).result()
+    sweep(db, config, clients, T0 + timedelta(minutes=5))
+    assert [e.kind for e in events.pending(db)] == ["approval_card"]
+
+
+def test_two_drains_at_once_post_each_card_once(db, config, clients, managed, web, slack, net_a) -> None:
+    """A job's own post and the post job drain together; Slack's 429 keeps the first one waiting
+    while the second reads the outbox. One card, and it is the one the request remembers."""
+    job = jobs(db, config, clients, web)
+    _queued_card(db, config, clients, managed, net_a, job)
+    slack.control("POST", "faults", {"method": "chat.postMessage", "count": 1, "retry_after": 1})
+    barrier, posted = threading.Barrier(2), []
+
+    def drain() -> None:
+        barrier.wait()
+        posted.append(job.post(T0 + timedelta(minutes=5)))
+
+    threads = [threading.Thread(target=drain) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    cards = slack.messages(OWNER_CHANNEL)
+    assert len(cards) == 1, f"{len(cards)} cards for one event"
+    assert sorted(posted) == [0, 1] and 429 in [c["status"] for c in slack.calls("chat.postMessage")]
+    (event,) = events.recent(db)
+    request = requests.get_request(db, event.payload["request"])
+    assert event.posted and event.message_ts == request.card_ts == cards[0]["message"]["ts"]
+
+
+def test_a_crashed_drainers_claim_is_posted_after_the_stale_limit(
+    db, config, clients, managed, web, slack, net_a
+) -> None:
+    job = jobs(db, config, clients, web)
+    _queued_card(db, config, clients, managed, net_a, job)
+    claimed_at = T0 + timedelta(minutes=5)
+    assert events.claim(db, "crashed:1:dead", now=claimed_at)  # claimed, then the process died
+    assert job.post(claimed_at + timedelta(minutes=1)) == 0 and slack.messages(OWNER_CHANNEL) == []
+    assert job.post(claimed_at + events.CLAIM_STALE) == 1
+    assert len(slack.messages(OWNER_CHANNEL)) == 1 and events.pending(db) == []
+    assert job.post(claimed_at + 3 * events.CLAIM_STALE) == 0
+
+
+def test_a_card_whose_request_is_gone_is_given_back_not_posted(db, config, clients, web, slack) -> None:
+    """Nothing to render is a failed attempt (counted, then left alone), not a crash of the drain."""
+    (event, _) = events.add(
+        db, "card:r-gone:C0TEAMB", OWNER_CHANNEL, None, "approval_card", "info", {"request": "r-gonegone"}
+    )
+    job = jobs(db, config, clients, web)
+    assert job.post(T0) == 0 and slack.messages(OWNER_CHANNEL) == []
+    failed = events.get_event(db, event.id)
+    assert (failed.attempts, failed.last_error, failed.claimed_by) == (1, GONE, None)
 
 
 def test_reminders_fire_at_the_right_times(db, config, clients, managed, web, slack) -> None:

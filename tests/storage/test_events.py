@@ -1,8 +1,10 @@
-"""The notification outbox: deduplicated adds, pending until posted, surviving restarts."""
+"""The notification outbox: deduplicated adds, claimed then posted exactly once, surviving restarts."""
 
 from __future__ import annotations
 
 import threading
+import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -91,7 +93,7 @@ def test_pending_is_oldest_first_per_channel(db: Database) -> None:
     assert [e.id for e in events.pending(db)] == ids
     assert [e.id for e in events.pending(db, "C1")] == [ids[0], ids[2]]
     assert [e.id for e in events.pending(db, limit=1)] == [ids[0]]
-    assert events.channels_with_pending(db) == ["C1", "C2"]
+    assert events.channels_to_claim(db) == ["C1", "C2"]
 
 
 def test_posted_events_are_not_pending(db: Database) -> None:
@@ -100,7 +102,8 @@ def test_posted_events_are_not_pending(db: Database) -> None:
         events.mark_posted(db, [a.id, b.id], "1700000000.000100", now=at(1)) == 2
     )  # one message, two events
     assert [e.id for e in events.pending(db)] == [c.id]
-    assert events.channels_with_pending(db) == ["C2"]
+    assert events.channels_to_claim(db) == ["C2"]
+    assert [e.id for e in events.claim(db, "drainer", now=at(2))] == [c.id]
     posted = events.get_event(db, a.id)
     assert posted is not None and (posted.posted, posted.posted_at, posted.message_ts) == (
         True,
@@ -110,22 +113,85 @@ def test_posted_events_are_not_pending(db: Database) -> None:
     # Marking again (a replay after a crash) does not move the record to another message.
     assert events.mark_posted(db, [a.id], "1700000000.000999") == 0
     assert events.get_event(db, a.id).message_ts == "1700000000.000100"  # type: ignore[union-attr]
-    assert events.mark_failed(db, [a.id], "late") == 0
+    assert events.release(db, [a.id], "drainer", "late") == 0
 
 
-def test_failures_count_and_max_attempts_skips_poison(db: Database) -> None:
+def test_a_claim_takes_the_oldest_and_records_who(db: Database) -> None:
+    ids = [e.id for e, _ in events.add_many(db, [item("1", "C1"), item("2", "C2"), item("3", "C1")])]
+    taken = events.claim(db, "host:1:a", "C1", limit=1, now=at(1))
+    assert [(e.id, e.claimed_by, e.claimed_at) for e in taken] == [(ids[0], "host:1:a", at(1))]
+    assert events.get_event(db, ids[0]) == taken[0]
+    assert [e.id for e in events.claim(db, "host:1:b", now=at(1))] == ids[1:]  # the rest, oldest first
+    assert events.claim(db, "host:1:c", now=at(1)) == [] and events.channels_to_claim(db, now=at(1)) == []
+    assert [e.id for e in events.pending(db)] == ids  # claimed is not posted
+    with pytest.raises(ValueError, match="needs a claimer"):
+        events.claim(db, "")
+
+
+def test_a_crashed_drainers_claims_become_claimable_after_the_stale_limit(db: Database) -> None:
+    (a, _), _ = events.add_many(db, [item("1", "C1"), item("2", "C2")])
+    stale = timedelta(minutes=5)
+    assert len(events.claim(db, "crashed", now=T0, stale_after=stale)) == 2  # ...and then it died
+    almost = T0 + stale - timedelta(microseconds=1)
+    assert events.claim(db, "alive", now=almost, stale_after=stale) == []
+    assert events.channels_to_claim(db, now=almost, stale_after=stale) == []
+    assert events.channels_to_claim(db, now=T0 + stale, stale_after=stale) == ["C1", "C2"]
+    retaken = events.claim(db, "alive", "C1", now=T0 + stale, stale_after=stale)
+    assert [(e.id, e.claimed_by, e.claimed_at) for e in retaken] == [(a.id, "alive", T0 + stale)]
+    # The dead drainer's late failure report cannot free a claim it no longer holds.
+    assert events.release(db, [a.id], "crashed", "timeout") == 0
+    assert events.get_event(db, a.id).claimed_by == "alive"  # type: ignore[union-attr]
+
+
+def test_release_counts_the_failure_and_max_attempts_skips_poison(db: Database) -> None:
     (a, _), (b, _) = events.add_many(db, [item("1", "C1"), item("2", "C2")])
-    assert events.mark_failed(db, [a.id], "channel_not_found") == 1
-    events.mark_failed(db, [a.id], "channel_not_found")
+    for attempt in (1, 2):
+        (claimed,) = events.claim(db, f"drainer-{attempt}", "C1", now=at(attempt))
+        assert events.release(db, [claimed.id], f"drainer-{attempt}", "channel_not_found") == 1
     failed = events.get_event(db, a.id)
     assert failed is not None and (failed.attempts, failed.last_error, failed.posted) == (
         2,
         "channel_not_found",
         False,
     )
-    assert [e.id for e in events.pending(db)] == [a.id, b.id]  # still pending: will be retried
+    assert (failed.claimed_by, failed.claimed_at) == (None, None)  # free again: the next pass retries
+    assert [e.id for e in events.pending(db)] == [a.id, b.id]
     assert [e.id for e in events.pending(db, max_attempts=2)] == [b.id]
-    assert events.channels_with_pending(db, max_attempts=2) == ["C2"]
+    assert events.channels_to_claim(db, max_attempts=2) == ["C2"]
+    assert [e.id for e in events.claim(db, "drainer-3", max_attempts=2)] == [b.id]
+
+
+def test_threads_racing_to_claim_take_each_event_once(db: Database, db_path: Path) -> None:
+    """Two drainers (a job's own post and the post job) drain at once: each event goes to one."""
+    channels = ("C1", "C2", "C3")
+    added = events.add_many(db, [item(str(n), channels[n % 3]) for n in range(300)])
+    barrier = threading.Barrier(2)
+    won: dict[str, list[int]] = {"a": [], "b": []}
+    errors: list[BaseException] = []
+
+    def drainer(name: str) -> None:
+        try:
+            own = open_database(db_path)
+            try:
+                barrier.wait()
+                while batch := events.claim(own, name, limit=7):
+                    won[name].extend(e.id for e in batch)
+                    time.sleep(0.001)  # posting: the other drainer claims meanwhile
+            finally:
+                own.close()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=drainer, args=(name,)) for name in won]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(won["a"] + won["b"]) == sorted(e.id for e, _ in added)  # each event claimed once
+    assert won["a"] and won["b"], "both drainers took part, so the race really ran"
+    owners = {e.id: e.claimed_by for e in events.pending(db, limit=300)}
+    assert all(owners[i] == name for name, ids in won.items() for i in ids)
 
 
 def test_pending_survives_reopening_the_database(db_path: Path) -> None:
