@@ -1,4 +1,4 @@
-"""The provider's decision on a connection: approve, reject or remove, matched exactly.
+"""The provider's decision on a connection: approve, reject or remove, matched exactly and read back.
 
 Connections are re-read before every decision and matched by private endpoint ID or by the
 natlink token, never by position or name prefix: between the card being posted and the click,
@@ -9,9 +9,11 @@ again. Re-approving a rejected connection is allowed, as Azure allows it.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Sequence
 
 from azure.core.exceptions import AzureError, ResourceNotFoundError
+from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.network.models import PrivateEndpointConnection
 
 from . import convert, ids
@@ -24,16 +26,16 @@ from .services import service_path
 from .steps import wait
 from .tokens import PREFIX, parse_token
 
-STATUSES = {"approve": "Approved", "reject": "Rejected", "remove": "Disconnected"}
+STATUSES = {"approve": "Approved", "reject": "Rejected"}
 
 
 def decide(clients: Clients, service_id: str, match: str, decision: str, description: str = "") -> Connection:
-    """Apply ``decision`` (approve | reject | remove) to the connection ``match`` names.
+    """Apply ``decision`` (approve | reject) to the connection ``match`` names, and read it back.
 
     ``match`` is a private endpoint ID (any case) or a natlink token. The written description
-    starts with the token, so later decisions still match. ``remove`` deletes the connection (the
-    consumer then sees Disconnected) and returns it with that status; removing again finds
-    nothing and raises ``ConnectionNotFound``.
+    starts with the token, so later decisions still match. Azure's answer to the write is not
+    believed: the connection is read again, and ``DecisionNotApplied`` is raised unless it shows
+    the decision.
     """
     if decision not in STATUSES:
         raise CloudError("InvalidDecision", f"A decision is one of {', '.join(STATUSES)}, not {decision!r}.")
@@ -43,25 +45,94 @@ def decide(clients: Clients, service_id: str, match: str, decision: str, descrip
         connections = list(network.private_link_services.list_private_endpoint_connections(group, name))
         conn, token = find_connection(clients, connections, match, service_id)
         current = dataclasses.replace(convert.connection(conn, service_id, convert.Resources()), token=token)
-        if decision == "remove":
-            poller = network.private_link_services.begin_delete_private_endpoint_connection(
-                group, name, conn.name
-            )
-            wait(clients, poller, f"removal of connection {conn.name}")
-            return dataclasses.replace(current, status=STATUSES["remove"])
         if current.status == STATUSES[decision]:
             return current
         state = conn.private_link_service_connection_state
         state.status = STATUSES[decision]
         state.description = decision_description(token, description)
-        updated = network.private_link_services.update_private_endpoint_connection(
-            group, name, conn.name, conn
-        )
+        network.private_link_services.update_private_endpoint_connection(group, name, conn.name, conn)
+        read = _read_back(clients, service_id, conn.name, STATUSES[decision])
     except ResourceNotFoundError as exc:
         raise CloudError("ServiceNotFound", f"No private link service {service_id}.", service_id) from exc
     except AzureError as exc:
         raise CloudError.from_azure(exc, service_id) from exc
-    return dataclasses.replace(convert.connection(updated, service_id, convert.Resources()), token=token)
+    return dataclasses.replace(convert.connection(read, service_id, convert.Resources()), token=token)
+
+
+def remove_access(clients: Clients, service_id: str, pe_id: str | None, token: str, description: str) -> int:
+    """Remove the request's connection, then read the service back: returns how many were removed
+    (0: already gone), or raises ``AccessStillOpen`` when Azure still shows it.
+
+    The connection is the one on the request's endpoint ``pe_id``; only a request with no endpoint
+    recorded is matched by its ``token``, since anyone can copy a token into their own request
+    message. A service Azure no longer has holds no access.
+    """
+    sub, group, name = service_path(service_id)
+    network = clients.network(sub)
+    try:
+        removed = 0
+        for conn in _carrying(clients, network, group, name, pe_id, token):
+            poller = network.private_link_services.begin_delete_private_endpoint_connection(
+                group, name, conn.name
+            )
+            wait(clients, poller, f"removal of connection {conn.name}")
+            removed += 1
+        left = _carrying(clients, network, group, name, pe_id, token)
+    except ResourceNotFoundError:
+        return 0
+    except AzureError as exc:
+        raise CloudError.from_azure(exc, service_id) from exc
+    if left:
+        raise CloudError(  # natlink's own code: Azure acknowledged the removal but still shows it
+            "AccessStillOpen",
+            f"Azure still shows {', '.join(_describe(c) for c in left)} on {ids.name(service_id)} "
+            f"after natlink removed it ({description}).",
+            service_id,
+            "Someone may have re-approved it in the portal meanwhile; try again, or remove the "
+            "connection in the portal. The owners have been told.",
+        )
+    return removed
+
+
+def _carrying(
+    clients: Clients, network: NetworkManagementClient, group: str, name: str, pe_id: str | None, token: str
+) -> list[PrivateEndpointConnection]:
+    connections = list(network.private_link_services.list_private_endpoint_connections(group, name))
+    if pe_id:
+        return [
+            c for c in connections if c.private_endpoint and ids.key(c.private_endpoint.id) == ids.key(pe_id)
+        ]
+    return [c for c in connections if _token_of(clients, c) == token]
+
+
+def _describe(conn: PrivateEndpointConnection) -> str:
+    state = conn.private_link_service_connection_state
+    return f"connection {conn.name} ({state.status if state else '?'})"
+
+
+READ_BACK_TRIES, READ_BACK_PAUSE_SECONDS = 3, 0.5
+"""ARM may serve a read from a replica that has not seen the write yet; a few short re-reads tell a
+slow replica from a decision that did not hold."""
+
+
+def _read_back(clients: Clients, service_id: str, connection: str, wanted: str) -> PrivateEndpointConnection:
+    """The connection as Azure now shows it; ``DecisionNotApplied`` when it does not show ``wanted``."""
+    sub, group, name = service_path(service_id)
+    network = clients.network(sub)
+    for attempt in range(READ_BACK_TRIES):
+        if attempt:
+            time.sleep(READ_BACK_PAUSE_SECONDS)
+        read = network.private_link_services.get_private_endpoint_connection(group, name, connection)
+        state = read.private_link_service_connection_state
+        if state and state.status == wanted:
+            return read
+    raise CloudError(  # natlink's own code: the write was acknowledged, the read-back disagrees
+        "DecisionNotApplied",
+        f"Azure accepted the change to {wanted} but {ids.name(service_id)} still shows connection "
+        f"{connection} as {state.status if state else 'unknown'}.",
+        service_id,
+        "Someone may have changed it in the portal at the same time; check it there and decide again.",
+    )
 
 
 def decision_description(token: str | None, description: str) -> str:

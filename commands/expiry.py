@@ -16,7 +16,7 @@ from storage import audit, events, requests, services
 from storage.records import NewEvent
 
 from .escapes import escape
-from .usecases.revoke import disconnect
+from .usecases.revoke import alert_owners, disconnect
 
 ACTOR = "natlink-scheduler"
 
@@ -31,6 +31,7 @@ def expire(db: Database, clients: Clients, now: datetime) -> int:
         try:
             disconnect(db, clients, service, request, "Expired", now=now)
         except CloudError as error:
+            alert_owners(db, service, request, error, now)
             audit.record(
                 db,
                 actor=ACTOR,

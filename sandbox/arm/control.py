@@ -1,4 +1,4 @@
-"""The control API under ``/_sandbox/``: faults, latency, failing LROs, worlds and the request log.
+"""The control API under ``/_sandbox/``: faults, latency, lost writes, failing LROs, worlds and the request log.
 
 It lives outside ``/subscriptions/`` so that no ARM client can reach it by accident, and it
 needs no token: it is for the tests, benchmarks and the demo page on this machine.
@@ -19,6 +19,7 @@ from .errors import ArmError, bad_request
 from .world import Json, World
 
 ERROR_STATUSES = {409, 429, 500, 502, 503, 504}
+WRITE_METHODS = {"PUT", "PATCH", "DELETE"}
 
 
 @dataclass
@@ -43,6 +44,7 @@ class FaultBook:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.faults: list[Fault] = []
+        self.lost: list[Fault] = []
 
     def add(self, spec: Json, *, latency: bool) -> Fault:
         try:
@@ -71,6 +73,28 @@ class FaultBook:
             self.faults.append(fault)
         return fault
 
+    def add_lost(self, spec: Json) -> Fault:
+        """A write that ARM acknowledges and nobody applies: as when a concurrent writer (the portal,
+        another tool) overwrites it at once. Clients that believe the 200 without reading back are caught."""
+        fault = self.add({**spec, "status": 409}, latency=False)
+        fault.status = None
+        with self._lock:
+            self.faults.remove(fault)
+            self.lost.append(fault)
+        return fault
+
+    def take_lost(self, method: str, path: str) -> bool:
+        """Whether this write is to be acknowledged and dropped, consuming one use of the rule."""
+        if method not in WRITE_METHODS:
+            return False
+        with self._lock:
+            for fault in self.lost:
+                if fault.matches(method, path):
+                    if fault.remaining is not None:
+                        fault.remaining -= 1
+                    return True
+        return False
+
     def take(self, method: str, path: str) -> tuple[float, ArmError | None]:
         """The latency to add and the error to answer with, consuming one use of each rule."""
         delay, error = 0.0, None
@@ -93,6 +117,7 @@ class FaultBook:
     def clear(self) -> None:
         with self._lock:
             self.faults.clear()
+            self.lost.clear()
 
 
 class RequestLog:
@@ -136,6 +161,7 @@ def handle(
         ("DELETE", "requests"): lambda: (log.clear(), (200, {"cleared": True}))[1],
         ("POST", "faults"): lambda: (201, {"id": faults.add(spec, latency=False).id}),
         ("POST", "latency"): lambda: (201, {"id": faults.add(spec, latency=True).id}),
+        ("POST", "lost-writes"): lambda: (201, {"id": faults.add_lost(spec).id}),
         ("DELETE", "faults"): lambda: _clear_faults(world, faults),
         ("POST", "lro-failures"): lambda: _arm_failure(world, spec),
         ("POST", "reset"): lambda: _reset(world, spec),

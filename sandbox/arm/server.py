@@ -6,6 +6,8 @@ client never holds up the others. HTTP/1.1 keep-alive is supported.
 
 from __future__ import annotations
 
+import dataclasses
+
 import contextlib
 import re
 import ssl
@@ -126,6 +128,8 @@ class _Handler(BaseHTTPRequestHandler):
             body=_body(raw),
             base_url=f"https://{self.headers.get('Host') or self.server.base_url.removeprefix('https://')}",
         )
+        if self.server.faults.take_lost(self.command, path):
+            return _acknowledged_not_applied(world, req)
         return api.dispatch(world, req)
 
     def _send(self, status: int, body: Json | None, headers: dict[str, str]) -> None:
@@ -133,6 +137,13 @@ class _Handler(BaseHTTPRequestHandler):
         correlation = self.headers.get("x-ms-client-request-id") or request_id
         ids = {"x-ms-request-id": request_id, "x-ms-correlation-request-id": correlation}
         send_json(self, status, body, ids | headers)
+
+
+def _acknowledged_not_applied(world: World, req: api.Request) -> tuple[int, Json | None, dict[str, str]]:
+    """A lost write's answer: a DELETE "done", a PUT answered with the resource as it still is."""
+    if req.method == "DELETE":
+        return 204, None, {}
+    return api.dispatch(world, dataclasses.replace(req, method="GET", body=None))
 
 
 def _body(raw: bytes) -> Any:

@@ -6,7 +6,7 @@ import pytest
 from azure.mgmt.network import NetworkManagementClient
 
 from cloud.clients import Clients
-from cloud.decide import decide
+from cloud.decide import decide, remove_access
 from cloud.endpoints import request_endpoint
 from cloud.errors import CloudError
 from cloud.expose import VmTarget, expose
@@ -70,16 +70,34 @@ def test_remove_disconnects_the_consumer(
     service: Service,
     endpoint: Endpoint,
 ) -> None:
-    removed = decide(clients, service.id, "natlink:req-1", "remove", "")
-    assert (removed.status, removed.token) == ("Disconnected", "natlink:req-1")
+    assert remove_access(clients, service.id, endpoint.id, "natlink:req-1", "revoked") == 1
     pe = net_a.private_endpoints.get("rg-team-a", "pe-rdp")
     assert (
         pe.manual_private_link_service_connections[0].private_link_service_connection_state.status
         == "Disconnected"
     )
+    assert remove_access(clients, service.id, endpoint.id, "natlink:req-1", "revoked") == 0, "already gone"
+
+
+def test_remove_reads_back_and_says_when_azure_still_shows_the_connection(
+    sandbox: RunningSandbox, clients: Clients, service: Service, endpoint: Endpoint
+) -> None:
+    sandbox.control("POST", "lost-writes", {"method": "DELETE", "path": "/privateEndpointConnections/"})
     with pytest.raises(CloudError) as caught:
-        decide(clients, service.id, "natlink:req-1", "remove", "")
-    assert caught.value.code == "ConnectionNotFound" and "natlink:req-1" in caught.value.message
+        remove_access(clients, service.id, endpoint.id, "natlink:req-1", "revoked")
+    assert caught.value.code == "AccessStillOpen" and "rdp-vmb" in caught.value.message
+
+
+def test_a_decision_azure_did_not_keep_is_not_reported_as_made(
+    sandbox: RunningSandbox, clients: Clients, service: Service, endpoint: Endpoint
+) -> None:
+    sandbox.control("POST", "lost-writes", {"method": "PUT", "path": "/privateEndpointConnections/"})
+    with pytest.raises(CloudError) as caught:
+        decide(clients, service.id, "natlink:req-1", "approve", "ok")
+    assert caught.value.code == "DecisionNotApplied" and "Pending" in caught.value.message
+    assert decide(clients, service.id, "natlink:req-1", "approve", "ok").status == "Approved", (
+        "the rule is spent"
+    )
 
 
 def test_the_token_is_found_after_a_portal_decision_overwrote_the_description(

@@ -180,3 +180,36 @@ def test_create_with_another_target_does_not_repoint_the_service(bot, driver, sl
 
     ok(driver.slash_command("alice", "#team-b", "create rdp-vmb --vm VM-Win2019-2 --port 3389 --nat-ips 2"))
     wait_for(lambda: len(services.get_service(db, "rdp-vmb").details["nat_ips"]) == 2, 60, "the rerun")
+
+
+def test_an_approval_azure_did_not_keep_is_never_reported(bot, driver, slack, sandbox, net_b) -> None:
+    """Invariant 3: Azure acknowledges the write, a concurrent writer undoes it; natlink reads back."""
+    card = pending_request(driver, slack)
+    request_id = request_id_of(card)
+    sandbox.control("POST", "lost-writes", {"method": "PUT", "path": CONNECTION_PUT})
+    ok(driver.click("alice", "#team-b", card["message"]["ts"], "natlink_approve"))
+    reopened = wait_for(lambda: find(slack, "team-b", "DecisionNotApplied"), 60, "the reopened card")
+    assert "natlink_approve" in str(reopened["message"]), "the card has its buttons back"
+    db = open_database(database(bot))
+    assert requests.get_request(db, request_id).state == "pending"
+    assert _statuses(net_b) == ["Pending"]
+    assert not find(slack, slack.user("bob"), "was approved"), "the requester is not told a false outcome"
+
+
+def test_a_revoke_azure_did_not_keep_is_reported_and_the_owners_alerted(
+    bot, driver, slack, sandbox, net_b
+) -> None:
+    card = pending_request(driver, slack)
+    request_id = request_id_of(card)
+    ok(driver.click("alice", "#team-b", card["message"]["ts"], "natlink_approve"))
+    db = open_database(database(bot))
+    wait_for(lambda: requests.get_request(db, request_id).state == "approved", 60, "the approval")
+    sandbox.control("POST", "lost-writes", {"method": "DELETE", "path": CONNECTION_PUT, "count": 10})
+    ok(driver.slash_command("alice", "#team-b", f"revoke {request_id}"))
+    told = wait_for(lambda: find(slack, "team-b", "AccessStillOpen", ephemeral=False), 60, "the revoker told")
+    assert "revoked by" not in text_of(told)
+    alert = wait_for(lambda: find(slack, "team-b", "could not confirm"), 60, "the owners' alert")
+    assert request_id in text_of(alert)
+    assert requests.get_request(db, request_id).state == "approved", "natlink still says what Azure says"
+    assert _statuses(net_b) == ["Approved"]
+    assert not find(slack, slack.user("bob"), "Access revoked")
