@@ -2,6 +2,8 @@
 
 Both judge what they read with the same pure functions the scheduler's sweep uses
 (``cloud.health``), so a person and a channel are never told two different things.
+``status --refresh`` also sweeps first; refreshes share sweeps and are limited per person
+(:mod:`commands.refresh`), so its lines come from the view the shared sweep kept.
 """
 
 from __future__ import annotations
@@ -15,15 +17,16 @@ from cloud.errors import CloudError
 from cloud.health import service_health
 from cloud.mapping import mappings
 from cloud.model import Service as LiveService
+from cloud.model import Snapshot
 from cloud.services import read_service
 from storage import services
 from storage.records import Service
 
-from .. import describe, sweep
+from .. import describe, refresh, sweep
 from ..context import Context
 from ..escapes import escape
 from ..replies import Outcome, Reply
-from ..usecase import Job, Payload
+from ..usecase import Job, Payload, Progress
 
 
 @dataclass(frozen=True)
@@ -42,8 +45,8 @@ class Map(Payload):
 def run(job: Job[Status, None]) -> Outcome:
     ctx, clients, name = job.ctx, job.clients, job.payload.service
     if job.payload.refresh:
-        job.progress("sweep Azure first")
-        sweep.sweep(ctx.db, ctx.config, clients)
+        refreshed = refresh.refresh(ctx, lambda at: _sweep_now(ctx, clients, at, job.progress))
+        return Outcome(_refreshed_reply(ctx, _stored(ctx, name), refreshed))
     stored = _stored(ctx, name)
     unreadable: tuple[str, ...] = ()
     if name:  # one service: read it alone (a few GETs), not every subscription
@@ -51,9 +54,7 @@ def run(job: Job[Status, None]) -> Outcome:
     else:
         snapshot = inventory.snapshot(clients, ctx.config.subscriptions)
         live = {s.id.lower(): s for s in snapshot.services}
-        unreadable = tuple(
-            f"Could not read subscription `{u.subscription}`: {escape(u.code)}" for u in snapshot.unreadable
-        )
+        unreadable = _unreadable(snapshot)
     lines = tuple(_status_line(s, live.get(s.pls_id.lower())) for s in stored)
     return Outcome(
         Reply(
@@ -61,6 +62,44 @@ def run(job: Job[Status, None]) -> Outcome:
             (*lines, *unreadable, _sweep_age(ctx)) if lines else (),
             empty="natlink manages no services yet.",
         )
+    )
+
+
+def _sweep_now(ctx: Context, clients: Clients, at: datetime, progress: Progress) -> refresh.View:
+    """Sweep (the scheduler's findings become current too), then keep each service's status line."""
+    progress("sweep Azure first")
+    sweep.sweep(ctx.db, ctx.config, clients, now=at)
+    snapshot = inventory.snapshot(clients, ctx.config.subscriptions)
+    known = {s.pls_id.lower(): s for s in services.list_services(ctx.db)}
+    lines = {
+        key: _status_line(known[key], live) for live in snapshot.services if (key := live.id.lower()) in known
+    }
+    return refresh.View(at, lines, _unreadable(snapshot))
+
+
+def _refreshed_reply(ctx: Context, stored: list[Service], refreshed: refresh.Refreshed) -> Reply:
+    """The status lines as the shared sweep saw them, and how old that sweep is."""
+    if not stored:
+        return Reply("Status", (), empty="natlink manages no services yet.")
+    view = refreshed.view
+    lines = (*(_line_in(view, s) for s in stored), *view.notes) if view else ()
+    return Reply("Status", (*lines, refresh.note(ctx, refreshed)))
+
+
+def _line_in(view: refresh.View, stored: Service) -> str:
+    """A service's line from the view; one created after that sweep began is not called missing."""
+    line = view.lines.get(stored.pls_id.lower())
+    if line is not None:
+        return line
+    if stored.created_at > view.taken_at:
+        name = escape(stored.name)
+        return f"*{name}*: created after this sweep; `/natlink status {name}` reads it now."
+    return _status_line(stored, None)
+
+
+def _unreadable(snapshot: Snapshot) -> tuple[str, ...]:
+    return tuple(
+        f"Could not read subscription `{u.subscription}`: {escape(u.code)}" for u in snapshot.unreadable
     )
 
 
