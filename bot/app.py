@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
@@ -13,6 +14,34 @@ from .settings import BotSettings
 
 SLACK_API_URL = "https://slack.com/api/"
 LISTENER_THREADS = 32
+# bolt's messages that quote a request body: a failed signature check (INFO, the whole raw body),
+# a request no listener takes (WARNING, a digest that can hold typed text), a middleware that
+# answered nothing (WARNING, the whole body). Bodies carry response URLs and what users typed.
+BODY_QUOTING = ("Invalid request signature", "Unhandled request", "A global middleware")
+
+
+class WithoutBodies(logging.Filter):
+    """Keep what bolt says about a request, cut the request body it quotes (always after " (")."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if message.startswith(BODY_QUOTING):
+            record.msg, record.args = message.split(" (", 1)[0] + " (request body withheld)", None
+        return True
+
+
+def bolt_logger() -> logging.Logger:
+    """The logger bolt gives each of its parts, at WARNING whatever NATLINK_LOG_LEVEL says.
+
+    Without one, bolt sets each part's level to the root's as it makes it, overriding the "slack_bolt"
+    level serve sets: at NATLINK_LOG_LEVEL=INFO every unsigned body was logged whole, and DEBUG adds
+    every answer. Given one, every part copies its level and filter.
+    """
+    logger = logging.getLogger("slack_bolt")
+    logger.setLevel(logging.WARNING)
+    if not any(isinstance(f, WithoutBodies) for f in logger.filters):
+        logger.addFilter(WithoutBodies())
+    return logger
 
 
 def web_client(settings: BotSettings) -> WebClient:
@@ -35,6 +64,7 @@ def build_app(settings: BotSettings, deps: Deps, client: WebClient) -> App:
     app = App(
         signing_secret=settings.signing_secret,
         client=client,
+        logger=bolt_logger(),
         listener_executor=ThreadPoolExecutor(
             max_workers=LISTENER_THREADS, thread_name_prefix="natlink-listener"
         ),
