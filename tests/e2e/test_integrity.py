@@ -6,6 +6,8 @@ natlink told people and recorded.
 
 from __future__ import annotations
 
+import json
+
 from cloud.tokens import token
 from storage import operations, requests, services
 from storage.database import open_database
@@ -213,3 +215,26 @@ def test_a_revoke_azure_did_not_keep_is_reported_and_the_owners_alerted(
     assert requests.get_request(db, request_id).state == "approved", "natlink still says what Azure says"
     assert _statuses(net_b) == ["Approved"]
     assert not find(slack, slack.user("bob"), "Access revoked")
+
+
+HOSTILE = "hi <!channel> <https://evil.example|click> <@U0ADMIN> &amp;"
+
+
+def test_user_text_never_reaches_a_messages_fallback_text_unescaped(bot, driver, slack) -> None:
+    """Item 5: Slack notifies from ``text``, so a mention or link typed by a user must be inert there too."""
+    create_rdp_vmb(driver, slack)
+    ok(driver.slash_command("bob", "#team-a", f"request rdp-vmb --vm VM-Win2019 --reason '{HOSTILE}'"))
+    card = wait_for(lambda: find(slack, "team-b", "natlink_approve"), 60, "the approval card")
+    ok(driver.slash_command("alice", "#team-b", f"reject {request_id_of(card)} {HOSTILE}"))
+    wait_for(lambda: find(slack, slack.user("bob"), "was rejected"), 60, "bob's DM")
+    db = open_database(database(bot))
+    wait_for(lambda: operations.list_operations(db)[0].state == "succeeded", 60, "the rejection to finish")
+    seen = 0
+    for channel in ("team-a", "team-b", slack.user("bob"), slack.user("alice")):
+        for record in slack.messages(channel if channel.startswith("U") else slack.channel(channel)):
+            for version in [record["message"], *record.get("history", [])]:
+                text, blocks = version.get("text") or "", json.dumps(version.get("blocks") or [])
+                seen += "evil.example" in text + blocks
+                for raw in ("<!channel>", "<https://evil", "<@U0ADMIN>"):
+                    assert raw not in text and raw not in blocks, (channel, text)
+    assert seen >= 2, "the reasons reached the card and the DM, made inert"
