@@ -79,9 +79,11 @@ class Workers:
         db = open_database(self.settings.db_path)
         while not self._stop.is_set():
             if index == 0:  # one sweeper is enough; every thread would only contend for the write lock
-                operations.requeue_or_fail_stale(
+                stale = operations.requeue_or_fail_stale(
                     db, older_than=self.settings.stale_after, max_attempts=MAX_ATTEMPTS
                 )
+                for op in stale.failed:
+                    self._abandon(db, op)
             op = operations.claim_next(db, f"{self._name}/{index}")
             if op is None:
                 self._wake.wait(self.settings.poll_seconds)
@@ -117,6 +119,14 @@ class Workers:
             return
         progress.finish(outcome)
         slack_out.deliver(self.slack, db, outcome.notices)
+
+    def _abandon(self, db: Database, op: Operation) -> None:
+        """Tell the person, in the operation's own message when it has one, that natlink gave up."""
+        ctx = Context(db, self.config, op.actor, op.reply_channel, op.id)
+        title, outcome = perform.abandoned(ctx, op, MAX_ATTEMPTS)
+        where = op.reply_channel if op.reply_ts else None
+        progress = slack_out.ProgressMessage(self.slack, op, title, channel=where, ts=op.reply_ts)
+        progress.finish(outcome)
 
     def _outcome(
         self, ctx: Context, op: Operation, loaded: perform.Loaded | None, progress: Callable[[str], object]

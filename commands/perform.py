@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from cloud.clients import Clients
 from cloud.errors import CloudError
+from storage import requests
 from storage.records import Operation
 
 from . import payloads
@@ -57,6 +58,26 @@ def _upgrade(op: Operation) -> Loaded:
     command = parse(op.args["text"])
     verb = VERBS[command.verb]
     return Loaded(verb, payloads.from_command(verb, {**command.args, **command.flags}))
+
+
+def abandoned(ctx: Context, op: Operation, attempts: int) -> tuple[str, Outcome]:
+    """An operation whose worker died ``attempts`` times: audited, what it made marked failed, and
+    its title and an answer for the person who asked (nobody would hear of it otherwise)."""
+    try:
+        loaded = load(op)
+        title, action, target = loaded.title, loaded.verb.name, loaded.payload.audit_target
+    except Exception:  # an unreadable payload still ends with a readable answer
+        title, action, target = f"{SLASH} {op.kind}", op.kind, "-"
+    made = requests.made_by(ctx.db, op.id)
+    if made is not None and made.state == "requested":
+        requests.set_state(ctx.db, made.id, "failed")
+    error = CloudError(
+        "OperationAbandoned",  # natlink's own code
+        f"natlink stopped trying after its worker died {attempts} times while running this.",
+        hint="Check `/natlink status` for what is in place, then run the command again; it converges.",
+    )
+    failed(ctx, action, target, error)
+    return title, Outcome(Refusal(f"{error.code}: {escape(error.message)}", hint=error.hint))
 
 
 def run(ctx: Context, clients: Clients, loaded: Loaded, progress: Progress) -> Outcome:

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 
 from cloud.tokens import token
-from storage import operations, requests, services
+from sandbox.slack.driver import Driver
+from storage import audit, operations, requests, services
 from storage.database import open_database
 from tests.conftest import TEAM_A, TEAM_B
 from tests.e2e.harness import (
@@ -20,6 +21,7 @@ from tests.e2e.harness import (
     ok,
     pending_request,
     request_id_of,
+    start_bot,
     text_of,
     wait_for,
 )
@@ -238,3 +240,42 @@ def test_user_text_never_reaches_a_messages_fallback_text_unescaped(bot, driver,
                 for raw in ("<!channel>", "<https://evil", "<@U0ADMIN>"):
                     assert raw not in text and raw not in blocks, (channel, text)
     assert seen >= 2, "the reasons reached the card and the DM, made inert"
+
+
+def test_an_operation_abandoned_after_repeated_crashes_is_told_to_its_author(
+    sandbox, slack, tmp_path
+) -> None:
+    """Also seen: an operation that went stale three times failed with nobody told."""
+    sandbox.control("PUT", "settings", {"lro_seconds": 30})
+    alice, bots = slack.user("alice"), []
+    try:
+        bots.append(start_bot(sandbox, slack, tmp_path))
+        driver = Driver(f"{bots[0].url}/slack/events", slack.config)
+        ok(driver.slash_command("admin", "#team-b", f"grant <@{alice}|alice> create {TEAM_B}"))
+        ok(driver.slash_command("alice", "#team-b", "create rdp-vmb --vm VM-Win2019-2 --port 3389"))
+        db = open_database(tmp_path / "natlink.db")
+        for attempt in (1, 2, 3):
+            wait_for(  # killed once a step is on record, so its progress message is (see issue 13's note)
+                lambda n=attempt: (
+                    (op := operations.list_operations(db)[0]).attempts == n
+                    and op.state == "running"
+                    and op.step is not None
+                ),
+                30,
+                f"attempt {attempt} running",
+            )
+            bots[-1].process.kill()
+            bots[-1].process.wait(10)
+            bots.append(start_bot(sandbox, slack, tmp_path))
+        told = wait_for(lambda: find(slack, "team-b", "OperationAbandoned"), 30, "alice to be told")
+        assert "create rdp-vmb" in text_of(told) and "run the command again" in text_of(told)
+        assert operations.list_operations(db)[0].state == "failed"
+        trail = [(e.actor, e.action, e.outcome) for e in audit.list_entries(db)]
+        assert (alice, "create", "failed") in trail
+        stuck = [text_of(r) for r in slack.messages(slack.channel("team-b")) if "working" in text_of(r)]
+        assert not stuck, stuck
+    finally:
+        for running in bots:
+            if running.process.poll() is None:
+                running.process.kill()
+                running.process.wait(10)
