@@ -55,6 +55,7 @@ def test_a_decision_azure_refused_once_reaches_azure_on_the_next_click(
     ok(driver.click("alice", "#team-b", ts, "natlink_approve"))
     wait_for(lambda: _statuses(net_b) == ["Approved"], 60, "Azure to hold the approval")
     assert requests.get_request(db, request_id).state == "approved"
+    wait_for(lambda: operations.list_operations(db)[0].state == "succeeded", 30, "the approval to finish")
     kinds = [(op.kind, op.state) for op in operations.list_operations(db)]
     assert kinds.count(("approve", "failed")) == 1 and kinds.count(("approve", "succeeded")) == 1, kinds
     assert not ephemerals(slack, "team-b", slack.user("alice"), "already approved")
