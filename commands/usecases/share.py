@@ -4,7 +4,8 @@
 card in a channel is noise people act on twice. So the first share of a service to a channel
 takes a mark for ``REPEAT_SECONDS`` (a lease, atomic across threads and processes): a replayed
 delivery, a double submission or a second share within that window is told that the card is
-already there instead of posting another.
+already on its way instead of posting another. (A post Slack refused still holds the mark: the
+person was told why, and is told when to share again.)
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ def _already(name: str, channel: str, earlier: Lease | None) -> Reply:
     return Reply(
         "Already shared",
         (
-            f"*{escape(name)}* was already shared to <#{channel}> {ago} s ago; no second card was posted.",
-            f"To post another card there, share it again in {wait} s.",
+            f"A card for *{escape(name)}* was sent to <#{channel}> {ago} s ago; no second one is posted.",
+            f"If it did not arrive (you were told why then), share it again in {wait} s.",
         ),
     )
