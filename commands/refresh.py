@@ -29,10 +29,13 @@ from storage import leases, observations
 
 from .context import Context
 
-SHARE_SECONDS = 10
-"""A refresh this soon after a sweep began uses that sweep instead of reading Azure again."""
-PER_PERSON_SECONDS = 60
-"""A person starts at most one sweep in this time; their other refreshes show the latest one."""
+SHARE_SECONDS = 2
+"""A refresh this soon after a sweep began uses that sweep instead of reading Azure again: long
+enough to gather a burst of clicks, short enough that a person who just changed something in the
+portal gets a fresh read."""
+PER_PERSON_SECONDS = 10
+"""A person starts at most one sweep in this time (six a minute at most: about 150 ARM calls on the
+seed world); their other refreshes show the latest one and say when to retry."""
 WAIT_SECONDS = 120
 """How long a refresh waits for someone else's sweep before answering with what it has."""
 LEASE_SECONDS = 300

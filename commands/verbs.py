@@ -241,7 +241,14 @@ _TABLE: tuple[Verb, ...] = (
         "everyone",
         "read",
         args=(Arg("service", Kind.SERVICE, "one service (default: all)", required=False),),
-        flags=(Flag("refresh", Kind.BOOL, "read Azure now instead of the last sweep", default=False),),
+        flags=(
+            Flag(
+                "refresh",
+                Kind.BOOL,
+                "sweep Azure now (refreshes at the same moment share one sweep; one per person every 10 s)",
+                default=False,
+            ),
+        ),
         payload=status.Status,
         resource=resources.service("service", optional=True),
         run=status.run,
@@ -328,6 +335,7 @@ _TABLE: tuple[Verb, ...] = (
             payload=payload,
             resource=resources.scope,
             answer=grant.answer,
+            audit_allowed=False,  # grant.answer audits a change it made, and not a repeat
             examples=(f"{name} <@U02BOB|bob> create 22222222-2222-2222-2222-222222222222/rg-team-b",),
         )
         for name, summary, payload in (

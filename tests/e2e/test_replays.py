@@ -101,11 +101,6 @@ def test_a_first_grant_has_one_allowed_row(bot, driver, slack) -> None:
     assert _grant_rows(open_database(database(bot)), slack.user("admin")) == ["allowed"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="commands/verbs.py (not this change's file) still audits every allowed grant in enforce; "
-    "its grant and ungrant rows need audit_allowed=False, and grant.answer then audits real changes",
-)
 def test_a_repeated_grant_adds_no_allowed_row(bot, driver, slack) -> None:
     alice = slack.user("alice")
     _twice("back to back", driver, "admin", "#team-b", f"grant <@{alice}|alice> create {TEAM_B}")
