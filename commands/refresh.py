@@ -1,4 +1,4 @@
-"""One Azure sweep for many ``status --refresh``, and at most one sweep per person a minute.
+"""One Azure sweep for many ``status --refresh``, and at most one sweep per person every few seconds.
 
 A refresh reads every subscription (a sweep and a snapshot, two dozen ARM calls on the seed
 world), and anyone may ask for one, so twenty at once cost twenty sweeps and a person could keep

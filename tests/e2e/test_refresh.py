@@ -94,7 +94,7 @@ def test_concurrent_refreshes_share_one_sweep(bot, drivers, slack, sandbox) -> N
     assert len(shared) == REFRESHES - 1, answers
 
 
-def test_a_person_starts_one_sweep_a_minute(bot, driver, slack, sandbox, compute_b) -> None:
+def test_a_person_starts_one_sweep_per_window(bot, driver, slack, sandbox, compute_b) -> None:
     create_rdp_vmb(driver, slack)
     _settled(bot, sandbox)
     ok(driver.slash_command("carol", "#team-a", "status --refresh"))
