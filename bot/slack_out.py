@@ -51,7 +51,7 @@ def card_facts(request: LinkRequest) -> views.CardFacts:
 
 
 def decided(request: LinkRequest) -> views.Message:
-    assert request.decided_by and request.decided_at
+    assert request.decided_at
     return views.decided_card(
         card_facts(request), request.state, request.decided_by, request.decided_at, request.decision_reason
     )
@@ -152,7 +152,7 @@ def _deliver(slack: WebClient, db: Database, notice: Notice) -> None:
 def show_decided(slack: WebClient, db: Database, request_id: str) -> None:
     """Edit the card in place: who decided and when, buttons gone."""
     request = cards.current(db, request_id)
-    if request and request.card_channel and request.card_ts and request.decided_by:
+    if request and request.card_channel and request.card_ts and request.decided_at:
         slack.chat_update(channel=request.card_channel, ts=request.card_ts, **decided(request).kwargs())
 
 

@@ -193,16 +193,20 @@ def approval_card(facts: CardFacts) -> Message:
     return Message(f"{facts.requester} requests an endpoint to {facts.service} ({facts.request_id})", blocks)
 
 
-def decided_card(facts: CardFacts, decision: str, by: str, at: datetime, reason: str | None) -> Message:
-    """The same card after a decision: who decided and when, and no buttons."""
+def decided_card(
+    facts: CardFacts, decision: str, by: str | None, at: datetime, reason: str | None
+) -> Message:
+    """The same card after a decision: who decided (nobody in natlink, for one made in the portal)
+    and when, and no buttons."""
     icon = ":white_check_mark:" if decision == "approved" else ":no_entry:"
     note = f" — {escape(reason)}" if reason else ""
+    who = f"by {user(by)}" if by else "outside natlink"
     blocks = [
         header(f"Endpoint request for {facts.service}"),
         _card_fields(facts),
-        context(f"{icon} *{decision.capitalize()}* by {user(by)} at {at:%Y-%m-%d %H:%M} UTC{note}"),
+        context(f"{icon} *{decision.capitalize()}* {who} at {at:%Y-%m-%d %H:%M} UTC{note}"),
     ]
-    return Message(f"{facts.request_id} {decision} by {by}", blocks)
+    return Message(f"{facts.request_id} {decision} {'by ' + by if by else 'outside natlink'}", blocks)
 
 
 def share_card(service: str, alias: str, location: str, ports: Sequence[int]) -> Message:

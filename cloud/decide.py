@@ -3,7 +3,7 @@
 Connections are re-read before every decision and matched by private endpoint ID or by the
 natlink token, never by position or name prefix: between the card being posted and the click,
 other requests may have arrived or been removed. A decision already in place is not written
-again. Re-approving a rejected connection is allowed, as Azure allows it.
+again. A rejected connection is never approved: Azure refuses it (see sandbox/arm/privatelink.py).
 """
 
 from __future__ import annotations
@@ -47,6 +47,13 @@ def decide(clients: Clients, service_id: str, match: str, decision: str, descrip
         current = dataclasses.replace(convert.connection(conn, service_id, convert.Resources()), token=token)
         if current.status == STATUSES[decision]:
             return current
+        if current.status == "Rejected" and decision == "approve":
+            raise CloudError(  # natlink's own code, checked before Azure's BadRequest for the same rule
+                "ConnectionRejected",
+                f"Connection {conn.name} on {ids.name(service_id)} was rejected; Azure cannot approve a "
+                "rejected connection (by design: the consumer deletes the endpoint and asks again).",
+                service_id,
+            )
         state = conn.private_link_service_connection_state
         state.status = STATUSES[decision]
         state.description = decision_description(token, description)

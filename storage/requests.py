@@ -197,6 +197,18 @@ def decide(
         return _require(db, request_id), cursor.rowcount == 1
 
 
+def decided_outside(
+    db: Database, request_id: str, state: Decision, reason: str, *, now: datetime | None = None
+) -> LinkRequest:
+    """Record a decision Azure already held, made outside natlink: nobody in natlink decided it, so
+    ``decided_by`` is cleared (a click that lost to it must not be credited with it)."""
+    require_choice(state, DECISIONS, "decision")
+    at = clock.stamp(now)
+    return _update(
+        db, request_id, {"state": state, "decided_by": None, "decided_at": at, "decision_reason": reason}, now
+    )
+
+
 def _update(db: Database, request_id: str, values: dict[str, Any], now: datetime | None) -> LinkRequest:
     """Apply ``values`` plus a fresh ``updated_at`` to an existing request."""
     with write(db):

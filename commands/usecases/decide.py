@@ -16,7 +16,7 @@ from cloud import tokens
 from cloud.decide import decide as decide_connection
 from cloud.errors import CloudError
 from storage import audit, requests
-from storage.records import LinkRequest
+from storage.records import LinkRequest, Service
 from storage.transactions import write
 
 from .. import payloads
@@ -105,6 +105,8 @@ def run(job: Job[Decide, None]) -> Outcome:
             job.clients, service.pls_id, request.pe_id or tokens.token(request.id), verb, description
         )
     except CloudError as error:
+        if error.code == "ConnectionRejected":
+            return _rejected_in_azure(job, request, service, error)
         reopened = requests.set_state(ctx.db, request.id, "pending")
         failed(ctx, verb, service.name, error)
         problem = f"Azure refused to {verb} `{request.id}`: {escape(error.code)}: {escape(error.message)}"
@@ -120,3 +122,29 @@ def run(job: Job[Decide, None]) -> Outcome:
         outcome += list(mapping_lines(job.clients, service, request))
     tell = Tell(request.requester, Reply(f"Your request {request.id} was {request.state}", tuple(outcome)))
     return Outcome(Reply(f"{request.id} {request.state}", tuple(outcome)), (CardDecided(request), tell))
+
+
+def _rejected_in_azure(
+    job: Job[Decide, None], request: LinkRequest, service: Service, error: CloudError
+) -> Outcome:
+    """Azure already holds a rejection (made in the portal): record it, and tell both sides the way on.
+
+    The card is not reopened, since no click can approve it now; the requester can ask again, and
+    natlink then replaces the rejected endpoint (``commands/usecases/request.py``).
+    """
+    ctx = job.ctx
+    settled = requests.decided_outside(ctx.db, request.id, "rejected", "rejected in Azure, outside natlink")
+    failed(ctx, job.payload.VERB, service.name, error)
+    again = f"/natlink request {service.name} {_place(request)}"
+    line = (
+        f"`{request.id}` for *{escape(service.name)}* was already rejected in Azure, outside natlink; "
+        "Azure cannot approve a rejected connection."
+    )
+    hint = f"The requester can ask again with `{escape(again)}`; natlink replaces the rejected endpoint."
+    tell = Tell(request.requester, Reply(f"Your request {request.id} was rejected", (line, hint)))
+    return Outcome(Refusal(line, hint=hint), (CardDecided(settled), tell))
+
+
+def _place(request: LinkRequest) -> str:
+    """The consumer place of a request, as ``request`` flags."""
+    return f"--vnet {request.vnet} --subnet {request.subnet} --subscription {request.consumer_subscription}"

@@ -97,7 +97,7 @@ def run(job: Job[Request, Consumer]) -> Outcome:
             ctx.actor,
             plain(payload.reason or ""),
             job.progress,
-            replacing=_failed_tokens(ctx, service, pe_name),
+            replacing=_ended_tokens(ctx, service, pe_name),
         )
         connection = _connection(job.clients, service, token)
     except CloudError as error:
@@ -171,10 +171,16 @@ def _new_request(ctx: Context, consumer: Consumer, pe_name: str, payload: Reques
     )
 
 
-def _failed_tokens(ctx: Context, service: Service, pe_name: str) -> frozenset[str]:
-    """Tokens of this service's failed requests for this endpoint name: their leftovers may go."""
-    failed = requests.list_requests(ctx.db, service=service.name, states=("failed",))
-    return frozenset(tokens.token(r.id) for r in failed if (r.pe_name or "").lower() == pe_name.lower())
+def _ended_tokens(ctx: Context, service: Service, pe_name: str) -> frozenset[str]:
+    """Tokens of the requester's ended requests (failed, rejected, revoked) for this service and
+    endpoint name: their endpoints hold no access, and asking again replaces them, as Azure wants
+    for a rejected connection (the consumer deletes and re-creates the endpoint)."""
+    ended = requests.list_requests(ctx.db, service=service.name, states=("failed", "rejected", "removed"))
+    return frozenset(
+        tokens.token(r.id)
+        for r in ended
+        if r.requester == ctx.actor and (r.pe_name or "").lower() == pe_name.lower()
+    )
 
 
 def _left_behind(

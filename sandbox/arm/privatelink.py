@@ -289,6 +289,12 @@ def decide(world: World, cid: str, body: Json) -> Json:
             f"The description of a connection state can have at most {MAX_REQUEST_MESSAGE} characters.",
             cid,
         )
+    current = (properties(connection).get("privateLinkServiceConnectionState") or {}).get("status")
+    if current == "Rejected" and status == "Approved":
+        # By design in Azure: a rejected connection is final; the consumer deletes and re-creates the
+        # endpoint. The CLI shows "(BadRequest) Approving rejected private endpoint connections is not
+        # supported." (MicrosoftDocs/azure-docs PR #86823; "Manage Azure Private Endpoints", issue #115121).
+        raise bad_request("BadRequest", "Approving rejected private endpoint connections is not supported.", cid)
     pls = world.editable(pls["id"])
     assert pls is not None
     for item in pls["properties"]["privateEndpointConnections"]:

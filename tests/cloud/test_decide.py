@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from azure.core.exceptions import HttpResponseError
 from azure.mgmt.network import NetworkManagementClient
 
 from cloud.clients import Clients
@@ -56,11 +57,31 @@ def test_a_pe_id_in_other_casing_matches(clients: Clients, service: Service, end
     assert connection.token == "natlink:req-1"
 
 
-def test_a_rejected_connection_may_be_approved_after_all(
-    clients: Clients, service: Service, endpoint: Endpoint
+def test_azure_refuses_to_approve_a_rejected_connection(
+    net_b: NetworkManagementClient, service: Service, endpoint: Endpoint
+) -> None:
+    """Rule 4 of issue 9, held by the stand-in as Azure holds it (MicrosoftDocs/azure-docs PR #86823)."""
+    (conn,) = net_b.private_link_services.list_private_endpoint_connections("rg-team-b", "rdp-vmb")
+    conn.private_link_service_connection_state.status = "Rejected"
+    net_b.private_link_services.update_private_endpoint_connection("rg-team-b", "rdp-vmb", conn.name, conn)
+    conn.private_link_service_connection_state.status = "Approved"
+    with pytest.raises(HttpResponseError) as caught:
+        net_b.private_link_services.update_private_endpoint_connection(
+            "rg-team-b", "rdp-vmb", conn.name, conn
+        )
+    assert caught.value.status_code == 400 and caught.value.error.code == "BadRequest"
+    assert "Approving rejected private endpoint connections is not supported" in caught.value.message
+
+
+def test_natlink_never_tries_to_approve_a_rejected_connection(
+    sandbox: RunningSandbox, clients: Clients, service: Service, endpoint: Endpoint
 ) -> None:
     decide(clients, service.id, "natlink:req-1", "reject", "not yet")
-    assert decide(clients, service.id, "req-1", "approve", "now").status == "Approved"
+    sandbox.control("DELETE", "requests")
+    with pytest.raises(CloudError) as caught:
+        decide(clients, service.id, "req-1", "approve", "now")
+    assert caught.value.code == "ConnectionRejected" and "rejected" in caught.value.message
+    assert not requests(sandbox, "PUT"), "refused before any write"
 
 
 def test_remove_disconnects_the_consumer(
@@ -104,11 +125,11 @@ def test_the_token_is_found_after_a_portal_decision_overwrote_the_description(
     net_b: NetworkManagementClient, clients: Clients, service: Service, endpoint: Endpoint
 ) -> None:
     (conn,) = net_b.private_link_services.list_private_endpoint_connections("rg-team-b", "rdp-vmb")
-    conn.private_link_service_connection_state.status = "Rejected"
-    conn.private_link_service_connection_state.description = "rejected in the portal"
+    conn.private_link_service_connection_state.status = "Approved"
+    conn.private_link_service_connection_state.description = "approved in the portal"
     net_b.private_link_services.update_private_endpoint_connection("rg-team-b", "rdp-vmb", conn.name, conn)
-    connection = decide(clients, service.id, "natlink:req-1", "approve", "ok")
-    assert (connection.status, connection.description) == ("Approved", "natlink:req-1 ok")
+    connection = decide(clients, service.id, "natlink:req-1", "reject", "no after all")
+    assert (connection.status, connection.description) == ("Rejected", "natlink:req-1 no after all")
 
 
 def test_matching_is_by_token_never_by_position(

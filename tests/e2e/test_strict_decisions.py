@@ -1,0 +1,50 @@
+"""Issue 9 rule 4: Azure never approves a rejected connection, also when the rejection was made in
+the portal; natlink records the rejection, tells both sides the way on, and never reopens the card."""
+
+from __future__ import annotations
+
+from cloud.tokens import token
+from storage import requests
+from storage.database import open_database
+from tests.e2e.harness import database, find, ok, pending_request, request_id_of, text_of, wait_for
+
+B_RG, SERVICE = "rg-team-b", "rdp-vmb"
+
+
+def _reject_in_portal(net_b) -> None:
+    (conn,) = net_b.private_link_services.list_private_endpoint_connections(B_RG, SERVICE)
+    conn.private_link_service_connection_state.status = "Rejected"
+    conn.private_link_service_connection_state.description = "no, says the portal"
+    net_b.private_link_services.update_private_endpoint_connection(B_RG, SERVICE, conn.name, conn)
+
+
+def test_approving_a_connection_rejected_in_the_portal(bot, driver, slack, sandbox, net_a, net_b) -> None:
+    card = pending_request(driver, slack)
+    request_id, ts = request_id_of(card), card["message"]["ts"]
+    _reject_in_portal(net_b)
+    sandbox.control("DELETE", "requests")
+
+    ok(driver.click("alice", "#team-b", ts, "natlink_approve"))
+    bob = slack.user("bob")
+    told = wait_for(lambda: find(slack, bob, "already rejected in Azure"), 60, "bob to be told")
+    assert f"/natlink request {SERVICE} --vnet RG-normal-vnet --subnet default" in text_of(told)
+    db = open_database(database(bot))
+    settled = requests.get_request(db, request_id)
+    assert (settled.state, settled.decided_by) == ("rejected", None), "nobody in natlink is credited"
+    shown = slack.messages(card["channel"], ts=ts)[0]
+    assert "natlink_approve" not in str(shown["message"]), "the card is not reopened"
+    assert "Rejected* outside natlink" in text_of(shown)
+    puts = [k for k in sandbox.control("GET", "requests")["counts"] if k.startswith("PUT ")]
+    assert puts == [], "natlink made no write"
+
+    ok(driver.slash_command("bob", "#team-a", f"request {SERVICE} --vm VM-Win2019"))
+    wait_for(
+        lambda: len(requests.list_requests(db)) == 2 and requests.list_requests(db)[1].state == "pending",
+        60,
+        "the new request",
+    )
+    again = requests.list_requests(db)[1]
+    (pe,) = net_a.private_endpoints.list_by_subscription()
+    assert pe.tags["natlink-token"] == token(again.id), "the rejected endpoint was replaced"
+    (conn,) = net_b.private_link_services.list_private_endpoint_connections(B_RG, SERVICE)
+    assert conn.private_link_service_connection_state.status == "Pending"
