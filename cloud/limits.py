@@ -26,7 +26,7 @@ NAME_MAX = 80
 resources, private link services). Azure docs, "Naming rules and restrictions for Azure resources",
 Microsoft.Network: 1-80 characters."""
 
-ENDPOINT_NAME_MAX = 64
+ENDPOINT_NAME_MIN, ENDPOINT_NAME_MAX = 2, 64
 """Characters in a private endpoint's name. Azure docs, "Naming rules and restrictions for Azure
 resources", Microsoft.Network/privateEndpoints: 2-64 characters, alphanumerics, underscores,
 periods and hyphens; starts with an alphanumeric, ends with an alphanumeric or underscore."""

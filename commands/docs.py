@@ -54,7 +54,8 @@ def _values() -> str:
 | kind | rule |
 |---|---|
 | service name | lower-case `a-z`, `0-9` and `-`, {v.SERVICE_MIN}-{v.SERVICE_MAX} characters, starts with a letter, ends with a letter or digit; it is also the private link service's name |
-| Azure name (VM, LB, frontend, VNet, subnet, endpoint) | 1-{v.AZURE_NAME_MAX} characters: letters, digits, `_`, `.`, `-`; starts with a letter or digit; ends with a letter, digit or `_` |
+| Azure name (VM, LB, frontend, VNet, subnet) | 1-{v.AZURE_NAME_MAX} characters: letters, digits, `_`, `.`, `-`; starts with a letter or digit; ends with a letter, digit or `_` |
+| endpoint name | the same characters, {v.ENDPOINT_NAME_MIN}-{v.ENDPOINT_NAME_MAX} of them (Azure's rule for private endpoints) |
 | ports | 1-65535, comma list, no repeats, at most {v.PORTS_MAX} (each port is one load-balancer rule and probe; more is several services) |
 | NAT IPs | {v.NAT_IPS_MIN}-{v.NAT_IPS_MAX}, as Azure allows |
 | subscription | a GUID, `11111111-2222-3333-4444-555555555555`; `*` only where the usage shows it |

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from cloud import tokens
+from cloud.limits import ENDPOINT_NAME_MAX, ENDPOINT_NAME_MIN
 from cloud.limits import NAME_MAX as AZURE_NAME_MAX
 from cloud.limits import NAT_IPS_MAX, NAT_IPS_MIN, REQUEST_MESSAGE_MAX, RESOURCE_GROUP_MAX
 
@@ -55,6 +56,7 @@ class Kind(StrEnum):
 
     SERVICE = "service"
     AZURE_NAME = "azure-name"
+    ENDPOINT_NAME = "endpoint-name"
     TARGET = "alias-or-service"
     SERVICE_OR_STAR = "service-or-star"
     PORTS = "ports"
@@ -124,6 +126,17 @@ def azure_name(token: str, what: str = "name") -> str:
         raise InvalidValue(f"{what} {show(text)} must start with a letter or digit")
     if not (text[-1].isalnum() or text[-1] == "_"):
         raise InvalidValue(f"{what} {show(text)} must end with a letter, digit or `_`")
+    return text
+
+
+def endpoint_name(token: str) -> str:
+    """A private endpoint's name: an Azure name of 2-64 characters (Azure's rule for this type)."""
+    text = azure_name(token, "endpoint name")
+    if not ENDPOINT_NAME_MIN <= len(text) <= ENDPOINT_NAME_MAX:
+        raise InvalidValue(
+            f"endpoint name {show(text)} is {len(text)} characters; Azure allows "
+            f"{ENDPOINT_NAME_MIN} to {ENDPOINT_NAME_MAX} for a private endpoint"
+        )
     return text
 
 
@@ -353,6 +366,7 @@ def verb(token: str, names: Sequence[str]) -> str:
 _CHECKS: dict[Kind, Callable[[str], Value]] = {
     Kind.SERVICE: service,
     Kind.AZURE_NAME: azure_name,
+    Kind.ENDPOINT_NAME: endpoint_name,
     Kind.TARGET: target,
     Kind.SERVICE_OR_STAR: service_or_star,
     Kind.PORTS: ports,

@@ -139,7 +139,7 @@ _TABLE: tuple[Verb, ...] = (
             ),
             Flag(
                 "name",
-                Kind.AZURE_NAME,
+                Kind.ENDPOINT_NAME,
                 "private endpoint name (default: `pe-<service>-<VM, or VNet-subnet>`)",
                 "PE",
             ),

@@ -13,11 +13,28 @@ from .world import Json, World, etag
 NETWORK = "Microsoft.Network"
 
 
-def require_name(name: str, rid: str) -> None:
-    if not ids.valid_name(name):
+NAME_LENGTHS = {
+    # Azure docs, "Naming rules and restrictions for Azure resources" (azure-docs,
+    # articles/azure-resource-manager/management/resource-name-rules.md), Microsoft.Network:
+    # privateEndpoints and virtualNetworks take 2-64 characters; load balancers and their child
+    # resources, NICs, subnets, NSGs, route tables and public IPs 1-80 (private link services are
+    # not listed and take the network default). Same characters for all: ids.NAME_RULE.
+    "Microsoft.Network/privateEndpoints": (2, 64),
+    "Microsoft.Network/virtualNetworks": (2, 64),
+}
+DEFAULT_NAME_LENGTH = (1, 80)
+
+
+def require_name(name: str, rid: str, rtype: str | None = None) -> None:
+    """Azure's name rule for the resource type ``rtype`` (the network default when not given)."""
+    low, high = NAME_LENGTHS.get(rtype or "", DEFAULT_NAME_LENGTH)
+    if not ids.valid_name(name) or not low <= len(name) <= high:
+        # ARM's code and, for the 80-character default, its message; the wording for the other
+        # lengths follows it (the stand-in's own).
+        length = f"up to {high}" if low == 1 else f"between {low} and {high}"
         raise bad_request(
             "InvalidResourceName",
-            f"Resource name {name} is invalid. The name can be up to 80 characters long. It must begin with "
+            f"Resource name {name} is invalid. The name can be {length} characters long. It must begin with "
             "a word character, and it must end with a word character or with '_'. The name may contain word "
             "characters or '.', '-', '_'.",
             rid,
@@ -102,7 +119,7 @@ class Draft(NamedTuple):
 
 def draft(world: World, rid: str, parsed: ids.ParsedId, rtype: str, body: Json) -> Draft:
     """Check the name and location, and shape the stored resource's top-level fields."""
-    require_name(parsed.name, rid)
+    require_name(parsed.name, rid, rtype)
     existing = world.get(rid)
     location = require_location(body, rid)
     props = properties(body)

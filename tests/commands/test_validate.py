@@ -238,3 +238,23 @@ def test_every_kind_has_a_check() -> None:
     for kind in v.Kind:
         with contextlib.suppress(v.InvalidValue):
             v.check(kind, "x", ("x",))
+
+
+@pytest.mark.parametrize("length", [2, 64])
+def test_endpoint_names_within_azures_2_to_64(length: int) -> None:
+    name = "p" + "e" * (length - 1)
+    assert v.endpoint_name(name) == name
+
+
+@pytest.mark.parametrize("name", ["p", "p" * 65, "p" * 70])
+def test_endpoint_names_outside_azures_2_to_64_are_refused_before_azure(name: str) -> None:
+    with pytest.raises(v.InvalidValue, match=r"Azure allows 2 to 64 for a private endpoint"):
+        v.endpoint_name(name)
+
+
+def test_every_generated_endpoint_name_obeys_azures_rule() -> None:
+    from commands.usecases.request import _endpoint_name
+
+    for where in ("VM-Win2019", "x" * 200, "vnet.-", "a_b-c.d" * 20):
+        name = _endpoint_name("rdp-vmb" + "x" * 33, where)
+        assert v.endpoint_name(name) == name

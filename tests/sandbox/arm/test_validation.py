@@ -134,6 +134,23 @@ def test_names_that_break_azure_rules(net_b, name: str) -> None:
     )
 
 
+@pytest.mark.parametrize("name", ["p", "p" * 65, "p" * 70])
+def test_private_endpoint_names_take_2_to_64_characters(net_a, net_b, name: str) -> None:
+    """Azure's rule for privateEndpoints (resource-name-rules.md): 2-64, not the network default 80."""
+    alias = expose(net_b).alias
+    status, code = refused(lambda: net_a.private_endpoints.begin_create_or_update(A_RG, name, pe_body(alias)))
+    assert (status, code) == (400, "InvalidResourceName")
+    assert list(net_a.private_endpoints.list(A_RG)) == []
+
+
+def test_a_64_character_endpoint_name_is_accepted(net_a, net_b) -> None:
+    alias = expose(net_b).alias
+    assert (
+        net_a.private_endpoints.begin_create_or_update(A_RG, "p" * 64, pe_body(alias)).result().name
+        == "p" * 64
+    )
+
+
 def test_request_message_over_140_characters(net_a, net_b) -> None:
     pls = expose(net_b)
     assert refused(

@@ -1,12 +1,25 @@
-"""Issue 9 rule 4: Azure never approves a rejected connection, also when the rejection was made in
-the portal; natlink records the rejection, tells both sides the way on, and never reopens the card."""
+"""Issue 9: natlink meets Azure's rules before it writes, and tells the person what to do.
+
+Rule 4: Azure never approves a rejected connection, also when the rejection was made in the
+portal; natlink records the rejection, tells both sides the way on, and never reopens the card.
+Rule 5: names natlink sends or makes obey each resource type's rule.
+"""
 
 from __future__ import annotations
 
 from cloud.tokens import token
 from storage import requests
 from storage.database import open_database
-from tests.e2e.harness import database, find, ok, pending_request, request_id_of, text_of, wait_for
+from tests.e2e.harness import (
+    create_rdp_vmb,
+    database,
+    find,
+    ok,
+    pending_request,
+    request_id_of,
+    text_of,
+    wait_for,
+)
 
 B_RG, SERVICE = "rg-team-b", "rdp-vmb"
 
@@ -48,3 +61,14 @@ def test_approving_a_connection_rejected_in_the_portal(bot, driver, slack, sandb
     assert pe.tags["natlink-token"] == token(again.id), "the rejected endpoint was replaced"
     (conn,) = net_b.private_link_services.list_private_endpoint_connections(B_RG, SERVICE)
     assert conn.private_link_service_connection_state.status == "Pending"
+
+
+def test_an_endpoint_name_azure_would_refuse_is_never_sent(bot, driver, slack, sandbox) -> None:
+    """Rule 5: a private endpoint takes 2-64 characters; a 70-character one used to reach Azure."""
+    create_rdp_vmb(driver, slack)
+    sandbox.control("DELETE", "requests")
+    answer = ok(
+        driver.slash_command("bob", "#team-a", f"request {SERVICE} --vm VM-Win2019 --name {'p' * 70}")
+    )
+    assert "Azure allows 2 to 64 for a private endpoint" in str(answer), answer
+    assert not [k for k in sandbox.control("GET", "requests")["counts"] if "privateEndpoints" in k]
