@@ -1,15 +1,18 @@
 """The two Azure Monitor signals natlink watches, read once per subscription, region and metric.
 
 * **Probe health**: a load balancer's ``DipAvailability`` ("Health Probe Status") per backend IP,
-  in percent of probes answered.
+  frontend IP and backend port, in percent of probes answered. Split by all three, so one
+  service's failing probe on a shared load balancer (or a VM serving two services) is never
+  averaged with another's: Azure averages over every dimension a query does not split by.
 * **NAT port usage**: a private link service's ``PLSNatPortsUsage`` per NAT IP, in percent of
   that IP's SNAT ports in use.
 
 Both are read with Azure Monitor's subscription-scope call (``Microsoft.ResourceId eq '*'`` split
 by the metric's dimension), so a sweep costs two requests per subscription and region however
 many services there are; per-resource calls would grow with the estate and meet ARM throttling.
-Subscriptions are read concurrently; one the identity may not read (401/403/404) is reported as
-unreadable and the others still count. Everything returned is a plain frozen record.
+Subscriptions are read concurrently. A subscription Azure Monitor does not answer for, whatever
+the reason (a refusal, a 500, a metric error in the body), is reported as unreadable and its
+signals are unknown; the others still count, and the sweep goes on without it.
 
 The value of a series is the average of its latest minute that has data: Azure Monitor
 publishes a minute a little late, so the newest minute of the window is often still empty.
@@ -42,21 +45,28 @@ Json = dict[str, Any]
 class _Metric:
     namespace: str
     name: str
-    dimension: str
+    dimensions: tuple[str, ...]
 
 
-DIP_AVAILABILITY = _Metric("Microsoft.Network/loadBalancers", "DipAvailability", "BackendIPAddress")
+DIP_AVAILABILITY = _Metric(
+    "Microsoft.Network/loadBalancers",
+    "DipAvailability",
+    ("BackendIPAddress", "FrontendIPAddress", "BackendPort"),
+)
 NAT_PORTS_USAGE = _Metric(
-    "Microsoft.Network/privateLinkServices", "PLSNatPortsUsage", "PrivateLinkServiceIPAddress"
+    "Microsoft.Network/privateLinkServices", "PLSNatPortsUsage", ("PrivateLinkServiceIPAddress",)
 )
 
 
 @dataclass(frozen=True)
 class ProbeHealth:
-    """How many of a backend's health probes succeeded in the latest minute, in percent."""
+    """How many of a backend's health probes for one frontend and backend port succeeded in the
+    latest minute, in percent."""
 
     lb_id: str  # lower-cased
     ip: str
+    frontend_ip: str
+    port: int
     percent: float
 
 
@@ -83,16 +93,18 @@ class Signals:
     probes: tuple[ProbeHealth, ...]
     nat_usage: tuple[NatUsage, ...]
     unreadable: tuple[Unreadable, ...]
-    _probe_index: dict[tuple[str, str], float] = field(init=False, repr=False, compare=False)
+    _probe_index: dict[tuple[str, str, str, int], float] = field(init=False, repr=False, compare=False)
     _nat_index: dict[tuple[str, str], float] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_probe_index", {(p.lb_id, p.ip.lower()): p.percent for p in self.probes})
+        probes = {(p.lb_id, p.ip.lower(), p.frontend_ip.lower(), p.port): p.percent for p in self.probes}
+        object.__setattr__(self, "_probe_index", probes)
         object.__setattr__(self, "_nat_index", {(n.pls_id, n.ip.lower()): n.percent for n in self.nat_usage})
 
-    def probe(self, lb_id: str, ip: str) -> float | None:
-        """The probe health of ``ip`` behind ``lb_id`` (any case), or None when not known."""
-        return self._probe_index.get((ids.key(lb_id), ip.lower()))
+    def probe(self, lb_id: str, ip: str, frontend_ip: str, port: int) -> float | None:
+        """The probe health of backend ``ip`` on ``port`` behind frontend ``frontend_ip`` of ``lb_id``
+        (any case), or None when not known."""
+        return self._probe_index.get((ids.key(lb_id), ip.lower(), frontend_ip.lower(), port))
 
     def nat(self, pls_id: str, ip: str) -> float | None:
         """The port usage of NAT IP ``ip`` of ``pls_id`` (any case), or None when not known."""
@@ -116,8 +128,12 @@ def read_signals(clients: Clients, subscriptions: Iterable[str], regions: Iterab
         read_at=read_at,
         subscriptions=subs,
         regions=where,
-        probes=tuple(ProbeHealth(rid, ip, v) for probes, _ in readings for rid, ip, v in probes),
-        nat_usage=tuple(NatUsage(rid, ip, v) for _, usage in readings for rid, ip, v in usage),
+        probes=tuple(_probe_health(rid, dims, v) for probes, _ in readings for rid, dims, v in probes),
+        nat_usage=tuple(
+            NatUsage(rid, dims["privatelinkserviceipaddress"], v)
+            for _, usage in readings
+            for rid, dims, v in usage
+        ),
         unreadable=tuple(r for r in results if isinstance(r, Unreadable)),
     )
 
@@ -127,14 +143,27 @@ def regions(snapshot: Snapshot) -> tuple[str, ...]:
     return tuple(dict.fromkeys(r for r in (_region(s.location or "") for s in snapshot.services) if r))
 
 
+def _probe_health(lb_id: str, dims: dict[str, str], percent: float) -> ProbeHealth:
+    port = dims["backendport"]
+    return ProbeHealth(
+        lb_id,
+        dims["backendipaddress"],
+        dims["frontendipaddress"],
+        int(port) if port.isdigit() else 0,
+        percent,
+    )
+
+
 # ------------------------------------------------------------------------------------ reading
-Reading = list[tuple[str, str, float]]  # (resource id lower, dimension value, percent)
+Reading = list[
+    tuple[str, dict[str, str], float]
+]  # (resource id lower, dimension values by lower name, percent)
 
 
 def _read(
     clients: Clients, subscription: str, where: tuple[str, ...], now: datetime
 ) -> tuple[Reading, Reading] | Unreadable:
-    """One subscription's two metrics in every region; a refusal marks it unreadable."""
+    """One subscription's two metrics in every region; any failure marks it unreadable (unknown)."""
 
     def read() -> tuple[Reading, Reading]:
         monitor = clients.monitor(subscription)
@@ -145,7 +174,10 @@ def _read(
             usage += _query(monitor, subscription, region, NAT_PORTS_USAGE, now)
         return probes, usage
 
-    return read_or_unreadable(subscription, read)
+    try:
+        return read_or_unreadable(subscription, read)
+    except CloudError as error:  # metrics degrade: connection drift, reminders and the rest go on
+        return Unreadable(subscription, error.code, error.message)
 
 
 def _query(monitor: Any, subscription: str, region: str, metric: _Metric, now: datetime) -> Reading:
@@ -164,7 +196,7 @@ def _query(monitor: Any, subscription: str, region: str, metric: _Metric, now: d
         interval=INTERVAL,
         aggregation="Average",
         top=TOP,
-        filter=f"Microsoft.ResourceId eq '*' and {metric.dimension} eq '*'",
+        filter=" and ".join(f"{d} eq '*'" for d in ("Microsoft.ResourceId", *metric.dimensions)),
     )
     response = _send(monitor, request)
     raise_for_status(response)
@@ -179,10 +211,13 @@ def _query(monitor: Any, subscription: str, region: str, metric: _Metric, now: d
                 str((m.get("name") or {}).get("value") or "").lower(): m.get("value")
                 for m in series.get("metadatavalues") or []
             }
-            resource, value = dims.get(_RESOURCE_ID), dims.get(metric.dimension.lower())
+            resource, wanted = (
+                dims.get(_RESOURCE_ID),
+                {d.lower(): str(dims.get(d.lower()) or "") for d in metric.dimensions},
+            )
             percent = _latest(series.get("data") or [])
-            if resource and value and percent is not None:
-                out.append((ids.key(resource), str(value), percent))
+            if resource and all(wanted.values()) and percent is not None:
+                out.append((ids.key(resource), wanted, percent))
     return out
 
 

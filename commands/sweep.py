@@ -358,10 +358,15 @@ def _probes(
 
 
 def _probe(signals: Signals, service: LiveService, ip: str | None) -> float | None:
-    """The health probe of ``ip`` on the service's own load balancer (addresses can repeat across VNets)."""
-    if ip is None:
+    """The health probe of ``ip`` for this service alone: its own load balancer (addresses repeat
+    across VNets), its frontend and its backend ports (a VM can serve several services)."""
+    if ip is None or service.frontend_ip is None:
         return None
-    readings = [signals.probe(lb, ip) for lb in service.load_balancer_ids]
+    readings = [
+        signals.probe(lb, ip, service.frontend_ip, back)
+        for lb in service.load_balancer_ids
+        for _, back in service.ports
+    ]
     found = [r for r in readings if r is not None]
     return min(found) if found else None
 

@@ -255,11 +255,15 @@ def _power(world: World, spec: Json) -> tuple[int, Json]:
 
 
 def _probe(world: World, spec: Json) -> tuple[int, Json]:
-    """Fail (or heal) the health probe of one backend address of a load balancer."""
+    """Fail (or heal) the health probe of one backend address of a load balancer (or of that
+    address on one backend ``port``, as when one of two services on a VM stops answering)."""
     lb, ip, healthy = str(spec.get("lb", "")), str(spec.get("ip", "")), bool(spec.get("healthy", False))
+    port = spec.get("port")
+    if port is not None and not isinstance(port, int):
+        raise bad_request("InvalidSignal", "'port' must be a backend port number.")
     with world.lock:
         world.require(lb, "load balancer")
-        key = metrics.probe_key(lb, ip)
+        key = metrics.probe_key(lb, ip, port)
         down = [k for k in world.signals.get("probe_down", []) if k != key]
         world.signals["probe_down"] = down if healthy else [*down, key]
         world.mark_changed()

@@ -1,7 +1,11 @@
 """Azure Monitor metrics for the two signals natlink watches, derived from the world.
 
-* ``DipAvailability`` (load balancers, "Health Probe Status", by ``BackendIPAddress``): 100 while
-  the backend's VM runs and its probe has not been failed through the control API, else 0.
+* ``DipAvailability`` (load balancers, "Health Probe Status"): one series per load-balancing rule
+  and backend address, with Azure's dimensions ``BackendIPAddress``, ``BackendPort``,
+  ``FrontendIPAddress``, ``FrontendPort`` and ``ProtocolType`` (Azure Monitor's supported metrics
+  for Microsoft.Network/loadBalancers). 100 while the backend's VM runs and its probe has not been
+  failed through the control API (for the address, or for the address and one backend port), else
+  0. A query that does not split by a dimension gets the average over it, as Azure answers.
 * ``PLSNatPortsUsage`` (private link services, by ``PrivateLinkServiceIPAddress``): the value set
   through the control API, else 2 % of one NAT IP's ports per approved connection, spread
   evenly over the service's NAT IPs.
@@ -45,28 +49,51 @@ class Definition:
     series: Callable[[World, Json], Series]
 
 
-def probe_key(lb_id: str, ip: str) -> str:
-    return f"{ids.key(lb_id)}|{ip}"
+def probe_key(lb_id: str, ip: str, port: int | None = None) -> str:
+    return f"{ids.key(lb_id)}|{ip}" + (f"|{port}" if port is not None else "")
 
 
 def _dip_availability(world: World, lb: Json) -> Series:
     out: Series = []
-    down = world.signals.setdefault("probe_down", [])
-    for pool in lb["properties"]["backendAddressPools"]:
-        for config_id in world.referrers("pool", pool["id"]):
-            parsed = ids.parse(config_id)
-            nic = world.get(parsed.parent) if parsed else None
-            if nic is None:
-                continue
-            config = next(
-                c for c in nic["properties"]["ipConfigurations"] if ids.key(c["id"]) == ids.key(config_id)
-            )
-            ip = config["properties"]["privateIPAddress"]
-            vm = world.get(nic["properties"].get("virtualMachine", {}).get("id", ""))
-            running = vm is None or vm.get("_power") == "running"
-            healthy = running and probe_key(lb["id"], ip) not in down
-            out.append(({"BackendIPAddress": ip}, 100.0 if healthy else 0.0))
+    down = set(world.signals.setdefault("probe_down", []))
+    frontends = {
+        ids.key(f["id"]): f["properties"].get("privateIPAddress") or ""
+        for f in lb["properties"]["frontendIPConfigurations"]
+    }
+    for rule in lb["properties"].get("loadBalancingRules") or []:
+        props = rule["properties"]
+        pool_id = (props.get("backendAddressPool") or {}).get("id")
+        frontend = frontends.get(ids.key((props.get("frontendIPConfiguration") or {}).get("id", "")), "")
+        if not pool_id:
+            continue
+        for ip, running in _members(world, pool_id):
+            port = props.get("backendPort")
+            healthy = running and not {probe_key(lb["id"], ip), probe_key(lb["id"], ip, port)} & down
+            dims = {
+                "BackendIPAddress": ip,
+                "BackendPort": str(port),
+                "FrontendIPAddress": frontend,
+                "FrontendPort": str(props.get("frontendPort")),
+                "ProtocolType": str(props.get("protocol", "Tcp")).upper(),
+            }
+            out.append((dims, 100.0 if healthy else 0.0))
     return out
+
+
+def _members(world: World, pool_id: str) -> list[tuple[str, bool]]:
+    """The addresses of a pool's NIC members, and whether each one's VM runs."""
+    found = []
+    for config_id in world.referrers("pool", pool_id):
+        parsed = ids.parse(config_id)
+        nic = world.get(parsed.parent) if parsed else None
+        if nic is None:
+            continue
+        config = next(
+            c for c in nic["properties"]["ipConfigurations"] if ids.key(c["id"]) == ids.key(config_id)
+        )
+        vm = world.get(nic["properties"].get("virtualMachine", {}).get("id", ""))
+        found.append((config["properties"]["privateIPAddress"], vm is None or vm.get("_power") == "running"))
+    return found
 
 
 def _nat_ports_usage(world: World, pls: Json) -> Series:

@@ -6,11 +6,10 @@ from collections import Counter
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
-import pytest
 from azure.mgmt.network import NetworkManagementClient
+from azure.mgmt.network.models import LoadBalancingRule, Probe, SubResource
 
 from cloud.clients import Clients
-from cloud.errors import CloudError
 from cloud.health import nat_pressure, probe_failing
 from cloud.metrics import (
     Signals,
@@ -26,7 +25,7 @@ REGION = "japaneast"
 VM_ID = (
     f"/subscriptions/{TEAM_B}/resourceGroups/{B_RG}/providers/Microsoft.Compute/virtualMachines/VM-Win2019-2"
 )
-BACKEND, NAT_IP = "10.2.0.5", "10.2.0.6"
+BACKEND, NAT_IP, FRONTEND_IP, PORT = "10.2.0.5", "10.2.0.6", "10.2.0.4", 3389
 
 
 def read(clients: Clients) -> Signals:
@@ -42,11 +41,13 @@ def metric_requests(sandbox: RunningSandbox) -> list[dict]:
 def test_a_healthy_backend_reads_100(clients: Clients, net_b: NetworkManagementClient) -> None:
     pls = expose(net_b)
     signals = read(clients)
-    assert signals.probe(LB_ID, BACKEND) == 100.0
-    assert signals.probe(LB_ID.upper(), BACKEND) == 100.0, "ids compare case-insensitively"
-    assert {(p.lb_id, p.ip) for p in signals.probes} == {(LB_ID.lower(), BACKEND)}
+    assert signals.probe(LB_ID, BACKEND, FRONTEND_IP, PORT) == 100.0
+    assert signals.probe(LB_ID.upper(), BACKEND, FRONTEND_IP, PORT) == 100.0, "ids compare case-insensitively"
+    assert {(p.lb_id, p.ip, p.frontend_ip, p.port) for p in signals.probes} == {
+        (LB_ID.lower(), BACKEND, FRONTEND_IP, PORT)
+    }
     assert signals.nat(pls.id, NAT_IP) == 0.0
-    assert not probe_failing(signals.probe(LB_ID, BACKEND))
+    assert not probe_failing(signals.probe(LB_ID, BACKEND, FRONTEND_IP, PORT))
     assert not any(nat_pressure(n.percent) for n in signals.nat_usage)
     assert signals.unreadable == ()
     assert signals.regions == (REGION,)
@@ -56,25 +57,25 @@ def test_a_failed_probe_is_failing(sandbox: RunningSandbox, clients: Clients, ne
     expose(net_b)
     sandbox.control("POST", "probe", {"lb": LB_ID, "ip": BACKEND, "healthy": False})
     signals = read(clients)
-    assert signals.probe(LB_ID, BACKEND) == 0.0
-    assert probe_failing(signals.probe(LB_ID.upper(), BACKEND))
+    assert signals.probe(LB_ID, BACKEND, FRONTEND_IP, PORT) == 0.0
+    assert probe_failing(signals.probe(LB_ID.upper(), BACKEND, FRONTEND_IP, PORT))
     sandbox.control("POST", "probe", {"lb": LB_ID, "ip": BACKEND, "healthy": True})
-    assert not probe_failing(read(clients).probe(LB_ID, BACKEND))
+    assert not probe_failing(read(clients).probe(LB_ID, BACKEND, FRONTEND_IP, PORT))
 
 
 def test_a_stopped_vm_fails_its_probe(sandbox: RunningSandbox, clients: Clients, net_b) -> None:
     expose(net_b)
     sandbox.control("POST", "power", {"vm": VM_ID, "state": "stopped"})
     signals = read(clients)
-    assert signals.probe(LB_ID, BACKEND) == 0.0
-    assert probe_failing(signals.probe(LB_ID, BACKEND))
+    assert signals.probe(LB_ID, BACKEND, FRONTEND_IP, PORT) == 0.0
+    assert probe_failing(signals.probe(LB_ID, BACKEND, FRONTEND_IP, PORT))
 
 
 def test_an_unknown_backend_is_not_failing(clients: Clients, net_b) -> None:
     expose(net_b)
     signals = read(clients)
-    assert signals.probe(LB_ID, "10.9.9.9") is None
-    assert not probe_failing(signals.probe(LB_ID, "10.9.9.9"))
+    assert signals.probe(LB_ID, "10.9.9.9", FRONTEND_IP, PORT) is None
+    assert not probe_failing(signals.probe(LB_ID, "10.9.9.9", FRONTEND_IP, PORT))
 
 
 def test_nat_pressure_at_the_threshold(sandbox: RunningSandbox, clients: Clients, net_b) -> None:
@@ -109,19 +110,55 @@ def test_an_unreadable_subscription_is_reported(sandbox: RunningSandbox, clients
     signals = read(clients)
     (unreadable,) = signals.unreadable
     assert (unreadable.subscription, unreadable.code) == (TEAM_A, "AuthorizationFailed")
-    assert signals.probe(LB_ID, BACKEND) == 100.0, "the readable subscription still counts"
+    assert signals.probe(LB_ID, BACKEND, FRONTEND_IP, PORT) == 100.0, "the readable subscription still counts"
 
 
-def test_other_failures_are_cloud_errors(sandbox: RunningSandbox, clients: Clients, net_b) -> None:
+def test_any_failure_of_azure_monitor_degrades_to_unknown(
+    sandbox: RunningSandbox, clients: Clients, net_b
+) -> None:
+    """Issue 9 rule 9: a metric that cannot be read is unknown for that subscription; no error stops
+    the sweep (its connection drift, reminders and the rest still run)."""
     expose(net_b)
     sandbox.control(
         "POST",
         "faults",
-        {"method": "GET", "path": "Insights/metrics", "status": 409, "count": 10, "code": "Conflict"},
+        {
+            "method": "GET",
+            "path": f"{TEAM_B}/providers/Microsoft.Insights/metrics",
+            "status": 409,
+            "count": 10,
+            "code": "Conflict",
+        },
     )
-    with pytest.raises(CloudError) as caught:
-        read(clients)
-    assert caught.value.code == "Conflict"
+    signals = read(clients)
+    assert [(u.subscription, u.code) for u in signals.unreadable] == [(TEAM_B, "Conflict")]
+    assert signals.probe(LB_ID, BACKEND, FRONTEND_IP, PORT) is None, "unknown, never healthy by default"
+
+
+def test_one_services_failing_probe_is_not_averaged_with_anothers(
+    sandbox: RunningSandbox, clients: Clients, net_b
+) -> None:
+    """Two services on one VM behind one load balancer (3389 and 443): 443's probe fails alone."""
+    expose(net_b)
+    lb = net_b.load_balancers.get(B_RG, "lb-rdp")
+    rule = lb.load_balancing_rules[0]
+    lb.probes.append(Probe(name="https", protocol="Tcp", port=443, interval_in_seconds=5))
+    lb.load_balancing_rules.append(
+        LoadBalancingRule(
+            name="https",
+            protocol="Tcp",
+            frontend_port=443,
+            backend_port=443,
+            frontend_ip_configuration=rule.frontend_ip_configuration,
+            backend_address_pool=rule.backend_address_pool,
+            probe=SubResource(id=f"{LB_ID}/probes/https"),
+        )
+    )
+    net_b.load_balancers.begin_create_or_update(B_RG, "lb-rdp", lb).result()
+    sandbox.control("POST", "probe", {"lb": LB_ID, "ip": BACKEND, "port": 443, "healthy": False})
+    signals = read(clients)
+    assert signals.probe(LB_ID, BACKEND, FRONTEND_IP, 443) == 0.0
+    assert signals.probe(LB_ID, BACKEND, FRONTEND_IP, PORT) == 100.0, "not 50: no average across ports"
 
 
 def test_nothing_to_read_costs_nothing(sandbox: RunningSandbox, clients: Clients) -> None:

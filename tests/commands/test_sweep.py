@@ -104,6 +104,43 @@ def test_a_failing_probe_while_the_vm_runs(db, config, clients, managed, sandbox
     assert event.kind == "probe_failing" and "*failing* although the VM runs" in event.payload["line"]
 
 
+def test_azure_monitor_failing_does_not_stop_the_sweep(db, config, clients, managed, net_a, sandbox) -> None:
+    """Issue 9 rule 9: metrics that cannot be read are unknown; connection drift is still found."""
+    _sweep(db, config, clients, 0)
+    sandbox.control(
+        "POST",
+        "faults",
+        {
+            "method": "GET",
+            "path": "Insights/metrics",
+            "status": 500,
+            "count": 100,
+            "code": "InternalServerError",
+        },
+    )
+    net_a.private_endpoints.begin_create_or_update(
+        A_RG, "pe-portal", pe_body(managed.alias, "portal")
+    ).result()
+    result = _sweep(db, config, clients, 5)
+    assert [e.kind for e in events.pending(db)] == ["approval_card"], (
+        "no probe or NAT finding from unknown metrics"
+    )
+    assert result.events == 1
+
+
+def test_a_failing_probe_of_another_service_on_the_same_vm_is_not_ours(
+    db, config, clients, managed, sandbox
+) -> None:
+    """DipAvailability is read per frontend and backend port: another port's probe failing on the same
+    backend address is not this service's (it was averaged in, and halved the health)."""
+    natlink_lb = LB_ID.replace("lb-rdp", "natlink-lb-temp-vnet-default")
+    _sweep(db, config, clients, 0)
+    sandbox.control("POST", "probe", {"lb": natlink_lb, "ip": "10.2.0.5", "port": 443, "healthy": False})
+    assert _sweep(db, config, clients, 5).events == 0
+    sandbox.control("POST", "probe", {"lb": natlink_lb, "ip": "10.2.0.5", "port": 3389, "healthy": False})
+    assert [e.kind for e in events.pending(db)] == [] and _sweep(db, config, clients, 10).events == 1
+
+
 def test_subscribed_channels_and_the_owner_default(db, config, clients, managed, compute_b) -> None:
     channel_subscriptions.add_subscription(db, "rdp-vmb", "C0OPS", created_by="U0ALICE", events="all")
     channel_subscriptions.add_subscription(db, "*", "C0ALL", created_by="U0ADMIN", events="problems")

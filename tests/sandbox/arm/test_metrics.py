@@ -43,6 +43,25 @@ def test_probe_status_follows_power_state(net_b, compute_b: ComputeManagementCli
     assert availability() == {"10.2.0.5": 100.0}
 
 
+def test_probe_status_carries_azures_dimensions(net_b, monitor_b) -> None:
+    """DipAvailability's dimensions as Azure Monitor lists them for Microsoft.Network/loadBalancers."""
+    expose(net_b)
+    response = monitor_b.metrics.list(
+        LB_ID,
+        metricnames="DipAvailability",
+        filter="BackendIPAddress eq '*' and FrontendIPAddress eq '*' and BackendPort eq '*' "
+        "and FrontendPort eq '*' and ProtocolType eq '*'",
+    )
+    (series,) = response.value[0].timeseries
+    assert {m.name.value: m.value for m in series.metadatavalues} == {
+        "backendipaddress": "10.2.0.5",
+        "frontendipaddress": "10.2.0.4",
+        "backendport": "3389",
+        "frontendport": "3389",
+        "protocoltype": "TCP",
+    }
+
+
 def test_a_probe_failed_through_the_control_api(sandbox, net_b, monitor_b) -> None:
     expose(net_b)
     sandbox.control("POST", "probe", {"lb": LB_ID, "ip": "10.2.0.5", "healthy": False})
