@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from . import compute, ids, lro, metrics, privatelink
+from . import apiversions, compute, ids, lro, metrics, privatelink
 from .common import rendered
 from .errors import ArmError, bad_request, not_found, parent_not_found
 from .network import Subnets, check_subnet_unused, render_subnet
@@ -69,6 +69,7 @@ def dispatch(world: World, req: Request) -> Response:
             )
         params = {k: v for k, v in match.groupdict().items() if v is not None}
         with world.transaction():
+            apiversions.check(req.path, req.param("api-version") or "", _location_of(world, req))
             _check_scope(world, params)
             response = handler(world, req, params)
         world.save()
@@ -78,6 +79,15 @@ def dispatch(world: World, req: Request) -> Response:
             405, "MethodNotAllowed", f"The HTTP method '{req.method}' is not supported at '{req.path}'."
         )
     raise ArmError(404, "InvalidResourceType", f"No resource type is served at '{req.path}'.")
+
+
+def _location_of(world: World, req: Request) -> str | None:
+    """Where ARM would route ``req``: a PUT's body names it, an existing resource has one."""
+    if req.method == "PUT" and isinstance(req.body, dict) and isinstance(req.body.get("location"), str):
+        return req.body["location"]
+    parsed = ids.parse(req.path)
+    top = world.get(parsed.parent) if parsed else None
+    return top.get("location") if top else None
 
 
 def _check_scope(world: World, params: dict[str, str]) -> None:
@@ -376,35 +386,229 @@ def operation_status(world: World, req: Request, p: dict[str, str]) -> Response:
 @route("GET", r"/subscriptions")
 def list_subscriptions(world: World, req: Request, p: dict[str, str]) -> Response:
     subs = [s for s in world.subscriptions.values() if s["readable"]]
-    return page(world, req, subs, _subscription_body)
+    return page(world, req, subs, lambda sub: _subscription_body(world, sub))
 
 
 @route("GET", _SUB)
 def get_subscription(world: World, req: Request, p: dict[str, str]) -> Response:
-    return 200, _subscription_body(world.require_subscription(p["sub"])), {}
+    return 200, _subscription_body(world, world.require_subscription(p["sub"])), {}
 
 
 @route("GET", _RG)
 def get_group(world: World, req: Request, p: dict[str, str]) -> Response:
     group = world.group(p["sub"], p["rg"])
     assert group
-    return (
-        200,
-        {
-            "id": f"/subscriptions/{p['sub']}/resourceGroups/{group['name']}",
-            "name": group["name"],
-            "type": "Microsoft.Resources/resourceGroups",
-            "location": group["location"],
-            "properties": {"provisioningState": "Succeeded"},
-        },
-        {},
-    )
+    return 200, _group_body(p["sub"], group), {}
 
 
-def _subscription_body(sub: Json) -> Json:
+def _subscription_body(world: World, sub: Json) -> Json:
+    """A subscription as GET /subscriptions (2022-12-01) shows it: clients read ``tenantId`` to know
+    which tenant to ask for tokens (azure-cli's login records it as the subscription's tenant)."""
     return {
         "id": f"/subscriptions/{sub['subscriptionId']}",
+        "authorizationSource": "RoleBased",
+        "managedByTenants": [],
         "subscriptionId": sub["subscriptionId"],
+        "tenantId": world.identity.tenant_id,
         "displayName": sub["displayName"],
         "state": "Enabled",
+        "subscriptionPolicies": {
+            "locationPlacementId": "Public_2014-09-01",
+            "quotaId": "PayAsYouGo_2014-09-01",
+            "spendingLimit": "Off",
+        },
     }
+
+
+def _group_body(sub: str, group: Json) -> Json:
+    body: Json = {
+        "id": f"/subscriptions/{sub}/resourceGroups/{group['name']}",
+        "name": group["name"],
+        "type": "Microsoft.Resources/resourceGroups",
+        "location": group["location"],
+        "properties": {"provisioningState": "Succeeded"},
+    }
+    if group.get("tags"):
+        body["tags"] = group["tags"]
+    return body
+
+
+# ------------------------------------------------------------- ARM basics
+# What a real client asks ARM itself before it touches a resource: the resource groups, the
+# provider registrations (az resource create reads a type's api-versions there), the regions, and
+# the generic resource list. Shapes from specification/resources/resource-manager/
+# Microsoft.Resources/stable/2024-11-01/resources.json and .../2022-12-01/subscriptions.json.
+@route("GET", _SUB + r"/resourceGroups")
+def list_groups(world: World, req: Request, p: dict[str, str]) -> Response:
+    sub = world.require_subscription(p["sub"])
+    groups = sorted(sub["groups"].values(), key=lambda g: g["name"].lower())
+    return page(world, req, groups, lambda g: _group_body(p["sub"], g))
+
+
+@route("PUT PATCH", _SUB + r"/resourceGroups/(?P<group>[^/]+)")
+def put_group(world: World, req: Request, p: dict[str, str]) -> Response:
+    """ResourceGroups_CreateOrUpdate: 201 when created, 200 when it existed. A group keeps its
+    region: ARM refuses another one with InvalidResourceGroupLocation."""
+    body = _json_body(req)
+    existing = world.group(p["sub"], p["group"])
+    location = body.get("location")
+    if existing is None:
+        if req.method == "PATCH":
+            raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{p['group']}' could not be found.")
+        if not isinstance(location, str) or not location:
+            raise bad_request("LocationRequired", "The location property is required for this definition.")
+        world.add_group(p["sub"], p["group"], location.replace(" ", "").lower())
+    elif isinstance(location, str) and location.replace(" ", "").lower() != existing["location"].lower():
+        raise ArmError(
+            409,
+            "InvalidResourceGroupLocation",
+            f"Invalid resource group location '{location}'. The Resource group already exists in location "
+            f"'{existing['location']}'.",
+        )
+    group = world.group(p["sub"], p["group"])
+    assert group is not None
+    if "tags" in body:
+        group["tags"] = dict(body.get("tags") or {})
+        world.mark_changed()
+    return (200 if existing else 201), _group_body(p["sub"], group), {}
+
+
+@route("GET", _SUB + r"/locations")
+def list_locations(world: World, req: Request, p: dict[str, str]) -> Response:
+    items = [
+        {
+            "id": f"/subscriptions/{p['sub']}/locations/{name}",
+            "name": name,
+            "type": "Region",
+            "displayName": display,
+            "regionalDisplayName": display,
+            "metadata": {"regionType": "Physical", "regionCategory": "Recommended"},
+        }
+        for name, display in apiversions.LOCATIONS.items()
+    ]
+    return 200, {"value": items}, {}
+
+
+@route("GET", _SUB + r"/providers")
+def list_providers(world: World, req: Request, p: dict[str, str]) -> Response:
+    return 200, {"value": [_provider(world, p["sub"], ns) for ns in _namespaces(world)]}, {}
+
+
+@route("GET", _SUB + r"/providers/(?P<namespace>[^/]+)")
+def get_provider(world: World, req: Request, p: dict[str, str]) -> Response:
+    namespace = next((ns for ns in _namespaces(world) if ns.lower() == p["namespace"].lower()), None)
+    if namespace is None:
+        raise ArmError(
+            404, "InvalidResourceNamespace", f"The resource namespace '{p['namespace']}' is invalid."
+        )
+    return 200, _provider(world, p["sub"], namespace), {}
+
+
+def _namespaces(world: World) -> list[str]:
+    served = {kind.namespace for kind in world.kinds.values()}
+    return sorted(served | {"Microsoft.Insights"}, key=str.lower)
+
+
+def _provider(world: World, sub: str, namespace: str) -> Json:
+    """A provider registration: each resource type with its regions and api-versions, newest first
+    (azure-cli's az resource create takes the newest stable one from here)."""
+    types = sorted(kind.type for kind in world.kinds.values() if kind.namespace == namespace)
+    types += (
+        ["metrics"]
+        if namespace.lower() == "microsoft.insights"
+        else ["locations/operations", "locations/operationResults"]
+    )
+    regions = list(apiversions.LOCATIONS.values())
+    return {
+        "id": f"/subscriptions/{sub}/providers/{namespace}",
+        "namespace": namespace,
+        "registrationState": "Registered",
+        "registrationPolicy": "RegistrationRequired",
+        "resourceTypes": [
+            {
+                "resourceType": rtype,
+                "locations": [] if rtype.startswith("locations/") else regions,
+                "apiVersions": list(reversed(apiversions.registered(namespace, rtype.split("/")[0]))),
+                "capabilities": "None",
+            }
+            for rtype in types
+        ],
+    }
+
+
+@route("GET", _SUB + r"(?:/resourceGroups/(?P<rg>[^/]+))?/resources")
+def list_resources(world: World, req: Request, p: dict[str, str]) -> Response:
+    """Resources_List and Resources_ListByResourceGroup: top-level resources only, without their
+    properties, narrowed by ``$filter`` clauses joined with ``and``."""
+    wanted = _resource_filter(req.param("$filter"))
+    found = []
+    for stored in sorted(world.resources.values(), key=lambda r: ids.key(r["id"])):
+        parsed = ids.parse(stored["id"])
+        if parsed is None or len(parsed.types) != 1 or parsed.subscription.lower() != p["sub"].lower():
+            continue
+        if "rg" in p and parsed.group.lower() != p["rg"].lower():
+            continue
+        facts = {
+            "resourcetype": f"{parsed.namespace}/{parsed.types[0]}",
+            "name": parsed.name,
+            "location": stored.get("location", ""),
+            "resourcegroup": parsed.group,
+        }
+        if all(facts.get(field, "").lower() == value.lower() for field, value in wanted):
+            found.append(stored)
+    return page(world, req, found, _generic)
+
+
+_CLAUSE = re.compile(r"^\s*(resourceType|name|location|resourceGroup)\s+eq\s+'([^']*)'\s*$", re.I)
+
+
+def _resource_filter(raw: str | None) -> list[tuple[str, str]]:
+    if not raw:
+        return []
+    clauses = []
+    for part in re.split(r"\s+and\s+", raw.strip(), flags=re.I):
+        match = _CLAUSE.match(part)
+        if match is None:
+            # Resources_List answers an expression it cannot read with this 400.
+            raise bad_request(
+                "InvalidFilterInQueryString", f"Invalid $filter '{raw}' specified in the query string."
+            )
+        clauses.append((match.group(1).lower(), match.group(2)))
+    return clauses
+
+
+def _generic(stored: Json) -> Json:
+    body = {k: stored[k] for k in ("id", "name", "type", "location", "tags", "sku", "kind") if k in stored}
+    body.setdefault("tags", {})
+    return body
+
+
+# ------------------------------------------------- load balancer children
+# Each LB child has its own GET and list in loadBalancer.json (LoadBalancerBackendAddressPools_Get,
+# LoadBalancerProbes_Get, LoadBalancerLoadBalancingRules_Get, LoadBalancerFrontendIPConfigurations_Get,
+# InboundNatRules_Get), answering what the LB's GET shows for it, derived fields included.
+_LB_CHILDREN = "backendAddressPools|probes|loadBalancingRules|frontendIPConfigurations|inboundNatRules"
+
+
+def _lb_id(p: dict[str, str]) -> str:
+    return ids.resource_id(p["sub"], p["rg"], "Microsoft.Network", "loadBalancers", p["lb"])
+
+
+def _lb_children(world: World, p: dict[str, str]) -> tuple[str, list[Json]]:
+    collection = next(c for c in _LB_CHILDREN.split("|") if c.lower() == p["child"].lower())
+    lb = world.render(world.require(_lb_id(p), "load balancer"))
+    return collection, lb["properties"].get(collection) or []
+
+
+@route("GET", _NET + r"/loadBalancers/(?P<lb>[^/]+)/(?P<child>" + _LB_CHILDREN + r")")
+def list_lb_children(world: World, req: Request, p: dict[str, str]) -> Response:
+    return page(world, req, _lb_children(world, p)[1], lambda item: item)
+
+
+@route("GET", _NET + r"/loadBalancers/(?P<lb>[^/]+)/(?P<child>" + _LB_CHILDREN + r")/(?P<name>[^/]+)")
+def get_lb_child(world: World, req: Request, p: dict[str, str]) -> Response:
+    collection, items = _lb_children(world, p)
+    found = next((i for i in items if i["name"].lower() == p["name"].lower()), None)
+    if found is None:
+        raise not_found(ids.child_id(_lb_id(p), collection, p["name"]))
+    return 200, found, {}
