@@ -50,6 +50,12 @@ _HINTS = {
     "NotFound": "Check the name, resource group and subscription; it may have been deleted outside natlink.",
     "ResourceGroupNotFound": "Check the resource group's name and subscription.",
     "SubscriptionNotFound": "Check NATLINK_SUBSCRIPTIONS and that the identity's tenant holds this subscription.",
+    # ARM's 401 when a token from one tenant reaches a subscription of another ("The access token is
+    # from the wrong issuer ... It must match the tenant ... associated with this subscription";
+    # quoted in Azure/azure-sdk-for-net#49391 and Azure/pcs-cli#357).
+    "InvalidAuthenticationTokenTenant": "This subscription belongs to another Entra ID tenant than "
+    "AZURE_TENANT_ID. natlink signs in to one tenant: remove the subscription from NATLINK_SUBSCRIPTIONS, "
+    "or run a natlink for that tenant.",
     "PrivateLinkServiceAliasNotFound": "Check the alias; the service may be gone, or its visibility may not "
     "include your subscription.",
     "TooManyRequests": "Azure is throttling natlink even after retries; wait a minute and try again.",

@@ -7,7 +7,7 @@ from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, 
 from azure.mgmt.network import NetworkManagementClient
 
 from cloud.clients import Clients
-from cloud.errors import CloudError
+from cloud.errors import CloudError, hint_for
 from cloud.inventory import snapshot
 from sandbox.arm.launch import RunningSandbox
 from tests.arm_story import A_RG, B_RG, create_lb, pls_body
@@ -64,3 +64,9 @@ def test_throttling_after_bounded_retries(sandbox: RunningSandbox, clients: Clie
 def test_errors_without_a_response(error, code: str, words: str) -> None:
     cloud = CloudError.from_azure(error, "/subscriptions/x")
     assert (cloud.code, cloud.resource) == (code, "/subscriptions/x") and words in cloud.hint
+
+
+def test_a_subscription_of_another_tenant_gets_its_own_hint() -> None:
+    """Issue 9 rule 13: a subscription of another tenant is not an authorization problem."""
+    hint = hint_for("InvalidAuthenticationTokenTenant", "The access token is from the wrong issuer.", None)
+    assert "another Entra ID tenant" in hint and "NATLINK_SUBSCRIPTIONS" in hint
