@@ -158,6 +158,16 @@ def test_a_decision_that_cannot_be_queued_is_not_recorded(db, monkeypatch) -> No
     assert isinstance(run(db, ALICE, f"approve {request_id}"), Queued), "the next click decides"
 
 
+def test_a_refused_create_of_someone_elses_service_is_audited(db) -> None:
+    """Issue 13, also seen: "a refused create (belongs to ...) is not audited"; it is refused before
+    anything is queued, and the denial is on the trail."""
+    grants.add_grant(db, BOB, "create", TEAM_B, granted_by=ADMIN)
+    refused = run(db, BOB, "create rdp-vmb --vm VM-Win2019-2 --port 3389")
+    assert isinstance(refused, Refusal) and "already exists and belongs to" in refused.reason
+    assert operations.list_operations(db) == []
+    assert (BOB, "create", "denied") in [(e.actor, e.action, e.outcome) for e in audit.list_entries(db)]
+
+
 def test_self_approval_is_refused(db) -> None:
     request = requests.create_request(
         db, request_id=new_request_id(), service="rdp-vmb", requester=ALICE, consumer_subscription=TEAM_A
