@@ -3,28 +3,41 @@
 Clients hold connection pools and cached tokens, so building them per call would repeat TLS
 handshakes and token requests. Timeouts, retries (see :mod:`cloud.retry`) and long-running
 operations are bounded so neither a sweep nor a change can hang.
+
+Every client asks for a token of the configured cloud's ARM audience, from that cloud's authority:
+a token for another cloud's ARM is one Entra ID will not issue and ARM will not take.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from azure.core.exceptions import AzureError
-from azure.identity import DefaultAzureCredential
+from azure.core.credentials import AccessToken, AccessTokenInfo
+from azure.core.exceptions import AzureError, ClientAuthenticationError
+from azure.identity import AzureAuthorityHosts, DefaultAzureCredential
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.monitor import MonitorManagementClient
 from azure.mgmt.network import NetworkManagementClient
 
 from .retry import ArmRetryPolicy
-from .settings import CloudSettings
+from .settings import AzureCloud, CloudSettings
 
 T = TypeVar("T")
 MAX_WORKERS = 8  # subscriptions read at once
-ARM_SCOPE = "https://management.azure.com/.default"
+ARM_SCOPE = "https://management.azure.com/.default"  # public Azure's; each client uses its cloud's
+# Entra ID's own hosts; MSAL's instance discovery makes sense only against them.
+KNOWN_AUTHORITIES = frozenset(
+    {
+        AzureAuthorityHosts.AZURE_PUBLIC_CLOUD,
+        AzureAuthorityHosts.AZURE_GOVERNMENT,
+        AzureAuthorityHosts.AZURE_CHINA,
+    }
+)
 CONNECTION_TIMEOUT = 10
 READ_TIMEOUT = 60
 RETRIES = 4
@@ -43,18 +56,30 @@ class Clients:
         self.polling_interval = polling_interval
         self.lro_timeout = lro_timeout
         self._lock = threading.Lock()
-        self._credential: DefaultAzureCredential | None = None
+        self._credential: CloudCredential | None = None
         self._network: dict[str, NetworkManagementClient] = {}
         self._compute: dict[str, ComputeManagementClient] = {}
         self._monitor: dict[str, MonitorManagementClient] = {}
 
     @property
-    def credential(self) -> DefaultAzureCredential:
+    def authority(self) -> str:
+        """AZURE_AUTHORITY_HOST when set (as azure-identity itself reads it), else the cloud's."""
+        return (
+            self.settings.authority_host
+            or os.environ.get("AZURE_AUTHORITY_HOST")
+            or self.settings.cloud.authority_host
+        ).rstrip("/")
+
+    @property
+    def credential(self) -> CloudCredential:
         with self._lock:
             if self._credential is None:
-                self._credential = DefaultAzureCredential(
+                authority = self.authority
+                self._credential = CloudCredential(
+                    self.settings.cloud,
+                    authority=authority,
                     connection_verify=self._verify(),
-                    disable_instance_discovery=not self.settings.is_public_cloud,
+                    disable_instance_discovery=authority.removeprefix("https://") not in KNOWN_AUTHORITIES,
                 )
             return self._credential
 
@@ -77,9 +102,8 @@ class Clients:
         """
         if not subscriptions:
             return []
-        config = getattr(self.network(subscriptions[0]), "_config", None)
         with contextlib.suppress(AzureError):
-            self.credential.get_token(*(getattr(config, "credential_scopes", None) or [ARM_SCOPE]))
+            self.credential.get_token(self.settings.cloud.scope)
         with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(subscriptions))) as pool:
             return list(pool.map(read, subscriptions))
 
@@ -93,6 +117,7 @@ class Clients:
     def _options(self) -> dict[str, Any]:
         return {
             "base_url": self.settings.arm_url,
+            "credential_scopes": [self.settings.cloud.scope],
             "connection_verify": self._verify(),
             "connection_timeout": CONNECTION_TIMEOUT,
             "read_timeout": READ_TIMEOUT,
@@ -107,3 +132,38 @@ class Clients:
 
     def _verify(self) -> str | bool:
         return self.settings.ca_bundle or True
+
+
+class CloudCredential(DefaultAzureCredential):
+    """azure-identity's DefaultAzureCredential, whose refusals say which cloud natlink asked for.
+
+    Entra ID refuses a token for another cloud's ARM with AADSTS500011 ("the resource principal
+    named https://management.usgovcloudapi.net was not found in the tenant"), which reads like a
+    missing app registration; the real cause is NATLINK_CLOUD, so the message names it.
+    """
+
+    def __init__(self, cloud: AzureCloud, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cloud = cloud
+        self.authority = kwargs.get("authority", "")
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        try:
+            return super().get_token(*scopes, **kwargs)
+        except ClientAuthenticationError as error:
+            raise self._explained(error) from error
+
+    def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
+        try:
+            return super().get_token_info(*scopes, options=options)
+        except ClientAuthenticationError as error:
+            raise self._explained(error) from error
+
+    def _explained(self, error: ClientAuthenticationError) -> ClientAuthenticationError:
+        if "AADSTS500011" not in str(error.message):
+            return error
+        return ClientAuthenticationError(
+            message=f"NATLINK_CLOUD is {self.cloud.name}, but the identity provider at {self.authority} does not "
+            f"know its ARM ({self.cloud.audience}): set NATLINK_CLOUD to the cloud your tenant is in "
+            f"(AzureCloud, AzureUSGovernment or AzureChinaCloud). {error.message}"
+        )

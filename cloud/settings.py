@@ -1,7 +1,10 @@
 """Where natlink finds Azure: read once from the environment and validated up front.
 
 A bad value fails at start-up with the variable's name, not later as an obscure TLS or HTTP
-error. The authority host (AZURE_AUTHORITY_HOST) is read by azure-identity itself.
+error. ``NATLINK_CLOUD`` names the Azure cloud (AzureCloud, AzureUSGovernment, AzureChinaCloud),
+which sets three things that only work together: the ARM URL, the Entra ID authority and the
+token scope (ARM's audience). ``NATLINK_ARM_URL`` and ``AZURE_AUTHORITY_HOST`` override the first
+two, as the sandbox does; the scope always follows the cloud.
 """
 
 from __future__ import annotations
@@ -12,7 +15,50 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-PUBLIC_ARM_URL = "https://management.azure.com"
+from azure.identity import AzureAuthorityHosts
+
+
+@dataclass(frozen=True)
+class AzureCloud:
+    """One Azure cloud's ARM endpoint, Entra ID authority and ARM token audience (the values of
+    azure-cli's KNOWN_CLOUDS and of each cloud's own ``/metadata/endpoints``)."""
+
+    name: str
+    arm_url: str
+    authority_host: str
+    audience: str
+
+    @property
+    def scope(self) -> str:
+        """What natlink asks Entra ID for: a token ARM in this cloud accepts."""
+        return f"{self.audience}/.default"
+
+
+CLOUDS = {
+    cloud.name.lower(): cloud
+    for cloud in (
+        AzureCloud(
+            "AzureCloud",
+            "https://management.azure.com",
+            f"https://{AzureAuthorityHosts.AZURE_PUBLIC_CLOUD}",
+            "https://management.azure.com",
+        ),
+        AzureCloud(
+            "AzureUSGovernment",
+            "https://management.usgovcloudapi.net",
+            f"https://{AzureAuthorityHosts.AZURE_GOVERNMENT}",
+            "https://management.usgovcloudapi.net",
+        ),
+        AzureCloud(
+            "AzureChinaCloud",
+            "https://management.chinacloudapi.cn",
+            f"https://{AzureAuthorityHosts.AZURE_CHINA}",
+            "https://management.chinacloudapi.cn",
+        ),
+    )
+}
+PUBLIC_CLOUD = CLOUDS["azurecloud"]
+PUBLIC_ARM_URL = PUBLIC_CLOUD.arm_url
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 
@@ -25,19 +71,37 @@ class CloudSettings:
     subscriptions: tuple[str, ...]
     arm_url: str = PUBLIC_ARM_URL
     ca_bundle: str | None = None
+    cloud: AzureCloud = PUBLIC_CLOUD
+    # AZURE_AUTHORITY_HOST when set; otherwise azure-identity's own reading of it, then the cloud's.
+    authority_host: str | None = None
 
     @property
     def is_public_cloud(self) -> bool:
-        """Instance discovery only makes sense against Azure's own authority."""
-        return self.arm_url.rstrip("/").lower() == PUBLIC_ARM_URL
+        """Whether natlink talks to its cloud's own ARM (not a stand-in at another URL)."""
+        return self.arm_url.rstrip("/").lower() == self.cloud.arm_url
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> CloudSettings:
+        cloud = _cloud(environ.get("NATLINK_CLOUD") or PUBLIC_CLOUD.name)
         return cls(
             subscriptions=_subscriptions(environ.get("NATLINK_SUBSCRIPTIONS", "")),
-            arm_url=_arm_url(environ.get("NATLINK_ARM_URL") or PUBLIC_ARM_URL),
+            arm_url=_https_url("NATLINK_ARM_URL", environ.get("NATLINK_ARM_URL") or cloud.arm_url),
             ca_bundle=_ca_bundle(environ.get("NATLINK_CA_BUNDLE") or None),
+            cloud=cloud,
+            authority_host=(
+                _https_url("AZURE_AUTHORITY_HOST", environ["AZURE_AUTHORITY_HOST"])
+                if environ.get("AZURE_AUTHORITY_HOST")
+                else None
+            ),
         )
+
+
+def _cloud(raw: str) -> AzureCloud:
+    found = CLOUDS.get(raw.strip().lower())
+    if found is None:
+        names = ", ".join(c.name for c in CLOUDS.values())
+        raise SettingsError(f"NATLINK_CLOUD must be one of {names}, not {raw!r}.")
+    return found
 
 
 def _subscriptions(raw: str) -> tuple[str, ...]:
@@ -52,10 +116,10 @@ def _subscriptions(raw: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(item.lower() for item in items))
 
 
-def _arm_url(raw: str) -> str:
+def _https_url(name: str, raw: str) -> str:
     parts = urlsplit(raw)
     if parts.scheme != "https" or not parts.hostname:
-        raise SettingsError(f"NATLINK_ARM_URL must be an https:// URL, not {raw!r}.")
+        raise SettingsError(f"{name} must be an https:// URL, not {raw!r}.")
     return raw.rstrip("/")
 
 

@@ -14,7 +14,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from . import seed
+from . import identity, seed
 from .server import ArmServer, make_world
 from .tls import ensure_certificates
 from .world import Settings
@@ -31,6 +31,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--lro-seconds", type=float, default=0.0, help="how long each long-running operation runs"
     )
     parser.add_argument("--page-size", type=int, default=100, help="items per page of a list")
+    parser.add_argument(
+        "--cloud",
+        type=str.lower,
+        choices=sorted(identity.CLOUDS),
+        default="azurecloud",
+        help="the Azure cloud played: the token audience its ARM accepts (AzureCloud by default)",
+    )
     args = parser.parse_args(argv)
     if args.lro_seconds < 0 or args.page_size < 1 or not 0 <= args.port <= 65535:
         parser.error("--lro-seconds must be >= 0, --page-size >= 1 and --port from 0 to 65535")
@@ -51,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     tls_dir = args.state.with_name(args.state.stem + "-tls") if args.state else scratch
     assert tls_dir is not None
     ca, cert, key = ensure_certificates(tls_dir)
-    server = ArmServer(world, args.port, cert, key)
+    server = ArmServer(world, args.port, cert, key, identity.cloud(args.cloud))
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -61,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             {
                 "arm_url": server.base_url,
                 "authority_host": server.base_url,
+                "cloud": server.cloud.name,
                 "tenant_id": world.identity.tenant_id,
                 "client_id": world.identity.client_id,
                 "client_secret": world.identity.client_secret,

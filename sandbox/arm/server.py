@@ -6,9 +6,8 @@ client never holds up the others. HTTP/1.1 keep-alive is supported.
 
 from __future__ import annotations
 
-import dataclasses
-
 import contextlib
+import dataclasses
 import re
 import ssl
 import time
@@ -21,7 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 from sandbox.loopback import LoopbackServer, read_json, send_json
 from sandbox.loopback import free_port as free_port  # tests/e2e import it from here
 
-from . import api, control, identity, lro
+from . import api, apiversions, control, identity, lro
 from .compute import VirtualMachines
 from .errors import ArmError
 from .loadbalancer import LoadBalancers
@@ -31,6 +30,8 @@ from .world import Json, Settings, World
 
 _OPENID = re.compile(r"^/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configuration$")
 _TOKEN = re.compile(r"^/(?P<tenant>[^/]+)/oauth2/v2\.0/token$")
+_METADATA = re.compile(r"^/metadata/endpoints/?$", re.I)
+_EMPTY_SEGMENTS = re.compile(r"/{2,}")
 
 
 def make_world(state_path: Path | None = None, settings: Settings | None = None) -> World:
@@ -49,8 +50,11 @@ class ArmServer(LoopbackServer):
     scheme = "https"
     thread_name = "sandbox-arm"
 
-    def __init__(self, world: World, port: int, cert: Path, key: Path) -> None:
+    def __init__(
+        self, world: World, port: int, cert: Path, key: Path, cloud: identity.Cloud = identity.PUBLIC
+    ) -> None:
         self.world = world
+        self.cloud = cloud  # the Azure cloud this sandbox plays: its token audiences and metadata
         self.faults = control.FaultBook()
         self.log = control.RequestLog()
         self.ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -86,6 +90,11 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self) -> None:
         url = urlsplit(self.path)
+        # ARM reads an empty path segment as none: Resources_CreateOrUpdate's own path template
+        # (specification/resources/.../resources.json: .../providers/{resourceProviderNamespace}/
+        # {parentResourcePath}/{resourceType}/{resourceName}) puts "//" before every top-level
+        # resource, which is what `az resource create` sends.
+        url = url._replace(path=_EMPTY_SEGMENTS.sub("/", url.path))
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         status, body, headers = 500, None, {}
         try:
@@ -117,9 +126,11 @@ class _Handler(BaseHTTPRequestHandler):
         if match := _OPENID.match(path):
             return 200, identity.openid_configuration(self.server.base_url, match["tenant"]), {}
         if (match := _TOKEN.match(path)) and self.command == "POST":
-            status, body = identity.issue_token(world.identity, match["tenant"], raw)
+            status, body = identity.issue_token(world.identity, match["tenant"], raw, self.server.cloud)
             return status, body, {}
-        identity.check_bearer(world.identity, self.headers.get("Authorization"))
+        if _METADATA.match(path) and self.command == "GET":
+            return self._metadata(query)
+        identity.check_bearer(world.identity, self.headers.get("Authorization"), self.server.cloud)
         lro.settle(world)
         req = api.Request(
             method=self.command,
@@ -131,6 +142,19 @@ class _Handler(BaseHTTPRequestHandler):
         if self.server.faults.take_lost(self.command, path):
             return _acknowledged_not_applied(world, req)
         return api.dispatch(world, req)
+
+    def _metadata(self, query: str) -> tuple[int, Any, dict[str, str]]:
+        """ARM's cloud metadata, served without a token: clients read it before they can log in."""
+        version = {k.lower(): v for k, v in parse_qsl(query, keep_blank_values=True)}.get("api-version")
+        if version is None:
+            raise ArmError(
+                400,
+                "MissingApiVersionParameter",
+                "The api-version query parameter (?api-version=) is required for all requests.",
+            )
+        apiversions.check("/metadata/endpoints", version)
+        base_url = f"https://{self.headers.get('Host') or self.server.base_url.removeprefix('https://')}"
+        return 200, identity.metadata_endpoints(base_url, self.server.cloud, version), {}
 
     def _send(self, status: int, body: Json | None, headers: dict[str, str]) -> None:
         request_id = str(uuid.uuid4())
