@@ -612,3 +612,28 @@ def get_lb_child(world: World, req: Request, p: dict[str, str]) -> Response:
     if found is None:
         raise not_found(ids.child_id(_lb_id(p), collection, p["name"]))
     return 200, found, {}
+
+
+@route("PUT", _NET + r"/loadBalancers/(?P<lb>[^/]+)/backendAddressPools/(?P<name>[^/]+)")
+def put_backend_pool(world: World, req: Request, p: dict[str, str]) -> Response:
+    """LoadBalancerBackendAddressPools_CreateOrUpdate (what `az network lb address-pool create`
+    sends): the pool is added to or replaces its namesake in the LB, which is then validated and
+    updated whole, as a PUT of the LB would be, and the pool is answered while the LB updates."""
+    lb_id = _lb_id(p)
+    stored = world.require(lb_id, "load balancer")
+    kind = world.kind_of(stored)
+    parsed = ids.parse(lb_id)
+    assert kind is not None and parsed is not None
+    pool = {"name": p["name"], "properties": _json_body(req).get("properties") or {}}
+    body = {k: v for k, v in world.editable(lb_id).items() if k in ("location", "tags", "sku", "properties")}  # type: ignore[union-attr]
+    pools = body["properties"].get("backendAddressPools") or []
+    existed = any(x["name"].lower() == p["name"].lower() for x in pools)
+    body["properties"]["backendAddressPools"] = (
+        [pool if x["name"].lower() == p["name"].lower() else x for x in pools] if existed else [*pools, pool]
+    )
+    updated = kind.put(world, lb_id, parsed, body)
+    updated["properties"]["provisioningState"] = "Updating"
+    world.put(updated)
+    op = world.start_operation("put", lb_id)
+    answer = get_lb_child(world, req, p | {"child": "backendAddressPools"})[1]
+    return (200 if existed else 201), answer, operation_headers(world, req, op, location=False)

@@ -91,13 +91,13 @@ def test_the_seed_story_through_the_real_azure_cli(az: Az, sandbox: launch.Runni
                     "frontendIPConfigurations": [
                         {"name": "fe", "properties": {"subnet": {"id": SUBNET_B}, "privateIPAllocationMethod": "Dynamic"}}
                     ],
-                    "backendAddressPools": [{"name": "pool"}],
                 },
             }
         ),
     )  # fmt: skip
     assert lb["properties"]["frontendIPConfigurations"][0]["properties"]["privateIPAddress"] == "10.2.0.4"
     lb_args = ("--subscription", TEAM_B, "-g", B_RG, "--lb-name", "lb-rdp")
+    az("network", "lb", "address-pool", "create", *lb_args, "-n", "pool")  # a PUT of the pool alone
     az("network", "lb", "probe", "create", *lb_args, "-n", "probe-rdp", "--protocol", "Tcp", "--port", "3389")
     az(
         "network", "lb", "rule", "create", *lb_args, "-n", "rule-rdp", "--protocol", "Tcp",

@@ -233,3 +233,22 @@ def test_load_balancer_children_have_their_own_endpoints(net_b) -> None:
     with pytest.raises(HttpResponseError) as got:
         list(net_b.load_balancer_probes.list(B_RG, "lb-nope"))
     assert (got.value.status_code, got.value.error.code) == (404, "ResourceNotFound")
+
+
+def test_a_backend_pool_is_put_on_its_own(net_b) -> None:
+    """LoadBalancerBackendAddressPools_CreateOrUpdate, as `az network lb address-pool create` sends it."""
+    create_lb(net_b)
+    made = net_b.load_balancer_backend_address_pools.begin_create_or_update(
+        B_RG, "lb-rdp", "pool-2", {}
+    ).result()
+    assert (made.name, made.provisioning_state) == ("pool-2", "Succeeded")
+    lb = net_b.load_balancers.get(B_RG, "lb-rdp")
+    assert [p.name for p in lb.backend_address_pools] == ["pool", "pool-2"]
+    assert lb.load_balancing_rules[0].name == "tcp-3389"  # the rest of the LB is kept
+    again = net_b.load_balancer_backend_address_pools.begin_create_or_update(
+        B_RG, "lb-rdp", "pool", {}
+    ).result()
+    assert [c.id.split("/")[8] for c in again.backend_ip_configurations] == ["vm-win2019-2-nic"]
+    with pytest.raises(HttpResponseError) as got:
+        net_b.load_balancer_backend_address_pools.begin_create_or_update(B_RG, "lb-nope", "pool", {}).result()
+    assert (got.value.status_code, got.value.error.code) == (404, "ResourceNotFound")
