@@ -93,7 +93,7 @@ def with_service(
 
     None when nothing is missing and the LB is healthy: the caller then skips the PUT.
     """
-    new = copy.deepcopy(lb) if lb is not None else _empty(location)
+    new = _owned(lb) if lb is not None else _empty(location)
     frontends, pools = list(new.frontend_ip_configurations or []), list(new.backend_address_pools or [])
     probes, rules = list(new.probes or []), list(new.load_balancing_rules or [])
     added = _add(
@@ -117,7 +117,7 @@ def with_service(
 
 def without_service(lb: LoadBalancer, parts: Parts) -> LoadBalancer:
     """``lb`` less the service's frontend, the rules on it, their probes and the service's pool."""
-    new = copy.deepcopy(lb)
+    new = _owned(lb)
     frontend = ids.key(parts.frontend_id)
     rules = list(new.load_balancing_rules or [])
     ours = [
@@ -163,6 +163,23 @@ def left(nic: NetworkInterface, pool_id: str) -> NetworkInterface | None:
         if len(kept) != len(pools):
             config.load_balancer_backend_address_pools, changed = kept, True
     return new if changed else None
+
+
+def _owned(lb: LoadBalancer) -> LoadBalancer:
+    """A copy of ``lb`` to PUT back: without the pool members the NICs own.
+
+    Azure lists every NIC-based member of a pool under ``loadBalancerBackendAddresses`` as well
+    as ``backendIPConfigurations``, and refuses a PUT that sends those addresses back
+    (``DuplicateIpConfigurationReferenceOnBackendAddressPool``, terraform-provider-azurerm#7691,
+    #7741): membership is written on the NIC. Addresses given by IP (no NIC) are the LB's own and stay.
+    """
+    new = copy.deepcopy(lb)
+    for pool in new.backend_address_pools or []:
+        pool.backend_ip_configurations = None
+        addresses = pool.load_balancer_backend_addresses or []
+        by_ip = [a for a in addresses if a.network_interface_ip_configuration is None]
+        pool.load_balancer_backend_addresses = by_ip or None  # None: the field is not sent at all
+    return new
 
 
 def _empty(location: str) -> LoadBalancer:

@@ -1,11 +1,13 @@
-"""Load balancers: frontends, backend pools, probes, load-balancing and inbound NAT rules.
+"""Load balancers: frontends, backend pools, probes, load-balancing, inbound NAT and outbound rules.
 
 Backend pool membership is NIC-based, as in Azure: a NIC's IP configuration names the pool,
-and the pool's ``backendIPConfigurations`` is derived from that on read.
+and the pool's ``backendIPConfigurations`` and ``loadBalancerBackendAddresses`` are derived from
+that on read. A PUT that sends those NIC-based addresses back is refused, as Azure refuses it.
 """
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from . import ids
@@ -25,8 +27,8 @@ from .common import (
     require_subnet,
     unique_names,
 )
-from .errors import bad_request, invalid_reference
-from .network import ipconfig_claims
+from .errors import ArmError, bad_request, invalid_reference
+from .network import check_members_of, ipconfig_claims
 from .world import Claim, Json, Ref, World
 
 LB_TYPE = "Microsoft.Network/loadBalancers"
@@ -104,8 +106,7 @@ class LoadBalancers:
         old = (existing or {}).get("properties", {})
         frontends = self._frontends(world, lb_id, props, old)
         pools = [
-            child(lb_id, "backendAddressPools", p, f"{LB_TYPE}/backendAddressPools", rid)[1]
-            | {"properties": {"provisioningState": "Succeeded"}}
+            _pool(world, lb_id, p, rid)
             for p in as_list(props.get("backendAddressPools"), "backendAddressPools", rid)
         ]
         names = {
@@ -122,15 +123,21 @@ class LoadBalancers:
             self._nat_rule(lb_id, r, names, rid)
             for r in as_list(props.get("inboundNatRules"), "inboundNatRules", rid)
         ]
+        outbound = [
+            self._outbound_rule(lb_id, r, names, rid)
+            for r in as_list(props.get("outboundRules"), "outboundRules", rid)
+        ]
         for collection, items in (
             ("frontendIPConfigurations", frontends),
             ("backendAddressPools", pools),
             ("probes", probes),
             ("loadBalancingRules", rules),
             ("inboundNatRules", nat_rules),
+            ("outboundRules", outbound),
         ):
             unique_names(items, collection, rid)
         _check_rule_clash(rules + nat_rules, rid)
+        _check_backend_clash(rules, rid)
         self._check_removals(world, old, frontends, pools, rid)
         stored["properties"] = {
             "provisioningState": "Succeeded",
@@ -141,8 +148,9 @@ class LoadBalancers:
             "loadBalancingRules": rules,
             "inboundNatRules": nat_rules,
             "inboundNatPools": [],
-            "outboundRules": [],
+            "outboundRules": outbound,
         }
+        check_members_of(world, stored, rid)
         return stored
 
     def _frontends(self, world: World, lb_id: str, props: Json, old: Json) -> list[Json]:
@@ -155,8 +163,9 @@ class LoadBalancers:
             fprops = properties(item)
             out_props: Json = {"provisioningState": "Succeeded", "privateIPAddressVersion": "IPv4"}
             if fprops.get("publicIPAddress"):
-                # Public IP resources are not modelled; the reference is kept so that a public
-                # frontend can be told apart (a private link service refuses it).
+                # The reference is kept as given, and a public IP that exists shows this frontend as
+                # its user; a dangling one is not refused yet (tests build public frontends on
+                # public IPs they never create).
                 out_props["publicIPAddress"] = {
                     "id": ref_id(fprops["publicIPAddress"], "publicIPAddress", fid)
                 }
@@ -218,6 +227,37 @@ class LoadBalancers:
         return _rule_core(lb_id, "inboundNatRules", item, names, rid)[0]
 
     @staticmethod
+    def _outbound_rule(lb_id: str, item: Json, names: dict[str, set[str]], rid: str) -> Json:
+        """An outbound rule (OutboundRulePropertiesFormat): SNAT for a pool through frontends."""
+        _, rule = child(lb_id, "outboundRules", item, f"{LB_TYPE}/outboundRules", rid)
+        props = properties(item)
+        if props.get("protocol") not in PROTOCOLS:
+            raise bad_request(
+                "InvalidRequestFormat", f"Outbound rule protocol must be one of {sorted(PROTOCOLS)}.", rid
+            )
+        frontends = names["frontendIPConfigurations"]
+        rule["properties"] = {
+            "provisioningState": "Succeeded",
+            "protocol": props["protocol"],
+            "allocatedOutboundPorts": int(props.get("allocatedOutboundPorts", 0)),
+            "idleTimeoutInMinutes": int(props.get("idleTimeoutInMinutes", 4)),
+            "enableTcpReset": bool(props.get("enableTcpReset", False)),
+            "frontendIPConfigurations": [
+                _own_ref(f, "frontendIPConfigurations", "frontendIPConfigurations", frontends, lb_id, rid)
+                for f in as_list(props.get("frontendIPConfigurations"), "frontendIPConfigurations", rid)
+            ],
+            "backendAddressPool": _own_ref(
+                props.get("backendAddressPool"),
+                "backendAddressPool",
+                "backendAddressPools",
+                names["backendAddressPools"],
+                lb_id,
+                rid,
+            ),
+        }
+        return rule
+
+    @staticmethod
     def _check_removals(world: World, old: Json, frontends: list[Json], pools: list[Json], rid: str) -> None:
         """A frontend a private link service uses, or a pool with members, cannot be removed."""
         kept = {ids.key(f["id"]) for f in frontends} | {ids.key(p["id"]) for p in pools}
@@ -230,14 +270,18 @@ class LoadBalancers:
         out = rendered(stored)
         props = out["properties"]
         users: dict[str, dict[str, list[Json]]] = {}
-        for collection in ("loadBalancingRules", "inboundNatRules"):
+        for collection in ("loadBalancingRules", "inboundNatRules", "outboundRules"):
             for rule in props[collection]:
                 rprops = rule["properties"]
-                for field in ("frontendIPConfiguration", "backendAddressPool", "probe"):
-                    if field in rprops:
-                        users.setdefault(ids.key(rprops[field]["id"]), {}).setdefault(collection, []).append(
-                            {"id": rule["id"]}
-                        )
+                used = [
+                    rprops[f]
+                    for f in ("frontendIPConfiguration", "backendAddressPool", "probe")
+                    if f in rprops
+                ]
+                for ref in used + list(rprops.get("frontendIPConfigurations", [])):
+                    users.setdefault(ids.key(ref["id"]), {}).setdefault(collection, []).append(
+                        {"id": rule["id"]}
+                    )
         for collection in ("frontendIPConfigurations", "backendAddressPools", "probes"):
             for item in props[collection]:
                 item["properties"].update(users.get(ids.key(item["id"]), {}))
@@ -245,6 +289,13 @@ class LoadBalancers:
             members = world.referrers("pool", pool["id"])
             if members:
                 pool["properties"]["backendIPConfigurations"] = [{"id": m} for m in members]
+                # NIC-based members are listed as backend addresses too (API 2020-05-01 on), each
+                # named by a GUID and pointing at its IP configuration (terraform-provider-azurerm#7691,
+                # Azure/azure-rest-api-specs#10104). Read-only: see ``_pool``.
+                pool["properties"]["loadBalancerBackendAddresses"] = [
+                    {"name": member_name(m), "properties": {"networkInterfaceIPConfiguration": {"id": m}}}
+                    for m in members
+                ]
         return out
 
     def check_delete(self, world: World, rid: str) -> None:
@@ -260,11 +311,49 @@ class LoadBalancers:
         return ipconfig_claims(stored, "frontendIPConfigurations")
 
     def refs(self, stored: Json) -> list[Ref]:
+        frontends = stored["properties"]["frontendIPConfigurations"]
         return [
             ("subnet-ipconfig", ids.key(fe["properties"]["subnet"]["id"]), fe["id"])
-            for fe in stored["properties"]["frontendIPConfigurations"]
+            for fe in frontends
             if "subnet" in fe["properties"]
+        ] + [
+            ("public-ip", ids.key(fe["properties"]["publicIPAddress"]["id"]), fe["id"])
+            for fe in frontends
+            if "publicIPAddress" in fe["properties"]
         ]
+
+
+def member_name(config_id: str) -> str:
+    """The name Azure lists a NIC-based pool member under: a GUID, stable for its IP configuration."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, ids.key(config_id)))
+
+
+def _pool(world: World, lb_id: str, item: Json, rid: str) -> Json:
+    """A backend pool of the PUT body. NIC-based addresses are Azure's to list, never the client's
+    to send: Azure answers ``InvalidRequestFormat`` with ``DuplicateIpConfigurationReferenceOnBackend
+    AddressPool`` details when a read-modify-write sends back what GET showed
+    (terraform-provider-azurerm#7691 and #7741, Azure/azure-rest-api-specs#10104). A client that
+    drops read-only fields (the Python SDK does) still sends each such address by its name."""
+    pool_id, pool = child(lb_id, "backendAddressPools", item, f"{LB_TYPE}/backendAddressPools", rid)
+    members = {member_name(m): m for m in world.referrers("pool", pool_id)}
+    props = properties(item)
+    details = []
+    for address in as_list(props.get("loadBalancerBackendAddresses"), "loadBalancerBackendAddresses", rid):
+        config = properties(address).get("networkInterfaceIPConfiguration")
+        config_id = ref_id(config, "networkInterfaceIPConfiguration", rid) if config else None
+        config_id = config_id or members.get(str(address.get("name", "")))
+        if config_id:
+            details.append(
+                {
+                    "code": "DuplicateIpConfigurationReferenceOnBackendAddressPool",
+                    "message": f"Found duplicate ipConfiguration reference {config_id} on backend pool addresses "
+                    f"{pool_id}/loadBalancerBackendAddresses/ and "
+                    f"{pool_id}/loadBalancerBackendAddresses/{address.get('name', '')}.",
+                }
+            )
+    if details:
+        raise ArmError(400, "InvalidRequestFormat", "Cannot parse the request.", target=rid, details=details)
+    return pool | {"properties": {"provisioningState": "Succeeded"}}
 
 
 def _check_rule_clash(rules: list[Json], rid: str) -> None:
@@ -280,6 +369,29 @@ def _check_rule_clash(rules: list[Json], rid: str) -> None:
                 rid,
             )
         seen[slot] = rule["name"]
+
+
+def _check_backend_clash(rules: list[Json], rid: str) -> None:
+    """Two load-balancing rules may not send the same protocol and backend port to the same pool
+    unless floating IP is on: ``RulesUseSameBackendPortProtocolAndPool``, message as answered in
+    Azure/azure-quickstart-templates#2014 and MicrosoftDocs/azure-docs#94673 and #117762."""
+    seen: dict[tuple[str, str, int], str] = {}
+    for rule in rules:
+        props = rule["properties"]
+        if props.get("enableFloatingIP"):
+            continue
+        refs = [*(props.get("backendAddressPools") or []), props.get("backendAddressPool") or {}]
+        for pool in dict.fromkeys(r["id"] for r in refs if r):
+            slot = (ids.key(pool), props["protocol"].lower(), props["backendPort"])
+            if slot in seen:
+                raise bad_request(
+                    "RulesUseSameBackendPortProtocolAndPool",
+                    f"Load balancing rules {seen[slot]} and {rule['id']} with floating IP disabled use the same "
+                    f"protocol {props['protocol']} and backend port {props['backendPort']}, and must not be "
+                    f"used with the same backend address pool {pool}.",
+                    rid,
+                )
+            seen[slot] = rule["id"]
 
 
 def _rule_core(

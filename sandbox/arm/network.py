@@ -1,4 +1,10 @@
-"""Virtual networks with their subnets, and network interfaces."""
+"""Virtual networks with their subnets, network interfaces, and what a subnet or a NIC links to.
+
+A subnet may link a network security group, a route table and a NAT gateway; a NIC IP
+configuration may hold a public IP and sit in load balancer backend pools. Each link is a
+reference Azure validates (it must exist, and the caller must hold the linked resource's
+``join/action``), and the linked resource shows its users derived on read.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from .common import (
     allocate_ip,
     allocation_method,
     as_list,
+    child,
     draft,
     find_child,
     guid,
@@ -21,11 +28,16 @@ from .common import (
     rendered,
     require_name,
     require_subnet,
+    unique_names,
 )
-from .errors import bad_request, invalid_reference, not_found, parent_not_found
+from .errors import ArmError, bad_request, invalid_reference, not_found, parent_not_found
 from .world import Claim, Json, Ref, World, etag
 
 VNET_TYPE = "Microsoft.Network/virtualNetworks"
+NSG_TYPE = "Microsoft.Network/networkSecurityGroups"
+ROUTE_TABLE_TYPE = "Microsoft.Network/routeTables"
+NAT_GATEWAY_TYPE = "Microsoft.Network/natGateways"
+PUBLIC_IP_TYPE = "Microsoft.Network/publicIPAddresses"
 SUBNET_TYPE = "Microsoft.Network/virtualNetworks/subnets"
 NIC_TYPE = "Microsoft.Network/networkInterfaces"
 
@@ -58,7 +70,15 @@ class VirtualNetworks:
                 raise bad_request("InvalidRequestFormat", "Every subnet needs a name.", rid)
             sid = ids.child_id(stored_id, "subnets", name)
             subnets.append(
-                build_subnet(world, sid, properties(item), old_subnets.get(ids.key(sid)), networks)
+                build_subnet(
+                    world,
+                    sid,
+                    properties(item),
+                    old_subnets.get(ids.key(sid)),
+                    networks,
+                    location=stored["location"],
+                    action="Microsoft.Network/virtualNetworks/write",
+                )
             )
         _check_overlaps(subnets, rid)
         kept = {ids.key(s["id"]) for s in subnets}
@@ -100,7 +120,91 @@ class VirtualNetworks:
         return []
 
     def refs(self, stored: Json) -> list[Ref]:
-        return []
+        return [
+            (relation, ids.key(subnet["properties"][field]["id"]), subnet["id"])
+            for subnet in stored["properties"]["subnets"]
+            for field, (_, relation) in SUBNET_LINKS.items()
+            if field in subnet["properties"]
+        ]
+
+
+# What a subnet links to: field -> (resource type, index relation). A subnet PUT *replaces* the
+# subnet: a link (or service endpoint, delegation) the body leaves out is removed, as in Azure
+# ("Subnets - Create Or Update" is a PUT of the whole SubnetPropertiesFormat; portal and CLI
+# read-modify-write it for that reason, azure-cli's `az network vnet subnet update`).
+SUBNET_LINKS = {
+    "networkSecurityGroup": ("networkSecurityGroups", "nsg"),
+    "routeTable": ("routeTables", "route-table"),
+    "natGateway": ("natGateways", "nat-gateway"),
+}
+
+
+def linked(world: World, value: object, field: str, rtype: str, rid: str, action: str) -> Json:
+    """A reference to another resource that ``rid`` links to (and so must be allowed to join).
+
+    ARM checks ``<type>/join/action`` on every linked resource of a write, changed or not, before
+    the resource provider sees the request: an identity without it gets 403
+    ``LinkedAuthorizationFailed`` (message as in microsoft/planetary-computer-hub#25 and
+    coreos/tectonic-installer#1954). The sandbox's identity holds no role at all in a
+    subscription marked unreadable (control API ``access``), so it cannot join anything there.
+    Then the resource must exist: ``InvalidResourceReference``.
+    """
+    target = ref_id(value, field, rid)
+    parsed = ids.parse(target)
+    assert parsed  # ref_id checked it
+    sub = world.subscriptions.get(parsed.subscription.lower())
+    if sub is not None and not sub["readable"]:
+        raise ArmError(
+            403,
+            "LinkedAuthorizationFailed",
+            f"The client '{world.identity.client_id}' with object id '{world.identity.client_id}' has "
+            f"permission to perform action '{action}' on scope '{rid}'; however, it does not have permission "
+            f"to perform action 'Microsoft.Network/{rtype}/join/action' on the linked scope(s) '{target}' or "
+            "the linked scope(s) are invalid.",
+            target=rid,
+        )
+    if len(parsed.types) != 1 or parsed.types[0].lower() != rtype.lower() or world.get(target) is None:
+        raise invalid_reference(target, rid)
+    return {"id": target}
+
+
+def _service_endpoints(value: object, location: str, sid: str) -> list[Json]:
+    """Service endpoints as Azure stores them: the service, and the regions it applies to
+    (SubnetCreateServiceEndpoint.json: Azure fills ``locations`` when the request leaves it out)."""
+    out = []
+    for item in as_list(value, "serviceEndpoints", sid):
+        service = item.get("service")
+        if not isinstance(service, str) or not service:
+            raise bad_request(
+                "InvalidRequestFormat",
+                "Cannot parse the request: every service endpoint needs a 'service'.",
+                sid,
+            )
+        locations = item.get("locations") or [location]
+        out.append({"service": service, "locations": list(locations), "provisioningState": "Succeeded"})
+    return out
+
+
+def _delegations(value: object, sid: str) -> list[Json]:
+    out = []
+    for item in as_list(value, "delegations", sid):
+        name, service = item.get("name"), properties(item).get("serviceName")
+        if not isinstance(name, str) or not isinstance(service, str):
+            raise bad_request(
+                "InvalidRequestFormat",
+                "Cannot parse the request: every delegation needs a 'name' and a 'serviceName'.",
+                sid,
+            )
+        out.append(
+            {
+                "name": name,
+                "id": ids.child_id(sid, "delegations", name),
+                "type": f"{SUBNET_TYPE}/delegations",
+                "etag": etag(),
+                "properties": {"serviceName": service, "actions": [], "provisioningState": "Succeeded"},
+            }
+        )
+    return out
 
 
 def build_subnet(
@@ -109,8 +213,16 @@ def build_subnet(
     props: Json,
     old: Json | None,
     networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network],
+    *,
+    location: str,
+    action: str = "Microsoft.Network/virtualNetworks/subnets/write",
 ) -> Json:
-    """Validate one subnet definition against its VNet and what it already holds."""
+    """Validate one subnet definition against its VNet and what it already holds.
+
+    The subnet is what the body says: links, service endpoints and delegations it leaves out are
+    gone afterwards (a PUT replaces, see ``SUBNET_LINKS``). ``action`` is the write ARM authorizes
+    (a subnet PUT, or a VNet PUT carrying its subnets), named in a ``LinkedAuthorizationFailed``.
+    """
     require_name(sid.rsplit("/", 1)[1], sid)
     prefix = props.get("addressPrefix") or (props.get("addressPrefixes") or [None])[0]
     if not isinstance(prefix, str):
@@ -137,22 +249,30 @@ def build_subnet(
             "link service IP configurations.",
             sid,
         )
-    world.define_subnet(sid, prefix)
-    return {
-        "name": sid.rsplit("/", 1)[1],
-        "id": sid,
-        "etag": etag(),
-        "type": SUBNET_TYPE,
-        "properties": {
-            "provisioningState": "Succeeded",
-            "addressPrefix": prefix,
-            "delegations": [],
-            "privateEndpointNetworkPolicies": _policy(
-                props, old_props, "privateEndpointNetworkPolicies", "Disabled", sid
-            ),
-            "privateLinkServiceNetworkPolicies": pls_policy,
-        },
+    links = {
+        field: linked(world, props[field], field, rtype, sid, action)
+        for field, (rtype, _) in SUBNET_LINKS.items()
+        if props.get(field) is not None
     }
+    endpoints = _service_endpoints(props.get("serviceEndpoints"), location, sid)
+    world.define_subnet(sid, prefix)
+    out: Json = {
+        "provisioningState": "Succeeded",
+        "addressPrefix": prefix,
+        **links,
+        "delegations": _delegations(props.get("delegations"), sid),
+        "privateEndpointNetworkPolicies": _policy(
+            props, old_props, "privateEndpointNetworkPolicies", "Disabled", sid
+        ),
+        "privateLinkServiceNetworkPolicies": pls_policy,
+    }
+    if endpoints:
+        out["serviceEndpoints"] = endpoints
+    if isinstance(props.get("defaultOutboundAccess"), bool):
+        # A "private subnet": no default outbound access for its VMs (Default outbound access in
+        # Azure, learn.microsoft.com/azure/virtual-network/ip-services/default-outbound-access).
+        out["defaultOutboundAccess"] = props["defaultOutboundAccess"]
+    return {"name": sid.rsplit("/", 1)[1], "id": sid, "etag": etag(), "type": SUBNET_TYPE, "properties": out}
 
 
 def _policy(props: Json, old: Json, field: str, default: str, sid: str) -> str:
@@ -228,7 +348,7 @@ class Subnets:
         old = subnets[index] if index is not None else None
         sid = old["id"] if old else sid
         networks = _networks(vnet["properties"]["addressSpace"]["addressPrefixes"], sid)
-        subnet = build_subnet(world, sid, properties(body), old, networks)
+        subnet = build_subnet(world, sid, properties(body), old, networks, location=vnet["location"])
         if index is None:
             subnets.append(subnet)
         else:
@@ -333,6 +453,8 @@ class NetworkInterfaces:
             out.append(("subnet-ipconfig", ids.key(props["subnet"]["id"]), config["id"]))
             for pool in props.get("loadBalancerBackendAddressPools", []):
                 out.append(("pool", ids.key(pool["id"]), config["id"]))
+            if "publicIPAddress" in props:
+                out.append(("public-ip", ids.key(props["publicIPAddress"]["id"]), config["id"]))
         return out
 
 
@@ -354,6 +476,7 @@ def build_nic_ipconfig(world: World, nic_id: str, item: Json, old: Json | None, 
         if find_child(world, pool_id, "backendAddressPools") is None:
             raise invalid_reference(pool_id, nic_id)
         pools.append({"id": pool_id})
+    check_pool_memberships(world, cid, [p["id"] for p in pools], nic_id)
     out_props: Json = {
         "provisioningState": "Succeeded",
         "privateIPAddress": ip,
@@ -362,6 +485,8 @@ def build_nic_ipconfig(world: World, nic_id: str, item: Json, old: Json | None, 
         "subnet": {"id": subnet_id},
         "primary": bool(props.get("primary", first)),
     }
+    if props.get("publicIPAddress") is not None:
+        out_props["publicIPAddress"] = _public_ip_for(world, props["publicIPAddress"], cid, nic_id)
     if pools:
         out_props["loadBalancerBackendAddressPools"] = pools
     return {
@@ -439,3 +564,445 @@ def remove_with_nics(world: World, rid: str) -> None:
     for nic in stored["properties"]["networkInterfaces"]:
         world.remove(nic["id"])
     world.remove(rid)
+
+
+# ------------------------------------------------------- backend pool membership
+def is_public(lb: Json) -> bool:
+    """A public load balancer has public frontends; every other one is internal (Azure has no mix)."""
+    return any(
+        "publicIPAddress" in f["properties"] or "publicIPPrefix" in f["properties"]
+        for f in lb["properties"].get("frontendIPConfigurations", [])
+    )
+
+
+def rule_pools(rule: Json) -> set[str]:
+    """The pools (keys) a load-balancing rule sends to: ``backendAddressPool`` and/or the list."""
+    props = rule["properties"]
+    refs = list(props.get("backendAddressPools") or [])
+    if props.get("backendAddressPool"):
+        refs.append(props["backendAddressPool"])
+    return {ids.key(r["id"]) for r in refs}
+
+
+def check_pool_memberships(
+    world: World, config_id: str, pool_ids: list[str], rid: str, replacing: Json | None = None
+) -> None:
+    """What Azure allows one NIC IP configuration to sit in, given the pools it is (to be) in.
+
+    ``replacing`` is a load balancer being PUT: its new body stands in for the stored one.
+
+    * Only one internal load balancer: "A virtual machine can reference backend address pools of
+      one public and one internal load balancer" (Compute API, networkInterfaceConfigurations
+      ...ipConfigurations.loadBalancerBackendAddressPools); the code is
+      ``AnotherInternalLoadBalancerExists`` (MicrosoftDocs azure-docs,
+      articles/load-balancer/load-balancer-common-deployment-errors.md).
+    * No two rules of load balancers of the same type (internal, public), the same one included,
+      send the same backend port and protocol to this IP configuration without floating IP:
+      ``RulesOfSameLoadBalancerTypeUseSameBackendPortProtocolAndIPConfig`` (the same docs page;
+      hashicorp/terraform#15923), message as in Azure/azure-powershell#2042. Within one pool the
+      load balancer itself refuses first (``RulesUseSameBackendPortProtocolAndPool``).
+    """
+    pools = {ids.key(p) for p in pool_ids}
+    lbs: dict[str, Json] = {}
+    for pool_id in pool_ids:
+        parsed = ids.parse(pool_id)
+        assert parsed
+        lb_key = ids.key(parsed.parent)
+        body = replacing if replacing and ids.key(replacing["id"]) == lb_key else world.get(parsed.parent)
+        if body is not None:
+            lbs[lb_key] = body
+    internal = [lb["id"] for lb in lbs.values() if not is_public(lb)]
+    if len(internal) > 1:
+        raise bad_request(
+            "AnotherInternalLoadBalancerExists",
+            f"IP configuration {config_id} cannot be in the backend pools of internal load balancers "
+            f"{internal[0]} and {internal[1]}: only one load balancer of type internal can reference the "
+            "same network interface IP configuration in its backend.",
+            rid,
+        )
+    seen: dict[tuple[bool, str, int], str] = {}
+    for lb in lbs.values():
+        for rule in lb["properties"].get("loadBalancingRules", []):
+            props = rule["properties"]
+            if props.get("enableFloatingIP") or not rule_pools(rule) & pools:
+                continue
+            slot = (is_public(lb), props["protocol"].lower(), props["backendPort"])
+            if slot in seen:
+                raise bad_request(
+                    "RulesOfSameLoadBalancerTypeUseSameBackendPortProtocolAndIPConfig",
+                    f"Load balancer rules {seen[slot]} and {rule['id']} use the same backend port "
+                    f"({props['backendPort']}) and protocol ({props['protocol']}), and must not be used with "
+                    f"the same backend ip ({config_id}).",
+                    rid,
+                )
+            seen[slot] = rule["id"]
+
+
+def check_members_of(world: World, lb: Json, rid: str) -> None:
+    """``check_pool_memberships`` for every NIC IP configuration in the pools of ``lb`` (being PUT)."""
+    for pool in lb["properties"]["backendAddressPools"]:
+        for config_id in world.referrers("pool", pool["id"]):
+            parsed = ids.parse(config_id)
+            nic = world.get(parsed.parent) if parsed else None
+            config = next(
+                (
+                    c
+                    for c in (nic or {}).get("properties", {}).get("ipConfigurations", [])
+                    if ids.key(c["id"]) == ids.key(config_id)
+                ),
+                None,
+            )
+            if config is not None:
+                pool_ids = [p["id"] for p in config["properties"].get("loadBalancerBackendAddressPools", [])]
+                check_pool_memberships(world, config_id, pool_ids, rid, replacing=lb)
+
+
+# ------------------------------------------------------------------ public IPs
+PUBLIC_RANGES = ("203.0.113.", "198.51.100.")  # RFC 5737 documentation ranges: data, never dialled
+
+
+def _free_public_address(world: World) -> str:
+    taken = {
+        r["properties"].get("ipAddress") for r in world.resources.values() if r.get("type") == PUBLIC_IP_TYPE
+    }
+    for prefix in PUBLIC_RANGES:
+        for last in range(1, 255):
+            if f"{prefix}{last}" not in taken:
+                return f"{prefix}{last}"
+    raise bad_request(
+        "PublicIPCountLimitReached", "The sandbox has no public addresses left."
+    )  # sandbox's own
+
+
+def _public_ip_for(world: World, value: object, user: str, rid: str) -> Json:
+    """A public IP linked by ``user`` (a NIC IP configuration or a NAT gateway): it must exist, be
+    joinable, and not be allocated to another resource. ``PublicIPAddressInUse``, message as quoted
+    in yingeli/pod-external-ip-operator (pkg/azurecni) from Azure's NIC PUT answer."""
+    action = (
+        "Microsoft.Network/natGateways/write"
+        if "/natgateways/" in user.lower()
+        else ("Microsoft.Network/networkInterfaces/write")
+    )
+    ref = linked(world, value, "publicIPAddress", "publicIPAddresses", rid, action)
+    others = [u for u in world.referrers("public-ip", ref["id"]) if ids.key(u) != ids.key(user)]
+    if others:
+        raise bad_request(
+            "PublicIPAddressInUse",
+            f"Resource {user} is referencing public IP address {ref['id']} that is already allocated to "
+            f"resource {others[0]}.",
+            rid,
+        )
+    return ref
+
+
+class PublicIPAddresses:
+    """Public IPs: the address a NIC IP configuration or a NAT gateway reaches the internet with.
+
+    Shape as PublicIpAddressGet.json (2024-05-01); the user (``ipConfiguration``, ``natGateway``)
+    is derived on read. Addresses come from RFC 5737 documentation ranges.
+    """
+
+    namespace = NETWORK
+    type = "publicIPAddresses"
+
+    def put(self, world: World, rid: str, parsed: ids.ParsedId, body: Json) -> Json:
+        existing, _, props, stored = draft(world, rid, parsed, PUBLIC_IP_TYPE, body)
+        sku = (body.get("sku") or {}).get("name", "Basic")  # the API's default when sku is left out
+        method = props.get("publicIPAllocationMethod") or ("Static" if sku == "Standard" else "Dynamic")
+        if sku not in ("Basic", "Standard") or method not in ("Static", "Dynamic"):
+            raise bad_request(
+                "InvalidRequestFormat",
+                "Cannot parse the request: sku.name is Basic or Standard, publicIPAllocationMethod is Static "
+                "or Dynamic.",
+                rid,
+            )
+        old = (existing or {}).get("properties", {})
+        stored["sku"] = {"name": sku, "tier": "Regional"}
+        stored["properties"] = {
+            "provisioningState": "Succeeded",
+            "resourceGuid": old.get("resourceGuid", guid()),
+            "publicIPAddressVersion": "IPv4",
+            "publicIPAllocationMethod": method,
+            "idleTimeoutInMinutes": int(props.get("idleTimeoutInMinutes", 4)),
+            "ipAddress": old.get("ipAddress") or _free_public_address(world),
+            "ipTags": [],
+        }
+        return stored
+
+    def render(self, world: World, stored: Json) -> Json:
+        out = rendered(stored)
+        for user in world.referrers("public-ip", stored["id"]):
+            field = "natGateway" if "/natgateways/" in user.lower() else "ipConfiguration"
+            out["properties"][field] = {"id": _cased(world, user)}
+        return out
+
+    def check_delete(self, world: World, rid: str) -> None:
+        users = world.referrers("public-ip", rid)
+        if users:
+            # PublicIPAddressCannotBeDeleted, message as in hashicorp/packer's azure-arm build logs.
+            raise in_use(
+                "PublicIPAddressCannotBeDeleted",
+                f"Public IP address {rid} can not be deleted since it is still allocated to resource "
+                f"{_cased(world, users[0])}. In order to delete the public IP, disassociate/detach the Public "
+                "IP address from the resource.",
+                rid,
+            )
+
+    def delete(self, world: World, rid: str) -> None:
+        world.remove(rid)
+
+    def claims(self, stored: Json) -> list[Claim]:
+        return []
+
+    def refs(self, stored: Json) -> list[Ref]:
+        return []
+
+
+class NatGateways:
+    """NAT gateways: explicit outbound access for every VM of the subnets that link one.
+
+    Shape as the NatGateway definition of the 2024-05-01 spec (sku Standard, ``publicIpAddresses``,
+    ``idleTimeoutInMinutes``); ``subnets`` is derived on read.
+    """
+
+    namespace = NETWORK
+    type = "natGateways"
+
+    def put(self, world: World, rid: str, parsed: ids.ParsedId, body: Json) -> Json:
+        existing, _, props, stored = draft(world, rid, parsed, NAT_GATEWAY_TYPE, body)
+        sku = (body.get("sku") or {}).get("name", "Standard")
+        if sku != "Standard":
+            raise bad_request(
+                "InvalidRequestFormat", "Cannot parse the request: a NAT gateway's sku is Standard.", rid
+            )
+        stored["sku"] = {"name": "Standard"}
+        stored["properties"] = {
+            "provisioningState": "Succeeded",
+            "resourceGuid": (existing or {}).get("properties", {}).get("resourceGuid", guid()),
+            "idleTimeoutInMinutes": int(props.get("idleTimeoutInMinutes", 4)),
+            "publicIpAddresses": [
+                _public_ip_for(world, ref, stored["id"], rid)
+                for ref in as_list(props.get("publicIpAddresses"), "publicIpAddresses", rid)
+            ],
+        }
+        return stored
+
+    def render(self, world: World, stored: Json) -> Json:
+        return _with_users(world, stored, "nat-gateway")
+
+    def check_delete(self, world: World, rid: str) -> None:
+        # InUseNatGatewayCannotBeDeleted: the code as catalogued by third-party Azure error lists
+        # (no Microsoft page names it); the rule itself is Azure's (a linked NAT gateway stays).
+        _refuse_while_linked(world, rid, "InUseNatGatewayCannotBeDeleted", "Nat gateway")
+
+    def delete(self, world: World, rid: str) -> None:
+        world.remove(rid)
+
+    def claims(self, stored: Json) -> list[Claim]:
+        return []
+
+    def refs(self, stored: Json) -> list[Ref]:
+        return [
+            ("public-ip", ids.key(p["id"]), stored["id"]) for p in stored["properties"]["publicIpAddresses"]
+        ]
+
+
+class NetworkSecurityGroups:
+    """Network security groups, as NetworkSecurityGroupGet.json (2024-05-01): the rules are kept as
+    given (natlink never writes them), the six default rules are Azure's, ``subnets`` is derived."""
+
+    namespace = NETWORK
+    type = "networkSecurityGroups"
+
+    def put(self, world: World, rid: str, parsed: ids.ParsedId, body: Json) -> Json:
+        existing, _, props, stored = draft(world, rid, parsed, NSG_TYPE, body)
+        rules = []
+        for item in as_list(props.get("securityRules"), "securityRules", rid):
+            _, rule = child(stored["id"], "securityRules", item, f"{NSG_TYPE}/securityRules", rid)
+            rule["properties"] = {**properties(item), "provisioningState": "Succeeded"}
+            rules.append(rule)
+        unique_names(rules, "securityRules", rid)
+        stored["properties"] = {
+            "provisioningState": "Succeeded",
+            "resourceGuid": (existing or {}).get("properties", {}).get("resourceGuid", guid()),
+            "securityRules": rules,
+            "defaultSecurityRules": [_default_rule(stored["id"], *r) for r in DEFAULT_SECURITY_RULES],
+        }
+        return stored
+
+    def render(self, world: World, stored: Json) -> Json:
+        return _with_users(world, stored, "nsg")
+
+    def check_delete(self, world: World, rid: str) -> None:
+        # As answered to terraform (azure-pipelines agents' destroy logs) and to the evitenres tests.
+        _refuse_while_linked(world, rid, "InUseNetworkSecurityGroupCannotBeDeleted", "Network security group")
+
+    def delete(self, world: World, rid: str) -> None:
+        world.remove(rid)
+
+    def claims(self, stored: Json) -> list[Claim]:
+        return []
+
+    def refs(self, stored: Json) -> list[Ref]:
+        return []
+
+
+# (name, description, direction, access, priority, source, destination), as Azure adds them.
+DEFAULT_SECURITY_RULES = (
+    (
+        "AllowVnetInBound",
+        "Allow inbound traffic from all VMs in VNET",
+        "Inbound",
+        "Allow",
+        65000,
+        "VirtualNetwork",
+        "VirtualNetwork",
+    ),
+    (
+        "AllowAzureLoadBalancerInBound",
+        "Allow inbound traffic from azure load balancer",
+        "Inbound",
+        "Allow",
+        65001,
+        "AzureLoadBalancer",
+        "*",
+    ),
+    ("DenyAllInBound", "Deny all inbound traffic", "Inbound", "Deny", 65500, "*", "*"),
+    (
+        "AllowVnetOutBound",
+        "Allow outbound traffic from all VMs to all VMs in VNET",
+        "Outbound",
+        "Allow",
+        65000,
+        "VirtualNetwork",
+        "VirtualNetwork",
+    ),
+    (
+        "AllowInternetOutBound",
+        "Allow outbound traffic from all VMs to Internet",
+        "Outbound",
+        "Allow",
+        65001,
+        "*",
+        "Internet",
+    ),
+    ("DenyAllOutBound", "Deny all outbound traffic", "Outbound", "Deny", 65500, "*", "*"),
+)
+
+
+def _default_rule(
+    nsg_id: str, name: str, description: str, direction: str, access: str, priority: int, src: str, dst: str
+) -> Json:
+    return {
+        "name": name,
+        "id": ids.child_id(nsg_id, "defaultSecurityRules", name),
+        "type": f"{NSG_TYPE}/defaultSecurityRules",
+        "properties": {
+            "provisioningState": "Succeeded",
+            "description": description,
+            "protocol": "*",
+            "sourcePortRange": "*",
+            "destinationPortRange": "*",
+            "sourceAddressPrefix": src,
+            "destinationAddressPrefix": dst,
+            "access": access,
+            "priority": priority,
+            "direction": direction,
+        },
+    }
+
+
+NEXT_HOP_TYPES = {"VirtualNetworkGateway", "VnetLocal", "Internet", "VirtualAppliance", "None"}
+
+
+class RouteTables:
+    """Route tables, as RouteTableGet.json (2024-05-01): routes with a next hop; ``subnets`` derived."""
+
+    namespace = NETWORK
+    type = "routeTables"
+
+    def put(self, world: World, rid: str, parsed: ids.ParsedId, body: Json) -> Json:
+        existing, _, props, stored = draft(world, rid, parsed, ROUTE_TABLE_TYPE, body)
+        routes = []
+        for item in as_list(props.get("routes"), "routes", rid):
+            _, route = child(stored["id"], "routes", item, f"{ROUTE_TABLE_TYPE}/routes", rid)
+            rprops = properties(item)
+            if rprops.get("nextHopType") not in NEXT_HOP_TYPES or not isinstance(
+                rprops.get("addressPrefix"), str
+            ):
+                raise bad_request(
+                    "InvalidRequestFormat",
+                    f"Cannot parse the request: route {route['name']} needs an addressPrefix and a nextHopType "
+                    f"among {sorted(NEXT_HOP_TYPES)}.",
+                    rid,
+                )
+            route["properties"] = {
+                "provisioningState": "Succeeded",
+                "addressPrefix": rprops["addressPrefix"],
+                "nextHopType": rprops["nextHopType"],
+            }
+            if rprops.get("nextHopIpAddress"):
+                route["properties"]["nextHopIpAddress"] = rprops["nextHopIpAddress"]
+            routes.append(route)
+        unique_names(routes, "routes", rid)
+        stored["properties"] = {
+            "provisioningState": "Succeeded",
+            "resourceGuid": (existing or {}).get("properties", {}).get("resourceGuid", guid()),
+            "disableBgpRoutePropagation": bool(props.get("disableBgpRoutePropagation", False)),
+            "routes": routes,
+        }
+        return stored
+
+    def render(self, world: World, stored: Json) -> Json:
+        return _with_users(world, stored, "route-table")
+
+    def check_delete(self, world: World, rid: str) -> None:
+        # As answered to terraform (azure-pipelines agents' destroy logs).
+        _refuse_while_linked(world, rid, "InUseRouteTableCannotBeDeleted", "Route table")
+
+    def delete(self, world: World, rid: str) -> None:
+        world.remove(rid)
+
+    def claims(self, stored: Json) -> list[Claim]:
+        return []
+
+    def refs(self, stored: Json) -> list[Ref]:
+        return []
+
+
+def _with_users(world: World, stored: Json, relation: str) -> Json:
+    out = rendered(stored)
+    subnets = world.referrers(relation, stored["id"])
+    if subnets:
+        out["properties"]["subnets"] = [{"id": _cased(world, s)} for s in subnets]
+    return out
+
+
+def _refuse_while_linked(world: World, rid: str, code: str, what: str) -> None:
+    relation = {"natGateways": "nat-gateway", "networkSecurityGroups": "nsg", "routeTables": "route-table"}
+    parsed = ids.parse(rid)
+    assert parsed
+    users = world.referrers(relation[parsed.types[0]], rid)
+    if users:
+        raise in_use(
+            code,
+            f"{what} {rid} cannot be deleted because it is in use by the following resources: "
+            f"{', '.join(_cased(world, u) for u in users)}. In order to delete the {what.lower()}, remove the "
+            "association with the resource(s).",
+            rid,
+        )
+
+
+def _cased(world: World, key: str) -> str:
+    """The ID as its owner spells it (indexes hold lower-cased keys; ARM echoes the original casing)."""
+    parsed = ids.parse(key)
+    top = world.get(parsed.parent) if parsed else None
+    if top is None:
+        return key
+    if ids.key(top["id"]) == ids.key(key):
+        return top["id"]
+    for value in top.get("properties", {}).values():
+        for item in value if isinstance(value, list) else []:
+            if isinstance(item, dict) and ids.key(str(item.get("id", ""))) == ids.key(key):
+                return item["id"]
+    return key

@@ -40,8 +40,10 @@ def add_vnet(
     subnets: dict[str, str],
     location: str,
     pls_subnets: tuple[str, ...] = (),
+    extras: dict[str, Json] | None = None,
 ) -> str:
-    """A VNet; the subnets named in ``pls_subnets`` have private link service policies disabled."""
+    """A VNet; the subnets named in ``pls_subnets`` have private link service policies disabled,
+    and ``extras`` adds properties (links, service endpoints) to the subnets it names."""
     rid = _net(sub, group, "virtualNetworks", name)
     apply(
         world,
@@ -54,7 +56,8 @@ def add_vnet(
                     {
                         "name": n,
                         "properties": {"addressPrefix": p}
-                        | ({"privateLinkServiceNetworkPolicies": "Disabled"} if n in pls_subnets else {}),
+                        | ({"privateLinkServiceNetworkPolicies": "Disabled"} if n in pls_subnets else {})
+                        | (extras or {}).get(n, {}),
                     }
                     for n, p in subnets.items()
                 ],
@@ -64,14 +67,116 @@ def add_vnet(
     return rid
 
 
+def add_public_ip(world: World, sub: str, group: str, name: str, location: str) -> str:
+    """A Standard static public IP (the only kind Azure sells new since Basic's retirement)."""
+    rid = _net(sub, group, "publicIPAddresses", name)
+    apply(
+        world,
+        rid,
+        {
+            "location": location,
+            "sku": {"name": "Standard"},
+            "properties": {"publicIPAllocationMethod": "Static"},
+        },
+    )
+    return rid
+
+
+def _provider_subnet_links(world: World, location: str) -> Json:
+    """What team B's subnet links to: a network security group, a route table, a storage service
+    endpoint and a NAT gateway (with its public IP), as a real provider subnet often does.
+
+    natlink must keep all of them when it disables private link service policies: a subnet PUT
+    replaces the subnet, and whatever the body leaves out is gone (issue 9 rule 6). The NAT gateway
+    is also why the seed story works: it gives VM-Win2019-2 explicit outbound internet access, so
+    putting the VM behind natlink's internal Standard load balancer costs it nothing (rule 7; without
+    it, Azure removes the VM's default outbound access and natlink asks for --accept-no-outbound).
+    """
+    nsg = _net(TEAM_B, "rg-team-b", "networkSecurityGroups", "temp-vnet-default-nsg")
+    apply(
+        world,
+        nsg,
+        {
+            "location": location,
+            "properties": {
+                "securityRules": [
+                    {
+                        "name": "allow-rdp-from-vnet",
+                        "properties": {
+                            "protocol": "Tcp",
+                            "sourcePortRange": "*",
+                            "destinationPortRange": "3389",
+                            "sourceAddressPrefix": "VirtualNetwork",
+                            "destinationAddressPrefix": "*",
+                            "access": "Allow",
+                            "priority": 200,
+                            "direction": "Inbound",
+                        },
+                    }
+                ]
+            },
+        },
+    )
+    routes = _net(TEAM_B, "rg-team-b", "routeTables", "temp-vnet-routes")
+    apply(
+        world,
+        routes,
+        {
+            "location": location,
+            "properties": {
+                "routes": [
+                    {
+                        "name": "to-on-premises",
+                        "properties": {
+                            "addressPrefix": "192.168.0.0/16",
+                            "nextHopType": "VirtualNetworkGateway",
+                        },
+                    }
+                ]
+            },
+        },
+    )
+    nat = _net(TEAM_B, "rg-team-b", "natGateways", "temp-vnet-nat")
+    apply(
+        world,
+        nat,
+        {
+            "location": location,
+            "sku": {"name": "Standard"},
+            "properties": {
+                "publicIpAddresses": [
+                    {"id": add_public_ip(world, TEAM_B, "rg-team-b", "temp-vnet-nat-ip", location)}
+                ]
+            },
+        },
+    )
+    return {
+        "networkSecurityGroup": {"id": nsg},
+        "routeTable": {"id": routes},
+        "natGateway": {"id": nat},
+        "serviceEndpoints": [{"service": "Microsoft.Storage"}],
+    }
+
+
 def add_vm(
-    world: World, sub: str, group: str, name: str, nic: str, subnet_id: str, ip: str | None, location: str
+    world: World,
+    sub: str,
+    group: str,
+    name: str,
+    nic: str,
+    subnet_id: str,
+    ip: str | None,
+    location: str,
+    public_ip: str | None = None,
 ) -> str:
-    """A running VM with one NIC; ``ip`` pins the address, else the lowest free one is taken."""
+    """A running VM with one NIC; ``ip`` pins the address, else the lowest free one is taken;
+    ``public_ip`` (an ID) is put on the NIC's IP configuration."""
     nic_id = _net(sub, group, "networkInterfaces", nic)
     config: Json = {"subnet": {"id": subnet_id}, "privateIPAllocationMethod": "Static" if ip else "Dynamic"}
     if ip:
         config["privateIPAddress"] = ip
+    if public_ip:
+        config["publicIPAddress"] = {"id": public_ip}
     apply(
         world,
         nic_id,
@@ -84,7 +189,13 @@ def add_vm(
 
 
 def seed_topology(world: World) -> None:
-    """The default world (shared/topology.md): Team A consumes, Team B provides."""
+    """The default world (shared/topology.md): Team A consumes, Team B provides.
+
+    Both VMs have explicit outbound internet access, as the walkthrough's VMs would: VM-Win2019
+    through a public IP on its NIC (it is the machine people RDP into from outside), VM-Win2019-2
+    through the NAT gateway of its subnet (see ``_provider_subnet_links``). So exposing either
+    never takes its outbound access away; worlds without them show natlink's warning (rule 7).
+    """
     with world.transaction():
         world.add_subscription(TEAM_A, "Team A")
         world.add_subscription(TEAM_B, "Team B")
@@ -94,7 +205,14 @@ def seed_topology(world: World) -> None:
             world, TEAM_A, "rg-team-a", "RG-normal-vnet", "10.0.0.0/16", {"default": "10.0.0.0/24"}, REGION
         )
         vnet_b = add_vnet(
-            world, TEAM_B, "rg-team-b", "temp-vnet", "10.2.0.0/16", {"default": "10.2.0.0/24"}, REGION
+            world,
+            TEAM_B,
+            "rg-team-b",
+            "temp-vnet",
+            "10.2.0.0/16",
+            {"default": "10.2.0.0/24"},
+            REGION,
+            extras={"default": _provider_subnet_links(world, REGION)},
         )
         add_vm(
             world,
@@ -105,6 +223,7 @@ def seed_topology(world: World) -> None:
             f"{vnet_a}/subnets/default",
             "10.0.0.4",
             REGION,
+            public_ip=add_public_ip(world, TEAM_A, "rg-team-a", "vm-win2019-ip", REGION),
         )
         add_vm(
             world,

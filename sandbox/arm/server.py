@@ -24,7 +24,14 @@ from . import api, apiversions, control, identity, lro
 from .compute import VirtualMachines
 from .errors import ArmError
 from .loadbalancer import LoadBalancers
-from .network import NetworkInterfaces, VirtualNetworks
+from .network import (
+    NatGateways,
+    NetworkInterfaces,
+    NetworkSecurityGroups,
+    PublicIPAddresses,
+    RouteTables,
+    VirtualNetworks,
+)
 from .privatelink import PrivateEndpoints, PrivateLinkServices
 from .world import Json, Settings, World
 
@@ -42,6 +49,10 @@ def make_world(state_path: Path | None = None, settings: Settings | None = None)
         PrivateLinkServices(),
         PrivateEndpoints(),
         VirtualMachines(),
+        NetworkSecurityGroups(),
+        RouteTables(),
+        NatGateways(),
+        PublicIPAddresses(),
     ]
     return World(kinds, state_path=state_path, settings=settings)  # type: ignore[arg-type]
 
