@@ -88,12 +88,15 @@ class CloudSettings:
             arm_url=_https_url("NATLINK_ARM_URL", environ.get("NATLINK_ARM_URL") or cloud.arm_url),
             ca_bundle=_ca_bundle(environ.get("NATLINK_CA_BUNDLE") or None),
             cloud=cloud,
-            authority_host=(
-                _https_url("AZURE_AUTHORITY_HOST", environ["AZURE_AUTHORITY_HOST"])
-                if environ.get("AZURE_AUTHORITY_HOST")
-                else None
-            ),
+            authority_host=_authority(environ.get("AZURE_AUTHORITY_HOST") or None),
         )
+
+
+def _authority(raw: str | None) -> str | None:
+    """AZURE_AUTHORITY_HOST as azure-identity reads it: a bare host (AzureAuthorityHosts' form) means https."""
+    if raw is None:
+        return None
+    return _https_url("AZURE_AUTHORITY_HOST", raw if "://" in raw else f"https://{raw}")
 
 
 def _cloud(raw: str) -> AzureCloud:

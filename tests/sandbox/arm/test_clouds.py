@@ -146,6 +146,8 @@ def test_natlink_cloud_sets_url_authority_and_scope_together() -> None:
         "https://management.chinacloudapi.cn",
         "https://login.chinacloudapi.cn",
     )
+    bare = {"NATLINK_SUBSCRIPTIONS": TEAM_A, "AZURE_AUTHORITY_HOST": "login.microsoftonline.us"}
+    assert CloudSettings.from_env(bare).authority_host == "https://login.microsoftonline.us"
     public = CloudSettings.from_env({"NATLINK_SUBSCRIPTIONS": TEAM_A})
     assert (public.cloud.name, public.cloud.scope) == ("AzureCloud", "https://management.azure.com/.default")
     sandbox = CloudSettings.from_env(
@@ -168,7 +170,7 @@ def test_natlink_cloud_sets_url_authority_and_scope_together() -> None:
     ("environ", "variable"),
     [
         ({"NATLINK_CLOUD": "AzureGermanCloud"}, "NATLINK_CLOUD"),
-        ({"AZURE_AUTHORITY_HOST": "login.microsoftonline.us"}, "AZURE_AUTHORITY_HOST"),
+        ({"AZURE_AUTHORITY_HOST": "http://login.microsoftonline.us"}, "AZURE_AUTHORITY_HOST"),
     ],
 )
 def test_a_bad_cloud_setting_names_its_variable(environ: dict[str, str], variable: str) -> None:
