@@ -4,6 +4,12 @@ Each step reads first and writes only what is missing, so running expose again w
 arguments sends no PUT. A second run may add NAT IPs and change visibility and auto-approval;
 anything else that differs is an ``ExposeConflict`` raised before any write, never a silent
 change to a service people already use. Where the LB lives and how it is named: :mod:`cloud.lb`.
+
+Azure's own rules for what a VM's NIC may join are checked before the first write too, so a
+refusal leaves nothing behind (issue 9): one internal load balancer per NIC IP configuration
+(``VmInAnotherLoadBalancer``), one rule per backend port (``PortAlreadyExposed``), the VM's
+outbound internet access (``WouldLoseOutbound``), and the links a subnet PUT must send back
+(``LinkedScopeNotJoinable``).
 """
 
 from __future__ import annotations
@@ -13,10 +19,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from azure.core.exceptions import AzureError
+from azure.core.exceptions import AzureError, HttpResponseError
 from azure.mgmt.network.models import (
     FrontendIPConfiguration,
     LoadBalancer,
+    NetworkInterfaceIPConfiguration,
     PrivateLinkService,
     PrivateLinkServiceIpConfiguration,
     PrivateLinkServicePropertiesAutoApproval,
@@ -53,6 +60,56 @@ class LbTarget:
     resource_group: str | None = None
 
 
+NO_OUTBOUND = "no default outbound internet access from now on (accepted)"  # a step's note
+
+
+class VmInAnotherLoadBalancer(CloudError):
+    """The VM's NIC already sits in another internal LB's pool: natlink's LB cannot have it too.
+
+    ``frontends`` are the internal frontends of that LB whose rules reach the VM, those with one
+    of the asked ports first: ``create --lb <lb> --frontend <fe>`` would expose it from there.
+    """
+
+    def __init__(
+        self, message: str, resource: str, lb_name: str, frontends: tuple[str, ...], hint: str
+    ) -> None:
+        super().__init__("VmInAnotherLoadBalancer", message, resource, hint)  # natlink's own code
+        self.lb_name = lb_name
+        self.frontends = frontends
+
+
+class PortAlreadyExposed(CloudError):
+    """Another service's rule already sends this port of the VM (``service`` is None when the rule is
+    not a natlink service's): Azure refuses a second rule for the same backend port and protocol."""
+
+    def __init__(self, message: str, resource: str, service: str | None, hint: str) -> None:
+        super().__init__("PortAlreadyExposed", message, resource, hint)  # natlink's own code
+        self.service = service
+
+
+class WouldLoseOutbound(CloudError):
+    """In an internal Standard LB's pool, a VM without explicit outbound access loses its default
+    outbound internet access; natlink goes on only when the person says so."""
+
+    def __init__(self, message: str, resource: str, remedy: str) -> None:
+        hint = f"{remedy} Or go ahead without outbound internet access, if the VM needs none."
+        super().__init__("WouldLoseOutbound", message, resource, hint)  # natlink's own code
+        self.remedy = remedy  # what to add to keep outbound access
+
+
+@dataclass(frozen=True)
+class _Backend:
+    """What the VM's IP configuration is part of, read before anything is written."""
+
+    config: NetworkInterfaceIPConfiguration
+    subnet: Subnet
+    balancers: tuple[LoadBalancer, ...]  # every LB with the configuration in a pool, natlink's included
+
+    @property
+    def pools(self) -> set[str]:
+        return {ids.key(p.id) for p in self.config.load_balancer_backend_address_pools or []}
+
+
 @dataclass(frozen=True)
 class _Place:
     """Where the service goes: its frontend, the NAT subnet, and the service's own ID."""
@@ -73,12 +130,15 @@ def expose(
     auto_approval: Sequence[str] = (),
     proxy_protocol: bool = False,
     progress: Progress | None = None,
+    accept_no_outbound: bool = False,
 ) -> Service:
     """Create or converge the private link service ``name`` and return it as Azure holds it.
 
     A VM target needs ``ports`` (TCP, frontend port = backend port); an LB target takes its
     ports from the LB's own rules and refuses ``ports``. The service lives in the VM's (or LB's)
     subscription, resource group and region; its NAT IPs are dynamic, from the frontend's subnet.
+    A VM that would lose its default outbound internet access behind natlink's internal load
+    balancer is refused unless ``accept_no_outbound``.
     """
     _check_arguments(name, target, ports, nat_ips)
     steps = Steps(f"expose {name}", progress)
@@ -92,15 +152,26 @@ def expose(
         with steps.step("read the current state"):
             current_lb = lookup.load_balancer(clients, parts.lb_id)
             current = _get_pls(clients, place.service_id)
+            backend = _read_backend(clients, vm, current_lb)
         _check_service(current, place, nat_ips, proxy_protocol)
         _check_vm_side(current_lb, parts, wanted, vm)
+        _check_one_internal_lb(backend, parts, vm, wanted)
+        _check_backend_ports(backend, parts, vm, wanted)
+        losing = _loses_outbound(backend, vm)
+        if losing and not accept_no_outbound:
+            raise losing
+        _check_subnet_links(clients, backend.subnet)
         _ensure_lb(clients, current_lb, parts, vm, wanted, steps)
         _ensure_member(clients, vm, parts, steps)
+        if losing:
+            steps.done(f"VM {vm.name}: {NO_OUTBOUND}")
     else:
         place = _lb_place(clients, name, target)
         with steps.step("read the current state"):
             current = _get_pls(clients, place.service_id)
+            subnet = _get_subnet(clients, place.subnet_id)
         _check_service(current, place, nat_ips, proxy_protocol)
+        _check_subnet_links(clients, subnet)
     _disable_policies(clients, place.subnet_id, steps)
     _ensure_pls(clients, current, place, nat_ips, visibility, auto_approval, proxy_protocol, steps)
     with steps.step("read the service back", place.service_id):
@@ -186,6 +257,190 @@ def _check_vm_side(current: LoadBalancer | None, parts: lb.Parts, ports: tuple[i
     _raise_conflict(parts.service, differences)
 
 
+def _read_backend(clients: Clients, vm: VmInfo, natlink_lb: LoadBalancer | None) -> _Backend:
+    """The VM's IP configuration as Azure holds it, its subnet, and every LB whose pool holds it."""
+    sub, group, nic_name = ids.network_path(vm.nic_id)
+    nic = clients.network(sub).network_interfaces.get(group, nic_name)
+    config = next(c for c in nic.ip_configurations or [] if ids.key(c.id) == ids.key(vm.ip_configuration))
+    balancers = {ids.key(natlink_lb.id): natlink_lb} if natlink_lb is not None else {}
+    for pool in config.load_balancer_backend_address_pools or []:
+        lb_id = ids.parent(pool.id)  # .../loadBalancers/{lb}/backendAddressPools/{pool}
+        if ids.key(lb_id) not in balancers:
+            found = lookup.load_balancer(clients, lb_id)
+            if found is not None:
+                balancers[ids.key(lb_id)] = found
+    members = tuple(
+        b
+        for b in balancers.values()
+        if _pools_of(b) & {ids.key(p.id) for p in config.load_balancer_backend_address_pools or []}
+    )
+    return _Backend(config, _get_subnet(clients, vm.subnet_id), members)
+
+
+def _get_subnet(clients: Clients, subnet_id: str) -> Subnet:
+    sub, group = ids.segment(subnet_id, "subscriptions") or "", ids.segment(subnet_id, "resourceGroups") or ""
+    vnet, name = ids.segment(subnet_id, "virtualNetworks") or "", ids.name(subnet_id) or ""
+    return clients.network(sub).subnets.get(group, vnet, name)
+
+
+def _pools_of(balancer: LoadBalancer) -> set[str]:
+    return {ids.key(p.id) for p in balancer.backend_address_pools or []}
+
+
+def _is_public(balancer: LoadBalancer) -> bool:
+    return any(f.public_ip_address or f.public_ip_prefix for f in balancer.frontend_ip_configurations or [])
+
+
+def _sku(balancer: LoadBalancer) -> str:
+    name = balancer.sku.name if balancer.sku and balancer.sku.name else "Basic"
+    return str(getattr(name, "value", name))
+
+
+def _rule_pools(rule: object) -> set[str]:
+    refs = list(getattr(rule, "backend_address_pools", None) or [])
+    if getattr(rule, "backend_address_pool", None) is not None:
+        refs.append(rule.backend_address_pool)  # type: ignore[attr-defined]
+    return {ids.key(r.id) for r in refs}
+
+
+def _check_one_internal_lb(backend: _Backend, parts: lb.Parts, vm: VmInfo, ports: tuple[int, ...]) -> None:
+    """Azure puts a NIC IP configuration in the pools of one internal LB only
+    (``AnotherInternalLoadBalancerExists``): when it is another LB's, natlink's cannot have it."""
+    for other in backend.balancers:
+        if ids.key(other.id) == ids.key(parts.lb_id) or _is_public(other):
+            continue
+        reaching = [
+            (r.backend_port in ports, ids.name(r.frontend_ip_configuration.id) or "")
+            for r in other.load_balancing_rules or []
+            if r.frontend_ip_configuration is not None and _rule_pools(r) & backend.pools
+        ]
+        frontends = tuple(dict.fromkeys(fe for _, fe in sorted(reaching, key=lambda x: not x[0])))
+        pool = ", ".join(ids.name(p) or "" for p in sorted(backend.pools & _pools_of(other)))
+        message = (
+            f"VM {vm.name} is in backend pool {pool} of internal load balancer {other.name}; Azure lets a "
+            f"network interface IP configuration sit in the pools of one internal load balancer only, so "
+            f"natlink's {ids.name(parts.lb_id)} cannot take it."
+        )
+        if _sku(other).lower() != "standard":
+            hint = f"{other.name} is {_sku(other)}, and a private link service needs a Standard load balancer: take the VM out of its pool first."
+            frontends = ()
+        elif frontends:
+            hint = f"Expose it from {other.name}'s frontend {frontends[0]} instead (--lb {other.name} --frontend {frontends[0]})."
+        else:
+            hint = f"Add a load-balancing rule from a frontend of {other.name} to pool {pool}, then expose that frontend with --lb {other.name} --frontend."
+        raise VmInAnotherLoadBalancer(message, other.id or "", other.name or "", frontends, hint)
+
+
+def _check_backend_ports(backend: _Backend, parts: lb.Parts, vm: VmInfo, ports: tuple[int, ...]) -> None:
+    """No two rules of internal LBs may send one backend port and protocol to the VM without
+    floating IP (``RulesOfSameLoadBalancerTypeUseSameBackendPortProtocolAndIPConfig``,
+    azure-powershell#2042): a second service on a port already exposed is refused."""
+    for balancer in backend.balancers:
+        if _is_public(balancer):
+            continue  # a public LB's rules are another type: Azure lets them share the port
+        for rule in balancer.load_balancing_rules or []:
+            mine = ids.key(getattr(rule.frontend_ip_configuration, "id", "")) == ids.key(parts.frontend_id)
+            protocol = str(getattr(rule.protocol, "value", rule.protocol) or "").lower()
+            if mine or rule.enable_floating_ip or protocol != "tcp" or rule.backend_port not in ports:
+                continue
+            if not _rule_pools(rule) & backend.pools:
+                continue
+            frontend = ids.name(getattr(rule.frontend_ip_configuration, "id", "")) or ""
+            service = (
+                frontend.removeprefix("fe-")
+                if lb.is_natlink_made(balancer) and frontend.startswith("fe-")
+                else None
+            )
+            who = service or f"load balancer rule {rule.name} of {balancer.name}"
+            raise PortAlreadyExposed(
+                f"{who} already exposes {vm.name}:{rule.backend_port}: "
+                + ("share it instead." if service else "expose another port."),
+                balancer.id or "",
+                service,
+                f"Share {service} with the people who need it, or expose another port."
+                if service
+                else "Azure refuses a second rule for the same backend port and protocol of one VM.",
+            )
+
+
+def _loses_outbound(backend: _Backend, vm: VmInfo) -> WouldLoseOutbound | None:
+    """Whether an internal Standard LB would take the VM's default outbound internet access.
+
+    A VM keeps outbound access through a public IP on its NIC, a NAT gateway on its subnet or a
+    public load balancer; it has no default access to lose on a private subnet
+    (``defaultOutboundAccess: false``) or once any Standard LB holds it. Otherwise joining an
+    internal Standard LB's pool ends it ("Default outbound access in Azure", and Load Balancer's
+    outbound connections: "when only an internal Standard Load Balancer serves the VM, outbound
+    connections over default SNAT aren't available").
+    """
+    if backend.config.public_ip_address is not None or backend.subnet.nat_gateway is not None:
+        return None
+    if backend.subnet.default_outbound_access is False:
+        return None
+    if any(_sku(b).lower() == "standard" or _is_public(b) for b in backend.balancers):
+        return None
+    subnet = ids.name(vm.subnet_id)
+    nic = ids.name(vm.nic_id)
+    return WouldLoseOutbound(
+        f"VM {vm.name} reaches the internet through Azure's default outbound access (no public IP on "
+        f"{nic}, no NAT gateway on subnet {subnet}, no public load balancer); in natlink's internal "
+        "Standard load balancer it would lose that access.",
+        vm.id,
+        f"Give it explicit outbound access first: a NAT gateway on subnet {subnet} of {vm.vnet_name}, a "
+        f"Standard public IP on {nic}, or an outbound rule of a public Standard load balancer whose pool "
+        "holds it.",
+    )
+
+
+_JOINABLE = {
+    "network_security_group": ("network security group", "networkSecurityGroups", "network_security_groups"),
+    "route_table": ("route table", "routeTables", "route_tables"),
+    "nat_gateway": ("NAT gateway", "natGateways", "nat_gateways"),
+}
+
+
+def _check_subnet_links(clients: Clients, subnet: Subnet) -> None:
+    """Disabling the policy PUTs the whole subnet, its links included, and ARM checks
+    ``<type>/join/action`` on each (``LinkedAuthorizationFailed``). A link natlink cannot even
+    read, it certainly cannot join: refuse before anything is written."""
+    if subnet.private_link_service_network_policies == "Disabled":
+        return  # nothing to write
+    for field, (what, rtype, operations) in _JOINABLE.items():
+        link = getattr(subnet, field, None)
+        if link is None or not link.id:
+            continue
+        sub, group, name = ids.network_path(link.id)
+        try:
+            getattr(clients.network(sub), operations).get(group, name)
+        except HttpResponseError as exc:
+            if exc.status_code not in (401, 403):
+                raise CloudError.from_azure(exc, link.id) from exc
+            raise CloudError(
+                "LinkedScopeNotJoinable",  # natlink's own code
+                f"Subnet {subnet.name} links {what} {link.id}, which natlink cannot read. Disabling private "
+                f"link service network policies sends the subnet back with that link, and Azure refuses it "
+                f"without 'Microsoft.Network/{rtype}/join/action' there (LinkedAuthorizationFailed).",
+                subnet.id,
+                _join_hint(what, rtype, link.id, subnet.name or ""),
+            ) from exc
+        except AzureError as exc:
+            raise CloudError.from_azure(exc, link.id) from exc
+
+
+def _join_hint(what: str, rtype: str, scope: str, subnet: str) -> str:
+    """What to do about a link natlink may not join: a role on it, or the subnet's owner acts."""
+    return (
+        f"Give natlink's identity 'Microsoft.Network/{rtype}/join/action' on the {what} {scope} (Network "
+        f"Contributor has it), or ask its owner to set privateLinkServiceNetworkPolicies to Disabled on "
+        f"subnet {subnet}; then run the command again."
+    )
+
+
+_LINKED_ACTION = re.compile(
+    r"'Microsoft\.Network/(\w+)/join/action' on the linked scope\(s\) '([^']+)'", re.I
+)
+
+
 def _raise_conflict(name: str | None, differences: list[str]) -> None:
     if differences:
         raise CloudError(
@@ -245,9 +500,26 @@ def _disable_policies(clients: Clients, subnet_id: str, steps: Steps) -> None:
         if subnet.private_link_service_network_policies == "Disabled":
             steps.done(f"subnet {name}: private link service policies already disabled")
             return
+        # The whole subnet goes back, links, service endpoints and delegations included: a subnet PUT
+        # replaces the subnet, and whatever the body leaves out Azure removes (issue 9 rule 6).
         subnet.private_link_service_network_policies = "Disabled"
-        wait(clients, network.subnets.begin_create_or_update(group, vnet, name, subnet), f"subnet {name}")
+        try:
+            wait(clients, network.subnets.begin_create_or_update(group, vnet, name, subnet), f"subnet {name}")
+        except HttpResponseError as exc:
+            raise _linked_refusal(exc, subnet_id, name) from exc
         steps.done(f"subnet {name}: private link service policies disabled")
+
+
+def _linked_refusal(exc: HttpResponseError, subnet_id: str, subnet: str) -> CloudError:
+    """Azure's answer as a CloudError; a ``LinkedAuthorizationFailed`` on a link of the subnet gets the
+    join hint (cloud/errors.py's hint for that code is about private endpoint approval)."""
+    error = CloudError.from_azure(exc, subnet_id)
+    found = _LINKED_ACTION.search(error.message)
+    kinds = {rtype.lower(): (what, rtype) for what, rtype, _ in _JOINABLE.values()}
+    if error.code == "LinkedAuthorizationFailed" and found and found.group(1).lower() in kinds:
+        what, rtype = kinds[found.group(1).lower()]
+        error.hint = _join_hint(what, rtype, found.group(2), subnet)
+    return error
 
 
 def _ensure_pls(
@@ -351,7 +623,8 @@ def _lb_place(clients: Clients, name: str, target: LbTarget) -> _Place:
 
 
 def find_lb(clients: Clients, target: LbTarget) -> LoadBalancer:
-    """The LB by name in natlink's subscriptions (and resource group, when given)."""
+    """The LB by name in natlink's subscriptions (and resource group, when given); a subscription
+    natlink may not read is skipped and named as such, as ``find_vm`` does."""
     matches: list[LoadBalancer] = []
     looked_in: list[str] = []
     for sub in clients.settings.subscriptions:
@@ -363,6 +636,11 @@ def find_lb(clients: Clients, target: LbTarget) -> LoadBalancer:
             else:
                 lbs = network.load_balancers.list_all()
                 matches += [b for b in lbs if (b.name or "").lower() == target.lb.lower()]
+        except HttpResponseError as exc:
+            if exc.status_code not in (401, 403):
+                raise CloudError.from_azure(exc, f"/subscriptions/{sub}") from exc
+            looked_in.append(f"subscription {sub} (not readable)")
+            continue
         except AzureError as exc:
             raise CloudError.from_azure(exc, f"/subscriptions/{sub}") from exc
         looked_in.append(

@@ -13,7 +13,13 @@ from azure.mgmt.network._utils.model_base import SdkJSONEncoder
 from cloud import lb
 from cloud.clients import Clients
 from cloud.errors import CloudError
-from cloud.expose import VmTarget, expose
+from cloud.expose import (
+    PortAlreadyExposed,
+    VmInAnotherLoadBalancer,
+    VmTarget,
+    WouldLoseOutbound,
+    expose,
+)
 from cloud.lb import lb_name
 from sandbox.arm.launch import RunningSandbox
 from tests.arm_story import B_RG, create_lb
@@ -122,9 +128,9 @@ def test_another_vm_under_the_same_name_conflicts(
     (sub,) = world["subscriptions"]
     clients = clients_for(sandbox, [sub])
     _leave_pools(network_client(sandbox, credential, sub), "vm-0-nic", "vm-1-nic")
-    expose(clients, "web", VmTarget("vm-0"), [443])
+    expose(clients, "web", VmTarget("vm-0"), [443], accept_no_outbound=True)
     with pytest.raises(CloudError) as caught:
-        expose(clients, "web", VmTarget("vm-1"), [443])
+        expose(clients, "web", VmTarget("vm-1"), [443], accept_no_outbound=True)
     assert caught.value.code == "ExposeConflict"
     assert "vm-0-nic/ipConfigurations/ipconfig1, not VM vm-1" in caught.value.message
 
@@ -176,37 +182,39 @@ def test_the_lb_name_is_a_valid_arm_name() -> None:
 
 
 # ------------------------------------------------------- issue 9: checked before any write
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 9 rule 1: natlink writes its LB, then Azure refuses the NIC "
-    "(AnotherInternalLoadBalancerExists) and the LB stays behind",
-)
 def test_a_vm_in_another_internal_lb_is_refused_before_any_write(
     sandbox: RunningSandbox, clients: Clients, net_b: NetworkManagementClient
 ) -> None:
+    """Rule 1. natlink used to write its LB, then Azure refused the NIC (AnotherInternalLoadBalancerExists)
+    and the LB stayed behind."""
     create_lb(net_b)  # the team's own internal LB lb-rdp, with the VM in its pool and a 3389 rule on fe
     sandbox.control("DELETE", "requests")
-    with pytest.raises(CloudError) as caught:
+    with pytest.raises(VmInAnotherLoadBalancer) as caught:
         expose(clients, "rdp-vmb", VmTarget("VM-Win2019-2"), [3389])
-    assert caught.value.code == "VmInAnotherLoadBalancer", caught.value.message
+    error = caught.value
+    assert (error.lb_name, error.frontends) == ("lb-rdp", ("fe",))
+    assert "in backend pool pool of internal load balancer lb-rdp" in error.message
     assert writes(sandbox) == []
     assert [b.name for b in net_b.load_balancers.list(B_RG)] == ["lb-rdp"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 9 rule 2: natlink adds the second service's frontend, pool and rule, then Azure refuses "
-    "the NIC (RulesOfSameLoadBalancerTypeUseSameBackendPortProtocolAndIPConfig)",
-)
 def test_a_second_service_on_an_exposed_port_is_refused_before_any_write(
     sandbox: RunningSandbox, clients: Clients, net_b: NetworkManagementClient
 ) -> None:
+    """Rule 2 (RulesOfSameLoadBalancerTypeUseSameBackendPortProtocolAndIPConfig): natlink used to add
+    the second service's frontend, pool and rule, then Azure refused the NIC."""
     expose(clients, "rdp-vmb", VmTarget("VM-Win2019-2"), [3389])
+    before = net_b.load_balancers.get(B_RG, LB)
     sandbox.control("DELETE", "requests")
-    with pytest.raises(CloudError) as caught:
+    with pytest.raises(PortAlreadyExposed) as caught:
         expose(clients, "rdp-two", VmTarget("VM-Win2019-2"), [22, 3389])
+    assert caught.value.service == "rdp-vmb"
     assert caught.value.message == "rdp-vmb already exposes VM-Win2019-2:3389: share it instead."
     assert writes(sandbox) == []
+    assert net_b.load_balancers.get(B_RG, LB).etag == before.etag
+    assert expose(clients, "rdp-vmb", VmTarget("VM-Win2019-2"), [3389]).ports == ((3389, 3389),), (
+        "its own rerun"
+    )
 
 
 def test_the_lb_natlink_sends_back_holds_no_nic_members(
@@ -240,3 +248,97 @@ def test_the_subnet_keeps_its_links(clients: Clients, net_b: NetworkManagementCl
         before.nat_gateway.id,
     )
     assert [e.service for e in after.service_endpoints] == ["Microsoft.Storage"]
+
+
+def test_a_link_natlink_cannot_join_is_refused_before_any_write(
+    sandbox: RunningSandbox, clients: Clients, net_a: NetworkManagementClient, net_b: NetworkManagementClient
+) -> None:
+    """Rule 6: the subnet's NSG lives where natlink has no role; resending it would be refused."""
+    _nsg_in_team_a(sandbox, net_a, net_b)
+    with pytest.raises(CloudError) as caught:
+        expose(clients, "rdp-vmb", VmTarget("VM-Win2019-2"), [3389])
+    error = caught.value
+    assert error.code == "LinkedScopeNotJoinable" and "/networkSecurityGroups/hub-nsg" in error.message
+    assert "'Microsoft.Network/networkSecurityGroups/join/action' on the network security group" in error.hint
+    assert writes(sandbox) == []
+
+
+def test_azures_linked_authorization_refusal_gets_the_join_hint(
+    sandbox: RunningSandbox, clients: Clients, net_a: NetworkManagementClient, net_b: NetworkManagementClient
+) -> None:
+    """Rule 6, when Azure refuses anyway (natlink could read the link but not join it): the hint is
+    about joining the NSG, not cloud/errors.py's one about approving private endpoints."""
+    from cloud.expose import _disable_policies
+    from cloud.steps import Steps
+
+    _nsg_in_team_a(sandbox, net_a, net_b)
+    subnet = net_b.subnets.get(B_RG, "temp-vnet", "default").id
+    with pytest.raises(CloudError) as caught:
+        _disable_policies(clients, subnet, Steps("expose rdp-vmb"))
+    error = caught.value
+    assert (error.code, error.step) == ("LinkedAuthorizationFailed", "subnet default")
+    assert "Microsoft.Network/networkSecurityGroups/join/action" in error.hint and "hub-nsg" in error.hint
+    assert "manual connection" not in error.hint
+
+
+def _nsg_in_team_a(
+    sandbox: RunningSandbox, net_a: NetworkManagementClient, net_b: NetworkManagementClient
+) -> None:
+    """Team B's subnet linked to an NSG of team A's, then team A closed to natlink's identity."""
+    nsg = net_a.network_security_groups.begin_create_or_update(
+        "rg-team-a", "hub-nsg", {"location": "japaneast"}
+    )
+    subnet = net_b.subnets.get(B_RG, "temp-vnet", "default")
+    subnet.network_security_group = {"id": nsg.result().id}
+    net_b.subnets.begin_create_or_update(B_RG, "temp-vnet", "default", subnet).result()
+    sandbox.control("POST", "access", {"subscription": TEAM_A, "readable": False})
+    sandbox.control("DELETE", "requests")
+
+
+def _without_nat_gateway(net_b: NetworkManagementClient) -> None:
+    subnet = net_b.subnets.get(B_RG, "temp-vnet", "default")
+    subnet.nat_gateway = None
+    net_b.subnets.begin_create_or_update(B_RG, "temp-vnet", "default", subnet).result()
+
+
+def test_a_vm_that_would_lose_outbound_access_is_refused_unless_accepted(
+    sandbox: RunningSandbox, clients: Clients, net_b: NetworkManagementClient
+) -> None:
+    """Rule 7: without the seed's NAT gateway VM-Win2019-2 relies on default outbound access."""
+    _without_nat_gateway(net_b)
+    sandbox.control("DELETE", "requests")
+    with pytest.raises(WouldLoseOutbound) as caught:
+        expose(clients, "rdp-vmb", VmTarget("VM-Win2019-2"), [3389])
+    error = caught.value
+    assert "VM VM-Win2019-2 reaches the internet through Azure's default outbound access" in error.message
+    assert all(
+        w in error.hint
+        for w in ("NAT gateway on subnet default", "public IP on vm-win2019-2-nic", "outbound rule")
+    )
+    assert writes(sandbox) == []
+
+    steps: list[str] = []
+    expose(
+        clients, "rdp-vmb", VmTarget("VM-Win2019-2"), [3389], accept_no_outbound=True, progress=steps.append
+    )
+    assert "VM VM-Win2019-2: no default outbound internet access from now on (accepted)" in steps
+    assert expose(clients, "ssh-vmb", VmTarget("VM-Win2019-2"), [22]).ports == ((22, 22),), (
+        "nothing left to lose"
+    )
+
+
+def test_explicit_outbound_access_is_kept(
+    sandbox: RunningSandbox, clients: Clients, net_b: NetworkManagementClient
+) -> None:
+    """Rule 7: a public IP on the NIC is explicit outbound access; the VM keeps it behind the LB."""
+    _without_nat_gateway(net_b)
+    body = {
+        "location": "japaneast",
+        "sku": {"name": "Standard"},
+        "properties": {"publicIPAllocationMethod": "Static"},
+    }
+    pip = net_b.public_ip_addresses.begin_create_or_update(B_RG, "vm-win2019-2-ip", body).result()
+    nic = net_b.network_interfaces.get(B_RG, "vm-win2019-2-nic")
+    nic.ip_configurations[0].public_ip_address = {"id": pip.id}
+    net_b.network_interfaces.begin_create_or_update(B_RG, "vm-win2019-2-nic", nic).result()
+    assert expose(clients, "rdp-vmb", VmTarget("VM-Win2019-2"), [3389]).frontend_ip == "10.2.0.4"

@@ -102,3 +102,23 @@ def test_an_lb_name_in_two_subscriptions_is_ambiguous(
     assert "rg-team-a" in caught.value.message and "rg-team-b" in caught.value.message
     found = expose(clients, "rdp", LbTarget("lb-rdp", "fe", resource_group="RG-TEAM-B"))
     assert found.frontend_ip == "10.2.0.4"
+
+
+def test_a_subnet_link_natlink_cannot_join_is_refused_before_any_write(
+    sandbox: RunningSandbox, clients: Clients, net_a: NetworkManagementClient, net_b: NetworkManagementClient
+) -> None:
+    """Issue 9 rule 6: the frontend's subnet links an NSG of team A's, where natlink has no role."""
+    create_lb(net_b)
+    nsg = net_a.network_security_groups.begin_create_or_update(
+        "rg-team-a", "hub-nsg", {"location": "japaneast"}
+    )
+    subnet = net_b.subnets.get(B_RG, "temp-vnet", "default")
+    subnet.network_security_group = {"id": nsg.result().id}
+    net_b.subnets.begin_create_or_update(B_RG, "temp-vnet", "default", subnet).result()
+    sandbox.control("POST", "access", {"subscription": TEAM_A, "readable": False})
+    sandbox.control("DELETE", "requests")
+    with pytest.raises(CloudError) as caught:
+        expose(clients, "rdp", LbTarget("lb-rdp", "fe"))
+    assert caught.value.code == "LinkedScopeNotJoinable"
+    assert "networkSecurityGroups/join/action" in caught.value.hint
+    assert writes(sandbox) == []
