@@ -46,8 +46,8 @@ _TABLE: tuple[Verb, ...] = (
     Verb(
         "create",
         "Expose a VM port (or an existing load balancer frontend) as a private link service.",
-        "create <name> (--vm VM --port P[,P] | --lb LB --frontend FE) [--nat-ips N] [--visibility SUB[,SUB]|*] "
-        "[--auto-approve SUB[,SUB]] [--proxy-protocol] [--owners @a,@b]",
+        "create <name> (--vm VM --port P[,P] [--accept-no-outbound] | --lb LB --frontend FE) [--nat-ips N] "
+        "[--visibility SUB[,SUB]|*] [--auto-approve SUB[,SUB]] [--proxy-protocol] [--owners @a,@b]",
         "an admin, or anyone with a `create` grant on the target subscription or resource group",
         "create",
         args=(Arg("name", Kind.SERVICE, "service name: lower-case a-z, 0-9 and -, 3-40 characters"),),
@@ -85,11 +85,18 @@ _TABLE: tuple[Verb, ...] = (
                 default=False,
             ),
             Flag("owners", Kind.USERS, "owners besides you, who approve requests", "@a,@b"),
+            Flag(
+                "accept-no-outbound",
+                Kind.BOOL,
+                "go ahead although the VM loses its default outbound internet access behind natlink's "
+                "internal load balancer (it has no public IP, NAT gateway or public load balancer; with --vm)",
+            ),
         ),
         rules=(
             OneOf(("vm", "lb")),
             Requires("vm", "port"),
             Requires("port", "vm"),
+            Requires("accept-no-outbound", "vm"),
             Requires("lb", "frontend"),
             Requires("frontend", "lb"),
         ),

@@ -2,6 +2,9 @@
 
 The worker's second check places the target (the VM's or the load balancer's subscription and
 resource group) before the policy judges the ``create`` grant; ``expose`` converges when rerun.
+When Azure's rules for the VM's NIC stop it before any write (issue 9), the refusal shows the
+exact command that would work: on the other load balancer's frontend, or with
+``--accept-no-outbound``.
 """
 
 from __future__ import annotations
@@ -9,7 +12,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cloud.clients import Clients
-from cloud.expose import LbTarget, VmTarget, expose, find_lb
+from cloud.errors import CloudError
+from cloud.expose import (
+    NO_OUTBOUND,
+    LbTarget,
+    PortAlreadyExposed,
+    VmInAnotherLoadBalancer,
+    VmTarget,
+    WouldLoseOutbound,
+    expose,
+    find_lb,
+)
 from cloud.ids import network_path
 from cloud.vms import find_vm
 from storage import owners, services
@@ -17,6 +30,7 @@ from storage.records import Service
 
 from .. import describe
 from ..context import Context
+from ..declare import SLASH
 from ..escapes import escape
 from ..policy import Resource
 from ..replies import Outcome, Refusal, Reply
@@ -36,6 +50,7 @@ class Create(Payload):
     auto_approve: tuple[str, ...] | None = None
     proxy_protocol: bool = False
     owners: tuple[str, ...] = ()
+    accept_no_outbound: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,17 +80,29 @@ def run(job: Job[Create, Placement]) -> Outcome:
     kept = existing.details if existing else {}
     visibility = _subscriptions(payload.visibility, kept.get("visibility"), ctx.config.subscriptions)
     auto = _subscriptions(payload.auto_approve, kept.get("auto_approval"), ())
-    service = expose(
-        job.clients,
-        payload.name,
-        placed.target,
-        ports=payload.port,
-        nat_ips=payload.nat_ips,
-        visibility=visibility,
-        auto_approval=auto,
-        proxy_protocol=payload.proxy_protocol,
-        progress=job.progress,
-    )
+    notes: list[str] = []
+
+    def progress(line: str) -> None:
+        notes.append(line)
+        job.progress(line)
+
+    try:
+        service = expose(
+            job.clients,
+            payload.name,
+            placed.target,
+            ports=payload.port,
+            nat_ips=payload.nat_ips,
+            visibility=visibility,
+            auto_approval=auto,
+            proxy_protocol=payload.proxy_protocol,
+            progress=progress,
+            accept_no_outbound=payload.accept_no_outbound,
+        )
+    except (VmInAnotherLoadBalancer, PortAlreadyExposed, WouldLoseOutbound) as refused:
+        raise CloudError(
+            refused.code, refused.message, refused.resource, _way_on(payload, refused)
+        ) from refused
     services.upsert_service(
         ctx.db,
         name=payload.name,
@@ -100,7 +127,8 @@ def run(job: Job[Create, Placement]) -> Outcome:
     for person in {ctx.actor, *payload.owners}:
         owners.add_owner(ctx.db, payload.name, person, added_by=ctx.actor)
     succeeded(ctx, "create", payload.name, service.alias or "")
-    return Outcome(Reply(f"{payload.name} is exposed", describe.exposed_lines(service), public=True))
+    lines = describe.exposed_lines(service) + tuple(escape(n) for n in notes if n.endswith(NO_OUTBOUND))
+    return Outcome(Reply(f"{payload.name} is exposed", lines, public=True))
 
 
 def _same_target(existing: Service, payload: Create, placed: Placement) -> bool:
@@ -132,6 +160,45 @@ def _repointing(existing: Service) -> Refusal:
         f"`{existing.subscription}`; a service name keeps its target for life.",
         hint=f"Pick another name, or `/natlink delete {escape(existing.name)}` first.",
     )
+
+
+def _way_on(payload: Create, refused: CloudError) -> str:
+    """The hint for a refusal of Azure's NIC rules: the exact command that would work, when one would."""
+    if isinstance(refused, VmInAnotherLoadBalancer) and refused.frontends:
+        other = _command(payload, lb=refused.lb_name, frontend=refused.frontends[0])
+        also = ", ".join(f"`{escape(f)}`" for f in refused.frontends[1:])
+        return f"Expose it from that load balancer's frontend instead: `{other}`" + (
+            f" (its other frontends that reach the VM: {also})." if also else "."
+        )
+    if isinstance(refused, PortAlreadyExposed) and refused.service:
+        return (
+            f"`{SLASH} share {escape(refused.service)}` posts its alias with a Request endpoint button; "
+            "or expose another port."
+        )
+    if isinstance(refused, WouldLoseOutbound):
+        return (
+            f"{escape(refused.remedy)} If the VM needs no internet access: `{_command(payload, accept=True)}`"
+        )
+    return escape(refused.hint)
+
+
+def _command(
+    payload: Create, lb: str | None = None, frontend: str | None = None, accept: bool = False
+) -> str:
+    """``/natlink create`` with this payload's settings, on ``lb``/``frontend`` instead of the VM when
+    given; mrkdwn-safe (names are escaped, owners are mentions of validated user IDs)."""
+    words = [SLASH, "create", payload.name]
+    if lb:
+        words += ["--lb", lb, "--frontend", frontend or ""]
+    else:
+        words += ["--vm", payload.vm or "", "--port", ",".join(map(str, payload.port))]
+        words += ["--accept-no-outbound"] if accept or payload.accept_no_outbound else []
+    words += ["--nat-ips", str(payload.nat_ips)] if payload.nat_ips != 1 else []
+    words += ["--visibility", ",".join(payload.visibility)] if payload.visibility else []
+    words += ["--auto-approve", ",".join(payload.auto_approve)] if payload.auto_approve else []
+    words += ["--proxy-protocol"] if payload.proxy_protocol else []
+    text = escape(" ".join(words))
+    return text + (" --owners " + ",".join(f"<@{o}>" for o in payload.owners) if payload.owners else "")
 
 
 def _subscriptions(given: tuple[str, ...] | None, kept: object, default: tuple[str, ...]) -> tuple[str, ...]:

@@ -182,7 +182,7 @@ BAD: list[tuple[str, str]] = [
     (
         f"{CREATE} --force",
         "unknown flag `--force` for create (another verb's flag); it takes --vm, --port, --lb, --frontend, "
-        "--nat-ips, --visibility, --auto-approve, --proxy-protocol, --owners",
+        "--nat-ips, --visibility, --auto-approve, --proxy-protocol, --owners, --accept-no-outbound",
     ),
     ("pending --all", "unknown flag `--all` for pending; it takes no flags"),
     ("create rdp-vmb -vm VM-Win2019-2 --port 3389", "unknown flag `-vm`; did you mean `--vm`?"),
