@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test sandbox bench lint clean
+.PHONY: test sandbox bench lint clean soak
 
 # Compat-mode editable install: a path entry, so packages added later (cloud/, storage/...) import too.
 $(STAMP): pyproject.toml
@@ -19,6 +19,12 @@ test: $(STAMP)
 # Options pass through ARGS, e.g. `make sandbox ARGS=--reset` or `make sandbox ARGS=--tour`.
 sandbox: $(STAMP)
 	$(BIN)/natlink sandbox $(ARGS)
+
+# The model test (tests/model) for much longer, with a fresh seed, counting discrepancies instead of
+# stopping at the first, then printing the figures. NATLINK_SOAK_EXAMPLES (500), NATLINK_SOAK_STEPS (60),
+# NATLINK_SOAK_SEED (random), NATLINK_SOAK_EXPIRY_WAITS (2; each waits minutes for the scheduler).
+soak: $(STAMP)
+	NATLINK_SOAK=1 $(BIN)/pytest tests/e2e/test_model.py -p no:cacheprovider -o addopts="-ra --strict-markers"
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

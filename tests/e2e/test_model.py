@@ -5,8 +5,8 @@ so Hypothesis shrinks it to the shortest sequence and prints its steps. ``make s
 longer with a fresh seed, counting discrepancies instead of stopping, and prints the figures.
 
 Settings (environment): NATLINK_SOAK=1 for the soak; NATLINK_SOAK_EXAMPLES / NATLINK_SOAK_STEPS (500 / 60);
-NATLINK_SOAK_SEED (random); NATLINK_SOAK_EXPIRY_WAITS (sequences that wait minutes for the scheduler to
-expire access; 0 in CI, where it cannot fit: see tests/model/checks.py). NATLINK_MODEL_EXAMPLES /
+NATLINK_SOAK_SEED (random); NATLINK_SOAK_EXPIRY_WAITS (2: how many times the run waits, minutes each, for
+the scheduler to expire access; never in CI, where it cannot fit: see time_passes_until_access_expires). NATLINK_MODEL_EXAMPLES /
 NATLINK_MODEL_STEPS change the CI run; NATLINK_MODEL_COUNT=1 counts instead of raising there too;
 NATLINK_MODEL_SHRINK_SECONDS lets Hypothesis shrink longer than its 300 s, to investigate a failure;
 NATLINK_MODEL_SLOW_FAULTS=1 adds the faults natlink's retries ride out (seconds each) outside the soak.
@@ -41,7 +41,7 @@ def test_natlink_agrees_with_azure_after_every_step(
 ) -> None:
     if SOAK:
         examples, steps = _number("NATLINK_SOAK_EXAMPLES", 500), _number("NATLINK_SOAK_STEPS", 60)
-        plan = Plan(count=True, expiry_waits=_number("NATLINK_SOAK_EXPIRY_WAITS", 0))
+        plan = Plan(count=True, expiry_waits=_number("NATLINK_SOAK_EXPIRY_WAITS", 2))
     else:
         examples, steps = (
             _number("NATLINK_MODEL_EXAMPLES", CI_EXAMPLES),

@@ -128,7 +128,7 @@ def check(truth: Truth, view: View, reports: Reports, memory: Memory, now: float
     found += no_unshown_access(truth, view, memory)
     found += outside_connections_adopted(truth, view, memory)
     found += reports_match_azure(truth, view, reports, memory)
-    found += audit_matches(view, memory)
+    found += audit_matches(view, reports, memory)
     found += services_match_azure(truth, view, memory)
     found += cards(view, reports)
     return found
@@ -293,10 +293,11 @@ def reports_match_azure(truth: Truth, view: View, reports: Reports, memory: Memo
 DECIDING = ("request", "approve", "reject", "revoke", "expire")
 
 
-def audit_matches(view: View, memory: Memory) -> list[Discrepancy]:
-    """A request natlink holds approved was last audited as approved (or as a request Azure approved
-    at once), unless the portal changed it after that row."""
+def audit_matches(view: View, reports: Reports, memory: Memory) -> list[Discrepancy]:
+    """A request natlink holds approved was last audited as approved (or as a request natlink said
+    Azure approved at once), unless the portal changed it after that row."""
     out = []
+    approved_at_once = {r.request for r in reports.said if r.on_request and r.state == "approved"}
     for r in view.requests:
         if r.outside or r.state != "approved":
             continue
@@ -307,7 +308,9 @@ def audit_matches(view: View, memory: Memory) -> list[Discrepancy]:
         since = last.at if last else -1.0
         if _touched_after(memory.portal_history, r, [], since):
             continue
-        if last is None or last.action not in ("approve", "request"):
+        if last is None or not (
+            last.action == "approve" or (last.action == "request" and r.id in approved_at_once)
+        ):
             out.append(
                 Discrepancy(
                     "approved-without-an-audited-approval",

@@ -28,7 +28,7 @@ from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.network.models import PrivateEndpoint, PrivateLinkServiceConnection, Subnet
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from sandbox.arm.launch import RunningSandbox
 from sandbox.slack.driver import Delivery, Driver, Reply
@@ -47,8 +47,8 @@ SUBNETS = {
     "A/other": f"/subscriptions/{TEAM_A}/resourceGroups/rg-team-a/providers/Microsoft.Network/virtualNetworks/RG-normal-vnet/subnets/other",
     "B/default": f"/subscriptions/{TEAM_B}/resourceGroups/rg-team-b/providers/Microsoft.Network/virtualNetworks/temp-vnet/subnets/default",
 }
-VMS = {"VM-Win2019": TEAM_A, "VM-Win2019-2": TEAM_B}
-SERVICES = ("svc-a", "svc-b")
+VMS = {"VM-Win2019-2": TEAM_B, "VM-Win2019": TEAM_A}
+SERVICES = ("svc-a", "svc-a", "svc-b")  # repeated: one service is the common case, and shrinks to it
 # Where a consumer asks from: a VM's subnet, or a subnet named (the second subnet of team A's VNet).
 PLACES = {
     "VM-Win2019": "--vm VM-Win2019",
@@ -175,7 +175,7 @@ class Plan:
     """How the machine runs: raising at the first discrepancy (so Hypothesis shrinks it) or counting."""
 
     count: bool = False
-    expiry_waits: int = 0  # sequences that may wait for the scheduler to expire access (minutes each)
+    expiry_waits: int = 0  # times a run may wait (minutes each) for the scheduler to expire access
 
 
 def _path(arm_id: str) -> tuple[str, str, str]:
@@ -201,7 +201,7 @@ class NatlinkModel(RuleBasedStateMachine):
         self.create_failed = False
         self.map_key: object = None
         self.portal_count = 0
-        self.expiry_waits = 0
+        self.expiry_tried = False
         self.view = natlink.View({}, (), (), ())
         self.truth = azure.Truth({}, (), {}, ())
         self.cards: list[tuple[str, str, str]] = []  # (channel, ts, request id) of cards with buttons
@@ -259,6 +259,11 @@ class NatlinkModel(RuleBasedStateMachine):
         self.arm.control("DELETE", "faults")
 
     # -- acting -------------------------------------------------------------------------------
+    def _nothing(self, text: str) -> None:
+        """A step with nothing to act on (the rule's list is empty): drawn all the same, so that what
+        Hypothesis draws never depends on the world, and a sequence replays the same way."""
+        self._step(f"({text})")
+
     def _step(self, text: str) -> None:
         self.log.append(text)
         self.stats.steps += 1
@@ -336,17 +341,22 @@ class NatlinkModel(RuleBasedStateMachine):
         self._settle()
         self._after()
 
-    def _requests(self) -> list[natlink.Request]:
-        return list(self.view.requests)
-
-    def _pick_request(self, pick: int) -> natlink.Request:
-        found = self._requests()
-        return found[pick % len(found)]
+    def _ranked(self, first: tuple[str, ...]) -> list[natlink.Request]:
+        """Requests to pick from: those in the ``first`` states, newest first, then the rest, newest
+        first; so a pick that shrinks to 0 names the request a person would most likely act on."""
+        newest = list(reversed(self.view.requests))
+        return [r for r in newest if r.state in first] + [r for r in newest if r.state not in first]
 
     # -- rules: people, through Slack -----------------------------------------------------------
+    @initialize(vm=st.sampled_from(("VM-Win2019-2", "VM-Win2019")), port=st.sampled_from((3389, 443)))
+    def a_service_to_begin_with(self, vm: str, port: int) -> None:
+        """Nearly everything needs a service: every sequence starts with one (later steps may delete it)."""
+        self._step(f"alice: /natlink create svc-a --vm {vm} --port {port}")
+        self._act("alice", "#team-b", f"create svc-a --vm {vm} --port {port}")
+
     @rule(
         name=st.sampled_from(SERVICES),
-        vm=st.sampled_from(tuple(VMS)),
+        vm=st.sampled_from(("VM-Win2019-2", "VM-Win2019-2", "VM-Win2019")),
         port=st.sampled_from((3389, 443)),
         fault=CREATE_FAULTS,
     )
@@ -356,50 +366,67 @@ class NatlinkModel(RuleBasedStateMachine):
 
     @rule(
         service=st.sampled_from(SERVICES),
-        place=st.sampled_from(tuple(PLACES)),
+        place=st.sampled_from(("VM-Win2019", *PLACES)),  # a VM's own subnet is the common case
+        endpoint=st.sampled_from((None, "pe-bob")),
         timed=st.booleans(),
         fault=REQUEST_FAULTS,
     )
-    def request(self, service: str, place: str, timed: bool, fault: str | None) -> None:
-        text = f"request {service} {PLACES[place]} --reason 'model test'" + (
-            f" --for {DURATION}" if timed else ""
+    def request(self, service: str, place: str, endpoint: str | None, timed: bool, fault: str | None) -> None:
+        text = (
+            f"request {service} {PLACES[place]} --reason 'model test'"
+            + (f" --name {endpoint}" if endpoint else "")
+            + (f" --for {DURATION}" if timed else "")
         )
         self._step(f"bob: /natlink {text}  [fault: {fault}]")
         self._act("bob", "#team-a", text, fault)
 
-    def _has_requests(self) -> bool:
-        return bool(self.view.requests)
-
-    @precondition(_has_requests)
-    @rule(pick=PICK, verb=st.sampled_from(("approve", "reject")), timed=st.booleans(), fault=DECIDE_FAULTS)
-    def decide_by_command(self, pick: int, verb: str, timed: bool, fault: str | None) -> None:
-        request = self._pick_request(pick)
-        text = f"{verb} {request.id}" + (f" --for {DURATION}" if timed and verb == "approve" else "")
-        self._step(
-            f"alice: /natlink {text} ({request.state} request #{pick % len(self.view.requests)})  [fault: {fault}]"
-        )
-        self._act("alice", "#team-b", text, fault)
-
-    def _has_cards(self) -> bool:
-        return bool(self.cards)
-
-    @precondition(_has_cards)
     @rule(
         pick=PICK,
-        button=st.sampled_from(("approve", "reject")),
-        who=st.sampled_from(("alice", "carol", "bob")),
+        verb=st.sampled_from(("approve", "approve", "reject")),
+        via=st.sampled_from(("click", "command")),
+        who=st.sampled_from(("alice", "alice", "carol", "bob")),
+        timed=st.booleans(),
         fault=DECIDE_FAULTS,
     )
-    def click(self, pick: int, button: str, who: str, fault: str | None) -> None:
-        channel, ts, request_id = self.cards[pick % len(self.cards)]
-        self._step(f"{who}: clicks {button} on the card of {request_id}  [fault: {fault}]")
+    def decide(self, pick: int, verb: str, via: str, who: str, timed: bool, fault: str | None) -> None:
+        """An owner (alice), or someone who may not (carol; bob, the requester), approves or rejects:
+        by clicking a card that still has buttons, or by command."""
+        if via == "click":
+            if not self.cards:
+                return self._nothing(f"{who} would click {verb} on a card: no card has buttons")
+            channel, ts, request_id = self.cards[pick % len(self.cards)]
+            self._step(f"{who}: clicks {verb} on the card of {request_id}  [fault: {fault}]")
+            return self._click(who, channel, ts, verb, request_id, fault)
+        if not self.view.requests:
+            return self._nothing(f"{who} would {verb} a request: there is none")
+        request = self._ranked(("pending",))[pick % len(self.view.requests)]
+        text = f"{verb} {request.id}" + (f" --for {DURATION}" if timed and verb == "approve" else "")
+        self._step(f"{who}: /natlink {text} (a {request.state} request)  [fault: {fault}]")
+        self._act(who, "#team-b", text, fault)
+
+    @rule(via=st.sampled_from(("click", "command")), timed=st.booleans(), fault=DECIDE_FAULTS)
+    def owner_approves(self, via: str, timed: bool, fault: str | None) -> None:
+        """The common case of ``decide``: an owner approves the newest request waiting for a decision."""
+        waiting = self._ranked(("pending",))
+        if not waiting or waiting[0].state != "pending":
+            return self._nothing("alice would approve the newest pending request: none is pending")
+        request = waiting[0]
+        card = next((c for c in self.cards if c[2] == request.id), None)
+        if via == "click" and card is not None:
+            self._step(f"alice: clicks approve on the card of {request.id}  [fault: {fault}]")
+            return self._click("alice", card[0], card[1], "approve", request.id, fault)
+        text = f"approve {request.id}" + (f" --for {DURATION}" if timed else "")
+        self._step(f"alice: /natlink {text}  [fault: {fault}]")
+        self._act("alice", "#team-b", text, fault)
+
+    def _click(self, who: str, channel: str, ts: str, verb: str, request_id: str, fault: str | None) -> None:
         self._arm_fault(fault)
         started, before = time.time(), len(self.slack.calls())
-        reply = self.driver.click(who, channel, ts, f"natlink_{button}")
+        reply = self.driver.click(who, channel, ts, f"natlink_{verb}")
         if reply.status != 200:
             raise HarnessError(f"natlink answered {reply.status} to a click: {reply.text[:300]}")
         self.last_delivery = reply.delivery
-        if button == "reject":
+        if verb == "reject":
             view = self._reject_modal(who, request_id, started)
             if view is not None:
                 before = len(self.slack.calls())
@@ -428,11 +455,12 @@ class NatlinkModel(RuleBasedStateMachine):
             time.sleep(0.02)
         raise HarnessError(f"no reject form and no answer for {who}'s click on {request_id}")
 
-    @precondition(_has_requests)
     @rule(pick=PICK, fault=REVOKE_FAULTS)
     def revoke(self, pick: int, fault: str | None) -> None:
-        request = self._pick_request(pick)
-        self._step(f"alice: /natlink revoke {request.id} ({request.state})  [fault: {fault}]")
+        if not self.view.requests:
+            return self._nothing("alice would revoke a request: there is none")
+        request = self._ranked(("approved",))[pick % len(self.view.requests)]
+        self._step(f"alice: /natlink revoke {request.id} (a {request.state} request)  [fault: {fault}]")
         self._act("alice", "#team-b", f"revoke {request.id}", fault)
 
     @rule(name=st.sampled_from(SERVICES), force=st.booleans(), fault=DELETE_FAULTS)
@@ -449,7 +477,7 @@ class NatlinkModel(RuleBasedStateMachine):
         started = time.time()
         self._act(who, "#team-b", "status --refresh")
         last = natlink.meta(self.db, "last_sweep")
-        if last and natlink.instant(json.loads(last)) >= started:
+        if last and (natlink.instant(json.loads(last)) or 0) >= started:
             self.memory.swept(started)
             self.stats.sweeps += 1
             self.log[-1] += " - swept"
@@ -459,7 +487,7 @@ class NatlinkModel(RuleBasedStateMachine):
     @rule()
     def slack_retries_the_last_delivery(self) -> None:
         if self.last_delivery is None:
-            return
+            return self._nothing("Slack would retry a delivery: none was sent")
         self._step("Slack retries the last delivery")
         again = Delivery(self.driver.bot_url or "", self.last_delivery.body, self.last_delivery.headers)
         before = len(self.slack.calls())
@@ -469,22 +497,23 @@ class NatlinkModel(RuleBasedStateMachine):
         self._after()
 
     # -- rules: the portal, straight in Azure ---------------------------------------------------
-    def _has_connections(self) -> bool:
-        return bool(self.truth.connections)
-
-    @precondition(_has_connections)
-    @rule(pick=PICK, change=st.sampled_from(("Approved", "Rejected", "removed")))
-    def portal_decides(self, pick: int, change: str) -> None:
+    @rule(pick=PICK, change=st.sampled_from(("Approved", "Rejected", "removed", "endpoint deleted")))
+    def portal_changes_a_connection(self, pick: int, change: str) -> None:
+        """Someone approves, rejects or removes a connection on the provider's side, or deletes the
+        consumer's endpoint, in the portal."""
+        if not self.truth.connections:
+            return self._nothing(f"the portal would change a connection ({change}): there is none")
         connections = sorted(self.truth.connections, key=lambda c: azure.key(c.id))
         conn = connections[pick % len(connections)]
-        self._step(
-            f"portal: {change} connection {conn.id.rsplit('/', 1)[-1]} on {conn.pls_name} (was {conn.status})"
-        )
-        sub, group, pls = _path(conn.pls_id)
         name = conn.id.rsplit("/", 1)[-1]
+        self._step(f"portal: connection {name} on {conn.pls_name} (was {conn.status}): {change}")
+        sub, group, pls = _path(conn.pls_id)
         services = self.sandboxes.networks[sub].private_link_services
         try:
-            if change == "removed":
+            if change == "endpoint deleted":
+                pe_sub, pe_group, pe_name = _path(conn.pe_id)
+                self.sandboxes.networks[pe_sub].private_endpoints.begin_delete(pe_group, pe_name).result()
+            elif change == "removed":
                 services.begin_delete_private_endpoint_connection(group, pls, name).result()
             else:
                 current = services.get_private_endpoint_connection(group, pls, name)
@@ -498,34 +527,14 @@ class NatlinkModel(RuleBasedStateMachine):
         self._settle()
         self._after()
 
-    def _has_endpoints(self) -> bool:
-        return bool(self.truth.endpoints)
-
-    @precondition(_has_endpoints)
-    @rule(pick=PICK)
-    def portal_deletes_an_endpoint(self, pick: int) -> None:
-        endpoint = sorted(self.truth.endpoints)[pick % len(self.truth.endpoints)]
-        sub, group, name = _path(endpoint)
-        self._step(f"portal: delete private endpoint {name}")
-        conns = [c.id for c in self.truth.connections if azure.key(c.pe_id) == endpoint]
-        try:
-            self.sandboxes.networks[sub].private_endpoints.begin_delete(group, name).result()
-        except HttpResponseError as error:
-            self.log.append(f"  (the portal was refused: {error.status_code} {error.message[:120]})")
-        self.memory.touch(endpoint, *conns, at=time.time())
-        self.stats.portal += 1
-        self._settle()
-        self._after()
-
-    def _has_services(self) -> bool:
-        return bool(self.view.active())
-
-    @precondition(_has_services)
     @rule(service=st.sampled_from(SERVICES), subnet=st.sampled_from(tuple(SUBNETS)))
     def portal_creates_an_endpoint(self, service: str, subnet: str) -> None:
+        """Someone makes an endpoint to a natlink service's alias in the portal, outside natlink."""
         found = self.view.active().get(service)
         if found is None:
-            return
+            return self._nothing(
+                f"the portal would make an endpoint to {service}: natlink has no such service"
+            )
         self.portal_count += 1
         name = f"portal-pe-{self.portal_count}"
         self._step(f"portal: private endpoint {name} in {subnet} to {service}'s alias")
@@ -571,7 +580,7 @@ class NatlinkModel(RuleBasedStateMachine):
     @precondition(_may_restart)
     @rule(
         how=st.sampled_from(("SIGTERM", "SIGKILL")),
-        during=st.sampled_from((None, "create", "request", "approve", "revoke", "delete")),
+        during=st.sampled_from((None, None, None, "create", "request", "approve", "revoke", "delete")),
         delay=st.sampled_from((0.0, 0.03, 0.08)),
     )
     def restart(self, how: str, during: str | None, delay: float) -> None:
@@ -612,27 +621,30 @@ class NatlinkModel(RuleBasedStateMachine):
         self._after()
 
     def _may_wait_for_expiry(self) -> bool:
-        return self.expiry_waits < self.plan.expiry_waits and any(
-            r.state == "approved" and r.expires_at is not None for r in self.view.requests
-        )
+        return self.plan.expiry_waits > 0 and not self.expiry_tried
 
     @precondition(_may_wait_for_expiry)
     @rule()
     def time_passes_until_access_expires(self) -> None:
-        """Real time: the shortest access is 5 minutes and the expiry job runs every 60 s (soak only)."""
+        """Real time, minutes of it: the shortest access natlink grants is 5 minutes and its expiry job
+        runs every 60 s (neither can be set shorter), so only the soak waits, once a sequence at most and
+        ``plan.expiry_waits`` times a run. The wait ends when natlink removed the access, or when it is
+        overdue; the invariant then judges."""
+        self.expiry_tried = True  # whatever the world holds, so the precondition replays the same
         timed = [r for r in self.view.requests if r.state == "approved" and r.expires_at is not None]
+        if not timed or self.stats.expiry_waits >= self.plan.expiry_waits:
+            return self._nothing("time would pass until access expires: no approved access has an end")
         first = min(timed, key=lambda r: r.expires_at or 0)
-        self._step(
-            f"time passes until {first.id} expires (at {time.strftime('%H:%M:%S', time.localtime(first.expires_at))})"
-        )
-        self.expiry_waits += 1
-        deadline = (first.expires_at or 0) + checks.EXPIRY_JOB_SECONDS + 10
-        while time.time() < deadline:
-            found = natlink.read(self.db).request(first.id)
-            if found is None or found.state != "approved":
-                break
-            time.sleep(1)
+        at = time.strftime("%H:%M:%S", time.localtime(first.expires_at))
+        self._step(f"time passes until {first.id} expires (at {at})")
         self.stats.expiry_waits += 1
+        deadline = (first.expires_at or 0) + checks.EXPIRY_GRACE + 1
+        with self.stats.timed("wait for expiry"):
+            while time.time() < deadline:
+                found = natlink.read(self.db).request(first.id)
+                if found is None or found.state != "approved":
+                    break
+                time.sleep(1)
         self._settle()
         self._after()
         if (found := self.view.request(first.id)) and found.state != "approved":
@@ -686,11 +698,12 @@ class NatlinkModel(RuleBasedStateMachine):
         raise HarnessError("no reply to /natlink map")
 
     def _live_cards(self) -> list[tuple[str, str, str]]:
+        """Cards with buttons, newest first."""
         live = []
         for record in self.slack.messages():
             for request_id in reports.buttons(record["message"].get("blocks") or [], reports.APPROVE):
                 live.append((record["channel"], record["message"]["ts"], request_id))
-        return live
+        return sorted(live, key=lambda card: float(card[1]), reverse=True)
 
     def _record(self, found: list[Discrepancy]) -> None:
         new = [d for d in found if (d.kind, d.subject) not in self.found]

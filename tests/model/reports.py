@@ -3,7 +3,7 @@
 The log keeps every ``chat.postMessage``, ``chat.update``, ``chat.postEphemeral`` and response-URL
 post in order with its time, so the *latest* thing natlink said about a request (approved, rejected,
 revoked, expired, refused by Azure, changed in the portal...) can be compared with Azure. Cards are
-read from their blocks: a card with an Approve button says "pending"; a decided card says who decided.
+read from their blocks: a decided card says who decided; cards with buttons are counted (one per request).
 """
 
 from __future__ import annotations
@@ -47,6 +47,7 @@ class Report:
     request: str
     state: str  # approved | rejected | removed | pending | gone | failed ...
     said: str
+    on_request: bool = False  # the reply to the request itself (natlink read the connection as it made it)
 
 
 @dataclass
@@ -107,16 +108,16 @@ def extract(calls: Iterable[dict[str, Any]]) -> Reports:
             blocks = json.loads(blocks)
         fallback = str(args.get("text") or "")
         body = "\n".join([fallback, *texts(blocks)])
-        cards = buttons(blocks, APPROVE)
-        for request in cards:
-            reports.said.append(Report(at, request, "pending", "an approval card with buttons"))
+        # A card with buttons says "waiting", not what Azure holds: a change made outside natlink leaves
+        # it as it was (the sweep tells the channel instead), so it is counted, not read as a report.
+        for request in buttons(blocks, APPROVE):
             if call["method"] == "chat.postMessage":
                 reports.cards_posted[request] += 1
         if match := _DECIDED_CARD.match(fallback):
             reports.said.append(Report(at, match[1], match[2], f"the card: {fallback}"))
         if match := _REQUEST_REPLY.search(body):
             state = "approved" if "Endpoint approved" in body else "pending"
-            reports.said.append(Report(at, match[1], state, _line(body, match)))
+            reports.said.append(Report(at, match[1], state, _line(body, match), on_request=True))
         for pattern, group, state in _LINES:
             for match in pattern.finditer(body):
                 word = match[state] if isinstance(state, int) else state
