@@ -49,6 +49,15 @@ _HINTS = {
     "ResourceNotFound": "Check the name, resource group and subscription; it may have been deleted outside natlink.",
     "NotFound": "Check the name, resource group and subscription; it may have been deleted outside natlink.",
     "ResourceGroupNotFound": "Check the resource group's name and subscription.",
+    # ARM's 401 for a token issued for another audience (another cloud's ARM); wording in
+    # Azure-Samples/active-directory-dotnetcore-daemon-v2#145.
+    "InvalidAuthenticationTokenAudience": "The token is for another cloud's ARM: set NATLINK_CLOUD to the cloud "
+    "NATLINK_ARM_URL belongs to.",
+    # ARM's 400s for an api-version it does not list for the type (azure-cli#13834, #28038, #28496).
+    "NoRegisteredProviderFound": "ARM does not offer this api-version here; natlink's Azure SDK pins may be "
+    "too new or too old for this cloud: check the natlink release notes.",
+    "InvalidApiVersionParameter": "ARM does not offer this api-version here; natlink's Azure SDK pins may be "
+    "too new or too old for this cloud: check the natlink release notes.",
     "SubscriptionNotFound": "Check NATLINK_SUBSCRIPTIONS and that the identity's tenant holds this subscription.",
     # ARM's 401 when a token from one tenant reaches a subscription of another ("The access token is
     # from the wrong issuer ... It must match the tenant ... associated with this subscription";

@@ -70,3 +70,15 @@ def test_a_subscription_of_another_tenant_gets_its_own_hint() -> None:
     """Issue 9 rule 13: a subscription of another tenant is not an authorization problem."""
     hint = hint_for("InvalidAuthenticationTokenTenant", "The access token is from the wrong issuer.", None)
     assert "another Entra ID tenant" in hint and "NATLINK_SUBSCRIPTIONS" in hint
+
+
+@pytest.mark.parametrize(
+    ("code", "words"),
+    [
+        ("InvalidAuthenticationTokenAudience", "NATLINK_CLOUD"),
+        ("NoRegisteredProviderFound", "api-version"),
+        ("InvalidApiVersionParameter", "api-version"),
+    ],
+)
+def test_cloud_and_api_version_refusals_say_what_to_check(code: str, words: str) -> None:
+    assert words in hint_for(code, "", None)
