@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import ids
-from .model import Backend, Connection, Endpoint, Service, SubnetVm
+from .model import NOT_A_VM, Backend, BackendKind, Connection, Endpoint, Service, SubnetVm
 from .tokens import parse_token
 
 Json = Mapping[str, Any]
@@ -44,6 +44,7 @@ class _Member:
     nic_id: str
     vm_id: str | None
     ip: str | None
+    kind: str = BackendKind.VM
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class Resources:
     power: dict[str, str] = field(default_factory=dict)
     pool_members: dict[str, list[_Member]] = field(default_factory=dict)
     subnet_vms: dict[str, tuple[SubnetVm, ...]] = field(default_factory=dict)
+    vm_names: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def index(
@@ -65,12 +67,16 @@ class Resources:
         load_balancers: Iterable[Json] = (),
         endpoints: Iterable[Json] = (),
         power: dict[str, str] | None = None,
+        vm_names: dict[str, str] | None = None,
     ) -> Resources:
         """Index NICs, load balancers and endpoints (REST JSON or SDK models) once per sweep.
 
         Each subnet's VMs are collected here, once, so converting an endpoint costs the same
-        however many NICs share its subnet.
+        however many NICs share its subnet. ``nics`` may include scale set instances' NICs (read
+        through the scale set's own NIC list); ``vm_names`` names VMs whose name is not the last
+        segment of their ID (scale set instances). An IP-based pool's addresses are members too.
         """
+        names = {ids.key(k): v for k, v in (vm_names or {}).items()}
         rules: dict[str, list[Json]] = defaultdict(list)
         frontend_ips: dict[str, str | None] = {}
         for lb in load_balancers:
@@ -82,6 +88,15 @@ class Resources:
             for f in _list(lb_props, "frontendIPConfigurations"):
                 frontend_ips[ids.key(f.get("id"))] = _props(f).get("privateIPAddress")
         pools: dict[str, list[_Member]] = defaultdict(list)
+        for lb in load_balancers:
+            for pool in _list(_props(lb), "backendAddressPools"):
+                for address in _list(_props(pool), "loadBalancerBackendAddresses"):
+                    props = _props(address)
+                    if props.get("ipAddress") and not props.get("networkInterfaceIPConfiguration"):
+                        member_id = f"{pool.get('id')}/loadBalancerBackendAddresses/{address.get('name')}"
+                        pools[ids.key(pool.get("id"))].append(
+                            _Member(member_id, None, props["ipAddress"], BackendKind.IP)
+                        )
         subnets: dict[str, list[SubnetVm]] = defaultdict(list)
         addresses: dict[str, tuple[str, ...]] = {}
         for nic in nics:
@@ -92,11 +107,12 @@ class Resources:
             for config in configs:
                 props = _props(config)
                 ip = props.get("privateIPAddress")
+                kind = BackendKind.SCALE_SET if is_scale_set_vm(vm_id) else BackendKind.VM
                 for pool in _list(props, "loadBalancerBackendAddressPools"):
-                    pools[ids.key(pool.get("id"))].append(_Member(nic_id, vm_id, ip))
+                    pools[ids.key(pool.get("id"))].append(_Member(nic_id, vm_id, ip, kind))
                 subnet = props.get("subnet")
                 if subnet is not None and vm_id and ip:
-                    subnets[ids.key(subnet.get("id"))].append(SubnetVm(ids.name(vm_id) or "", ip))
+                    subnets[ids.key(subnet.get("id"))].append(SubnetVm(_vm_name(vm_id, names), ip))
         return cls(
             nic_addresses=addresses,
             frontend_ips=frontend_ips,
@@ -105,6 +121,7 @@ class Resources:
             power={ids.key(k): v for k, v in (power or {}).items()},
             pool_members=dict(pools),
             subnet_vms={k: tuple(v) for k, v in subnets.items()},
+            vm_names=names,
         )
 
     def nic_ips(self, nic_ids: Iterable[str | None]) -> tuple[str, ...]:
@@ -233,12 +250,40 @@ def _backends(rule_props: Json, resources: Resources) -> list[Backend]:
     port = rule_props.get("backendPort")
     return [
         Backend(
-            vm_name=ids.name(member.vm_id) if member.vm_id else None,
+            vm_name=_vm_name(member.vm_id, resources.vm_names) if member.vm_id else None,
             nic_id=member.nic_id,
             ip=member.ip,
             port=port,
-            power_state=resources.power.get(ids.key(member.vm_id)) if member.vm_id else None,
+            power_state=(
+                NOT_A_VM
+                if member.kind == BackendKind.IP
+                else resources.power.get(ids.key(member.vm_id))
+                if member.vm_id
+                else None
+            ),
+            kind=member.kind,
         )
         for pool_id in pool_ids
         for member in resources.pool_members.get(pool_id, [])
     ]
+
+
+def is_scale_set_vm(resource_id: str | None) -> bool:
+    """Whether an ID is a scale set instance's or lies under one (its NIC, its IP configuration)."""
+    return scale_set_of(resource_id) is not None
+
+
+def scale_set_of(resource_id: str | None) -> tuple[str, str, str] | None:
+    """``(subscription, resource group, scale set)`` of an ID under ``virtualMachineScaleSets/...``."""
+    vmss = ids.segment(resource_id, "virtualMachineScaleSets")
+    sub, group = ids.segment(resource_id, "subscriptions"), ids.segment(resource_id, "resourceGroups")
+    return (sub, group, vmss) if vmss and sub and group else None
+
+
+def _vm_name(vm_id: str, names: Mapping[str, str] | None = None) -> str:
+    """A VM's name; a scale set instance's is what the instance list said, else ``<vmss>_<id>``
+    (the name Azure gives instances of a Uniform scale set)."""
+    if names and (known := names.get(ids.key(vm_id))):
+        return known
+    vmss = ids.segment(vm_id, "virtualMachineScaleSets")
+    return f"{vmss}_{ids.name(vm_id)}" if vmss else ids.name(vm_id) or ""

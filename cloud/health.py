@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from . import ids
 from .limits import NAT_IPS_MAX
-from .model import Backend, Service
+from .model import NOT_A_VM, Backend, Service
 
 RUNNING = "running"
 PROBE_FAILING_BELOW = 50.0
@@ -90,7 +90,12 @@ def service_health(service: Service) -> ServiceHealth:
 
 
 def backend_state(vm_name: str | None, power_state: str | None) -> BackendState:
-    """Running, stopped (any other power state, or no VM behind the NIC), or unknown (unread)."""
+    """Running, stopped (any other power state, or no VM behind the NIC), or unknown (unread).
+
+    An address of an IP-based pool (power state :data:`NOT_A_VM`) has no VM to be stopped: it counts
+    as running, and its load balancer's health probe (``DipAvailability``) alone judges it."""
+    if power_state == NOT_A_VM:
+        return BackendState.RUNNING
     if vm_name is not None and power_state is None:
         return BackendState.UNKNOWN
     return BackendState.RUNNING if _same(power_state, RUNNING) else BackendState.STOPPED

@@ -1,5 +1,9 @@
 """One sweep of Azure: five list calls per subscription, however many services there are.
 
+A load balancer pool may hold scale set instances (an AKS cluster's internal LB): their NICs are
+not in the subscription's NIC list (Azure/azure-cli#817), so for each scale set a pool refers to,
+and only then, two more list calls read its NICs and its instances with their power state.
+
 Per-resource GETs would grow with the estate and hit ARM throttling; list-by-subscription calls
 grow only by pages. Subscriptions are swept concurrently, and one the identity may not read is
 recorded as unreadable so the rest of the map still shows.
@@ -18,10 +22,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 from azure.core.rest import HttpRequest
-from azure.mgmt.compute.operations._operations import build_virtual_machines_list_all_request
+from azure.mgmt.compute.operations._operations import (
+    build_virtual_machine_scale_set_vms_list_request,
+    build_virtual_machines_list_all_request,
+)
 from azure.mgmt.network.operations._operations import (
     build_load_balancers_list_all_request,
     build_network_interfaces_list_all_request,
+    build_network_interfaces_list_virtual_machine_scale_set_network_interfaces_request,
     build_private_endpoints_list_by_subscription_request,
     build_private_link_services_list_by_subscription_request,
 )
@@ -43,6 +51,7 @@ class _Listing:
     nics: list[Json]
     load_balancers: list[Json]
     power: dict[str, str]
+    vm_names: dict[str, str]
 
 
 def snapshot(clients: Clients, subscriptions: Iterable[str]) -> Snapshot:
@@ -56,6 +65,7 @@ def snapshot(clients: Clients, subscriptions: Iterable[str]) -> Snapshot:
         load_balancers=[lb for listing in listings for lb in listing.load_balancers],
         endpoints=[pe for listing in listings for pe in listing.endpoints],
         power={vm: state for listing in listings for vm, state in listing.power.items()},
+        vm_names={vm: name for listing in listings for vm, name in listing.vm_names.items()},
     )
     return Snapshot(
         taken_at=taken_at,
@@ -71,18 +81,46 @@ def _read(clients: Clients, subscription: str) -> _Listing | Unreadable:
 
 
 def _list(clients: Clients, subscription: str) -> _Listing:
-    """The five list calls, in the order the SDK-model version made them."""
+    """The five list calls, in the order the SDK-model version made them, then two per scale set
+    that a backend pool refers to."""
     network, compute = clients.network(subscription).send_request, clients.compute(subscription).send_request
     vms = _pages(compute, build_virtual_machines_list_all_request(subscription, status_only="true"))
-    return _Listing(
-        services=list(
-            _pages(network, build_private_link_services_list_by_subscription_request(subscription))
-        ),
-        endpoints=list(_pages(network, build_private_endpoints_list_by_subscription_request(subscription))),
-        nics=list(_pages(network, build_network_interfaces_list_all_request(subscription))),
-        load_balancers=list(_pages(network, build_load_balancers_list_all_request(subscription))),
-        power={vm["id"]: state for vm in vms if (state := convert.power_state(_statuses(vm)))},
-    )
+    services = list(_pages(network, build_private_link_services_list_by_subscription_request(subscription)))
+    endpoints = list(_pages(network, build_private_endpoints_list_by_subscription_request(subscription)))
+    nics = list(_pages(network, build_network_interfaces_list_all_request(subscription)))
+    load_balancers = list(_pages(network, build_load_balancers_list_all_request(subscription)))
+    power = {vm["id"]: state for vm in vms if (state := convert.power_state(_statuses(vm)))}
+    names: dict[str, str] = {}
+    for group, scale_set in scale_sets_in_pools(load_balancers, subscription):
+        nics += _pages(
+            network,
+            build_network_interfaces_list_virtual_machine_scale_set_network_interfaces_request(
+                group, scale_set, subscription
+            ),
+        )
+        for vm in _pages(
+            compute,
+            build_virtual_machine_scale_set_vms_list_request(
+                group, scale_set, subscription, expand="instanceView"
+            ),
+        ):
+            names[vm["id"]] = vm.get("name") or ""
+            if state := convert.power_state(_statuses(vm)):
+                power[vm["id"]] = state
+    return _Listing(services, endpoints, nics, load_balancers, power, names)
+
+
+def scale_sets_in_pools(load_balancers: Iterable[Json], subscription: str) -> list[tuple[str, str]]:
+    """``(resource group, name)`` of each scale set in ``subscription`` whose instances' NICs are in a
+    backend pool of ``load_balancers`` (a pool lists them in ``backendIPConfigurations``)."""
+    found: dict[tuple[str, str], tuple[str, str]] = {}
+    for lb in load_balancers:
+        for pool in ((lb.get("properties") or {}).get("backendAddressPools")) or []:
+            for config in ((pool.get("properties") or {}).get("backendIPConfigurations")) or []:
+                where = convert.scale_set_of(config.get("id"))
+                if where and where[0].lower() == subscription.lower():
+                    found.setdefault((where[1].lower(), where[2].lower()), (where[1], where[2]))
+    return list(found.values())
 
 
 def _statuses(vm: Json) -> list[Json]:

@@ -9,16 +9,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+NOT_A_VM = "unknown, not a VM"
+"""The power state of an IP-based pool member: an address, not a VM; only its probe judges it."""
+
+
+class BackendKind:
+    """What a pool member is: a VM's NIC, a scale set instance's NIC, or a bare IP address."""
+
+    VM = "vm"
+    SCALE_SET = "scale set instance"
+    IP = "ip address"
+
 
 @dataclass(frozen=True)
 class Backend:
-    """A VM behind the service's load balancer, as the backend pool reaches it."""
+    """A backend of the service's load balancer, as the backend pool reaches it: a VM's NIC, a scale
+    set instance's NIC (``vm_name`` is the instance's, ``<vmss>_<instance id>``), or an address of
+    an IP-based pool (``nic_id`` is the pool address's ID, ``vm_name`` is None and ``power_state``
+    is :data:`NOT_A_VM`)."""
 
     vm_name: str | None
     nic_id: str
     ip: str | None
     port: int
     power_state: str | None
+    kind: str = BackendKind.VM
 
 
 @dataclass(frozen=True)

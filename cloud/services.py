@@ -10,7 +10,7 @@ from __future__ import annotations
 from azure.core.exceptions import AzureError
 from azure.mgmt.network.models import LoadBalancer, NetworkInterface, PrivateLinkService
 
-from . import convert, ids, lookup
+from . import convert, ids, lookup, vms
 from .clients import Clients
 from .errors import CloudError
 from .lookup import get_or_none
@@ -92,11 +92,15 @@ def _vms(nics: list[NetworkInterface | None]) -> set[str]:
 
 def _power(clients: Clients, vm_id: str) -> str | None:
     """A backend VM's power state, from its instance view: a stopped VM is the commonest outage."""
+    if convert.is_scale_set_vm(vm_id):
+        return vms.scale_set_power(clients, vm_id)
     sub, group, name = ids.network_path(vm_id)
     view = get_or_none(clients.compute(sub).virtual_machines.instance_view, group, name)
     return convert.power_state(view.statuses or []) if view is not None else None
 
 
 def _nic(clients: Clients, nic_id: str) -> NetworkInterface | None:
+    if convert.is_scale_set_vm(nic_id):  # an instance's NIC: only the scale set's NIC API serves it
+        return vms.scale_set_nic(clients, nic_id)
     sub, group, name = ids.network_path(nic_id)
     return get_or_none(clients.network(sub).network_interfaces.get, group, name)

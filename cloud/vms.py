@@ -10,11 +10,12 @@ from collections.abc import Iterable
 
 from azure.core.exceptions import AzureError, HttpResponseError
 from azure.mgmt.compute.models import VirtualMachine
+from azure.mgmt.network.models import NetworkInterface
 
 from . import convert, ids
 from .clients import Clients
 from .errors import CloudError
-from .lookup import unique
+from .lookup import get_or_none, unique
 from .model import VmInfo
 
 _UNREADABLE = {401, 403}
@@ -76,3 +77,29 @@ def vm_info(clients: Clients, subscription: str, vm: VirtualMachine) -> VmInfo:
         vnet_id=vnet_id,
         power_state=convert.power_state(statuses or []),
     )
+
+
+def scale_set_nic(clients: Clients, nic_id: str) -> NetworkInterface | None:
+    """A scale set instance's NIC (``.../virtualMachineScaleSets/{vmss}/virtualMachines/{i}/
+    networkInterfaces/{nic}``), read through the scale set's NIC API: the plain NIC GET does not
+    serve it (Azure/azure-cli#817). ``None`` when it is gone."""
+    sub, group, vmss, instance = _scale_set_path(nic_id)
+    network = clients.network(sub).network_interfaces
+    return get_or_none(
+        network.get_virtual_machine_scale_set_network_interface, group, vmss, instance, ids.name(nic_id)
+    )
+
+
+def scale_set_power(clients: Clients, vm_id: str) -> str | None:
+    """A scale set instance's power state, from its instance view; ``None`` when it cannot be read."""
+    sub, group, vmss, instance = _scale_set_path(vm_id)
+    vms = clients.compute(sub).virtual_machine_scale_set_vms
+    view = get_or_none(vms.get_instance_view, group, vmss, instance)
+    return convert.power_state(view.statuses or []) if view is not None else None
+
+
+def _scale_set_path(resource_id: str) -> tuple[str, str, str, str]:
+    where, instance = convert.scale_set_of(resource_id), ids.segment(resource_id, "virtualMachines")
+    if where is None or instance is None:
+        raise ValueError(f"not a scale set instance's ID: {resource_id!r}")
+    return (*where, instance)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cloud.model import Mapping, Service
+from cloud.model import Backend, BackendKind, Mapping, Service
 
 from .escapes import escape
 
@@ -32,9 +32,7 @@ def mapping_row(m: Mapping) -> str:
 def exposed_lines(service: Service) -> tuple[str, ...]:
     """What the provider needs after create: the alias to share, and who sees what on their side."""
     ports = ", ".join(f"{front}" for front, _ in service.ports) or "?"
-    backends = ", ".join(
-        f"{escape(b.vm_name or b.nic_id)} {b.ip}:{b.port} ({b.power_state or '?'})" for b in service.backends
-    )
+    backends = ", ".join(map(backend_words, service.backends))
     return (
         f"Alias: `{escape(service.alias or '?')}`",
         f"Frontend {service.frontend_ip}, ports {ports}; NAT IPs {', '.join(service.nat_ips) or '?'} "
@@ -42,3 +40,12 @@ def exposed_lines(service: Service) -> tuple[str, ...]:
         f"Backends: {backends or 'none'}",
         f"Share it: `/natlink share {escape(service.name)} #channel`",
     )
+
+
+def backend_words(b: Backend) -> str:
+    """A backend as people name it: a VM or scale set instance by name, an IP-based pool member by
+    its address ("IP 10.2.0.40:8080 (unknown, not a VM)")."""
+    if b.kind == BackendKind.IP:
+        return f"IP {b.ip}:{b.port} ({b.power_state or '?'})"
+    what = "instance " if b.kind == BackendKind.SCALE_SET else ""
+    return f"{what}{escape(b.vm_name or b.nic_id)} {b.ip}:{b.port} ({b.power_state or '?'})"

@@ -359,6 +359,75 @@ def vm_action(world: World, req: Request, p: dict[str, str]) -> Response:
     return 202, None, operation_headers(world, req, op, location=True)
 
 
+# ---------------------------------------------------------- scale sets
+# A scale set's instances and their NICs (see compute.py for the specs): the NICs are served only
+# here, under the scale set, never by the subscription's NIC list (Azure/azure-cli#817).
+_VMSS = _RG + r"/providers/Microsoft\.Compute/virtualMachineScaleSets/(?P<vmss>[^/]+)"
+
+
+def _scale_set(world: World, p: dict[str, str]) -> Json:
+    rid = ids.resource_id(p["sub"], p["rg"], compute.COMPUTE, "virtualMachineScaleSets", p["vmss"])
+    return world.require(rid, "virtual machine scale set")
+
+
+def _instance(world: World, p: dict[str, str]) -> tuple[Json, Json]:
+    stored = _scale_set(world, p)
+    instance = compute.scale_set_instance(stored, p["i"])
+    if instance is None:
+        raise ArmError(
+            404,
+            "NotFound",
+            f"The entity was not found in this Azure location. (instance {p['i']} of {stored['id']})",
+        )
+    return stored, instance
+
+
+@route("GET", _VMSS + r"/virtualMachines")
+def list_scale_set_vms(world: World, req: Request, p: dict[str, str]) -> Response:
+    """VirtualMachineScaleSetVMs_List; ``$expand=instanceView`` adds each instance's view."""
+    stored = _scale_set(world, p)
+    view = "instanceview" in (req.param("$expand") or "").lower()
+    instances = stored.get("_instances", [])
+    return page(world, req, instances, lambda i: compute.render_scale_set_vm(stored, i, with_view=view))
+
+
+@route("GET", _VMSS + r"/virtualMachines/(?P<i>[^/]+)")
+def get_scale_set_vm(world: World, req: Request, p: dict[str, str]) -> Response:
+    stored, instance = _instance(world, p)
+    view = "instanceview" in (req.param("$expand") or "").lower()
+    return 200, compute.render_scale_set_vm(stored, instance, with_view=view), {}
+
+
+@route("GET", _VMSS + r"/virtualMachines/(?P<i>[^/]+)/instanceView")
+def scale_set_vm_view(world: World, req: Request, p: dict[str, str]) -> Response:
+    stored, instance = _instance(world, p)
+    return 200, compute.scale_set_vm_view(stored, instance), {}
+
+
+@route("GET", _VMSS + r"/networkInterfaces")
+def list_scale_set_nics(world: World, req: Request, p: dict[str, str]) -> Response:
+    """NetworkInterfaces_ListVirtualMachineScaleSetNetworkInterfaces: every instance's NICs."""
+    nics = compute.scale_set_nics(_scale_set(world, p))
+    return page(world, req, nics, compute.render_scale_set_nic)
+
+
+@route("GET", _VMSS + r"/virtualMachines/(?P<i>[^/]+)/networkInterfaces")
+def list_scale_set_vm_nics(world: World, req: Request, p: dict[str, str]) -> Response:
+    _, instance = _instance(world, p)
+    return page(world, req, instance["nics"], compute.render_scale_set_nic)
+
+
+@route("GET", _VMSS + r"/virtualMachines/(?P<i>[^/]+)/networkInterfaces/(?P<nic>[^/]+)")
+def get_scale_set_nic(world: World, req: Request, p: dict[str, str]) -> Response:
+    """NetworkInterfaces_GetVirtualMachineScaleSetNetworkInterface."""
+    stored, instance = _instance(world, p)
+    nic = next((n for n in instance["nics"] if n["name"].lower() == p["nic"].lower()), None)
+    if nic is None:
+        nic_id = f"{stored['id']}/virtualMachines/{p['i']}/networkInterfaces/{p['nic']}"
+        raise ArmError(404, "ResourceNotFound", f"The Resource '{nic_id}' was not found.", target=nic_id)
+    return 200, compute.render_scale_set_nic(nic), {}
+
+
 # ------------------------------------------------------------- operations
 @route(
     "GET",

@@ -7,6 +7,7 @@ that on read. A PUT that sends those NIC-based addresses back is refused, as Azu
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from typing import Any
 
@@ -338,7 +339,8 @@ def _pool(world: World, lb_id: str, item: Json, rid: str) -> Json:
     members = {member_name(m): m for m in world.referrers("pool", pool_id)}
     props = properties(item)
     details = []
-    for address in as_list(props.get("loadBalancerBackendAddresses"), "loadBalancerBackendAddresses", rid):
+    addresses = as_list(props.get("loadBalancerBackendAddresses"), "loadBalancerBackendAddresses", rid)
+    for address in addresses:
         config = properties(address).get("networkInterfaceIPConfiguration")
         config_id = ref_id(config, "networkInterfaceIPConfiguration", rid) if config else None
         config_id = config_id or members.get(str(address.get("name", "")))
@@ -353,7 +355,36 @@ def _pool(world: World, lb_id: str, item: Json, rid: str) -> Json:
             )
     if details:
         raise ArmError(400, "InvalidRequestFormat", "Cannot parse the request.", target=rid, details=details)
-    return pool | {"properties": {"provisioningState": "Succeeded"}}
+    out: Json = {"provisioningState": "Succeeded"}
+    by_ip = [_ip_address(world, a, pool_id, rid) for a in addresses if properties(a).get("ipAddress")]
+    if by_ip:
+        out["loadBalancerBackendAddresses"] = by_ip
+    return pool | {"properties": out}
+
+
+def _ip_address(world: World, address: Json, pool_id: str, rid: str) -> Json:
+    """An IP-based pool member (LoadBalancerBackendAddress in loadBalancer.json, API 2020-05-01 on):
+    an ``ipAddress`` and, for an internal load balancer, the ``virtualNetwork`` it is in; no NIC.
+    Azure kept the pair as given; a VNet that does not exist is refused as any bad reference is."""
+    name = address.get("name")
+    if not isinstance(name, str) or not name:
+        raise bad_request(
+            "InvalidRequestFormat", f"Every address of backend pool {pool_id} needs a name.", rid
+        )
+    props = properties(address)
+    ip = props.get("ipAddress")
+    try:
+        ipaddress.ip_address(ip)
+    except ValueError:
+        raise bad_request(
+            "InvalidIPAddressOnBackendAddress",
+            f"Backend address {name} of {pool_id} has an invalid ipAddress '{ip}'.",
+            rid,
+        ) from None
+    vnet_id = ref_id(props.get("virtualNetwork"), "virtualNetwork", rid)
+    if world.get(vnet_id) is None:
+        raise invalid_reference(vnet_id, rid)
+    return {"name": name, "properties": {"ipAddress": ip, "virtualNetwork": {"id": vnet_id}}}
 
 
 def _check_rule_clash(rules: list[Json], rid: str) -> None:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from . import ids
+from . import compute, ids
 from .errors import bad_request
 from .world import Json, World
 
@@ -84,6 +84,11 @@ def _members(world: World, pool_id: str) -> list[tuple[str, bool]]:
     """The addresses of a pool's NIC members, and whether each one's VM runs."""
     found = []
     for config_id in world.referrers("pool", pool_id):
+        if in_scale_set := compute.scale_set_nic_config(world, config_id):  # a scale set instance's NIC
+            config, instance = in_scale_set
+            running = instance is not None and instance["power"] == "running"
+            found.append((config["properties"]["privateIPAddress"], running))
+            continue
         parsed = ids.parse(config_id)
         nic = world.get(parsed.parent) if parsed else None
         if nic is None:
@@ -93,6 +98,15 @@ def _members(world: World, pool_id: str) -> list[tuple[str, bool]]:
         )
         vm = world.get(nic["properties"].get("virtualMachine", {}).get("id", ""))
         found.append((config["properties"]["privateIPAddress"], vm is None or vm.get("_power") == "running"))
+    parsed = ids.parse(pool_id)
+    lb = world.get(parsed.parent) if parsed else None
+    for pool in (lb or {}).get("properties", {}).get("backendAddressPools", []):
+        if ids.key(pool["id"]) == ids.key(pool_id):  # an IP-based pool: no VM to be stopped
+            found += [
+                (a["properties"]["ipAddress"], True)
+                for a in pool["properties"].get("loadBalancerBackendAddresses", [])
+                if a["properties"].get("ipAddress")
+            ]
     return found
 
 

@@ -363,3 +363,56 @@ def _generate_service(
             privatelink.decide(
                 world, cid, {"properties": {"privateLinkServiceConnectionState": {"status": decision}}}
             )
+
+
+def scale_set_body(subnet_id: str, pool_ids: list[str], capacity: int = 2, location: str = REGION) -> Json:
+    """A scale set as AKS makes its node pool: one NIC configuration in ``subnet_id`` whose IP
+    configuration joins ``pool_ids`` (an internal load balancer's backend pools). Send it with the
+    real SDK (``virtual_machine_scale_sets.begin_create_or_update``) or place it with ``add_scale_set``."""
+    return {
+        "location": location,
+        "sku": {"name": "Standard_DS2_v2", "tier": "Standard", "capacity": capacity},
+        "properties": {
+            "upgradePolicy": {"mode": "Manual"},
+            "virtualMachineProfile": {
+                "osProfile": {"computerNamePrefix": "aks-nodepool1", "adminUsername": "azureuser"},
+                "storageProfile": {
+                    "imageReference": {
+                        "publisher": "microsoft-aks",
+                        "offer": "aks",
+                        "sku": "aks-ubuntu-2204",
+                        "version": "latest",
+                    }
+                },
+                "networkProfile": {
+                    "networkInterfaceConfigurations": [
+                        {
+                            "name": "aks-nodepool1-nic",
+                            "properties": {
+                                "primary": True,
+                                "ipConfigurations": [
+                                    {
+                                        "name": "ipconfig1",
+                                        "properties": {
+                                            "subnet": {"id": subnet_id},
+                                            "primary": True,
+                                            "loadBalancerBackendAddressPools": [{"id": p} for p in pool_ids],
+                                        },
+                                    }
+                                ],
+                            },
+                        }
+                    ]
+                },
+            },
+        },
+    }
+
+
+def add_scale_set(
+    world: World, sub: str, group: str, name: str, subnet_id: str, pool_ids: list[str], capacity: int = 2
+) -> str:
+    """A running scale set of ``capacity`` instances whose NICs sit in ``pool_ids``."""
+    rid = ids.resource_id(sub, group, compute.COMPUTE, "virtualMachineScaleSets", name)
+    apply(world, rid, scale_set_body(subnet_id, pool_ids, capacity))
+    return rid

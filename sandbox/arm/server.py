@@ -21,7 +21,7 @@ from sandbox.loopback import LoopbackServer, read_json, send_json
 from sandbox.loopback import free_port as free_port  # tests/e2e import it from here
 
 from . import api, apiversions, control, identity, lro
-from .compute import VirtualMachines
+from .compute import VirtualMachines, VirtualMachineScaleSets
 from .errors import ArmError
 from .loadbalancer import LoadBalancers
 from .network import (
@@ -49,6 +49,7 @@ def make_world(state_path: Path | None = None, settings: Settings | None = None)
         PrivateLinkServices(),
         PrivateEndpoints(),
         VirtualMachines(),
+        VirtualMachineScaleSets(),
         NetworkSecurityGroups(),
         RouteTables(),
         NatGateways(),
