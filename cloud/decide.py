@@ -79,10 +79,13 @@ def remove_access(clients: Clients, service_id: str, pe_id: str | None, token: s
     try:
         removed = 0
         for conn in _carrying(clients, network, group, name, pe_id, token):
-            poller = network.private_link_services.begin_delete_private_endpoint_connection(
-                group, name, conn.name
+            wait(
+                clients,
+                lambda conn=conn: network.private_link_services.begin_delete_private_endpoint_connection(
+                    group, name, conn.name
+                ),
+                f"removal of connection {conn.name}",
             )
-            wait(clients, poller, f"removal of connection {conn.name}")
             removed += 1
         left = _carrying(clients, network, group, name, pe_id, token)
     except ResourceNotFoundError:

@@ -51,8 +51,8 @@ def check_visibility(clients: Clients, subscription: str, location: str, alias: 
     network = clients.network(subscription)
     request = CheckPrivateLinkServiceVisibilityRequest(private_link_service_alias=alias)
     try:
-        poller = network.private_link_services.begin_check_private_link_service_visibility(location, request)
-        return bool(wait(clients, poller, f"visibility check of {alias}").visible)
+        check = network.private_link_services.begin_check_private_link_service_visibility
+        return bool(wait(clients, lambda: check(location, request), f"visibility check of {alias}").visible)
     except AzureError as exc:
         raise CloudError.from_azure(exc, f"/subscriptions/{subscription}") from exc
 
@@ -116,8 +116,11 @@ def request_endpoint(
         ],
     )
     with steps.step(f"private endpoint {pe_name}", f"{ids.parent(place.subnet_id)}"):
-        poller = network.private_endpoints.begin_create_or_update(place.resource_group, pe_name, body)
-        created = wait(clients, poller, f"private endpoint {pe_name}")
+        created = wait(
+            clients,
+            lambda: network.private_endpoints.begin_create_or_update(place.resource_group, pe_name, body),
+            f"private endpoint {pe_name}",
+        )
         endpoint = _record(clients, place.subscription, created)
         steps.done(f"private endpoint {pe_name}: {endpoint.ip}, request {endpoint.status}")
     return endpoint
@@ -147,7 +150,7 @@ def delete_endpoint(clients: Clients, pe_id: str) -> None:
     try:
         wait(
             clients,
-            clients.network(sub).private_endpoints.begin_delete(group, name),
+            lambda: clients.network(sub).private_endpoints.begin_delete(group, name),
             f"private endpoint {name}",
         )
     except AzureError as exc:

@@ -464,8 +464,11 @@ def _ensure_lb(
         wanted = lb.with_service(current, parts, vm.location, vm.subnet_id, ports)
         if wanted is not None:
             network = clients.network(vm.subscription)
-            poller = network.load_balancers.begin_create_or_update(vm.resource_group, lb_name, wanted)
-            current = wait(clients, poller, f"load balancer {lb_name}")
+            current = wait(
+                clients,
+                lambda: network.load_balancers.begin_create_or_update(vm.resource_group, lb_name, wanted),
+                f"load balancer {lb_name}",
+            )
         frontend = next(
             f for f in current.frontend_ip_configurations or [] if ids.key(f.id) == ids.key(parts.frontend_id)
         )
@@ -485,7 +488,9 @@ def _ensure_member(clients: Clients, vm: VmInfo, parts: lb.Parts, steps: Steps) 
         )
         if wanted is not None:
             wait(
-                clients, network.network_interfaces.begin_create_or_update(group, nic_name, wanted), nic_name
+                clients,
+                lambda: network.network_interfaces.begin_create_or_update(group, nic_name, wanted),
+                nic_name,
             )
         steps.done(f"network interface {nic_name}: in backend pool {ids.name(parts.pool_id)}")
 
@@ -504,7 +509,11 @@ def _disable_policies(clients: Clients, subnet_id: str, steps: Steps) -> None:
         # replaces the subnet, and whatever the body leaves out Azure removes (issue 9 rule 6).
         subnet.private_link_service_network_policies = "Disabled"
         try:
-            wait(clients, network.subnets.begin_create_or_update(group, vnet, name, subnet), f"subnet {name}")
+            wait(
+                clients,
+                lambda: network.subnets.begin_create_or_update(group, vnet, name, subnet),
+                f"subnet {name}",
+            )
         except HttpResponseError as exc:
             raise _linked_refusal(exc, subnet_id, name) from exc
         steps.done(f"subnet {name}: private link service policies disabled")
@@ -536,8 +545,12 @@ def _ensure_pls(
     with steps.step(f"private link service {name}", place.service_id):
         wanted = _wanted_pls(current, place, nat_ips, visibility, auto_approval, proxy)
         if wanted is not None:
-            poller = clients.network(sub).private_link_services.begin_create_or_update(group, name, wanted)
-            wait(clients, poller, f"private link service {name}")
+            network = clients.network(sub)
+            wait(
+                clients,
+                lambda: network.private_link_services.begin_create_or_update(group, name, wanted),
+                f"private link service {name}",
+            )
 
 
 def _wanted_pls(

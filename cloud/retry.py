@@ -1,5 +1,10 @@
 """The one place natlink retries ARM: throttling and "another operation is in progress".
 
+Two shapes, as ARM sends them (issue 9 rule 8). An HTTP error on the request itself is retried
+here, in the pipeline. The same codes also arrive *late*, as the error of a Failed long-running
+operation; :func:`late_retryable` names those, and ``cloud.steps.wait`` re-issues the idempotent
+PUT or DELETE that started the operation, at most ``LRO_TRIES`` times with ``LRO_PAUSE`` between.
+
 Azure answers 429 when throttled and 409 ``RetryableErrorDueToAnotherOperation`` or
 ``AnotherOperationInProgress`` while a concurrent change holds the resource; both mean "nothing
 was done, try again". azure-core retries 429 already but treats a 409 as final, and it sleeps for
@@ -16,8 +21,18 @@ from azure.core.exceptions import AzureError
 from azure.core.pipeline import PipelineResponse
 from azure.core.pipeline.policies import RetryPolicy
 
+# ARM's codes for "another operation holds the resource": RetryableErrorDueToAnotherOperation is
+# named in azure-docs request-limits-and-throttling.md ("the network resource provider returns 429
+# with the RetryableErrorDueToAnotherOperation error code when the target resource is locked by
+# another operation"); AnotherOperationInProgress ("Another operation on this or dependent resource
+# is in progress") in microsoft/AzureTRE#2222 and pulumi/pulumi-azure-native#903.
 RETRYABLE_CONFLICTS = frozenset({"RetryableErrorDueToAnotherOperation", "AnotherOperationInProgress"})
+# ARM's 429 "A retryable error occured." whose details say why (hashicorp/terraform#7986); it is
+# late-retryable only when a detail is one of RETRYABLE_CONFLICTS.
+RETRYABLE_ERROR = "RetryableError"
 MAX_RETRY_AFTER = 20
+LRO_TRIES = 3  # a long-running operation that fails late is started at most this many times
+LRO_PAUSE = 2.0  # seconds between those tries
 
 
 class ArmRetryPolicy(RetryPolicy):
@@ -50,3 +65,20 @@ def conflict_code(response: PipelineResponse) -> str | None:
         return None
     error = body.get("error") if isinstance(body, dict) else None
     return error.get("code") if isinstance(error, dict) else None
+
+
+def late_retryable(error: AzureError) -> str | None:
+    """The code of a Failed long-running operation that another operation caused, else None.
+
+    ``AnotherOperationInProgress`` or ``RetryableErrorDueToAnotherOperation`` as the error's code,
+    or ``RetryableError`` whose ``details`` carry one of them: nothing was done, so the idempotent
+    request that started the operation may be sent again.
+    """
+    detail = getattr(error, "error", None)
+    code = getattr(detail, "code", None)
+    if code in RETRYABLE_CONFLICTS:
+        return str(code)
+    if code == RETRYABLE_ERROR:
+        inner = {getattr(d, "code", None) for d in getattr(detail, "details", None) or []}
+        return RETRYABLE_ERROR if inner & RETRYABLE_CONFLICTS else None
+    return None

@@ -2,20 +2,26 @@
 
 A change such as expose touches four resources. If the third fails, the person must learn which
 step failed and what the first two left in Azure; :class:`Steps` keeps that list and puts it into
-the :class:`CloudError`. :func:`wait` bounds every long-running operation.
+the :class:`CloudError`. :func:`wait` bounds every long-running operation, and starts it again
+when it fails late because another operation held the resource (issue 9 rule 8).
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
 
-from azure.core.exceptions import AzureError
+from azure.core.exceptions import AzureError, HttpResponseError
 from azure.core.polling import LROPoller
 
+from . import retry
 from .clients import Clients
 from .errors import CloudError
+
+log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Progress = Callable[[str], None]
@@ -59,13 +65,48 @@ class Steps:
         )
 
 
-def wait(clients: Clients, poller: LROPoller[T], what: str) -> T:
-    """The poller's result within ``clients.lro_timeout`` seconds, or ``OperationTimedOut``."""
-    result = poller.result(timeout=clients.lro_timeout)
-    if not poller.done():
-        raise CloudError(
-            "OperationTimedOut",
-            f"{what} did not finish within {clients.lro_timeout:g} s; Azure may still complete it.",
-            hint="Check the resource's provisioning state in a minute, then run the command again.",
-        )
-    return result
+def wait(clients: Clients, start: Callable[[], LROPoller[T]], what: str) -> T:
+    """Start a long-running operation with ``start()`` and return its result.
+
+    Each try is bounded by ``clients.lro_timeout`` seconds (else ``OperationTimedOut``). An
+    operation that fails late because another operation held the resource (``retry.late_retryable``)
+    is started again: ``start`` re-issues the same idempotent PUT or DELETE, at most
+    ``retry.LRO_TRIES`` times in all, ``retry.LRO_PAUSE`` seconds apart. After the last try the
+    failure says which code it was and how often it was tried. Errors of the first request itself
+    are the pipeline's (cloud/retry.py) and are not retried again here.
+    """
+    for attempt in range(1, retry.LRO_TRIES + 1):
+        poller = start()
+        try:
+            result = poller.result(timeout=clients.lro_timeout)
+        except HttpResponseError as exc:
+            code = retry.late_retryable(exc)
+            if code is None:
+                raise
+            if attempt == retry.LRO_TRIES:
+                error = CloudError.from_azure(exc)
+                raise CloudError(
+                    error.code,
+                    f"{what} failed {attempt} times with {code}: another operation kept the resource busy. "
+                    f"{error.message}",
+                    error.resource,
+                    "Wait for the other change on this resource (or one it depends on) to finish, then run "
+                    "the command again.",
+                ) from exc
+            log.info(
+                "%s failed late with %s (try %d of %d); starting it again",
+                what,
+                code,
+                attempt,
+                retry.LRO_TRIES,
+            )
+            time.sleep(retry.LRO_PAUSE)
+            continue
+        if not poller.done():
+            raise CloudError(  # natlink's own code
+                "OperationTimedOut",
+                f"{what} did not finish within {clients.lro_timeout:g} s; Azure may still complete it.",
+                hint="Check the resource's provisioning state in a minute, then run the command again.",
+            )
+        return result
+    raise AssertionError("unreachable: the last try returns or raises")

@@ -86,7 +86,11 @@ def _delete_pls(clients: Clients, pls: PrivateLinkService, force: bool, steps: S
             network.private_link_services.update_private_endpoint_connection(group, name, conn.name, conn)
             steps.done(f"connection {conn.name}: rejected")
     with steps.step(f"private link service {name}", pls.id):
-        wait(clients, network.private_link_services.begin_delete(group, name), f"private link service {name}")
+        wait(
+            clients,
+            lambda: network.private_link_services.begin_delete(group, name),
+            f"private link service {name}",
+        )
         steps.done(f"private link service {name}: deleted")
 
 
@@ -146,7 +150,9 @@ def _leave_pool(clients: Clients, nic_id: str, pool_id: str, steps: Steps) -> No
         wanted = lb.left(network.network_interfaces.get(group, nic_name), pool_id)
         if wanted is not None:
             wait(
-                clients, network.network_interfaces.begin_create_or_update(group, nic_name, wanted), nic_name
+                clients,
+                lambda: network.network_interfaces.begin_create_or_update(group, nic_name, wanted),
+                nic_name,
             )
         steps.done(f"network interface {nic_name}: out of backend pool {ids.name(pool_id)}")
 
@@ -157,11 +163,13 @@ def _shrink(clients: Clients, current: LoadBalancer, parts: lb.Parts, steps: Ste
     network = clients.network(sub)
     remaining = _without(current, parts)
     if remaining.frontend_ip_configurations:
-        wait(clients, network.load_balancers.begin_create_or_update(group, lb_name, remaining), lb_name)
+        wait(
+            clients, lambda: network.load_balancers.begin_create_or_update(group, lb_name, remaining), lb_name
+        )
         left = len(remaining.frontend_ip_configurations)
         steps.done(f"load balancer {lb_name}: service removed, kept for {left} other frontend(s)")
     else:
-        wait(clients, network.load_balancers.begin_delete(group, lb_name), lb_name)
+        wait(clients, lambda: network.load_balancers.begin_delete(group, lb_name), lb_name)
         steps.done(f"load balancer {lb_name}: deleted")
 
 

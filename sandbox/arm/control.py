@@ -35,6 +35,7 @@ class Fault:
     code: str
     message: str
     delay: float
+    details: list[Json]
 
     def matches(self, method: str, path: str) -> bool:
         return (self.method in ("*", method)) and bool(self.path.search(path)) and self.remaining != 0
@@ -68,6 +69,7 @@ class FaultBook:
             code=spec.get("code") or ("TooManyRequests" if status == 429 else "InternalServerError"),
             message=spec.get("message") or "Injected by the sandbox control API.",
             delay=delay,
+            details=_details(spec),
         )
         with self._lock:
             self.faults.append(fault)
@@ -111,6 +113,7 @@ class FaultBook:
                         fault.code,
                         fault.message,
                         headers={"Retry-After": str(fault.retry_after)},
+                        details=fault.details,
                     )
         return delay, error
 
@@ -188,18 +191,61 @@ def _clear_faults(world: World, faults: FaultBook) -> tuple[int, Json]:
 
 
 def _arm_failure(world: World, spec: Json) -> tuple[int, Json]:
-    rtype, code = spec.get("type"), spec.get("code")
+    """Fail the next ``count`` long-running operations on resources of ``type`` (issue 9 rule 8).
+
+    ``retryable: true`` fails them as ARM's network provider does while another operation holds
+    the resource: ``RetryableError`` with a ``RetryableErrorDueToAnotherOperation`` detail (the
+    429 shape azure-docs request-limits-and-throttling.md describes, seen as an LRO's error too).
+    """
+    rtype = spec.get("type")
+    code = spec.get("code") or ("RetryableError" if spec.get("retryable") else None)
+    count = spec.get("count", 1)
     if not isinstance(rtype, str) or not isinstance(code, str):
         raise bad_request(
-            "InvalidFault", "An LRO failure needs 'type' (e.g. privateLinkServices) and 'code'."
+            "InvalidFault",  # the stand-in's own
+            "An LRO failure needs 'type' (e.g. privateLinkServices) and 'code' (or 'retryable': true).",
         )
+    if not isinstance(count, int) or count < 1:
+        raise bad_request("InvalidFault", "'count' must be a positive integer.")  # the stand-in's own
+    details = _details(spec)
+    if spec.get("retryable") and not details:
+        details = [RETRYABLE_DETAIL]
     with world.lock:
         world.failures[rtype.lower()] = {
             "code": code,
-            "message": spec.get("message") or f"The operation failed with {code} (injected by the sandbox).",
+            "message": spec.get("message")
+            or (
+                RETRYABLE_MESSAGE
+                if code == "RetryableError"
+                else f"The operation failed with {code} (injected by the sandbox)."
+            ),
+            "details": details,
             "status": int(spec.get("status", 500)),
+            "remaining": count,
         }
-    return 201, {"armed": rtype}
+    return 201, {"armed": rtype, "count": count}
+
+
+# ARM's wording for the retryable 429 (hashicorp/terraform#7986: Status=429 Code="RetryableError"
+# Message="A retryable error occured." with the reason in Details); the detail's code is the one
+# azure-docs request-limits-and-throttling.md names for "the target resource is locked by another operation".
+RETRYABLE_MESSAGE = "A retryable error occured."
+RETRYABLE_DETAIL: Json = {
+    "code": "RetryableErrorDueToAnotherOperation",
+    "message": "Operation is updating the resource; the call can be retried (injected by the sandbox).",
+}
+
+
+def _details(spec: Json) -> list[Json]:
+    """An ARM error's ``details``: a list of ``{"code", "message"}`` objects."""
+    details = spec.get("details") or []
+    if not isinstance(details, list) or not all(
+        isinstance(d, dict) and isinstance(d.get("code"), str) for d in details
+    ):
+        raise bad_request(  # the stand-in's own
+            "InvalidFault", '\'details\' must be a list of {"code", "message"} objects.'
+        )
+    return [{"code": d["code"], "message": str(d.get("message", ""))} for d in details]
 
 
 def _reset(world: World, spec: Json) -> tuple[int, Json]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from . import compute
+from . import compute, ids
 from .world import Json, World, now_iso
 
 
@@ -28,10 +28,12 @@ def settle(world: World) -> None:
 def finish(world: World, op: Json) -> None:
     """Complete ``op``: succeed and apply its final effect, or fail with the armed error."""
     rid = op["resource"]
-    if op.get("failure"):
+    failure = op.get("failure")
+    if failure:
         op["status"] = "Failed"
-        op["error"] = op["failure"]
+        op["error"] = {k: failure[k] for k in ("code", "message", "details") if k in failure}
         world.set_provisioning_state(rid, "Failed")
+        _rearm(world, rid, failure)
         return
     op["status"] = "Succeeded"
     if op["kind"] == "put":
@@ -42,6 +44,14 @@ def finish(world: World, op: Json) -> None:
             kind.delete(world, rid)
     elif op["kind"] == "action":
         compute.finish_power_action(world, rid, op["action"])
+
+
+def _rearm(world: World, rid: str, failure: Json) -> None:
+    """An LRO failure armed for several uses fails the next operation on that type too."""
+    remaining = int(failure.get("remaining", 1)) - 1
+    parsed = ids.parse(rid)
+    if remaining > 0 and parsed is not None:
+        world.failures.setdefault(parsed.types[-1].lower(), {**failure, "remaining": remaining})
 
 
 def status_document(op: Json) -> Json:

@@ -14,6 +14,7 @@ from cloud.endpoints import check_visibility
 from cloud.errors import CloudError
 from cloud.expose import VmTarget, expose
 from cloud.settings import CloudSettings
+from cloud.teardown import delete_service
 from sandbox.arm.launch import RunningSandbox
 from tests.cloud.arm_log import requests
 from tests.conftest import TEAM_A, TEAM_B
@@ -145,3 +146,87 @@ def test_a_huge_retry_after_is_capped(
     expose(clients, "rdp-vmb", VmTarget("VM-Win2019-2"), [3389])
     assert time.monotonic() - started < 10
     assert statuses(sandbox, "PUT", "loadBalancers/")[0] == 429
+
+
+# Issue 9 rule 8: the retryable codes arrive as an HTTP error on the request and, later, as the
+# error of a Failed long-running operation. The first shape is the pipeline's (cloud/retry.py);
+# the second is rerun by cloud/steps.wait, which re-issues the idempotent PUT or DELETE.
+BUSY_DETAIL = {"code": "RetryableErrorDueToAnotherOperation", "message": "Operation X is updating it."}
+
+
+def test_a_retryable_429_with_details_is_retried(sandbox: RunningSandbox, clients: Clients) -> None:
+    path = "loadBalancers/natlink-lb"
+    fault(sandbox, method="PUT", path=path, status=429, code="RetryableError", details=[BUSY_DETAIL], count=1)
+    service = expose(clients, "rdp-vmb", VmTarget("VM-Win2019-2"), [3389])
+    assert service.nat_ips == ("10.2.0.6",)
+    assert statuses(sandbox, "PUT", path)[0] == 429 and statuses(sandbox, "PUT", path)[1] in {200, 201}
+
+
+@pytest.mark.parametrize("code", ["RetryableError", "AnotherOperationInProgress"])
+def test_the_http_shapes_are_bounded_and_name_the_code(
+    sandbox: RunningSandbox, clients: Clients, code: str
+) -> None:
+    status, details = (429, [BUSY_DETAIL]) if code == "RetryableError" else (409, [])
+    path = "loadBalancers/natlink-lb"
+    fault(
+        sandbox, method="PUT", path=path, status=status, code=code, details=details, count=20, retry_after=0
+    )
+    with pytest.raises(CloudError) as caught:
+        expose(clients, "rdp-vmb", VmTarget("VM-Win2019-2"), [3389])
+    assert caught.value.code == code and caught.value.step == "load balancer natlink-lb-temp-vnet-default"
+    assert len(statuses(sandbox, "PUT", path)) == RETRIES + 1
+
+
+LATE = {
+    "AnotherOperationInProgress": {"code": "AnotherOperationInProgress"},
+    "RetryableError": {"retryable": True},
+}
+
+
+@pytest.mark.parametrize("code", sorted(LATE))
+def test_an_operation_that_fails_late_once_is_started_again(
+    sandbox: RunningSandbox, clients: Clients, net_b: NetworkManagementClient, code: str
+) -> None:
+    sandbox.control("POST", "lro-failures", {"type": "loadBalancers", "count": 1, **LATE[code]})
+    started = time.monotonic()
+    service = expose(clients, "rdp-vmb", VmTarget("VM-Win2019-2"), [3389])
+    took = time.monotonic() - started
+    assert service.provisioning_state == "Succeeded" and service.nat_ips == ("10.2.0.6",)
+    lb_name = "natlink-lb-temp-vnet-default"
+    assert net_b.load_balancers.get("rg-team-b", lb_name).provisioning_state == "Succeeded"
+    assert statuses(sandbox, "PUT", f"loadBalancers/{lb_name}$") == [201, 200], "the PUT was re-issued"
+    assert took >= retry.LRO_PAUSE
+
+
+@pytest.mark.parametrize("code", sorted(LATE))
+def test_an_operation_that_keeps_failing_late_stops_at_the_bound(
+    sandbox: RunningSandbox, clients: Clients, monkeypatch: pytest.MonkeyPatch, code: str
+) -> None:
+    monkeypatch.setattr(retry, "LRO_PAUSE", 0.1)
+    sandbox.control("POST", "lro-failures", {"type": "loadBalancers", "count": 10, **LATE[code]})
+    with pytest.raises(CloudError) as caught:
+        expose(clients, "rdp-vmb", VmTarget("VM-Win2019-2"), [3389])
+    error = caught.value
+    lb_name = "natlink-lb-temp-vnet-default"
+    assert (error.code, error.step) == (code, f"load balancer {lb_name}")
+    assert f"failed {retry.LRO_TRIES} times with {code}" in error.message
+    assert "another operation" in error.message and error.hint
+    assert len(statuses(sandbox, "PUT", f"loadBalancers/{lb_name}$")) == retry.LRO_TRIES
+
+
+def test_a_late_failure_of_a_delete_is_started_again(
+    sandbox: RunningSandbox, clients: Clients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(retry, "LRO_PAUSE", 0.1)
+    service = expose(clients, "rdp-vmb", VmTarget("VM-Win2019-2"), [3389])
+    sandbox.control("POST", "lro-failures", {"type": "privateLinkServices", "count": 1, "retryable": True})
+    delete_service(clients, service.id)
+    assert len(requests(sandbox, "DELETE", "privateLinkServices/rdp-vmb$")) == 2
+
+
+def test_any_other_late_failure_is_not_rerun(sandbox: RunningSandbox, clients: Clients) -> None:
+    sandbox.control("POST", "lro-failures", {"type": "loadBalancers", "code": "InternalServerError"})
+    with pytest.raises(CloudError) as caught:
+        expose(clients, "rdp-vmb", VmTarget("VM-Win2019-2"), [3389])
+    assert caught.value.code == "InternalServerError"
+    assert len(statuses(sandbox, "PUT", "loadBalancers/natlink-lb")) == 1

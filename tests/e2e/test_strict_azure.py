@@ -72,3 +72,23 @@ def test_an_endpoint_name_azure_would_refuse_is_never_sent(bot, driver, slack, s
     )
     assert "Azure allows 2 to 64 for a private endpoint" in str(answer), answer
     assert not [k for k in sandbox.control("GET", "requests")["counts"] if "privateEndpoints" in k]
+
+
+def test_create_survives_a_late_another_operation_in_progress(bot, driver, slack, sandbox, net_b) -> None:
+    """Rule 8: ARM fails the load balancer's long-running PUT with AnotherOperationInProgress (the
+    operation's error, not the request's); natlink sends the same PUT again and the service is made."""
+    sandbox.control(
+        "POST", "lro-failures", {"type": "loadBalancers", "code": "AnotherOperationInProgress", "count": 1}
+    )
+    sandbox.control("DELETE", "requests")
+    done = create_rdp_vmb(driver, slack)
+    assert "failed" not in text_of(done), text_of(done)
+    lb_puts = [
+        r["status"]
+        for r in sandbox.control("GET", "requests")["recent"]
+        if r["method"] == "PUT" and "/loadBalancers/natlink-lb" in r["path"]
+    ]
+    assert lb_puts == [201, 200], "the load balancer's PUT was sent again after the late failure"
+    (lb,) = [b for b in net_b.load_balancers.list(B_RG) if b.name.startswith("natlink-lb")]
+    assert lb.provisioning_state == "Succeeded"
+    assert net_b.private_link_services.get(B_RG, SERVICE).provisioning_state == "Succeeded"
