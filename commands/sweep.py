@@ -45,6 +45,13 @@ ADVICE = {  # what a person can do about each kind of finding; good news needs n
     "probe_failing": "Check that the service listens on its port on the VM.",
 }
 STATES = {"pending": "pending", "approved": "approved", "rejected": "rejected", "disconnected": "removed"}
+AZURE_STATUS = {
+    "pending": "Pending",
+    "approved": "Approved",
+    "rejected": "Rejected",
+    "removed": "Disconnected",
+}
+"""A request state as the connection status Azure shows for it: the inverse of ``STATES``."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +189,7 @@ def _connections(
             adopted = _adopt(db, owner[new.key], new.key, new.value, now)
             if adopted is not None:
                 found.append(Finding("approval_card", owner[new.key], new.key, "", request=adopted.id))
+        found += _first_sighting(db, owner[new.key], new.key, new.value or {}, now)
     for change in (*changes.changed, *changes.reappeared):
         found += _status_change(db, owner[change.key], change.key, change.old or {}, change.new or {}, now)
     for gone in changes.disappeared:
@@ -253,6 +261,17 @@ def _outside_reason(claimed: LinkRequest | None) -> str:
     return (
         f"{made}; its message carries the token of request {claimed.id}, which belongs to endpoint {endpoint}"
     )
+
+
+def _first_sighting(db: Database, service: Service, key: str, new: dict, now: datetime) -> list[Finding]:
+    """A connection seen for the first time may already hold a decision made outside natlink (the
+    portal approved it before any sweep ran): compare it with what natlink recorded, not with an
+    earlier sighting there is none of."""
+    request = requests.find_by_connection_id(db, key)
+    recorded = AZURE_STATUS.get(request.state) if request is not None else None
+    if recorded is None:
+        return []
+    return _status_change(db, service, key, {"status": recorded}, new, now)
 
 
 def _status_change(

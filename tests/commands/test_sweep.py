@@ -67,6 +67,37 @@ def test_a_rejection_in_the_portal(db, config, clients, managed, net_a, net_b) -
     assert _sweep(db, config, clients, 10).events == 0
 
 
+def test_a_portal_decision_before_natlink_ever_saw_the_connection_is_taken_up(
+    db, config, clients, managed, net_a, net_b
+) -> None:
+    """Found by the model test: natlink's own pending request, approved in the portal before any sweep
+    had seen its connection, stayed 'pending' in natlink while Azure said Approved."""
+    request = requests.create_request(
+        db, request_id=new_request_id(), service="rdp-vmb", requester="U0BOB", consumer_subscription=TEAM_A
+    )
+    pe = net_a.private_endpoints.begin_create_or_update(
+        A_RG, "pe-mine", pe_body(managed.alias, token(request.id))
+    ).result()
+    (connection,) = net_b.private_link_services.list_private_endpoint_connections(B_RG, "rdp-vmb")
+    requests.attach_endpoint(
+        db,
+        request.id,
+        pe_id=pe.id,
+        pe_name="pe-mine",
+        vnet=None,
+        subnet=None,
+        connection_id=connection.id,
+        link_identifier=None,
+    )
+    requests.set_state(db, request.id, "pending")
+    connection.private_link_service_connection_state.status = "Approved"
+    net_b.private_link_services.update_private_endpoint_connection(
+        B_RG, "rdp-vmb", connection.name, connection
+    )
+    _sweep(db, config, clients, 0)
+    assert requests.get_request(db, request.id).state == "approved"
+
+
 def test_a_deleted_endpoint(db, config, clients, managed, net_a, net_b) -> None:
     net_a.private_endpoints.begin_create_or_update(A_RG, "pe-portal", pe_body(managed.alias)).result()
     _sweep(db, config, clients, 0)
