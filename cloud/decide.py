@@ -38,6 +38,7 @@ def decide(clients: Clients, service_id: str, match: str, decision: str, descrip
     the decision.
     """
     if decision not in STATUSES:
+        # InvalidDecision: natlink's own code
         raise CloudError("InvalidDecision", f"A decision is one of {', '.join(STATUSES)}, not {decision!r}.")
     sub, group, name = service_path(service_id)
     network = clients.network(sub)
@@ -60,6 +61,7 @@ def decide(clients: Clients, service_id: str, match: str, decision: str, descrip
         network.private_link_services.update_private_endpoint_connection(group, name, conn.name, conn)
         read = _read_back(clients, service_id, conn.name, STATUSES[decision])
     except ResourceNotFoundError as exc:
+        # ServiceNotFound: natlink's own code
         raise CloudError("ServiceNotFound", f"No private link service {service_id}.", service_id) from exc
     except AzureError as exc:
         raise CloudError.from_azure(exc, service_id) from exc
@@ -165,6 +167,7 @@ def find_connection(
         return _one(found, match, service_id), _token_of(clients, found[0]) if found else None
     token = match if match.startswith(PREFIX) else PREFIX + match
     if parse_token(token) != token:
+        # InvalidToken: natlink's own code
         raise CloudError("InvalidToken", f"{match!r} is neither a private endpoint ID nor a natlink token.")
     found = [c for c in connections if _description_token(c) == token]
     if not found:
@@ -175,12 +178,14 @@ def find_connection(
 def _one(found: list[PrivateEndpointConnection], match: str, service_id: str) -> PrivateEndpointConnection:
     if len(found) > 1:
         raise CloudError(
+            # AmbiguousConnection: natlink's own code
             "AmbiguousConnection",
             f"{match} matches {len(found)} connections on {ids.name(service_id)}: {', '.join(c.name for c in found)}.",
             service_id,
         )
     if not found:
         raise CloudError(
+            # ConnectionNotFound: natlink's own code
             "ConnectionNotFound",
             f"No connection matching {match} on private link service {ids.name(service_id)}.",
             service_id,

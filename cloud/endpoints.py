@@ -61,7 +61,9 @@ def request_message(token: str, requester: str, reason: str) -> str:
     """``<token> <requester>: <reason>`` cut to 140 characters; the token goes first so it survives."""
     if parse_token(token) != token:
         raise CloudError(
-            "InvalidToken", f"{token!r} is not a natlink token ({PREFIX}<3-32 URL-safe characters>)."
+            # InvalidToken: natlink's own code
+            "InvalidToken",
+            f"{token!r} is not a natlink token ({PREFIX}<3-32 URL-safe characters>).",
         )
     who = f"{requester}:" if requester else ""
     return " ".join(part for part in (token, who, reason) if part)[:REQUEST_MESSAGE_MAX]
@@ -98,6 +100,7 @@ def request_endpoint(
     if existing is not None:
         if convert.endpoint_token(existing) != token:
             raise CloudError(
+                # EndpointNameTaken: natlink's own code
                 "EndpointNameTaken",
                 f"Private endpoint {existing.id} already exists for another request "
                 f"({convert.endpoint_token(existing) or 'not made by natlink'}).",
@@ -146,6 +149,7 @@ def delete_endpoint(clients: Clients, pe_id: str) -> None:
     try:
         sub, group, name = ids.network_path(pe_id)
     except ValueError:
+        # InvalidEndpointId: natlink's own code
         raise CloudError("InvalidEndpointId", f"{pe_id!r} is not a private endpoint ID.") from None
     try:
         wait(
@@ -179,6 +183,7 @@ def _consumer_place(clients: Clients, consumer: str | SubnetRef) -> _Place:
     if subnet is None:
         names = ", ".join(s.name or "" for s in vnet.subnets or []) or "none"
         raise CloudError(
+            # SubnetNotFound: natlink's own code
             "SubnetNotFound",
             f"VNet {vnet.name} has no subnet {consumer.subnet!r} (it has: {names}).",
             vnet.id,

@@ -37,17 +37,25 @@ _SDK_ERRORS = {  # as the SDK's own operations map them
 _SCOPE = re.compile(r"scope '([^']+)'")
 
 _HINTS = {
+    # AuthorizationFailed: ARM's code: azure-docs common-deployment-errors.md
     "AuthorizationFailed": "Assign the natlink identity the 'Reader' role (to list) or 'Network Contributor' "
     "(to change resources) on scope '{scope}'.",
+    # LinkedAuthorizationFailed: ARM's code: azure-docs common-deployment-errors.md
     "LinkedAuthorizationFailed": "Use a manual connection request, or ask the service owner to add your "
     "subscription to its auto-approval list; approving needs 'Network Contributor' on '{scope}'.",
+    # SubnetIsFull: ARM's code: azure-docs common-deployment-errors.md
     "SubnetIsFull": "Free addresses in the subnet or pick another one; Azure reserves 5 addresses per subnet.",
+    # PrivateLinkServiceCannotBeCreatedInSubnetThatHasNetworkPoliciesEnabled: natlink's own code as far as found: no public source seen for this ARM code
     "PrivateLinkServiceCannotBeCreatedInSubnetThatHasNetworkPoliciesEnabled": "Set "
     "privateLinkServiceNetworkPolicies to 'Disabled' on the NAT subnet, then retry.",
+    # LoadBalancerInUseByPrivateLinkService: natlink's own code as far as found: no public source seen for this ARM code
     "LoadBalancerInUseByPrivateLinkService": "Delete the private link service on this load balancer's "
     "frontend first.",
+    # ResourceNotFound: ARM's code: azure-docs common-deployment-errors.md
     "ResourceNotFound": "Check the name, resource group and subscription; it may have been deleted outside natlink.",
+    # NotFound: ARM's code: azure-docs common-deployment-errors.md
     "NotFound": "Check the name, resource group and subscription; it may have been deleted outside natlink.",
+    # ResourceGroupNotFound: ARM's code: azure-docs common-deployment-errors.md
     "ResourceGroupNotFound": "Check the resource group's name and subscription.",
     # ARM's 401 for a token issued for another audience (another cloud's ARM); wording in
     # Azure-Samples/active-directory-dotnetcore-daemon-v2#145.
@@ -56,8 +64,10 @@ _HINTS = {
     # ARM's 400s for an api-version it does not list for the type (azure-cli#13834, #28038, #28496).
     "NoRegisteredProviderFound": "ARM does not offer this api-version here; natlink's Azure SDK pins may be "
     "too new or too old for this cloud: check the natlink release notes.",
+    # InvalidApiVersionParameter: ARM's code for an api-version it does not list (Azure/azure-cli#13834, Azure/azure-cli#28038)
     "InvalidApiVersionParameter": "ARM does not offer this api-version here; natlink's Azure SDK pins may be "
     "too new or too old for this cloud: check the natlink release notes.",
+    # SubscriptionNotFound: ARM's code: azure-docs common-deployment-errors.md
     "SubscriptionNotFound": "Check NATLINK_SUBSCRIPTIONS and that the identity's tenant holds this subscription.",
     # ARM's 401 when a token from one tenant reaches a subscription of another ("The access token is
     # from the wrong issuer ... It must match the tenant ... associated with this subscription";
@@ -65,12 +75,17 @@ _HINTS = {
     "InvalidAuthenticationTokenTenant": "This subscription belongs to another Entra ID tenant than "
     "AZURE_TENANT_ID. natlink signs in to one tenant: remove the subscription from NATLINK_SUBSCRIPTIONS, "
     "or run a natlink for that tenant.",
+    # PrivateLinkServiceAliasNotFound: natlink's own code as far as found: no public source seen for this ARM code
     "PrivateLinkServiceAliasNotFound": "Check the alias; the service may be gone, or its visibility may not "
     "include your subscription.",
+    # TooManyRequests: natlink's own code, for a 429 whose body has no code
     "TooManyRequests": "Azure is throttling natlink even after retries; wait a minute and try again.",
+    # ClientAuthenticationError: natlink's own code: the azure-core exception's name
     "ClientAuthenticationError": "Check AZURE_TENANT_ID, AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and "
     "AZURE_AUTHORITY_HOST.",
+    # ServiceRequestError: natlink's own code: the azure-core exception's name
     "ServiceRequestError": "natlink could not reach ARM: check NATLINK_ARM_URL, NATLINK_CA_BUNDLE and the network.",
+    # ServiceResponseError: natlink's own code: the azure-core exception's name
     "ServiceResponseError": "ARM did not answer in time; try again.",
 }
 

@@ -187,24 +187,29 @@ def _check_arguments(name: str, target: VmTarget | LbTarget, ports: Sequence[int
     """Refuse what Azure would refuse later, before anything is written."""
     if not _NAME.match(name):
         raise CloudError(
+            # InvalidServiceName: natlink's own code
             "InvalidServiceName",
             f"{name!r} is not a service name: 1-50 letters, digits, '.', '-' or '_', starting with a "
             "letter or digit and ending with a letter, digit or '_'.",
         )
     if not NAT_IPS_MIN <= nat_ips <= NAT_IPS_MAX:
         raise CloudError(
+            # InvalidNatIpCount: natlink's own code
             "InvalidNatIpCount",
             f"A private link service has {NAT_IPS_MIN} to {NAT_IPS_MAX} NAT IPs, not {nat_ips}.",
         )
     if isinstance(target, VmTarget) and not ports:
+        # InvalidExposeTarget: natlink's own code
         raise CloudError("InvalidExposeTarget", f"Exposing VM {target.vm} needs at least one port.")
     if isinstance(target, LbTarget) and ports:
         raise CloudError(
+            # InvalidExposeTarget: natlink's own code
             "InvalidExposeTarget",
             f"Load balancer {target.lb} brings its own rules; ports cannot be given with --lb.",
         )
     bad = [p for p in ports if not 1 <= p <= 65535]
     if bad:
+        # InvalidPort: natlink's own code
         raise CloudError("InvalidPort", f"Ports must be 1-65535, not {', '.join(map(str, bad))}.")
 
 
@@ -236,6 +241,7 @@ def _check_service(current: PrivateLinkService | None, place: _Place, nat_ips: i
     count = len(current.ip_configurations or [])
     if nat_ips < count:
         raise CloudError(
+            # NatIpsCannotBeRemoved: natlink's own code
             "NatIpsCannotBeRemoved",
             f"Service {current.name} has {count} NAT IPs; Azure cannot remove NAT IPs, so {nat_ips} is refused.",
             current.id,
@@ -444,6 +450,7 @@ _LINKED_ACTION = re.compile(
 def _raise_conflict(name: str | None, differences: list[str]) -> None:
     if differences:
         raise CloudError(
+            # ExposeConflict: natlink's own code
             "ExposeConflict",
             f"Service {name} already exists and differs: {'; '.join(differences)}.",
             hint="Expose under another name, or delete the service first.",
@@ -525,6 +532,7 @@ def _linked_refusal(exc: HttpResponseError, subnet_id: str, subnet: str) -> Clou
     error = CloudError.from_azure(exc, subnet_id)
     found = _LINKED_ACTION.search(error.message)
     kinds = {rtype.lower(): (what, rtype) for what, rtype, _ in _JOINABLE.values()}
+    # LinkedAuthorizationFailed: ARM's code: azure-docs common-deployment-errors.md
     if error.code == "LinkedAuthorizationFailed" and found and found.group(1).lower() in kinds:
         what, rtype = kinds[found.group(1).lower()]
         error.hint = _join_hint(what, rtype, found.group(2), subnet)
@@ -612,6 +620,7 @@ def _lb_place(clients: Clients, name: str, target: LbTarget) -> _Place:
     sku = str(getattr(found.sku.name, "value", found.sku.name)) if found.sku and found.sku.name else "Basic"
     if sku.lower() != "standard":
         raise CloudError(
+            # LoadBalancerNotStandard: natlink's own code
             "LoadBalancerNotStandard",
             f"Load balancer {found.id} is {sku}; a private link service needs a Standard load balancer.",
             found.id,
@@ -621,12 +630,14 @@ def _lb_place(clients: Clients, name: str, target: LbTarget) -> _Place:
     if frontend is None:
         names = ", ".join(f.name or "" for f in frontends) or "none"
         raise CloudError(
+            # FrontendNotFound: natlink's own code
             "FrontendNotFound",
             f"Load balancer {found.name} has no frontend {target.frontend!r} (it has: {names}).",
             found.id,
         )
     if frontend.subnet is None:
         raise CloudError(
+            # LoadBalancerNotInternal: natlink's own code
             "LoadBalancerNotInternal",
             f"Frontend {frontend.name} of {found.name} is public; a private link service needs an internal frontend.",
             found.id,

@@ -29,6 +29,7 @@ from azure.core.pipeline.policies import RetryPolicy
 RETRYABLE_CONFLICTS = frozenset({"RetryableErrorDueToAnotherOperation", "AnotherOperationInProgress"})
 # ARM's 429 "A retryable error occured." whose details say why (hashicorp/terraform#7986); it is
 # late-retryable only when a detail is one of RETRYABLE_CONFLICTS.
+# RetryableError: ARM's code, with its reason in details: hashicorp/terraform#7986
 RETRYABLE_ERROR = "RetryableError"
 MAX_RETRY_AFTER = 20
 LRO_TRIES = 3  # a long-running operation that fails late is started at most this many times

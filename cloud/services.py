@@ -22,6 +22,7 @@ def service_path(service_id: str) -> tuple[str, str, str]:
     try:
         return ids.network_path(service_id)
     except ValueError:
+        # InvalidServiceId: natlink's own code
         raise CloudError("InvalidServiceId", f"{service_id!r} is not a private link service ID.") from None
 
 
@@ -34,6 +35,7 @@ def get_pls(clients: Clients, service_id: str) -> PrivateLinkService:
         raise CloudError.from_azure(exc, service_id) from exc
     if pls is None:
         raise CloudError(
+            # ServiceNotFound: natlink's own code
             "ServiceNotFound",
             f"No private link service {service_id}.",
             service_id,

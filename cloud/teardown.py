@@ -72,6 +72,7 @@ def _delete_pls(clients: Clients, pls: PrivateLinkService, force: bool, steps: S
     if open_ and not force:
         listed = ", ".join(f"{c.name} ({_status(c)}, endpoint {c.private_endpoint.id})" for c in open_)
         raise CloudError(
+            # ServiceHasConnections: natlink's own code
             "ServiceHasConnections",
             f"Service {name} still has {len(open_)} open connection(s): {listed}.",
             pls.id,
@@ -199,6 +200,7 @@ def _read_back(
             )
         if left:
             raise CloudError(
+                # DeleteIncomplete: natlink's own code
                 "DeleteIncomplete",
                 f"Azure still holds what natlink made for {name}: {'; '.join(left)}.",
                 hint="Run the delete again: it removes what is left.",

@@ -49,6 +49,7 @@ def vm_info(clients: Clients, subscription: str, vm: VirtualMachine) -> VmInfo:
     """Where ``vm`` sits: its primary NIC's primary IP configuration, subnet and VNet."""
     nic_refs = vm.network_profile.network_interfaces if vm.network_profile else None
     if not nic_refs:
+        # VmHasNoNetworkInterface: natlink's own code
         raise CloudError("VmHasNoNetworkInterface", f"VM {vm.id} has no network interface.", vm.id)
     nic_id = next((n.id for n in nic_refs if n.primary), nic_refs[0].id)
     _, group, nic_name = ids.network_path(nic_id)
@@ -59,7 +60,10 @@ def vm_info(clients: Clients, subscription: str, vm: VirtualMachine) -> VmInfo:
     config = next((c for c in nic.ip_configurations or [] if c.primary), (nic.ip_configurations or [None])[0])
     if config is None or config.subnet is None:
         raise CloudError(
-            "VmHasNoSubnet", f"The network interface {nic_id} of VM {vm.id} is in no subnet.", vm.id
+            # VmHasNoSubnet: natlink's own code
+            "VmHasNoSubnet",
+            f"The network interface {nic_id} of VM {vm.id} is in no subnet.",
+            vm.id,
         )
     vnet_id = ids.parent(config.subnet.id)
     statuses = vm.instance_view.statuses if vm.instance_view else []

@@ -45,6 +45,7 @@ class SubnetAddresses:
                 return candidate
             value += 1
         raise bad_request(
+            # SubnetIsFull: ARM's code: azure-docs common-deployment-errors.md
             "SubnetIsFull",
             f"Subnet {subnet_id} with address prefix {self.network} does not have enough capacity "
             "for 1 IP addresses.",
@@ -56,10 +57,14 @@ class SubnetAddresses:
             ipaddress.ip_address(ip)
         except ValueError:
             raise bad_request(
-                "InvalidPrivateIPAddress", f"'{ip}' is not a valid IP address.", owner
+                # InvalidPrivateIPAddress: the stand-in's own
+                "InvalidPrivateIPAddress",
+                f"'{ip}' is not a valid IP address.",
+                owner,
             ) from None
         if not self.contains(ip):
             raise bad_request(
+                # PrivateIPAddressNotInSubnet: ARM's code: azure-docs common-deployment-errors.md
                 "PrivateIPAddressNotInSubnet",
                 f"IP configuration {owner} references the private IP address {ip} which is not in the "
                 f"address prefix {self.network} of subnet {subnet_id}.",
@@ -67,6 +72,7 @@ class SubnetAddresses:
             )
         if not self.usable(ip):
             raise bad_request(
+                # PrivateIPAddressIsReserved: the stand-in's own
                 "PrivateIPAddressIsReserved",
                 f"Private static IP address {ip} is reserved by Azure in subnet {subnet_id}: the first "
                 "four addresses and the last address of a subnet cannot be used.",
@@ -75,6 +81,7 @@ class SubnetAddresses:
         holder = self.taken.get(ip)
         if holder and holder.lower() != owner.lower():
             raise bad_request(
+                # PrivateIPAddressInUse: ARM's code, as answered in cloudfoundry/bosh-azure-cpi-release#121
                 "PrivateIPAddressInUse",
                 f"IP configuration {owner} is using the private IP address {ip} which is already "
                 f"allocated to resource {holder}.",

@@ -64,6 +64,7 @@ def dispatch(world: World, req: Request) -> Response:
             continue
         if req.param("api-version") is None:
             raise bad_request(
+                # MissingApiVersionParameter: ARM's code, as answered in MicrosoftDocs/feedback#2279
                 "MissingApiVersionParameter",
                 "The api-version query parameter (?api-version=) is required for all requests.",
             )
@@ -76,8 +77,12 @@ def dispatch(world: World, req: Request) -> Response:
         return response
     if matched_path:
         raise ArmError(
-            405, "MethodNotAllowed", f"The HTTP method '{req.method}' is not supported at '{req.path}'."
+            # MethodNotAllowed: the stand-in's own
+            405,
+            "MethodNotAllowed",
+            f"The HTTP method '{req.method}' is not supported at '{req.path}'.",
         )
+    # InvalidResourceType: ARM's code: azure-docs common-deployment-errors.md
     raise ArmError(404, "InvalidResourceType", f"No resource type is served at '{req.path}'.")
 
 
@@ -97,12 +102,14 @@ def _check_scope(world: World, params: dict[str, str]) -> None:
     if not sub["readable"]:
         raise ArmError(
             403,
+            # AuthorizationFailed: ARM's code: azure-docs common-deployment-errors.md
             "AuthorizationFailed",
             f"The client '{world.identity.client_id}' does not have authorization to perform this action over "
             f"scope '/subscriptions/{params['sub']}' or the scope is invalid. If access was recently granted, "
             "please refresh your credentials. Assign it a role such as Network Contributor or Reader.",
         )
     if "rg" in params and world.group(params["sub"], params["rg"]) is None:
+        # ResourceGroupNotFound: ARM's code: azure-docs common-deployment-errors.md
         raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{params['rg']}' could not be found.")
 
 
@@ -115,6 +122,7 @@ def page(
     try:
         skip = int(req.param("$skiptoken") or 0)
     except ValueError:
+        # InvalidSkipToken: the stand-in's own
         raise bad_request("InvalidSkipToken", "The $skipToken is not valid.") from None
     size = world.settings.page_size
     body: Json = {"value": [render(i) for i in items[skip : skip + size]]}
@@ -149,6 +157,7 @@ def operation_headers(world: World, req: Request, op: Json, *, location: bool) -
 def _json_body(req: Request) -> Json:
     if not isinstance(req.body, dict):
         raise bad_request(
+            # InvalidRequestContent: ARM's code: azure-docs common-deployment-errors.md
             "InvalidRequestContent",
             "The request content was invalid and could not be deserialized: a JSON object is required.",
         )
@@ -166,6 +175,7 @@ def _kind(world: World, params: dict[str, str]) -> Any:
     if kind is None:
         raise ArmError(
             404,
+            # InvalidResourceType: ARM's code: azure-docs common-deployment-errors.md
             "InvalidResourceType",
             f"The resource type '{params['type']}' could not be found in the namespace '{params['ns']}'.",
         )
@@ -192,6 +202,7 @@ def subscription_metrics(world: World, req: Request, p: dict[str, str]) -> Respo
     params = params | ({"$filter": params["filter"]} if "filter" in params else {})
     region, namespace = params.get("region"), params.get("metricnamespace")
     if not region or not namespace or "/" not in namespace:
+        # BadRequest: ARM's code: azure-docs common-deployment-errors.md
         raise bad_request("BadRequest", "Subscription-level metrics need 'region' and 'metricnamespace'.")
     provider, rtype = namespace.split("/", 1)
     resources = [
@@ -376,6 +387,7 @@ def _instance(world: World, p: dict[str, str]) -> tuple[Json, Json]:
     if instance is None:
         raise ArmError(
             404,
+            # NotFound: ARM's code: azure-docs common-deployment-errors.md
             "NotFound",
             f"The entity was not found in this Azure location. (instance {p['i']} of {stored['id']})",
         )
@@ -424,6 +436,7 @@ def get_scale_set_nic(world: World, req: Request, p: dict[str, str]) -> Response
     nic = next((n for n in instance["nics"] if n["name"].lower() == p["nic"].lower()), None)
     if nic is None:
         nic_id = f"{stored['id']}/virtualMachines/{p['i']}/networkInterfaces/{p['nic']}"
+        # ResourceNotFound: ARM's code: azure-docs common-deployment-errors.md
         raise ArmError(404, "ResourceNotFound", f"The Resource '{nic_id}' was not found.", target=nic_id)
     return 200, compute.render_scale_set_nic(nic), {}
 
@@ -437,6 +450,7 @@ def get_scale_set_nic(world: World, req: Request, p: dict[str, str]) -> Response
 def operation_status(world: World, req: Request, p: dict[str, str]) -> Response:
     op = world.operations.get(p["op"])
     if op is None or op["subscription"].lower() != p["sub"].lower():
+        # OperationNotFound: the stand-in's own
         raise ArmError(404, "OperationNotFound", f"Operation {p['op']} was not found.")
     if p["which"].lower() == "operations":
         return (
@@ -523,13 +537,16 @@ def put_group(world: World, req: Request, p: dict[str, str]) -> Response:
     location = body.get("location")
     if existing is None:
         if req.method == "PATCH":
+            # ResourceGroupNotFound: ARM's code: azure-docs common-deployment-errors.md
             raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{p['group']}' could not be found.")
         if not isinstance(location, str) or not location:
+            # LocationRequired: ARM's code: azure-docs common-deployment-errors.md
             raise bad_request("LocationRequired", "The location property is required for this definition.")
         world.add_group(p["sub"], p["group"], location.replace(" ", "").lower())
     elif isinstance(location, str) and location.replace(" ", "").lower() != existing["location"].lower():
         raise ArmError(
             409,
+            # InvalidResourceGroupLocation: the stand-in's own
             "InvalidResourceGroupLocation",
             f"Invalid resource group location '{location}'. The Resource group already exists in location "
             f"'{existing['location']}'.",
@@ -568,7 +585,10 @@ def get_provider(world: World, req: Request, p: dict[str, str]) -> Response:
     namespace = next((ns for ns in _namespaces(world) if ns.lower() == p["namespace"].lower()), None)
     if namespace is None:
         raise ArmError(
-            404, "InvalidResourceNamespace", f"The resource namespace '{p['namespace']}' is invalid."
+            # InvalidResourceNamespace: ARM's code: azure-docs common-deployment-errors.md
+            404,
+            "InvalidResourceNamespace",
+            f"The resource namespace '{p['namespace']}' is invalid.",
         )
     return 200, _provider(world, p["sub"], namespace), {}
 
@@ -640,7 +660,9 @@ def _resource_filter(raw: str | None) -> list[tuple[str, str]]:
         if match is None:
             # Resources_List answers an expression it cannot read with this 400.
             raise bad_request(
-                "InvalidFilterInQueryString", f"Invalid $filter '{raw}' specified in the query string."
+                # InvalidFilterInQueryString: the stand-in's own
+                "InvalidFilterInQueryString",
+                f"Invalid $filter '{raw}' specified in the query string.",
             )
         clauses.append((match.group(1).lower(), match.group(2)))
     return clauses

@@ -150,6 +150,7 @@ def check(path: str, version: str, location: str | None = None) -> None:
     if found.namespace is None:
         raise ArmError(
             400,
+            # InvalidApiVersionParameter: ARM's code for an api-version it does not list (Azure/azure-cli#13834, Azure/azure-cli#28038)
             "InvalidApiVersionParameter",
             f"The api-version '{version}' is invalid. The supported versions are '{','.join(newest_first)}'.",
         )
@@ -157,6 +158,7 @@ def check(path: str, version: str, location: str | None = None) -> None:
     if location:
         raise ArmError(
             400,
+            # NoRegisteredProviderFound: ARM's code: azure-docs common-deployment-errors.md; for an api-version, Azure/azure-cli#28496
             "NoRegisteredProviderFound",
             f"No registered resource provider found for location '{location}' and API version '{version}' "
             f"for type '{found.type}'. The supported api-versions are '{supported}'. "
@@ -164,6 +166,7 @@ def check(path: str, version: str, location: str | None = None) -> None:
         )
     raise ArmError(
         400,
+        # InvalidResourceType: ARM's code: azure-docs common-deployment-errors.md
         "InvalidResourceType",
         f"The resource type '{found.type}' could not be found in the namespace '{found.namespace}' "
         f"for api version '{version}'. The supported api-versions are '{supported}'.",

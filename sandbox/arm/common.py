@@ -33,6 +33,7 @@ def require_name(name: str, rid: str, rtype: str | None = None) -> None:
         # lengths follows it (the stand-in's own).
         length = f"up to {high}" if low == 1 else f"between {low} and {high}"
         raise bad_request(
+            # InvalidResourceName: the stand-in's own
             "InvalidResourceName",
             f"Resource name {name} is invalid. The name can be {length} characters long. It must begin with "
             "a word character, and it must end with a word character or with '_'. The name may contain word "
@@ -44,6 +45,7 @@ def require_name(name: str, rid: str, rtype: str | None = None) -> None:
 def require_location(body: Json, rid: str) -> str:
     location = body.get("location")
     if not isinstance(location, str) or not location.strip():
+        # LocationRequired: ARM's code: azure-docs common-deployment-errors.md
         raise bad_request("LocationRequired", "The location property is required for this definition.", rid)
     return location.replace(" ", "").lower()
 
@@ -51,6 +53,7 @@ def require_location(body: Json, rid: str) -> str:
 def properties(body: Json) -> Json:
     props = body.get("properties") or {}
     if not isinstance(props, dict):
+        # InvalidRequestFormat: ARM's code: azure-docs common-deployment-errors.md
         raise bad_request("InvalidRequestFormat", "Cannot parse the request: 'properties' must be an object.")
     return props
 
@@ -59,7 +62,10 @@ def ref_id(value: Any, field: str, rid: str) -> str:
     """The ``id`` of a ``{"id": ...}`` reference, or a 400 naming the field."""
     if not isinstance(value, dict) or not isinstance(value.get("id"), str) or not ids.parse(value["id"]):
         raise bad_request(
-            "InvalidRequestFormat", f"Cannot parse the request: '{field}' must be a resource reference.", rid
+            # InvalidRequestFormat: ARM's code: azure-docs common-deployment-errors.md
+            "InvalidRequestFormat",
+            f"Cannot parse the request: '{field}' must be a resource reference.",
+            rid,
         )
     return value["id"]
 
@@ -138,6 +144,7 @@ def child(parent_id: str, collection: str, item: Json, rtype: str, rid: str) -> 
     name = item.get("name") if isinstance(item, dict) else None
     if not isinstance(name, str):
         raise bad_request(
+            # InvalidRequestFormat: ARM's code: azure-docs common-deployment-errors.md
             "InvalidRequestFormat",
             f"Cannot parse the request: every entry of '{collection}' needs a name.",
             rid,
@@ -153,6 +160,7 @@ def unique_names(items: list[Json], collection: str, rid: str) -> None:
         lowered = str(item.get("name", "")).lower()
         if lowered in seen:
             raise bad_request(
+                # DuplicateResourceName: the stand-in's own
                 "DuplicateResourceName",
                 f"Resource {rid} has two child resources with the same name ({item.get('name')}) in '{collection}'.",
                 rid,
@@ -165,7 +173,10 @@ def as_list(value: Any, field: str, rid: str) -> list[Json]:
         return []
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         raise bad_request(
-            "InvalidRequestFormat", f"Cannot parse the request: '{field}' must be a list of objects.", rid
+            # InvalidRequestFormat: ARM's code: azure-docs common-deployment-errors.md
+            "InvalidRequestFormat",
+            f"Cannot parse the request: '{field}' must be a list of objects.",
+            rid,
         )
     return value
 
@@ -183,6 +194,7 @@ def allocate_ip(
             return kept
         if not wanted:
             raise bad_request(
+                # PrivateIPAddressRequired: the stand-in's own
                 "PrivateIPAddressRequired",
                 f"IP configuration {owner} is Static but has no privateIPAddress.",
                 owner,
@@ -206,7 +218,10 @@ def allocation_method(value: Any, rid: str) -> str:
     if value in ("Static", "static"):
         return "Static"
     raise bad_request(
-        "InvalidRequestFormat", f"privateIPAllocationMethod must be Static or Dynamic, not {value!r}.", rid
+        # InvalidRequestFormat: ARM's code: azure-docs common-deployment-errors.md
+        "InvalidRequestFormat",
+        f"privateIPAllocationMethod must be Static or Dynamic, not {value!r}.",
+        rid,
     )
 
 

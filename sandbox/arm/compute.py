@@ -102,6 +102,7 @@ class VirtualMachines:
     def put(self, world: World, rid: str, parsed: ids.ParsedId, body: Json) -> Json:
         raise ArmError(
             400,
+            # OperationNotAllowed: ARM's code: azure-docs common-deployment-errors.md
             "OperationNotAllowed",
             "The sandbox does not create virtual machines over the API; use the control API to load a world.",
             target=rid,
@@ -111,6 +112,7 @@ class VirtualMachines:
         return rendered(stored)
 
     def check_delete(self, world: World, rid: str) -> None:
+        # OperationNotAllowed: ARM's code: azure-docs common-deployment-errors.md
         raise bad_request("OperationNotAllowed", "The sandbox does not delete virtual machines.", rid)
 
     def delete(self, world: World, rid: str) -> None:
@@ -126,6 +128,7 @@ class VirtualMachines:
 def begin_power_action(world: World, rid: str, action: str) -> None:
     vm = world.editable(rid)
     if vm is None:
+        # ResourceNotFound: ARM's code: azure-docs common-deployment-errors.md
         raise ArmError(404, "ResourceNotFound", f"The Resource '{rid}' was not found.", target=rid)
     vm["_power"] = POWER_ACTIONS[action][0]
     vm["etag"] = etag()
@@ -147,12 +150,14 @@ def set_power(world: World, rid: str, power: str) -> None:
         stored = world.editable(parsed.parent)
         instance = scale_set_instance(stored, parsed.name) if stored else None
         if stored is None or instance is None or power not in POWER_NAMES:
+            # InvalidPowerState: the stand-in's own
             raise bad_request("InvalidPowerState", f"Unknown instance {rid} or power state {power!r}.")
         instance["power"] = power
         world.put(stored)
         return
     vm = world.editable(rid)
     if vm is None or power not in POWER_NAMES:
+        # InvalidPowerState: the stand-in's own
         raise bad_request("InvalidPowerState", f"Unknown VM {rid} or power state {power!r}.")
     vm["_power"] = power
     world.put(vm)
@@ -188,6 +193,7 @@ class VirtualMachineScaleSets:
         capacity = sku.get("capacity", 2)
         if not isinstance(capacity, int) or not 0 <= capacity <= SCALE_SET_CAPACITY_MAX:
             raise bad_request(
+                # InvalidParameter: ARM's code: azure-docs common-deployment-errors.md
                 "InvalidParameter",
                 f"The value of parameter sku.capacity is invalid: it must be 0 to {SCALE_SET_CAPACITY_MAX}.",
                 rid,
@@ -196,6 +202,7 @@ class VirtualMachineScaleSets:
         nic_configs = profile.get("networkInterfaceConfigurations") or []
         if not isinstance(nic_configs, list) or not nic_configs:
             raise bad_request(
+                # InvalidParameter: ARM's code: azure-docs common-deployment-errors.md
                 "InvalidParameter",
                 "Required parameter 'networkProfile.networkInterfaceConfigurations' is missing (null).",
                 rid,
@@ -210,6 +217,7 @@ class VirtualMachineScaleSets:
             for nic_config in nic_configs:
                 name = nic_config.get("name") if isinstance(nic_config, dict) else None
                 if not isinstance(name, str):
+                    # InvalidParameter: ARM's code: azure-docs common-deployment-errors.md
                     raise bad_request("InvalidParameter", "Every NIC configuration needs a name.", rid)
                 nic_id = f"{vm_id}/networkInterfaces/{name}"
                 old_configs = {

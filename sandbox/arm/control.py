@@ -51,12 +51,15 @@ class FaultBook:
         try:
             pattern = re.compile(spec.get("path", ".*"), re.I)
         except re.error as exc:
+            # InvalidFault: the stand-in's own
             raise bad_request("InvalidFault", f"'path' is not a valid regular expression: {exc}") from None
         status = None if latency else spec.get("status", 429)
         if not latency and status not in ERROR_STATUSES:
+            # InvalidFault: the stand-in's own
             raise bad_request("InvalidFault", f"'status' must be one of {sorted(ERROR_STATUSES)}.")
         delay = float(spec.get("seconds", 0)) if latency else 0.0
         if latency and not 0 < delay <= 30:
+            # InvalidFault: the stand-in's own
             raise bad_request("InvalidFault", "'seconds' must be more than 0 and at most 30.")
         count = spec.get("count", None if latency else 1)
         fault = Fault(
@@ -66,6 +69,8 @@ class FaultBook:
             status=status,
             remaining=None if count is None else int(count),
             retry_after=int(spec.get("retry_after", 1)),
+            # InternalServerError: ARM's code (azure-docs common-deployment-errors.md); TooManyRequests as
+            # the default for a 429: the stand-in's own
             code=spec.get("code") or ("TooManyRequests" if status == 429 else "InternalServerError"),
             message=spec.get("message") or "Injected by the sandbox control API.",
             delay=delay,
@@ -179,6 +184,7 @@ def handle(
     }
     handler = routes.get((method, action))
     if handler is None:
+        # UnknownControlAction: the stand-in's own
         raise ArmError(404, "UnknownControlAction", f"The control API has no '{method} /_sandbox/{action}'.")
     return handler()
 
@@ -216,6 +222,7 @@ def _arm_failure(world: World, spec: Json) -> tuple[int, Json]:
             "message": spec.get("message")
             or (
                 RETRYABLE_MESSAGE
+                # RetryableError: ARM's code, with its reason in details: hashicorp/terraform#7986
                 if code == "RetryableError"
                 else f"The operation failed with {code} (injected by the sandbox)."
             ),
@@ -251,6 +258,7 @@ def _details(spec: Json) -> list[Json]:
 def _reset(world: World, spec: Json) -> tuple[int, Json]:
     which = spec.get("world", "seed")
     if which not in ("seed", "empty"):
+        # InvalidWorld: the stand-in's own
         raise bad_request("InvalidWorld", "'world' must be 'seed' or 'empty'.")
     with world.lock:
         world.clear_resources()
@@ -269,6 +277,7 @@ def _generate(world: World, spec: Json) -> tuple[int, Json]:
         with world.lock:
             return 200, seed.generate(world, subs, services, endpoints)
     except (TypeError, ValueError) as exc:
+        # InvalidWorld: the stand-in's own
         raise bad_request("InvalidWorld", str(exc)) from None
 
 
@@ -276,10 +285,12 @@ def _settings(world: World, spec: Json) -> tuple[int, Json]:
     with world.lock:
         if "page_size" in spec:
             if not isinstance(spec["page_size"], int) or spec["page_size"] < 1:
+                # InvalidSetting: the stand-in's own
                 raise bad_request("InvalidSetting", "'page_size' must be a positive integer.")
             world.settings.page_size = spec["page_size"]
         if "lro_seconds" in spec:
             if not isinstance(spec["lro_seconds"], int | float) or spec["lro_seconds"] < 0:
+                # InvalidSetting: the stand-in's own
                 raise bad_request("InvalidSetting", "'lro_seconds' must be a number of seconds, 0 or more.")
             world.settings.lro_seconds = float(spec["lro_seconds"])
     return 200, vars(world.settings)
@@ -306,6 +317,7 @@ def _probe(world: World, spec: Json) -> tuple[int, Json]:
     lb, ip, healthy = str(spec.get("lb", "")), str(spec.get("ip", "")), bool(spec.get("healthy", False))
     port = spec.get("port")
     if port is not None and not isinstance(port, int):
+        # InvalidSignal: the stand-in's own
         raise bad_request("InvalidSignal", "'port' must be a backend port number.")
     with world.lock:
         world.require(lb, "load balancer")
@@ -321,6 +333,7 @@ def _nat_usage(world: World, spec: Json) -> tuple[int, Json]:
     """Set the NAT port usage (percent) of one NAT IP of a private link service."""
     pls, ip, percent = str(spec.get("pls", "")), str(spec.get("ip", "")), spec.get("percent")
     if not isinstance(percent, int | float) or not 0 <= percent <= 100:
+        # InvalidSignal: the stand-in's own
         raise bad_request("InvalidSignal", "'percent' must be a number from 0 to 100.")
     with world.lock:
         world.require(pls, "private link service")

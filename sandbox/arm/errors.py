@@ -40,6 +40,7 @@ class ArmError(Exception):
 def not_found(resource_id: str, kind: str = "Resource") -> ArmError:
     return ArmError(
         404,
+        # ResourceNotFound: ARM's code: azure-docs common-deployment-errors.md
         "ResourceNotFound",
         f"The {kind} '{resource_id}' was not found.",
         target=resource_id,
@@ -53,6 +54,7 @@ def bad_request(code: str, message: str, target: str | None = None) -> ArmError:
 def invalid_reference(referenced: str, referrer: str) -> ArmError:
     return ArmError(
         400,
+        # InvalidResourceReference: ARM's code: azure-docs common-deployment-errors.md
         "InvalidResourceReference",
         f"Resource {referenced} referenced by resource {referrer} was not found. "
         "Please make sure that the referenced resource exists, and that both resources are in the same region.",
@@ -63,6 +65,7 @@ def invalid_reference(referenced: str, referrer: str) -> ArmError:
 def parent_not_found(parent_id: str) -> ArmError:
     return ArmError(
         404,
+        # ParentResourceNotFound: ARM's code: azure-docs common-deployment-errors.md
         "ParentResourceNotFound",
         f"Can not perform requested operation on nested resource. Parent resource '{parent_id}' not found.",
         target=parent_id,

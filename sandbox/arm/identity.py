@@ -230,6 +230,7 @@ def check_bearer(identity: Identity, authorization: str | None, where: Cloud = P
     if not authorization or not authorization.startswith("Bearer "):
         raise ArmError(
             401,
+            # AuthenticationFailed: ARM's code, as answered in Azure/azure-sdk-for-java#557
             "AuthenticationFailed",
             "Authentication failed. The 'Authorization' header is missing.",
             headers=challenge,
@@ -245,10 +246,12 @@ def check_bearer(identity: Identity, authorization: str | None, where: Cloud = P
     except ValueError:
         valid, claims = False, {}
     if not valid:
+        # InvalidAuthenticationToken: the stand-in's own
         raise ArmError(401, "InvalidAuthenticationToken", "The access token is invalid.", headers=challenge)
     if claims.get("exp", 0) < time.time():
         raise ArmError(
             401,
+            # ExpiredAuthenticationToken: ARM's code, as answered in hashicorp/terraform-provider-azurerm#20867
             "ExpiredAuthenticationToken",
             "The access token expiry UTC time is earlier than current UTC time.",
             headers=challenge,

@@ -72,7 +72,10 @@ def _port(value: Any, field: str, rid: str, *, allow_zero: bool = False) -> int:
     low = 0 if allow_zero else 1
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= 65535:
         raise bad_request(
-            "InvalidLoadBalancerPort", f"{field} must be an integer from {low} to 65535, not {value!r}.", rid
+            # InvalidLoadBalancerPort: the stand-in's own
+            "InvalidLoadBalancerPort",
+            f"{field} must be an integer from {low} to 65535, not {value!r}.",
+            rid,
         )
     return value
 
@@ -101,7 +104,10 @@ class LoadBalancers:
         sku = (body.get("sku") or {}).get("name", "Basic")
         if sku not in ("Basic", "Standard"):
             raise bad_request(
-                "InvalidLoadBalancerSku", f"Load balancer SKU must be Basic or Standard, not {sku!r}.", rid
+                # InvalidLoadBalancerSku: the stand-in's own
+                "InvalidLoadBalancerSku",
+                f"Load balancer SKU must be Basic or Standard, not {sku!r}.",
+                rid,
             )
         stored["sku"] = {"name": sku, "tier": "Regional"}
         old = (existing or {}).get("properties", {})
@@ -192,9 +198,13 @@ class LoadBalancers:
         protocol = props.get("protocol", "Tcp")
         if protocol not in PROBE_PROTOCOLS:
             raise bad_request(
-                "InvalidProbeProtocol", f"Probe protocol must be one of {sorted(PROBE_PROTOCOLS)}.", rid
+                # InvalidProbeProtocol: the stand-in's own
+                "InvalidProbeProtocol",
+                f"Probe protocol must be one of {sorted(PROBE_PROTOCOLS)}.",
+                rid,
             )
         if protocol != "Tcp" and not props.get("requestPath"):
+            # ProbeRequestPathRequired: the stand-in's own
             raise bad_request("ProbeRequestPathRequired", f"An {protocol} probe needs a requestPath.", rid)
         probe["properties"] = {
             "provisioningState": "Succeeded",
@@ -234,7 +244,10 @@ class LoadBalancers:
         props = properties(item)
         if props.get("protocol") not in PROTOCOLS:
             raise bad_request(
-                "InvalidRequestFormat", f"Outbound rule protocol must be one of {sorted(PROTOCOLS)}.", rid
+                # InvalidRequestFormat: ARM's code: azure-docs common-deployment-errors.md
+                "InvalidRequestFormat",
+                f"Outbound rule protocol must be one of {sorted(PROTOCOLS)}.",
+                rid,
             )
         frontends = names["frontendIPConfigurations"]
         rule["properties"] = {
@@ -354,6 +367,7 @@ def _pool(world: World, lb_id: str, item: Json, rid: str) -> Json:
                 }
             )
     if details:
+        # InvalidRequestFormat: ARM's code: azure-docs common-deployment-errors.md
         raise ArmError(400, "InvalidRequestFormat", "Cannot parse the request.", target=rid, details=details)
     out: Json = {"provisioningState": "Succeeded"}
     by_ip = [_ip_address(world, a, pool_id, rid) for a in addresses if properties(a).get("ipAddress")]
@@ -369,7 +383,10 @@ def _ip_address(world: World, address: Json, pool_id: str, rid: str) -> Json:
     name = address.get("name")
     if not isinstance(name, str) or not name:
         raise bad_request(
-            "InvalidRequestFormat", f"Every address of backend pool {pool_id} needs a name.", rid
+            # InvalidRequestFormat: ARM's code: azure-docs common-deployment-errors.md
+            "InvalidRequestFormat",
+            f"Every address of backend pool {pool_id} needs a name.",
+            rid,
         )
     props = properties(address)
     ip = props.get("ipAddress")
@@ -377,6 +394,7 @@ def _ip_address(world: World, address: Json, pool_id: str, rid: str) -> Json:
         ipaddress.ip_address(ip)
     except ValueError:
         raise bad_request(
+            # InvalidIPAddressOnBackendAddress: the stand-in's own
             "InvalidIPAddressOnBackendAddress",
             f"Backend address {name} of {pool_id} has an invalid ipAddress '{ip}'.",
             rid,
@@ -394,6 +412,7 @@ def _check_rule_clash(rules: list[Json], rid: str) -> None:
         slot = (ids.key(props["frontendIPConfiguration"]["id"]), props["frontendPort"], props["protocol"])
         if slot in seen:
             raise bad_request(
+                # RulesUseSameFrontendIpAndPort: the stand-in's own
                 "RulesUseSameFrontendIpAndPort",
                 f"Load balancer rules {seen[slot]} and {rule['name']} use the same frontend IP configuration, "
                 f"port {props['frontendPort']} and protocol {props['protocol']}.",
@@ -416,6 +435,7 @@ def _check_backend_clash(rules: list[Json], rid: str) -> None:
             slot = (ids.key(pool), props["protocol"].lower(), props["backendPort"])
             if slot in seen:
                 raise bad_request(
+                    # RulesUseSameBackendPortProtocolAndPool: ARM's code, as answered in MicrosoftDocs/azure-docs#94673
                     "RulesUseSameBackendPortProtocolAndPool",
                     f"Load balancing rules {seen[slot]} and {rule['id']} with floating IP disabled use the same "
                     f"protocol {props['protocol']} and backend port {props['backendPort']}, and must not be "
@@ -437,7 +457,10 @@ def _rule_core(
     protocol = props.get("protocol")
     if protocol not in PROTOCOLS:
         raise bad_request(
-            "InvalidLoadBalancingRuleProtocol", f"Rule protocol must be one of {sorted(PROTOCOLS)}.", rid
+            # InvalidLoadBalancingRuleProtocol: the stand-in's own
+            "InvalidLoadBalancingRuleProtocol",
+            f"Rule protocol must be one of {sorted(PROTOCOLS)}.",
+            rid,
         )
     ha_ports = protocol == "All" and collection == "loadBalancingRules"
     frontends = names["frontendIPConfigurations"]

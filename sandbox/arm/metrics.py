@@ -154,7 +154,9 @@ def _filters(expression: str | None) -> dict[str, str]:
         match = _CLAUSE.match(clause)
         if not match:
             raise bad_request(
-                "BadRequest", f"The $filter clause '{clause}' is not supported; use \"Dimension eq 'value'\"."
+                # BadRequest: ARM's code: azure-docs common-deployment-errors.md
+                "BadRequest",
+                f"The $filter clause '{clause}' is not supported; use \"Dimension eq 'value'\".",
             )
         out[match.group(1).lower()] = match.group(2)
     return out
@@ -164,7 +166,9 @@ def _timeline(timespan: str | None, interval: str | None) -> tuple[str, str, lis
     grain = (interval or "PT1M").upper()
     if grain not in _INTERVALS:
         raise bad_request(
-            "BadRequest", f"Interval '{interval}' is not supported; use one of {sorted(_INTERVALS)}."
+            # BadRequest: ARM's code: azure-docs common-deployment-errors.md
+            "BadRequest",
+            f"Interval '{interval}' is not supported; use one of {sorted(_INTERVALS)}.",
         )
     step = timedelta(minutes=_INTERVALS[grain])
     end = datetime.now(UTC).replace(second=0, microsecond=0)
@@ -174,7 +178,9 @@ def _timeline(timespan: str | None, interval: str | None) -> tuple[str, str, lis
             first, last = (datetime.fromisoformat(p.replace("Z", "+00:00")) for p in timespan.split("/"))
         except ValueError:
             raise bad_request(
-                "BadRequest", f"Timespan '{timespan}' is not 'start/end' in ISO 8601."
+                # BadRequest: ARM's code: azure-docs common-deployment-errors.md
+                "BadRequest",
+                f"Timespan '{timespan}' is not 'start/end' in ISO 8601.",
             ) from None
         start, end = first.astimezone(UTC), last.astimezone(UTC)
     count = max(1, min(MAX_POINTS, math.ceil((end - start) / step)))
@@ -192,6 +198,7 @@ def query(
     """The body of a metrics answer for ``resources`` (one, or a subscription's in a region)."""
     known = DEFINITIONS.get(namespace.lower())
     if not known:
+        # BadRequest: ARM's code: azure-docs common-deployment-errors.md
         raise bad_request("BadRequest", f"Metric namespace '{namespace}' has no metrics in the sandbox.")
     wanted = [n.strip() for n in (names or "").split(",") if n.strip()] or [_CANONICAL[k] for k in known]
     filters = _filters(params.get("$filter"))
@@ -202,6 +209,7 @@ def query(
         definition = known.get(name.lower())
         if definition is None:
             raise bad_request(
+                # BadRequest: ARM's code: azure-docs common-deployment-errors.md
                 "BadRequest",
                 f"Failed to find metric configuration for provider: {namespace}, metric: {name}. "
                 f"Valid metrics: {', '.join(_CANONICAL[k] for k in known)}.",

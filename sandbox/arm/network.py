@@ -46,6 +46,7 @@ def _networks(prefixes: list[str], rid: str) -> list[ipaddress.IPv4Network | ipa
     try:
         return [ipaddress.ip_network(p, strict=True) for p in prefixes]
     except ValueError as exc:
+        # InvalidAddressPrefixFormat: the stand-in's own
         raise bad_request("InvalidAddressPrefixFormat", f"Address prefix is invalid: {exc}.", rid) from None
 
 
@@ -58,7 +59,10 @@ class VirtualNetworks:
         space = (props.get("addressSpace") or {}).get("addressPrefixes") or []
         if not space:
             raise bad_request(
-                "AddressSpaceRequired", f"Virtual network {rid} must have an address space.", rid
+                # AddressSpaceRequired: the stand-in's own
+                "AddressSpaceRequired",
+                f"Virtual network {rid} must have an address space.",
+                rid,
             )
         networks = _networks(space, rid)
         stored_id = stored["id"]
@@ -67,6 +71,7 @@ class VirtualNetworks:
         for item in as_list(props.get("subnets"), "subnets", rid):
             name = item.get("name")
             if not isinstance(name, str):
+                # InvalidRequestFormat: ARM's code: azure-docs common-deployment-errors.md
                 raise bad_request("InvalidRequestFormat", "Every subnet needs a name.", rid)
             sid = ids.child_id(stored_id, "subnets", name)
             subnets.append(
@@ -156,6 +161,7 @@ def linked(world: World, value: object, field: str, rtype: str, rid: str, action
     if sub is not None and not sub["readable"]:
         raise ArmError(
             403,
+            # LinkedAuthorizationFailed: ARM's code: azure-docs common-deployment-errors.md
             "LinkedAuthorizationFailed",
             f"The client '{world.identity.client_id}' with object id '{world.identity.client_id}' has "
             f"permission to perform action '{action}' on scope '{rid}'; however, it does not have permission "
@@ -176,6 +182,7 @@ def _service_endpoints(value: object, location: str, sid: str) -> list[Json]:
         service = item.get("service")
         if not isinstance(service, str) or not service:
             raise bad_request(
+                # InvalidRequestFormat: ARM's code: azure-docs common-deployment-errors.md
                 "InvalidRequestFormat",
                 "Cannot parse the request: every service endpoint needs a 'service'.",
                 sid,
@@ -191,6 +198,7 @@ def _delegations(value: object, sid: str) -> list[Json]:
         name, service = item.get("name"), properties(item).get("serviceName")
         if not isinstance(name, str) or not isinstance(service, str):
             raise bad_request(
+                # InvalidRequestFormat: ARM's code: azure-docs common-deployment-errors.md
                 "InvalidRequestFormat",
                 "Cannot parse the request: every delegation needs a 'name' and a 'serviceName'.",
                 sid,
@@ -226,10 +234,12 @@ def build_subnet(
     require_name(sid.rsplit("/", 1)[1], sid)
     prefix = props.get("addressPrefix") or (props.get("addressPrefixes") or [None])[0]
     if not isinstance(prefix, str):
+        # InvalidRequestFormat: ARM's code: azure-docs common-deployment-errors.md
         raise bad_request("InvalidRequestFormat", f"Subnet {sid} needs an addressPrefix.", sid)
     (network,) = _networks([prefix], sid)
     if not any(network.subnet_of(space) for space in networks if space.version == network.version):
         raise bad_request(
+            # NetcfgInvalidSubnet: the stand-in's own
             "NetcfgInvalidSubnet",
             f"Subnet '{sid}' is not valid in virtual network: its prefix {prefix} is outside the address space.",
             sid,
@@ -237,6 +247,7 @@ def build_subnet(
     old_props = (old or {}).get("properties", {})
     if old and old_props.get("addressPrefix") != prefix and world.addresses(sid).taken:
         raise in_use(
+            # InUseSubnetCannotBeUpdated: the stand-in's own
             "InUseSubnetCannotBeUpdated",
             f"Subnet {sid} is in use and its address prefix cannot be changed.",
             sid,
@@ -244,6 +255,7 @@ def build_subnet(
     pls_policy = _policy(props, old_props, "privateLinkServiceNetworkPolicies", "Enabled", sid)
     if pls_policy == "Enabled" and world.referrers("subnet-pls", sid):
         raise bad_request(
+            # PrivateLinkServiceNetworkPoliciesCannotBeEnabledOnPrivateLinkServiceSubnet: the stand-in's own
             "PrivateLinkServiceNetworkPoliciesCannotBeEnabledOnPrivateLinkServiceSubnet",
             f"Private link service network policies cannot be enabled on subnet {sid} since it has private "
             "link service IP configurations.",
@@ -282,7 +294,10 @@ def _policy(props: Json, old: Json, field: str, default: str, sid: str) -> str:
     )
     if value not in allowed:
         raise bad_request(
-            "InvalidRequestFormat", f"{field} must be one of {sorted(allowed)}, not {value!r}.", sid
+            # InvalidRequestFormat: ARM's code: azure-docs common-deployment-errors.md
+            "InvalidRequestFormat",
+            f"{field} must be one of {sorted(allowed)}, not {value!r}.",
+            sid,
         )
     return value
 
@@ -293,6 +308,7 @@ def _check_overlaps(subnets: list[Json], rid: str) -> None:
         for name_b, net_b in nets[i + 1 :]:
             if net_a.overlaps(net_b):
                 raise bad_request(
+                    # NetcfgSubnetRangesOverlap: the stand-in's own
                     "NetcfgSubnetRangesOverlap",
                     f"Subnet '{name_a}' is not valid because its IP address range overlaps with that of subnet '{name_b}'.",
                     rid,
@@ -303,6 +319,7 @@ def check_subnet_unused(world: World, sid: str) -> None:
     users = world.referrers("subnet-ipconfig", sid) + world.referrers("subnet-pe", sid)
     if users:
         raise in_use(
+            # InUseSubnetCannotBeDeleted: ARM's code: azure-docs common-deployment-errors.md
             "InUseSubnetCannotBeDeleted",
             f"Subnet {sid.rsplit('/', 1)[1]} is in use by {users[0]} and cannot be deleted. "
             "In order to delete the subnet, delete all the resources within the subnet.",
@@ -377,6 +394,7 @@ class NetworkInterfaces:
         managed = (world.get(rid) or {"properties": {}})["properties"]
         if managed.get("privateEndpoint") or managed.get("privateLinkService"):
             raise bad_request(
+                # CannotModifyNicAttachedToPrivateEndpointOrPrivateLinkService: the stand-in's own
                 "CannotModifyNicAttachedToPrivateEndpointOrPrivateLinkService",
                 f"Network interface {rid} is managed by Azure for a private endpoint or private link service "
                 "and cannot be modified.",
@@ -389,6 +407,7 @@ class NetworkInterfaces:
         configs = as_list(props.get("ipConfigurations"), "ipConfigurations", rid)
         if not configs:
             raise bad_request(
+                # NetworkInterfaceMustHaveIpConfiguration: the stand-in's own
                 "NetworkInterfaceMustHaveIpConfiguration",
                 f"Network interface {rid} needs an IP configuration.",
                 rid,
@@ -434,6 +453,7 @@ class NetworkInterfaces:
         ).get("id")
         if user:
             raise in_use(
+                # NicInUse: the stand-in's own
                 "NicInUse",
                 f"Network Interface {rid} is used by existing resource {user}. "
                 "In order to delete the network interface, it must be dissociated from the resource.",
@@ -461,6 +481,7 @@ class NetworkInterfaces:
 def build_nic_ipconfig(world: World, nic_id: str, item: Json, old: Json | None, first: bool) -> Json:
     name = item.get("name")
     if not isinstance(name, str):
+        # InvalidRequestFormat: ARM's code: azure-docs common-deployment-errors.md
         raise bad_request("InvalidRequestFormat", "Every IP configuration needs a name.", nic_id)
     require_name(name, nic_id)
     cid = ids.child_id(nic_id, "ipConfigurations", name)
@@ -614,6 +635,7 @@ def check_pool_memberships(
     internal = [lb["id"] for lb in lbs.values() if not is_public(lb)]
     if len(internal) > 1:
         raise bad_request(
+            # AnotherInternalLoadBalancerExists: ARM's code: azure-docs load-balancer-common-deployment-errors.md
             "AnotherInternalLoadBalancerExists",
             f"IP configuration {config_id} cannot be in the backend pools of internal load balancers "
             f"{internal[0]} and {internal[1]}: only one load balancer of type internal can reference the "
@@ -629,6 +651,7 @@ def check_pool_memberships(
             slot = (is_public(lb), props["protocol"].lower(), props["backendPort"])
             if slot in seen:
                 raise bad_request(
+                    # RulesOfSameLoadBalancerTypeUseSameBackendPortProtocolAndIPConfig: ARM's code: azure-docs load-balancer-common-deployment-errors.md
                     "RulesOfSameLoadBalancerTypeUseSameBackendPortProtocolAndIPConfig",
                     f"Load balancer rules {seen[slot]} and {rule['id']} use the same backend port "
                     f"({props['backendPort']}) and protocol ({props['protocol']}), and must not be used with "
@@ -670,7 +693,9 @@ def _free_public_address(world: World) -> str:
             if f"{prefix}{last}" not in taken:
                 return f"{prefix}{last}"
     raise bad_request(
-        "PublicIPCountLimitReached", "The sandbox has no public addresses left."
+        # PublicIPCountLimitReached: ARM's code: azure-docs common-deployment-errors.md
+        "PublicIPCountLimitReached",
+        "The sandbox has no public addresses left.",
     )  # sandbox's own
 
 
@@ -687,6 +712,7 @@ def _public_ip_for(world: World, value: object, user: str, rid: str) -> Json:
     others = [u for u in world.referrers("public-ip", ref["id"]) if ids.key(u) != ids.key(user)]
     if others:
         raise bad_request(
+            # PublicIPAddressInUse: the stand-in's own
             "PublicIPAddressInUse",
             f"Resource {user} is referencing public IP address {ref['id']} that is already allocated to "
             f"resource {others[0]}.",
@@ -711,6 +737,7 @@ class PublicIPAddresses:
         method = props.get("publicIPAllocationMethod") or ("Static" if sku == "Standard" else "Dynamic")
         if sku not in ("Basic", "Standard") or method not in ("Static", "Dynamic"):
             raise bad_request(
+                # InvalidRequestFormat: ARM's code: azure-docs common-deployment-errors.md
                 "InvalidRequestFormat",
                 "Cannot parse the request: sku.name is Basic or Standard, publicIPAllocationMethod is Static "
                 "or Dynamic.",
@@ -741,6 +768,7 @@ class PublicIPAddresses:
         if users:
             # PublicIPAddressCannotBeDeleted, message as in hashicorp/packer's azure-arm build logs.
             raise in_use(
+                # PublicIPAddressCannotBeDeleted: the stand-in's own
                 "PublicIPAddressCannotBeDeleted",
                 f"Public IP address {rid} can not be deleted since it is still allocated to resource "
                 f"{_cased(world, users[0])}. In order to delete the public IP, disassociate/detach the Public "
@@ -773,7 +801,10 @@ class NatGateways:
         sku = (body.get("sku") or {}).get("name", "Standard")
         if sku != "Standard":
             raise bad_request(
-                "InvalidRequestFormat", "Cannot parse the request: a NAT gateway's sku is Standard.", rid
+                # InvalidRequestFormat: ARM's code: azure-docs common-deployment-errors.md
+                "InvalidRequestFormat",
+                "Cannot parse the request: a NAT gateway's sku is Standard.",
+                rid,
             )
         stored["sku"] = {"name": "Standard"}
         stored["properties"] = {
@@ -793,6 +824,7 @@ class NatGateways:
     def check_delete(self, world: World, rid: str) -> None:
         # InUseNatGatewayCannotBeDeleted: the code as catalogued by third-party Azure error lists
         # (no Microsoft page names it); the rule itself is Azure's (a linked NAT gateway stays).
+        # InUseNatGatewayCannotBeDeleted: the stand-in's own
         _refuse_while_linked(world, rid, "InUseNatGatewayCannotBeDeleted", "Nat gateway")
 
     def delete(self, world: World, rid: str) -> None:
@@ -835,6 +867,7 @@ class NetworkSecurityGroups:
 
     def check_delete(self, world: World, rid: str) -> None:
         # As answered to terraform (azure-pipelines agents' destroy logs) and to the evitenres tests.
+        # InUseNetworkSecurityGroupCannotBeDeleted: ARM's code, as answered in pulumi/pulumi-azure-native#3051
         _refuse_while_linked(world, rid, "InUseNetworkSecurityGroupCannotBeDeleted", "Network security group")
 
     def delete(self, world: World, rid: str) -> None:
@@ -931,6 +964,7 @@ class RouteTables:
                 rprops.get("addressPrefix"), str
             ):
                 raise bad_request(
+                    # InvalidRequestFormat: ARM's code: azure-docs common-deployment-errors.md
                     "InvalidRequestFormat",
                     f"Cannot parse the request: route {route['name']} needs an addressPrefix and a nextHopType "
                     f"among {sorted(NEXT_HOP_TYPES)}.",
@@ -958,6 +992,7 @@ class RouteTables:
 
     def check_delete(self, world: World, rid: str) -> None:
         # As answered to terraform (azure-pipelines agents' destroy logs).
+        # InUseRouteTableCannotBeDeleted: the stand-in's own
         _refuse_while_linked(world, rid, "InUseRouteTableCannotBeDeleted", "Route table")
 
     def delete(self, world: World, rid: str) -> None:

@@ -101,6 +101,7 @@ class PrivateLinkServices:
         )
         if not refs:
             raise bad_request(
+                # PrivateLinkServiceMustHaveLoadBalancerFrontendIpConfiguration: the stand-in's own
                 "PrivateLinkServiceMustHaveLoadBalancerFrontendIpConfiguration",
                 f"Private link service {pls_id} must reference a load balancer frontend IP configuration.",
                 pls_id,
@@ -114,6 +115,7 @@ class PrivateLinkServices:
             lb, fe = found
             if lb["sku"]["name"] != "Standard":
                 raise bad_request(
+                    # PrivateLinkServiceNotSupportedOnBasicLoadBalancer: the stand-in's own
                     "PrivateLinkServiceNotSupportedOnBasicLoadBalancer",
                     f"Private link service {pls_id} cannot reference frontend {fid}: private link service "
                     "requires a Standard SKU load balancer.",
@@ -121,6 +123,7 @@ class PrivateLinkServices:
                 )
             if "subnet" not in fe["properties"]:
                 raise bad_request(
+                    # PrivateLinkServiceCannotUsePublicLoadBalancerFrontend: the stand-in's own
                     "PrivateLinkServiceCannotUsePublicLoadBalancerFrontend",
                     f"Private link service {pls_id} cannot reference frontend {fid}: it has a public IP address. "
                     "Private link service requires an internal load balancer frontend.",
@@ -136,6 +139,7 @@ class PrivateLinkServices:
         items = as_list(props.get("ipConfigurations"), "ipConfigurations", pls_id)
         if not 1 <= len(items) <= MAX_NAT_IPS:
             raise bad_request(
+                # PrivateLinkServiceIpConfigurationCountOutOfRange: the stand-in's own
                 "PrivateLinkServiceIpConfigurationCountOutOfRange",
                 f"Private link service {pls_id} has {len(items)} IP configurations; it must have from 1 to "
                 f"{MAX_NAT_IPS}.",
@@ -146,6 +150,7 @@ class PrivateLinkServices:
         removed = [c["name"] for c in old.get("ipConfigurations", []) if c["name"].lower() not in wanted]
         if removed:
             raise bad_request(
+                # PrivateLinkServiceIpConfigurationCannotBeDeleted: the stand-in's own
                 "PrivateLinkServiceIpConfigurationCannotBeDeleted",
                 f"IP configuration(s) {', '.join(removed)} of private link service {pls_id} cannot be removed; "
                 "NAT IP configurations can only be added.",
@@ -163,6 +168,7 @@ class PrivateLinkServices:
             require_subnet(world, subnet_id, pls_id)
             if ids.key(ids.parse(subnet_id).parent) != ids.key(frontend_vnet):  # type: ignore[union-attr]
                 raise bad_request(
+                    # PrivateLinkServiceIpConfigurationNotInLoadBalancerVirtualNetwork: the stand-in's own
                     "PrivateLinkServiceIpConfigurationNotInLoadBalancerVirtualNetwork",
                     f"NAT IP configuration {cid} must be in the virtual network of the load balancer frontend.",
                     pls_id,
@@ -235,6 +241,7 @@ def _require_policies_disabled(world: World, subnet_id: str, pls_id: str) -> Non
     _, subnet = require_subnet(world, subnet_id, pls_id)
     if subnet["properties"]["privateLinkServiceNetworkPolicies"] != "Disabled":
         raise bad_request(
+            # PrivateLinkServiceCannotBeCreatedInSubnetThatHasNetworkPoliciesEnabled: the stand-in's own
             "PrivateLinkServiceCannotBeCreatedInSubnetThatHasNetworkPoliciesEnabled",
             f"Private link service {pls_id} cannot be created in a subnet {subnet_id} since it has private link "
             "service network policies enabled.",
@@ -248,7 +255,10 @@ def _subscriptions(value: object, field: str, rid: str) -> list[str]:
     subs = value.get("subscriptions", []) if isinstance(value, dict) else None
     if not isinstance(subs, list) or not all(isinstance(s, str) and s for s in subs):
         raise bad_request(
-            "InvalidRequestFormat", f"'{field}.subscriptions' must be a list of subscription IDs.", rid
+            # InvalidRequestFormat: ARM's code: azure-docs common-deployment-errors.md
+            "InvalidRequestFormat",
+            f"'{field}.subscriptions' must be a list of subscription IDs.",
+            rid,
         )
     return list(subs)
 
@@ -264,6 +274,7 @@ def connection_of(world: World, cid: str) -> tuple[Json, Json]:
             return pls, connection
     raise ArmError(
         404,
+        # NotFound: ARM's code: azure-docs common-deployment-errors.md
         "NotFound",
         f"Private endpoint connection {parsed.name} of private link service {pls['name']} was not found.",
         target=cid,
@@ -277,6 +288,7 @@ def decide(world: World, cid: str, body: Json) -> Json:
     status = state.get("status")
     if status not in DECISIONS:
         raise bad_request(
+            # InvalidPrivateEndpointConnectionStatus: the stand-in's own
             "InvalidPrivateEndpointConnectionStatus",
             f"Private endpoint connection status must be one of {sorted(DECISIONS)}, not {status!r}. "
             "Delete the connection to remove it.",
@@ -285,6 +297,7 @@ def decide(world: World, cid: str, body: Json) -> Json:
     description = state.get("description", "")
     if not isinstance(description, str) or len(description) > MAX_REQUEST_MESSAGE:
         raise bad_request(
+            # PrivateEndpointConnectionDescriptionTooLong: the stand-in's own
             "PrivateEndpointConnectionDescriptionTooLong",
             f"The description of a connection state can have at most {MAX_REQUEST_MESSAGE} characters.",
             cid,
@@ -294,7 +307,9 @@ def decide(world: World, cid: str, body: Json) -> Json:
         # By design in Azure: a rejected connection is final; the consumer deletes and re-creates the
         # endpoint. The CLI shows "(BadRequest) Approving rejected private endpoint connections is not
         # supported." (MicrosoftDocs/azure-docs PR #86823; "Manage Azure Private Endpoints", issue #115121).
-        raise bad_request("BadRequest", "Approving rejected private endpoint connections is not supported.", cid)
+        raise bad_request(
+            "BadRequest", "Approving rejected private endpoint connections is not supported.", cid
+        )
     pls = world.editable(pls["id"])
     assert pls is not None
     for item in pls["properties"]["privateEndpointConnections"]:
@@ -324,6 +339,7 @@ class PrivateEndpoints:
         auto = as_list(props.get("privateLinkServiceConnections"), "privateLinkServiceConnections", rid)
         if len(manual) + len(auto) != 1:
             raise bad_request(
+                # PrivateEndpointMustHaveExactlyOnePrivateLinkServiceConnection: the stand-in's own
                 "PrivateEndpointMustHaveExactlyOnePrivateLinkServiceConnection",
                 f"Private endpoint {rid} must have exactly one private link service connection, manual or automatic.",
                 rid,
@@ -338,6 +354,7 @@ class PrivateEndpoints:
         statics = as_list(props.get("ipConfigurations"), "ipConfigurations", rid)
         if len(statics) > 1:
             raise bad_request(
+                # PrivateEndpointIpConfigurationCountExceeded: the stand-in's own
                 "PrivateEndpointIpConfigurationCountExceeded",
                 f"Private endpoint {rid} has {len(statics)} IP configurations; a private link service has one "
                 "member, so at most one static IP configuration is allowed.",
@@ -379,6 +396,7 @@ class PrivateEndpoints:
         target = rprops.get("privateLinkServiceId")
         if not isinstance(target, str) or not target:
             raise bad_request(
+                # PrivateLinkServiceIdRequired: the stand-in's own
                 "PrivateLinkServiceIdRequired",
                 f"Private endpoint {rid} needs a privateLinkServiceId or alias.",
                 rid,
@@ -386,6 +404,7 @@ class PrivateEndpoints:
         message = rprops.get("requestMessage", "") or ""
         if len(message) > MAX_REQUEST_MESSAGE:
             raise bad_request(
+                # PrivateEndpointRequestMessageTooLong: the stand-in's own
                 "PrivateEndpointRequestMessageTooLong",
                 f"The request message of private endpoint {rid} has {len(message)} characters; at most "
                 f"{MAX_REQUEST_MESSAGE} are allowed.",
@@ -395,6 +414,7 @@ class PrivateEndpoints:
         if not manual and not auto_approves(pls, consumer):
             raise ArmError(
                 403,
+                # LinkedAuthorizationFailed: ARM's code: azure-docs common-deployment-errors.md
                 "LinkedAuthorizationFailed",
                 f"The client has permission to create private endpoint {rid}, however it does not have permission "
                 f"to perform action 'Microsoft.Network/privateLinkServices/privateEndpointConnectionsApproval/action' "
@@ -457,6 +477,7 @@ class PrivateEndpoints:
             or manual != bool(old["manualPrivateLinkServiceConnections"])
         ):
             raise bad_request(
+                # CannotChangePrivateEndpointConnectionOrSubnet: the stand-in's own
                 "CannotChangePrivateEndpointConnectionOrSubnet",
                 f"Private endpoint {rid} cannot change its subnet or its private link service connection. "
                 "Delete it and create a new one.",
@@ -500,6 +521,7 @@ def _resolve_target(world: World, target: str, consumer: str, rid: str) -> Json:
         return pls
     if not ALIAS.match(target):
         raise bad_request(
+            # InvalidPrivateLinkServiceAlias: the stand-in's own
             "InvalidPrivateLinkServiceAlias",
             f"'{target}' is neither a private link service resource ID nor an alias of the form "
             "name.<guid>.<region>.azure.privatelinkservice.",
@@ -508,6 +530,7 @@ def _resolve_target(world: World, target: str, consumer: str, rid: str) -> Json:
     pls = find_alias(world, target)
     if pls is None or not visible_to(pls, consumer):
         raise bad_request(
+            # PrivateLinkServiceAliasNotFound: the stand-in's own
             "PrivateLinkServiceAliasNotFound",
             f"No private link service with alias {target} is visible to subscription {consumer}.",
             rid,
@@ -537,6 +560,7 @@ def check_visibility(world: World, subscription: str, body: Json) -> Json:
     alias = (body or {}).get("privateLinkServiceAlias")
     if not isinstance(alias, str) or not ALIAS.match(alias):
         raise bad_request(
+            # InvalidPrivateLinkServiceAlias: the stand-in's own
             "InvalidPrivateLinkServiceAlias",
             f"'{alias}' is not a private link service alias of the form name.<guid>.<region>.azure.privatelinkservice.",
         )

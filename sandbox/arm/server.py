@@ -161,6 +161,7 @@ class _Handler(BaseHTTPRequestHandler):
         if version is None:
             raise ArmError(
                 400,
+                # MissingApiVersionParameter: ARM's code, as answered in MicrosoftDocs/feedback#2279
                 "MissingApiVersionParameter",
                 "The api-version query parameter (?api-version=) is required for all requests.",
             )

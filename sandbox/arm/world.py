@@ -414,7 +414,10 @@ class World:
         sub = self.subscriptions.get(subscription_id.lower())
         if sub is None:
             raise ArmError(
-                404, "SubscriptionNotFound", f"The subscription '{subscription_id}' could not be found."
+                # SubscriptionNotFound: ARM's code: azure-docs common-deployment-errors.md
+                404,
+                "SubscriptionNotFound",
+                f"The subscription '{subscription_id}' could not be found.",
             )
         return sub
 
