@@ -246,7 +246,7 @@ def check_bearer(identity: Identity, authorization: str | None, where: Cloud = P
     except ValueError:
         valid, claims = False, {}
     if not valid:
-        # InvalidAuthenticationToken: the stand-in's own
+        # InvalidAuthenticationToken: ARM's code, as answered in Azure/azure-sdk-for-java#1714
         raise ArmError(401, "InvalidAuthenticationToken", "The access token is invalid.", headers=challenge)
     if claims.get("exp", 0) < time.time():
         raise ArmError(
