@@ -66,21 +66,25 @@ class Memory:
                 self.touched[key(arm_id)] = at
                 self.portal_history[key(arm_id)] = at
 
-    def excuse_leftovers(self, truth: Truth, view: View, create_failed: bool) -> None:
+    def excuse_leftovers(self, truth: Truth, view: View, create_failed: set[str]) -> None:
         """A failed create is reported with what it left in Azure ("Already in Azure: ..."), and a rerun
-        converges on it: what no active service uses right after one is excused. What an active service
-        uses is its own again, so a later delete must remove it."""
+        converges on it: what of the names in ``create_failed`` no active service uses right after is
+        excused. What an active service uses is its own again, so a later delete must remove it."""
         active = view.active()
         owned = {key(s.pls_id) for s in active.values()}
-        if create_failed:
-            self.excused |= {k for k, s in truth.services.items() if s.natlink_made and k not in owned}
-            self.excused |= {
-                f"{key(lb.id)}/{child}"
-                for lb in truth.balancers
-                if lb.natlink_made
-                for child in lb.children
-                if (name := child_of(child)) and name not in active
-            }
+        failed = {n.lower() for n in create_failed} - set(active)
+        self.excused |= {
+            k
+            for k, s in truth.services.items()
+            if s.natlink_made and k not in owned and s.name.lower() in failed
+        }
+        self.excused |= {
+            f"{key(lb.id)}/{child}"
+            for lb in truth.balancers
+            if lb.natlink_made
+            for child in lb.children
+            if child_of(child) in failed
+        }
         for name, service in active.items():
             self.excused.discard(key(service.pls_id))
             live = truth.services.get(key(service.pls_id))

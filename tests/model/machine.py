@@ -198,7 +198,7 @@ class NatlinkModel(RuleBasedStateMachine):
         self.last_delivery: Delivery | None = None
         self.seen_ops = 0
         self.since_restart = 0
-        self.create_failed = False
+        self.create_failed: set[str] = set()
         self.map_key: object = None
         self.portal_count = 0
         self.expiry_tried = False
@@ -330,7 +330,7 @@ class NatlinkModel(RuleBasedStateMachine):
             args = _args(op.args)
             name = str(args.get("name") or args.get("service") or "").lower()
             if op.kind == "create" and op.state == "failed":
-                self.create_failed = True
+                self.create_failed.add(name)
             if op.state == "failed" and name:
                 self.memory.failed_since_sweep.add(name)
         self.seen_ops = len(self.view.operations)
@@ -659,7 +659,7 @@ class NatlinkModel(RuleBasedStateMachine):
             self.view = natlink.read(self.db)
             said = reports.extract(self.slack.calls())
         self.memory.excuse_leftovers(self.truth, self.view, self.create_failed)
-        self.create_failed = False
+        self.create_failed = set()
         with self.stats.timed("compare"):
             found = checks.check(self.truth, self.view, said, self.memory, time.time())
         with self.stats.timed("map"):

@@ -185,10 +185,10 @@ def test_what_a_failed_create_left_is_excused_until_the_service_uses_it() -> Non
     lb = Balancer(LB, "natlink-lb-v-default", True, ("fe-svc-a", "pool-svc-a"))
     memory = Memory()
     left = truth(services=(), balancers=(lb,))
-    memory.excuse_leftovers(left, view(state="deleted"), create_failed=True)
+    memory.excuse_leftovers(left, view(state="deleted"), create_failed={"svc-a"})
     assert checks.services_match_azure(left, view(state="deleted"), memory) == []
     memory.excuse_leftovers(
-        truth(balancers=(lb,)), view(), create_failed=False
+        truth(balancers=(lb,)), view(), create_failed=set()
     )  # a create that worked uses them
     assert "deleted-service-left-lb-parts" in kinds(
         checks.services_match_azure(left, view(state="deleted"), memory)
