@@ -68,6 +68,12 @@ _HINTS = {
     "InvalidApiVersionParameter": "ARM does not offer this api-version here; natlink's Azure SDK pins may be "
     "too new or too old for this cloud: check the natlink release notes.",
     # SubscriptionNotFound: ARM's code: azure-docs common-deployment-errors.md
+    # ARM's codes for a resource another operation holds (azure-docs request-limits-and-throttling.md;
+    # hashicorp/terraform#7986): seen here only once natlink's bounded reruns are spent.
+    "AnotherOperationInProgress": "Another change to this resource is still running in Azure (the portal, a "
+    "pipeline, another natlink step); wait for it to finish, then run the command again.",
+    "RetryableError": "Another change to this resource is still running in Azure; wait for it to finish, "
+    "then run the command again.",
     "SubscriptionNotFound": "Check NATLINK_SUBSCRIPTIONS and that the identity's tenant holds this subscription.",
     # ARM's 401 when a token from one tenant reaches a subscription of another ("The access token is
     # from the wrong issuer ... It must match the tenant ... associated with this subscription";

@@ -16,9 +16,15 @@ from enum import StrEnum
 from typing import TypeVar
 
 from cloud import tokens
-from cloud.limits import ENDPOINT_NAME_MAX, ENDPOINT_NAME_MIN
+from cloud.limits import (
+    ENDPOINT_NAME_MAX,
+    ENDPOINT_NAME_MIN,
+    NAT_IPS_MAX,
+    NAT_IPS_MIN,
+    REQUEST_MESSAGE_MAX,
+    RESOURCE_GROUP_MAX,
+)
 from cloud.limits import NAME_MAX as AZURE_NAME_MAX
-from cloud.limits import NAT_IPS_MAX, NAT_IPS_MIN, REQUEST_MESSAGE_MAX, RESOURCE_GROUP_MAX
 
 from . import escapes
 from .values import STAR, Alias, Channel, Scope, User, Value

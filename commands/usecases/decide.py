@@ -105,7 +105,7 @@ def run(job: Job[Decide, None]) -> Outcome:
             job.clients, service.pls_id, request.pe_id or tokens.token(request.id), verb, description
         )
     except CloudError as error:
-        if error.code == "ConnectionRejected":
+        if error.code == "ConnectionRejected":  # natlink's own code (cloud/decide.py)
             return _rejected_in_azure(job, request, service, error)
         reopened = requests.set_state(ctx.db, request.id, "pending")
         failed(ctx, verb, service.name, error)

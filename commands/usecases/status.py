@@ -115,6 +115,8 @@ def _read_or_none(clients: Clients, service_id: str) -> LiveService | None:
     try:
         return read_service(clients, service_id)
     except CloudError as error:
+        # ServiceNotFound is natlink's own (cloud/decide.py); ResourceNotFound and NotFound are ARM's 404s
+        # (azure-docs common-deployment-errors.md).
         if error.code in ("ServiceNotFound", "ResourceNotFound", "NotFound"):
             return None
         raise
