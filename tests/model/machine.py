@@ -401,7 +401,7 @@ class NatlinkModel(RuleBasedStateMachine):
             return self._nothing(f"{who} would {verb} a request: there is none")
         request = self._ranked(("pending",))[pick % len(self.view.requests)]
         text = f"{verb} {request.id}" + (f" --for {DURATION}" if timed and verb == "approve" else "")
-        self._step(f"{who}: /natlink {text} (a {request.state} request)  [fault: {fault}]")
+        self._step(f"{who}: /natlink {text} (it is {request.state})  [fault: {fault}]")
         self._act(who, "#team-b", text, fault)
 
     @rule(via=st.sampled_from(("click", "command")), timed=st.booleans(), fault=DECIDE_FAULTS)
@@ -460,7 +460,7 @@ class NatlinkModel(RuleBasedStateMachine):
         if not self.view.requests:
             return self._nothing("alice would revoke a request: there is none")
         request = self._ranked(("approved",))[pick % len(self.view.requests)]
-        self._step(f"alice: /natlink revoke {request.id} (a {request.state} request)  [fault: {fault}]")
+        self._step(f"alice: /natlink revoke {request.id} (it is {request.state})  [fault: {fault}]")
         self._act("alice", "#team-b", f"revoke {request.id}", fault)
 
     @rule(name=st.sampled_from(SERVICES), force=st.booleans(), fault=DELETE_FAULTS)
