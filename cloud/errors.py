@@ -67,13 +67,14 @@ _HINTS = {
     # InvalidApiVersionParameter: ARM's code for an api-version it does not list (Azure/azure-cli#13834, Azure/azure-cli#28038)
     "InvalidApiVersionParameter": "ARM does not offer this api-version here; natlink's Azure SDK pins may be "
     "too new or too old for this cloud: check the natlink release notes.",
-    # SubscriptionNotFound: ARM's code: azure-docs common-deployment-errors.md
-    # ARM's codes for a resource another operation holds (azure-docs request-limits-and-throttling.md;
-    # hashicorp/terraform#7986): seen here only once natlink's bounded reruns are spent.
+    # Seen here only once natlink's bounded reruns are spent: ARM's code for a resource another
+    # operation holds (azure-docs request-limits-and-throttling.md; hashicorp/terraform#7986).
     "AnotherOperationInProgress": "Another change to this resource is still running in Azure (the portal, a "
     "pipeline, another natlink step); wait for it to finish, then run the command again.",
+    # ARM's 429 whose details carry RetryableErrorDueToAnotherOperation (request-limits-and-throttling.md).
     "RetryableError": "Another change to this resource is still running in Azure; wait for it to finish, "
     "then run the command again.",
+    # SubscriptionNotFound: ARM's code: azure-docs common-deployment-errors.md
     "SubscriptionNotFound": "Check NATLINK_SUBSCRIPTIONS and that the identity's tenant holds this subscription.",
     # ARM's 401 when a token from one tenant reaches a subscription of another ("The access token is
     # from the wrong issuer ... It must match the tenant ... associated with this subscription";
