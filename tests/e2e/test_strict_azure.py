@@ -8,8 +8,9 @@ Rule 5: names natlink sends or makes obey each resource type's rule.
 from __future__ import annotations
 
 from cloud.tokens import token
-from storage import requests
+from storage import requests, services
 from storage.database import open_database
+from tests.arm_story import A_RG, pe_body
 from tests.e2e.harness import (
     create_rdp_vmb,
     database,
@@ -92,3 +93,21 @@ def test_create_survives_a_late_another_operation_in_progress(bot, driver, slack
     (lb,) = [b for b in net_b.load_balancers.list(B_RG) if b.name.startswith("natlink-lb")]
     assert lb.provisioning_state == "Succeeded"
     assert net_b.private_link_services.get(B_RG, SERVICE).provisioning_state == "Succeeded"
+
+
+def test_status_and_drift_go_on_while_azure_monitor_fails(bot, driver, slack, sandbox, net_a) -> None:
+    """Rule 9: every Azure Monitor read fails; a refresh still answers with the service's status, and
+    an endpoint made in the portal still gets its approval card."""
+    create_rdp_vmb(driver, slack)
+    (service,) = services.list_services(open_database(database(bot)))
+    sandbox.control(
+        "POST", "faults", {"method": "GET", "path": "Insights/metrics", "status": 500, "count": 1000}
+    )
+    net_a.private_endpoints.begin_create_or_update(
+        A_RG, "pe-portal", pe_body(service.alias, "from the portal")
+    ).result()
+    ok(driver.slash_command("alice", "#team-b", f"status {SERVICE} --refresh"))
+    status = wait_for(lambda: find(slack, "team-b", "this refresh read Azure"), 60, "the refreshed status")
+    assert f"*{SERVICE}* ok" in text_of(status) and "connections 1 pending" in text_of(status)
+    card = wait_for(lambda: find(slack, "team-b", "natlink_approve"), 60, "the portal endpoint's card")
+    assert "pe-portal" in text_of(card)
