@@ -13,6 +13,7 @@ world, so a sequence replays the same way whatever random request IDs natlink dr
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -184,6 +185,27 @@ def _path(arm_id: str) -> tuple[str, str, str]:
     return parts[2], parts[4], parts[-1]
 
 
+def _guarded(step: Callable[..., None]) -> Callable[..., None]:
+    """When counting, a step the harness could not finish (natlink never quiet, a process gone) is one
+    discrepancy and ends the sequence's actions; raising would stop the whole run instead."""
+
+    @functools.wraps(step)
+    def run(self: NatlinkModel, **kwargs: Any) -> None:
+        if self.broken:
+            return self._nothing(f"{step.__name__}: skipped, an earlier step could not finish")
+        try:
+            step(self, **kwargs)
+        except (HarnessError, RuntimeError, AssertionError, OSError) as error:
+            if not self.plan.count:
+                raise
+            self.broken = True
+            self._record(
+                [Discrepancy("step-did-not-finish", step.__name__, f"{type(error).__name__}: {error}")]
+            )
+
+    return run
+
+
 class NatlinkModel(RuleBasedStateMachine):
     sandboxes: ClassVar[Sandboxes]
     plan: ClassVar[Plan] = Plan()
@@ -194,6 +216,7 @@ class NatlinkModel(RuleBasedStateMachine):
         self.memory = Memory()
         self.log: list[str] = []
         self.found: dict[tuple[str, str], Discrepancy] = {}
+        self.broken = False
         self.bot: RunningBot | None = None
         self.last_delivery: Delivery | None = None
         self.seen_ops = 0
@@ -349,6 +372,7 @@ class NatlinkModel(RuleBasedStateMachine):
 
     # -- rules: people, through Slack -----------------------------------------------------------
     @initialize(vm=st.sampled_from(("VM-Win2019-2", "VM-Win2019")), port=st.sampled_from((3389, 443)))
+    @_guarded
     def a_service_to_begin_with(self, vm: str, port: int) -> None:
         """Nearly everything needs a service: every sequence starts with one (later steps may delete it)."""
         self._step(f"alice: /natlink create svc-a --vm {vm} --port {port}")
@@ -360,6 +384,7 @@ class NatlinkModel(RuleBasedStateMachine):
         port=st.sampled_from((3389, 443)),
         fault=CREATE_FAULTS,
     )
+    @_guarded
     def create(self, name: str, vm: str, port: int, fault: str | None) -> None:
         self._step(f"alice: /natlink create {name} --vm {vm} --port {port}  [fault: {fault}]")
         self._act("alice", "#team-b", f"create {name} --vm {vm} --port {port}", fault)
@@ -371,6 +396,7 @@ class NatlinkModel(RuleBasedStateMachine):
         timed=st.booleans(),
         fault=REQUEST_FAULTS,
     )
+    @_guarded
     def request(self, service: str, place: str, endpoint: str | None, timed: bool, fault: str | None) -> None:
         text = (
             f"request {service} {PLACES[place]} --reason 'model test'"
@@ -388,6 +414,7 @@ class NatlinkModel(RuleBasedStateMachine):
         timed=st.booleans(),
         fault=DECIDE_FAULTS,
     )
+    @_guarded
     def decide(self, pick: int, verb: str, via: str, who: str, timed: bool, fault: str | None) -> None:
         """An owner (alice), or someone who may not (carol; bob, the requester), approves or rejects:
         by clicking a card that still has buttons, or by command."""
@@ -405,6 +432,7 @@ class NatlinkModel(RuleBasedStateMachine):
         self._act(who, "#team-b", text, fault)
 
     @rule(via=st.sampled_from(("click", "command")), timed=st.booleans(), fault=DECIDE_FAULTS)
+    @_guarded
     def owner_approves(self, via: str, timed: bool, fault: str | None) -> None:
         """The common case of ``decide``: an owner approves the newest request waiting for a decision."""
         waiting = self._ranked(("pending",))
@@ -456,6 +484,7 @@ class NatlinkModel(RuleBasedStateMachine):
         raise HarnessError(f"no reject form and no answer for {who}'s click on {request_id}")
 
     @rule(pick=PICK, fault=REVOKE_FAULTS)
+    @_guarded
     def revoke(self, pick: int, fault: str | None) -> None:
         if not self.view.requests:
             return self._nothing("alice would revoke a request: there is none")
@@ -464,12 +493,14 @@ class NatlinkModel(RuleBasedStateMachine):
         self._act("alice", "#team-b", f"revoke {request.id}", fault)
 
     @rule(name=st.sampled_from(SERVICES), force=st.booleans(), fault=DELETE_FAULTS)
+    @_guarded
     def delete(self, name: str, force: bool, fault: str | None) -> None:
         text = f"delete {name}" + (" --force" if force else "")
         self._step(f"alice: /natlink {text}  [fault: {fault}]")
         self._act("alice", "#team-b", text, fault)
 
     @rule(who=st.sampled_from(("alice", "bob", "carol", "admin")))
+    @_guarded
     def sweep(self, who: str) -> None:
         """`/natlink status --refresh` sweeps now, unless natlink shares a sweep of the last 10 s or the
         person refreshed within a minute (commands/refresh.py); only a sweep that ran counts as one."""
@@ -485,6 +516,7 @@ class NatlinkModel(RuleBasedStateMachine):
             self.log[-1] += " - answered from an earlier sweep"
 
     @rule()
+    @_guarded
     def slack_retries_the_last_delivery(self) -> None:
         if self.last_delivery is None:
             return self._nothing("Slack would retry a delivery: none was sent")
@@ -498,6 +530,7 @@ class NatlinkModel(RuleBasedStateMachine):
 
     # -- rules: the portal, straight in Azure ---------------------------------------------------
     @rule(pick=PICK, change=st.sampled_from(("Approved", "Rejected", "removed", "endpoint deleted")))
+    @_guarded
     def portal_changes_a_connection(self, pick: int, change: str) -> None:
         """Someone approves, rejects or removes a connection on the provider's side, or deletes the
         consumer's endpoint, in the portal."""
@@ -528,6 +561,7 @@ class NatlinkModel(RuleBasedStateMachine):
         self._after()
 
     @rule(service=st.sampled_from(SERVICES), subnet=st.sampled_from(tuple(SUBNETS)))
+    @_guarded
     def portal_creates_an_endpoint(self, service: str, subnet: str) -> None:
         """Someone makes an endpoint to a natlink service's alias in the portal, outside natlink."""
         found = self.view.active().get(service)
@@ -564,6 +598,7 @@ class NatlinkModel(RuleBasedStateMachine):
         self._after()
 
     @rule(vm=st.sampled_from(tuple(VMS)), action=st.sampled_from(("powerOff", "start")))
+    @_guarded
     def portal_powers_a_vm(self, vm: str, action: str) -> None:
         self._step(f"portal: {action} {vm}")
         sub = VMS[vm]
@@ -583,6 +618,7 @@ class NatlinkModel(RuleBasedStateMachine):
         during=st.sampled_from((None, None, None, "create", "request", "approve", "revoke", "delete")),
         delay=st.sampled_from((0.0, 0.03, 0.08)),
     )
+    @_guarded
     def restart(self, how: str, during: str | None, delay: float) -> None:
         """Stop `natlink serve` (cleanly, or kill -9), optionally just after a command, and start it again
         on the same database."""
@@ -625,6 +661,7 @@ class NatlinkModel(RuleBasedStateMachine):
 
     @precondition(_may_wait_for_expiry)
     @rule()
+    @_guarded
     def time_passes_until_access_expires(self) -> None:
         """Real time, minutes of it: the shortest access natlink grants is 5 minutes and its expiry job
         runs every 60 s (neither can be set shorter), so only the soak waits, once a sequence at most and
@@ -653,6 +690,19 @@ class NatlinkModel(RuleBasedStateMachine):
     # -- the invariant --------------------------------------------------------------------------
     @invariant()
     def natlink_agrees_with_azure(self) -> None:
+        if self.broken:
+            return
+        try:
+            self._compare()
+        except (HarnessError, RuntimeError, OSError) as error:
+            if not self.plan.count:
+                raise
+            self.broken = True
+            self._record(
+                [Discrepancy("step-did-not-finish", "the invariant", f"{type(error).__name__}: {error}")]
+            )
+
+    def _compare(self) -> None:
         with self.stats.timed("read Azure"):
             self.truth = azure.read(self.sandboxes.networks.values())
         with self.stats.timed("read natlink"):
