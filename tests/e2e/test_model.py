@@ -9,7 +9,8 @@ NATLINK_SOAK_SEED (random); NATLINK_SOAK_EXPIRY_WAITS (2: how many times the run
 the scheduler to expire access; never in CI, where it cannot fit: see time_passes_until_access_expires). NATLINK_MODEL_EXAMPLES /
 NATLINK_MODEL_STEPS change the CI run; NATLINK_MODEL_COUNT=1 counts instead of raising there too;
 NATLINK_MODEL_SHRINK_SECONDS lets Hypothesis shrink longer than its 300 s, to investigate a failure;
-NATLINK_MODEL_SLOW_FAULTS=1 adds the faults natlink's retries ride out (seconds each) outside the soak.
+NATLINK_MODEL_SLOW_FAULTS=1 adds the faults natlink's retries ride out (seconds each) outside the soak;
+NATLINK_MODEL_SEED replaces CI's fixed derandomized draws by a seed's (a soak's seed, to shrink what it found).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def _number(name: str, default: int) -> int:
 
 
 @pytest.mark.model
-@pytest.mark.timeout(0 if SOAK else 1800)
+@pytest.mark.timeout(0 if SOAK or os.environ.get("NATLINK_MODEL_SHRINK_SECONDS") else 1800)
 def test_natlink_agrees_with_azure_after_every_step(
     arm, slack_process, credential, tmp_path_factory, capsys
 ) -> None:
@@ -48,7 +49,10 @@ def test_natlink_agrees_with_azure_after_every_step(
             _number("NATLINK_MODEL_STEPS", CI_STEPS),
         )
         plan = Plan(count=os.environ.get("NATLINK_MODEL_COUNT") == "1")
-    chosen = _number("NATLINK_SOAK_SEED", random.randrange(2**32)) if SOAK else None
+    chosen = (
+        _number("NATLINK_SOAK_SEED", random.randrange(2**32)) if SOAK else _number("NATLINK_MODEL_SEED", -1)
+    )
+    chosen = None if chosen == -1 else chosen
     stats = Stats()
     NatlinkModel.sandboxes = Sandboxes(
         arm, slack_process, credential, lambda: tmp_path_factory.mktemp("model", numbered=True)
@@ -64,7 +68,7 @@ def test_natlink_agrees_with_azure_after_every_step(
                 max_examples=examples,
                 stateful_step_count=steps,
                 deadline=None,
-                derandomize=not SOAK,
+                derandomize=chosen is None,
                 database=None,
                 phases=[Phase.explicit, Phase.generate, Phase.shrink],
                 suppress_health_check=list(HealthCheck),
