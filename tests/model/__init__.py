@@ -8,4 +8,7 @@ process restarts do, with natlink's view of who has access compared with Azure's
 * ``machine``: the Hypothesis ``RuleBasedStateMachine`` that drives the real ``natlink serve``
   through signed slash commands and clicks, changes Azure behind its back, injects ARM faults and
   restarts it; ``tests/e2e/test_model.py`` runs it (``make test``, and longer with ``make soak``).
+* ``stats``: the figures a run prints (sequences, steps, faults, restarts, discrepancies by kind).
+* ``replay``: ``python -m tests.model.replay < failure.txt`` runs a program Hypothesis printed again.
+* ``test_checks``: every check shown a world where it must fail.
 """
