@@ -822,9 +822,8 @@ class NatGateways:
         return _with_users(world, stored, "nat-gateway")
 
     def check_delete(self, world: World, rid: str) -> None:
-        # InUseNatGatewayCannotBeDeleted: the code as catalogued by third-party Azure error lists
-        # (no Microsoft page names it); the rule itself is Azure's (a linked NAT gateway stays).
-        # InUseNatGatewayCannotBeDeleted: the stand-in's own
+        # The rule is Azure's (a NAT gateway linked to a subnet is not deleted); no Microsoft page names
+        # the code, so InUseNatGatewayCannotBeDeleted is the stand-in's own
         _refuse_while_linked(world, rid, "InUseNatGatewayCannotBeDeleted", "Nat gateway")
 
     def delete(self, world: World, rid: str) -> None:
@@ -866,7 +865,6 @@ class NetworkSecurityGroups:
         return _with_users(world, stored, "nsg")
 
     def check_delete(self, world: World, rid: str) -> None:
-        # As answered to terraform (azure-pipelines agents' destroy logs) and to the evitenres tests.
         # InUseNetworkSecurityGroupCannotBeDeleted: ARM's code, as answered in pulumi/pulumi-azure-native#3051
         _refuse_while_linked(world, rid, "InUseNetworkSecurityGroupCannotBeDeleted", "Network security group")
 
