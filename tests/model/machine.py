@@ -657,7 +657,7 @@ class NatlinkModel(RuleBasedStateMachine):
         self._after()
 
     def _may_wait_for_expiry(self) -> bool:
-        return self.plan.expiry_waits > 0 and not self.expiry_tried
+        return self.plan.expiry_waits > 0  # the plan's, not the world's: draws must not depend on the world
 
     @precondition(_may_wait_for_expiry)
     @rule()
@@ -667,10 +667,12 @@ class NatlinkModel(RuleBasedStateMachine):
         runs every 60 s (neither can be set shorter), so only the soak waits, once a sequence at most and
         ``plan.expiry_waits`` times a run. The wait ends when natlink removed the access, or when it is
         overdue; the invariant then judges."""
-        self.expiry_tried = True  # whatever the world holds, so the precondition replays the same
         timed = [r for r in self.view.requests if r.state == "approved" and r.expires_at is not None]
-        if not timed or self.stats.expiry_waits >= self.plan.expiry_waits:
+        if not timed:
             return self._nothing("time would pass until access expires: no approved access has an end")
+        if self.expiry_tried or self.stats.expiry_waits >= self.plan.expiry_waits:
+            return self._nothing("time would pass until access expires: this run has waited enough")
+        self.expiry_tried = True
         first = min(timed, key=lambda r: r.expires_at or 0)
         at = time.strftime("%H:%M:%S", time.localtime(first.expires_at))
         self._step(f"time passes until {first.id} expires (at {at})")
