@@ -24,10 +24,9 @@ from cloud.health import BackendState
 from cloud.limits import NAT_IPS_MAX
 from cloud.metrics import Signals
 from cloud.model import Service as LiveService
-from cloud.model import Snapshot
 from storage import channel_subscriptions, events, observations, requests, services
 from storage.observations import Keep
-from storage.records import Changes, LinkRequest, NewEvent, Service
+from storage.records import Changes, LinkRequest, NewEvent, RequestState, Service
 from storage.transactions import write
 
 from .context import Config
@@ -36,7 +35,7 @@ from .escapes import escape
 LAST_SWEEP = "last_sweep"
 OUTSIDE = "outside natlink"
 ADVICE = {  # what a person can do about each kind of finding; good news needs none
-    "service_gone": "It was deleted outside natlink. Recreate it with `/natlink create`, or `/natlink delete` to forget it.",
+    "service_gone": "It was deleted outside natlink, or a natlink delete was interrupted. `/natlink delete` finishes the delete and forgets it; `/natlink create` recreates it.",
     "provisioning_failed": "Run the same `/natlink create` again to converge it, or look at the service in the portal.",
     "connection_gone": "The endpoint was deleted, or the connection removed, outside natlink.",
     "status_changed": "Someone changed it in the portal or CLI; `/natlink status` shows the current state.",
@@ -100,15 +99,16 @@ def _who(request: LinkRequest | None) -> str:
 def sweep(db: Database, config: Config, clients: Clients, now: datetime | None = None) -> SweepResult:
     """Read, compare, record and queue. ``now`` is the sweep's time (tests pass their own clock)."""
     now = now or datetime.now(UTC)
+    managed = {s.pls_id.lower(): s for s in services.list_services(db, state="active")}
+    recorded = Recorded(managed, requests.list_requests(db, states=OPEN))  # before Azure: see Recorded
     snapshot = inventory.snapshot(clients, config.subscriptions)
     signals = metrics.read_signals(clients, config.subscriptions, metrics.regions(snapshot))
     unreadable = sorted({u.subscription for u in (*snapshot.unreadable, *signals.unreadable)})
     keep = observations.subscription_prefixes(unreadable)
-    managed = {s.pls_id.lower(): s for s in services.list_services(db, state="active")}
     live = {s.id.lower(): s for s in snapshot.services if s.id.lower() in managed}
     with write(db):
         baseline = observations.meta(db, LAST_SWEEP) is None
-        findings = _observe(db, managed, live, snapshot, signals, keep, now)
+        findings = _observe(db, recorded, live, signals, keep, now)
         queued = [] if baseline else _address(db, findings, now)
         if queued:
             events.add_many(db, queued, now=now)
@@ -124,20 +124,36 @@ def last_sweep(db: Database) -> datetime | None:
 # ------------------------------------------------------------------------------------ observe
 Managed = dict[str, Service]  # natlink's services by lower-cased PLS id
 Live = dict[str, LiveService]  # what Azure holds of them now, by the same key
+OPEN: tuple[RequestState, ...] = ("pending", "approved")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """What natlink recorded before this sweep read Azure: its active services and open requests.
+
+    What natlink says is judged against Azure directly, not only against the last sweep: a service
+    or connection that went before any sweep saw it never "disappears" from the observations, yet
+    natlink must stop calling it active, pending or approved. Read before Azure, and each absence
+    acted on only if the record is unchanged since, so a record written while Azure was being read
+    (a create or request finishing) is left for the next sweep instead of being called gone.
+    """
+
+    services: Managed
+    requests: list[LinkRequest]
 
 
 def _observe(
     db: Database,
-    managed: Managed,
+    recorded: Recorded,
     live: Live,
-    snapshot: Snapshot,
     signals: Signals,
     keep: Keep,
     now: datetime,
 ) -> list[Finding]:
+    managed = recorded.services
     findings: list[Finding] = []
     findings += _services(db, managed, live, keep, now)
-    findings += _connections(db, managed, live, snapshot, keep, now)
+    findings += _connections(db, recorded, live, keep, now)
     findings += _backends(db, managed, live, keep, now)
     findings += _probes(db, managed, live, signals, keep, now)
     findings += _nat(db, managed, live, signals, keep, now)
@@ -147,14 +163,13 @@ def _observe(
 def _services(db: Database, managed: Managed, live: Live, keep: Keep, now: datetime) -> list[Finding]:
     seen = {key: {"provisioning": s.provisioning_state} for key, s in live.items()}
     changes = observations.apply(db, "service", seen, keep=keep, now=now)
+    kept = observations.keeper(keep)
     found = []
-    for gone in changes.disappeared:
-        service = managed.get(gone.key)
-        if service is not None:
-            services.mark_state(db, service.name, "gone", now=now)
-            found.append(
-                _finding("service_gone", service, gone.key, "its private link service is gone from Azure.")
-            )
+    for key, service in managed.items():
+        if key in live or kept(key) or services.get_service(db, service.name) != service:
+            continue
+        services.mark_state(db, service.name, "gone", now=now)
+        found.append(_finding("service_gone", service, key, "its private link service is gone from Azure."))
     for change in (*changes.changed, *changes.reappeared):
         before, after = (change.old or {}).get("provisioning"), (change.new or {}).get("provisioning")
         if health.provisioning_failed(after) and not health.provisioning_failed(before):
@@ -166,9 +181,8 @@ def _services(db: Database, managed: Managed, live: Live, keep: Keep, now: datet
     return found
 
 
-def _connections(
-    db: Database, managed: Managed, live: Live, snapshot: Snapshot, keep: Keep, now: datetime
-) -> list[Finding]:
+def _connections(db: Database, recorded: Recorded, live: Live, keep: Keep, now: datetime) -> list[Finding]:
+    managed = recorded.services
     seen = {}
     owner: dict[str, Service] = {}
     for key, service in live.items():
@@ -192,6 +206,7 @@ def _connections(
         found += _first_sighting(db, owner[new.key], new.key, new.value or {}, now)
     for change in (*changes.changed, *changes.reappeared):
         found += _status_change(db, owner[change.key], change.key, change.old or {}, change.new or {}, now)
+    told = set()
     for gone in changes.disappeared:
         service = managed.get((gone.value or {}).get("service", ""))
         request = requests.find_by_connection_id(db, gone.key)
@@ -199,15 +214,35 @@ def _connections(
             continue
         if request is not None:
             requests.set_state(db, request.id, "gone", now=now)
-        found.append(
-            _finding(
-                "connection_gone",
-                service,
-                gone.key,
-                f"the connection of endpoint *{escape(ids.name(gone.value.get('pe')) or '?')}*{_who(request)} is gone.",
-            )
-        )
+            told.add(request.id)
+        found.append(_connection_gone(service, gone.key, gone.value.get("pe"), request))
+    return found + _never_seen_gone(db, recorded, live, set(seen), told, now)
+
+
+def _never_seen_gone(
+    db: Database, recorded: Recorded, live: Live, seen: set[str], told: set[str], now: datetime
+) -> list[Finding]:
+    """Open requests whose connection is absent from their live service, whether or not a sweep
+    ever saw it (see :class:`Recorded`); those the observations already reported are skipped."""
+    by_name = {s.name: (key, s) for key, s in recorded.services.items()}
+    found = []
+    for request in recorded.requests:
+        key, service = by_name.get(request.service, ("", None))
+        connection = (request.connection_id or "").lower()
+        if service is None or key not in live or not connection or connection in seen or request.id in told:
+            continue
+        if requests.get_request(db, request.id) != request:
+            continue  # changed while Azure was read: the next sweep judges it
+        requests.set_state(db, request.id, "gone", now=now)
+        found.append(_connection_gone(service, connection, request.pe_id, request))
     return found
+
+
+def _connection_gone(service: Service, key: str, pe_id: str | None, request: LinkRequest | None) -> Finding:
+    endpoint = escape(ids.name(pe_id) or "?")
+    return _finding(
+        "connection_gone", service, key, f"the connection of endpoint *{endpoint}*{_who(request)} is gone."
+    )
 
 
 def _adopt(db: Database, service: Service, key: str, value: dict, now: datetime) -> LinkRequest | None:

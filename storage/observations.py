@@ -91,7 +91,7 @@ def apply(
     require_choice(kind, OBSERVATION_KINDS, "kind")
     if kind == META:
         raise ValueError("apply() does not sweep 'meta'; use set_meta()")
-    kept = _keeper(keep)
+    kept = keeper(keep)
     wanted = _normalise(seen)
     at = clock.stamp(now)
     appeared: list[str] = []
@@ -168,8 +168,8 @@ def meta(db: Database, name: str, default: Any = None) -> Any:
     return default if found is None else found.value
 
 
-def _keeper(keep: Keep | None) -> Callable[[str], bool]:
-    """Turn ``keep`` into a predicate on lower-cased keys."""
+def keeper(keep: Keep | None) -> Callable[[str], bool]:
+    """Turn ``keep`` into a predicate on lower-cased keys (for callers that judge absences themselves)."""
     if keep is None:
         return lambda key: False
     if isinstance(keep, str):

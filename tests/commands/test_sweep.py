@@ -9,7 +9,7 @@ import pytest
 from cloud import ids
 from cloud.tokens import new_request_id, token
 from commands.sweep import sweep
-from storage import channel_subscriptions, events, requests
+from storage import channel_subscriptions, events, requests, services
 from tests.arm_story import A_RG, B_RG, LB_ID, pe_body
 from tests.conftest import TEAM_A, TEAM_B
 from tests.sweep_world import OWNER_CHANNEL
@@ -96,6 +96,68 @@ def test_a_portal_decision_before_natlink_ever_saw_the_connection_is_taken_up(
     )
     _sweep(db, config, clients, 0)
     assert requests.get_request(db, request.id).state == "approved"
+
+
+def test_a_connection_removed_before_natlink_ever_saw_it_ends_its_request(
+    db, config, clients, managed, net_a, net_b
+) -> None:
+    """Found by the soak: a pending request whose connection went (the endpoint deleted in the
+    portal) before any sweep had seen it stayed 'pending' in natlink, with nothing in Azure."""
+    request = requests.create_request(
+        db, request_id=new_request_id(), service="rdp-vmb", requester="U0BOB", consumer_subscription=TEAM_A
+    )
+    pe = net_a.private_endpoints.begin_create_or_update(
+        A_RG, "pe-mine", pe_body(managed.alias, token(request.id))
+    ).result()
+    (connection,) = net_b.private_link_services.list_private_endpoint_connections(B_RG, "rdp-vmb")
+    requests.attach_endpoint(db, request.id, pe_id=pe.id, pe_name="pe-mine", connection_id=connection.id)
+    requests.set_state(db, request.id, "pending")
+    net_a.private_endpoints.begin_delete(A_RG, "pe-mine").result()
+    _sweep(db, config, clients, 0)
+    assert requests.get_request(db, request.id).state == "gone"
+    assert _sweep(db, config, clients, 5).events == 0, "told once, not at every sweep"
+
+
+def test_a_connection_removed_after_the_baseline_is_told_once(
+    db, config, clients, managed, net_a, net_b
+) -> None:
+    _sweep(db, config, clients, 0)
+    request = requests.create_request(
+        db, request_id=new_request_id(), service="rdp-vmb", requester="U0BOB", consumer_subscription=TEAM_A
+    )
+    pe = net_a.private_endpoints.begin_create_or_update(
+        A_RG, "pe-mine", pe_body(managed.alias, token(request.id))
+    ).result()
+    (connection,) = net_b.private_link_services.list_private_endpoint_connections(B_RG, "rdp-vmb")
+    requests.attach_endpoint(db, request.id, pe_id=pe.id, pe_name="pe-mine", connection_id=connection.id)
+    requests.set_state(db, request.id, "pending")
+    net_a.private_endpoints.begin_delete(A_RG, "pe-mine").result()
+    assert _sweep(db, config, clients, 5).events == 1
+    (event,) = events.pending(db)
+    assert event.kind == "connection_gone" and "pe-mine" in event.payload["line"]
+    assert f"`{request.id}` from <@U0BOB>" in event.payload["line"]
+    assert requests.get_request(db, request.id).state == "gone"
+    assert _sweep(db, config, clients, 10).events == 0
+
+
+def test_a_service_whose_private_link_service_went_before_any_sweep_is_gone(
+    db, config, clients, managed, net_b
+) -> None:
+    """Found by the model test: a delete that Azure interrupted after the private link service was
+    gone (a 409 on the LB) left the service 'active' for good when no sweep had seen it before."""
+    net_b.private_link_services.begin_delete(B_RG, "rdp-vmb").result()
+    result = _sweep(db, config, clients, 0)
+    assert result.services == 0
+    assert services.get_service(db, "rdp-vmb").state == "gone"
+
+
+def test_a_service_gone_after_the_baseline_is_told_once(db, config, clients, managed, net_b) -> None:
+    _sweep(db, config, clients, 0)
+    net_b.private_link_services.begin_delete(B_RG, "rdp-vmb").result()
+    assert _sweep(db, config, clients, 5).events == 1
+    (event,) = events.pending(db)
+    assert event.kind == "service_gone" and "/natlink delete" in event.payload["advice"]
+    assert _sweep(db, config, clients, 10).events == 0
 
 
 def test_a_deleted_endpoint(db, config, clients, managed, net_a, net_b) -> None:
