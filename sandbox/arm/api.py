@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from . import apiversions, compute, ids, lro, metrics, privatelink
+from . import apiversions, compute, ids, loadbalancer, lro, metrics, privatelink
 from .common import rendered
 from .errors import ArmError, bad_request, not_found, parent_not_found
 from .network import Subnets, check_subnet_unused, render_subnet
@@ -462,6 +462,8 @@ def operation_status(world: World, req: Request, p: dict[str, str]) -> Response:
         return 202, None, operation_headers(world, req, op, location=True)
     if op["status"] == "Failed":
         raise ArmError(int(op["error"].get("status", 500)), op["error"]["code"], op["error"]["message"])
+    if "result" in op:  # a POST action with an answer ("final-state-via": "location")
+        return 200, op["result"], {}
     return 204, None, {}
 
 
@@ -705,26 +707,69 @@ def get_lb_child(world: World, req: Request, p: dict[str, str]) -> Response:
     return 200, found, {}
 
 
-@route("PUT", _NET + r"/loadBalancers/(?P<lb>[^/]+)/backendAddressPools/(?P<name>[^/]+)")
-def put_backend_pool(world: World, req: Request, p: dict[str, str]) -> Response:
-    """LoadBalancerBackendAddressPools_CreateOrUpdate (what `az network lb address-pool create`
-    sends): the pool is added to or replaces its namesake in the LB, which is then validated and
-    updated whole, as a PUT of the LB would be, and the pool is answered while the LB updates."""
+@route(
+    "PUT",
+    _NET + r"/loadBalancers/(?P<lb>[^/]+)/(?P<child>backendAddressPools|inboundNatRules)/(?P<name>[^/]+)",
+)
+def put_lb_child(world: World, req: Request, p: dict[str, str]) -> Response:
+    """LoadBalancerBackendAddressPools_CreateOrUpdate and InboundNatRules_CreateOrUpdate (what
+    `az network lb address-pool create` and `az network lb inbound-nat-rule create` send): the
+    child is added to or replaces its namesake in the LB, which is then validated and updated
+    whole, as a PUT of the LB would be, and the child is answered while the LB updates."""
+    collection = next(
+        c for c in ("backendAddressPools", "inboundNatRules") if c.lower() == p["child"].lower()
+    )
+    item = {"name": p["name"], "properties": _json_body(req).get("properties") or {}}
+    existed = _update_lb_children(world, p, collection, lambda items, i: [*items[:i], item, *items[i + 1 :]])
+    op = world.start_operation("put", _lb_id(p))
+    answer = get_lb_child(world, req, p | {"child": collection})[1]
+    return (200 if existed else 201), answer, operation_headers(world, req, op, location=False)
+
+
+@route("DELETE", _NET + r"/loadBalancers/(?P<lb>[^/]+)/inboundNatRules/(?P<name>[^/]+)")
+def delete_nat_rule(world: World, req: Request, p: dict[str, str]) -> Response:
+    """InboundNatRules_Delete: the LB is updated without the rule (refused while a NIC IP
+    configuration names it, as a PUT of the LB without it would be); 204 if there is no such rule."""
+    lb = world.get(_lb_id(p))
+    rules = lb["properties"]["inboundNatRules"] if lb else []
+    if not any(r["name"].lower() == p["name"].lower() for r in rules):
+        return 204, None, {}
+    _update_lb_children(world, p, "inboundNatRules", lambda items, i: [*items[:i], *items[i + 1 :]])
+    op = world.start_operation("put", _lb_id(p))
+    return 202, None, operation_headers(world, req, op, location=True)
+
+
+def _update_lb_children(
+    world: World, p: dict[str, str], collection: str, change: Callable[[list[Json], int], list[Json]]
+) -> bool:
+    """Apply ``change(items, index of the named child or len(items))`` to one collection of the LB,
+    validate and store the LB whole (``Updating``); whether the named child existed."""
     lb_id = _lb_id(p)
     stored = world.require(lb_id, "load balancer")
     kind = world.kind_of(stored)
     parsed = ids.parse(lb_id)
     assert kind is not None and parsed is not None
-    pool = {"name": p["name"], "properties": _json_body(req).get("properties") or {}}
     body = {k: v for k, v in world.editable(lb_id).items() if k in ("location", "tags", "sku", "properties")}  # type: ignore[union-attr]
-    pools = body["properties"].get("backendAddressPools") or []
-    existed = any(x["name"].lower() == p["name"].lower() for x in pools)
-    body["properties"]["backendAddressPools"] = (
-        [pool if x["name"].lower() == p["name"].lower() else x for x in pools] if existed else [*pools, pool]
-    )
+    items = body["properties"].get(collection) or []
+    index = next((i for i, x in enumerate(items) if x["name"].lower() == p["name"].lower()), len(items))
+    existed = index < len(items)
+    body["properties"][collection] = change(items, index)
     updated = kind.put(world, lb_id, parsed, body)
     updated["properties"]["provisioningState"] = "Updating"
     world.put(updated)
-    op = world.start_operation("put", lb_id)
-    answer = get_lb_child(world, req, p | {"child": "backendAddressPools"})[1]
-    return (200 if existed else 201), answer, operation_headers(world, req, op, location=False)
+    return existed
+
+
+@route(
+    "POST",
+    _NET + r"/loadBalancers/(?P<lb>[^/]+)/backendAddressPools/(?P<pool>[^/]+)/queryInboundNatRulePortMapping",
+)
+def query_port_mapping(world: World, req: Request, p: dict[str, str]) -> Response:
+    """LoadBalancers_ListInboundNatRulePortMappings, a long-running POST ("final-state-via":
+    "location" in loadBalancer.json): 202 with the operation's headers; the answer is served at the
+    Location once the operation is done (QueryInboundNatRulePortMapping.json)."""
+    pool_id = ids.child_id(_lb_id(p), "backendAddressPools", p["pool"])
+    result = loadbalancer.port_mappings(world, pool_id, _json_body(req))
+    op = world.start_operation("query", pool_id)
+    op["result"] = result
+    return 202, None, operation_headers(world, req, op, location=True)

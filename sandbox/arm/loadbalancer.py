@@ -28,8 +28,8 @@ from .common import (
     require_subnet,
     unique_names,
 )
-from .errors import ArmError, bad_request, invalid_reference
-from .network import check_members_of, ipconfig_claims
+from .errors import ArmError, bad_request, invalid_reference, not_found
+from .network import check_members_of, check_nat_range, ipconfig_claims, is_nat_v2, pool_members
 from .world import Claim, Json, Ref, World
 
 LB_TYPE = "Microsoft.Network/loadBalancers"
@@ -49,6 +49,15 @@ REMOVAL_REFUSALS = (
         "InUseBackendAddressPoolCannotBeDeleted",
         "Backend address pool {id} is in use by {user} and cannot be removed.",
     ),
+    (
+        "inboundNatRules",
+        "nat-rule",
+        # InUseInboundNatRuleCannotBeDeleted: the stand-in's own (the rule is Azure's: a v1 rule is
+        # linked from the NIC side, so the NIC must let go first; no source names the code)
+        "InUseInboundNatRuleCannotBeDeleted",
+        "Inbound NAT rule {id} is in use by {user} and cannot be removed. Remove it from the network "
+        "interface IP configuration first.",
+    ),
 )
 DELETE_REFUSALS = (
     (
@@ -64,6 +73,14 @@ DELETE_REFUSALS = (
         "InUseBackendAddressPoolCannotBeDeleted",
         "Load balancer {rid} cannot be deleted because backend address pool {name} is in use by {user}. "
         "Remove the network interfaces from the pool first.",
+    ),
+    (
+        "inboundNatRules",
+        "nat-rule",
+        # InUseInboundNatRuleCannotBeDeleted: the stand-in's own
+        "InUseInboundNatRuleCannotBeDeleted",
+        "Load balancer {rid} cannot be deleted because inbound NAT rule {name} is in use by {user}. "
+        "Remove the rule from the network interface IP configuration first.",
     ),
 )
 
@@ -127,7 +144,7 @@ class LoadBalancers:
             for r in as_list(props.get("loadBalancingRules"), "loadBalancingRules", rid)
         ]
         nat_rules = [
-            self._nat_rule(lb_id, r, names, rid)
+            _nat_rule(lb_id, r, names, rid)
             for r in as_list(props.get("inboundNatRules"), "inboundNatRules", rid)
         ]
         outbound = [
@@ -143,9 +160,11 @@ class LoadBalancers:
             ("outboundRules", outbound),
         ):
             unique_names(items, collection, rid)
-        _check_rule_clash(rules + nat_rules, rid)
+        _check_rule_clash(rules, rid)
+        _check_nat_frontend_ports(rules, nat_rules, rid)
         _check_backend_clash(rules, rid)
-        self._check_removals(world, old, frontends, pools, rid)
+        self._check_removals(world, old, frontends + pools + nat_rules, rid)
+        _check_nat_rule_users(world, nat_rules, rid)
         stored["properties"] = {
             "provisioningState": "Succeeded",
             "resourceGuid": old.get("resourceGuid", guid()),
@@ -158,6 +177,7 @@ class LoadBalancers:
             "outboundRules": outbound,
         }
         check_members_of(world, stored, rid)
+        _check_nat_ranges(world, stored, rid)
         return stored
 
     def _frontends(self, world: World, lb_id: str, props: Json, old: Json) -> list[Json]:
@@ -234,10 +254,6 @@ class LoadBalancers:
         return rule
 
     @staticmethod
-    def _nat_rule(lb_id: str, item: Json, names: dict[str, set[str]], rid: str) -> Json:
-        return _rule_core(lb_id, "inboundNatRules", item, names, rid)[0]
-
-    @staticmethod
     def _outbound_rule(lb_id: str, item: Json, names: dict[str, set[str]], rid: str) -> Json:
         """An outbound rule (OutboundRulePropertiesFormat): SNAT for a pool through frontends."""
         _, rule = child(lb_id, "outboundRules", item, f"{LB_TYPE}/outboundRules", rid)
@@ -272,9 +288,10 @@ class LoadBalancers:
         return rule
 
     @staticmethod
-    def _check_removals(world: World, old: Json, frontends: list[Json], pools: list[Json], rid: str) -> None:
-        """A frontend a private link service uses, or a pool with members, cannot be removed."""
-        kept = {ids.key(f["id"]) for f in frontends} | {ids.key(p["id"]) for p in pools}
+    def _check_removals(world: World, old: Json, kept_items: list[Json], rid: str) -> None:
+        """A frontend a private link service uses, a pool with members, or an inbound NAT rule a NIC
+        IP configuration names, cannot be removed."""
+        kept = {ids.key(item["id"]) for item in kept_items}
         for collection, relation, code, message in REMOVAL_REFUSALS:
             for item in old.get(collection, []):
                 if ids.key(item["id"]) not in kept:
@@ -299,6 +316,12 @@ class LoadBalancers:
         for collection in ("frontendIPConfigurations", "backendAddressPools", "probes"):
             for item in props[collection]:
                 item["properties"].update(users.get(ids.key(item["id"]), {}))
+        for rule in props["inboundNatRules"]:
+            users = world.referrers("nat-rule", rule["id"])
+            if users:
+                # Read-only, filled in by Azure from the NIC side (InboundNatRuleGet.json); a v1 rule
+                # has at most one user (see network.check_nat_rule_refs).
+                rule["properties"]["backendIPConfiguration"] = {"id": users[0]}
         for pool in props["backendAddressPools"]:
             members = world.referrers("pool", pool["id"])
             if members:
@@ -310,12 +333,13 @@ class LoadBalancers:
                     {"name": member_name(m), "properties": {"networkInterfaceIPConfiguration": {"id": m}}}
                     for m in members
                 ]
+            _show_port_mappings(world, props["inboundNatRules"], pool)
         return out
 
     def check_delete(self, world: World, rid: str) -> None:
         stored = world.require(rid, "load balancer")
         for collection, relation, code, message in DELETE_REFUSALS:
-            for item in stored["properties"][collection]:
+            for item in stored["properties"].get(collection, []):
                 refuse_if_used(world, relation, item, code, message, rid)
 
     def delete(self, world: World, rid: str) -> None:
@@ -451,6 +475,7 @@ def _rule_core(
     """What load-balancing and inbound NAT rules share: protocol, frontend, ports and timeouts.
 
     Returns the rule, the request's properties and the rule's properties, for the caller to extend.
+    An inbound NAT rule's ``frontendPort`` is left to ``_nat_rule`` (a v2 rule has a range instead).
     """
     _, rule = child(lb_id, collection, item, f"{LB_TYPE}/{collection}", rid)
     props = properties(item)
@@ -474,7 +499,11 @@ def _rule_core(
             lb_id,
             rid,
         ),
-        "frontendPort": _port(props.get("frontendPort"), "frontendPort", rid, allow_zero=ha_ports),
+        "frontendPort": (
+            _port(props.get("frontendPort"), "frontendPort", rid, allow_zero=ha_ports)
+            if collection == "loadBalancingRules"
+            else 0
+        ),
         "backendPort": _port(props.get("backendPort"), "backendPort", rid, allow_zero=ha_ports),
         "protocol": protocol,
         "enableFloatingIP": bool(props.get("enableFloatingIP", False)),
@@ -483,3 +512,221 @@ def _rule_core(
     }
     rule["properties"] = out
     return rule, props, out
+
+
+# ------------------------------------------------------------------ inbound NAT rules
+# Two kinds share ``inboundNatRules`` (InboundNatRulePropertiesFormat in loadBalancer.json; MicrosoftDocs
+# azure-docs articles/load-balancer/inbound-nat-rules.md):
+# * version 1: one ``frontendPort`` for one VM. The link is made from the NIC side (its IP
+#   configuration's ``loadBalancerInboundNatRules``); the rule shows the read-only
+#   ``backendIPConfiguration`` (InboundNatRuleGet.json).
+# * version 2: a ``backendAddressPool`` and a ``frontendPortRangeStart``..``frontendPortRangeEnd``;
+#   every member of the pool gets a frontend port of its own from the range, and the rule's
+#   ``frontendPort`` reads 0 (LoadBalancerGetInboundNatRulePortMapping.json).
+# A range without a pool is accepted (terraform-provider-azurerm#15097, from the API's behaviour); the
+# stand-in treats it as a v2 rule that has no members yet.
+def _nat_rule(lb_id: str, item: Json, names: dict[str, set[str]], rid: str) -> Json:
+    rule, props, out = _rule_core(lb_id, "inboundNatRules", item, names, rid)
+    port, start, end = (
+        props.get(f) for f in ("frontendPort", "frontendPortRangeStart", "frontendPortRangeEnd")
+    )
+    has_range = start is not None or end is not None
+    if port not in (None, 0) and has_range:
+        raise bad_request(
+            # UnsupportedSetOfInboundNatRulePropertiesWhenFrontendPortIsSpecified: ARM's code, as answered in Azure/azure-cli#21583
+            "UnsupportedSetOfInboundNatRulePropertiesWhenFrontendPortIsSpecified",
+            f"If FrontendPort {port} is set, properties FrontendPortRangeStart, FrontendPortRangeEnd should be null.",
+            rid,
+        )
+    if (props.get("backendAddressPool") or has_range) and (start is None or end is None):
+        raise bad_request(
+            # MissedInboundNatRuleV2Properties: ARM's code, as answered in Azure/azure-cli#21583
+            "MissedInboundNatRuleV2Properties",
+            "For inbound Nat rule V2 properties FrontendPortRangeStart, FrontendPortRangeEnd should not be null.",
+            rid,
+        )
+    if not has_range:
+        out["frontendPort"] = _port(port, "frontendPort", rid)
+        return rule
+    first = _port(start, "frontendPortRangeStart", rid)
+    last = _port(end, "frontendPortRangeEnd", rid)
+    if first > last:
+        raise bad_request(
+            # InvalidInboundNatRuleFrontendPortRange: the stand-in's own
+            "InvalidInboundNatRuleFrontendPortRange",
+            f"Inbound NAT rule {rule['name']}: frontendPortRangeStart {first} is greater than "
+            f"frontendPortRangeEnd {last}.",
+            rid,
+        )
+    out |= {"frontendPortRangeStart": first, "frontendPortRangeEnd": last}
+    if props.get("backendAddressPool"):
+        out["backendAddressPool"] = _own_ref(
+            props["backendAddressPool"],
+            "backendAddressPool",
+            "backendAddressPools",
+            names["backendAddressPools"],
+            lb_id,
+            rid,
+        )
+    return rule
+
+
+def _frontend_ports(rule: Json) -> tuple[int, int]:
+    """The frontend ports a rule takes, as an inclusive range; an HA ports rule takes them all."""
+    props = rule["properties"]
+    if "frontendPortRangeStart" in props:
+        return props["frontendPortRangeStart"], props["frontendPortRangeEnd"]
+    if props["frontendPort"] == 0:  # HA ports: protocol All, ports 0 (load-balancer-ha-ports-overview.md)
+        return 1, 65535
+    return props["frontendPort"], props["frontendPort"]
+
+
+def _same_traffic(a: Json, b: Json) -> bool:
+    """Whether two rules take traffic of one frontend and protocol ('All' is both TCP and UDP)."""
+    pa, pb = a["properties"], b["properties"]
+    if ids.key(pa["frontendIPConfiguration"]["id"]) != ids.key(pb["frontendIPConfiguration"]["id"]):
+        return False
+    return pa["protocol"] == pb["protocol"] or "All" in (pa["protocol"], pb["protocol"])
+
+
+def _overlap(a: Json, b: Json) -> bool:
+    (a_lo, a_hi), (b_lo, b_hi) = _frontend_ports(a), _frontend_ports(b)
+    return _same_traffic(a, b) and a_lo <= b_hi and b_lo <= a_hi
+
+
+def _describe_ports(rule: Json) -> str:
+    low, high = _frontend_ports(rule)
+    return f"port {low}" if low == high else f"ports {low}-{high}"
+
+
+def _check_nat_frontend_ports(rules: list[Json], nat_rules: list[Json], rid: str) -> None:
+    """A frontend port of one frontend and protocol is taken by one rule only: the spec says a NAT
+    rule's frontend port "must be unique within the Load Balancer" (loadBalancer.json), and the
+    docs that two NAT rules "can't exist if they have an overlapping port range"
+    (load-balancer-nat-pool-migration.md). No source names the codes; both are the stand-in's own.
+    An HA ports rule takes every port of its frontend, so no NAT rule fits beside it (the
+    stand-in's reading: such a rule load-balances "all flows that arrive on all ports")."""
+    for i, nat in enumerate(nat_rules):
+        for other in nat_rules[i + 1 :]:
+            if _overlap(nat, other):
+                raise bad_request(
+                    # InboundNatRulesUseSameFrontendIpAndPort: the stand-in's own
+                    "InboundNatRulesUseSameFrontendIpAndPort",
+                    f"Inbound NAT rules {nat['name']} ({_describe_ports(nat)}) and {other['name']} "
+                    f"({_describe_ports(other)}) use the same frontend IP configuration, frontend port and "
+                    "protocol.",
+                    rid,
+                )
+        for rule in rules:
+            if _overlap(nat, rule):
+                raise bad_request(
+                    # InboundNatRuleAndLoadBalancingRuleUseSameFrontendIpAndPort: the stand-in's own
+                    "InboundNatRuleAndLoadBalancingRuleUseSameFrontendIpAndPort",
+                    f"Inbound NAT rule {nat['name']} ({_describe_ports(nat)}) and load balancing rule "
+                    f"{rule['name']} ({_describe_ports(rule)}) use the same frontend IP configuration, "
+                    "frontend port and protocol.",
+                    rid,
+                )
+
+
+def _check_nat_rule_users(world: World, nat_rules: list[Json], rid: str) -> None:
+    """A rule a NIC IP configuration names must stay a v1 rule: v2 rules reach their VMs through
+    the pool, never through a NIC's ``loadBalancerInboundNatRules``."""
+    for rule in nat_rules:
+        users = world.referrers("nat-rule", rule["id"])
+        if users and is_nat_v2(rule):
+            raise bad_request(
+                # InboundNatRuleV2CannotBeReferencedByNetworkInterface: the stand-in's own
+                "InboundNatRuleV2CannotBeReferencedByNetworkInterface",
+                f"Inbound NAT rule {rule['id']} cannot have a frontend port range or a backend address pool "
+                f"while network interface IP configuration {users[0]} references it.",
+                rid,
+            )
+
+
+def _check_nat_ranges(world: World, lb: Json, rid: str) -> None:
+    """Every member of a v2 rule's pool needs a port of the rule's range (see ``check_nat_range``)."""
+    for rule in lb["properties"]["inboundNatRules"]:
+        pool_ref = rule["properties"].get("backendAddressPool")
+        if pool_ref:
+            pool = next(
+                p
+                for p in lb["properties"]["backendAddressPools"]
+                if ids.key(p["id"]) == ids.key(pool_ref["id"])
+            )
+            check_nat_range(rule, pool_members(world, pool), rid)
+
+
+def _v2_rules_of(nat_rules: list[Json], pool_id: str) -> list[Json]:
+    return [
+        r
+        for r in nat_rules
+        if ids.key((r["properties"].get("backendAddressPool") or {}).get("id", "")) == ids.key(pool_id)
+    ]
+
+
+def _mapping(rule: Json, index: int) -> Json:
+    props = rule["properties"]
+    return {
+        "inboundNatRuleName": rule["name"],
+        "protocol": props["protocol"],
+        "frontendPort": props["frontendPortRangeStart"] + index,
+        "backendPort": props["backendPort"],
+    }
+
+
+def _show_port_mappings(world: World, nat_rules: list[Json], pool: Json) -> None:
+    """Each address of a rendered pool shows its ports of the pool's v2 rules (read-only
+    ``inboundNatRulesPortMapping`` of LoadBalancerBackendAddressPropertiesFormat)."""
+    rules = _v2_rules_of(nat_rules, pool["id"])
+    if not rules:
+        return
+    members = [m.lower() for m in pool_members(world, pool)]
+    for address in pool["properties"].get("loadBalancerBackendAddresses", []):
+        aprops = address["properties"]
+        member = (aprops.get("networkInterfaceIPConfiguration") or {}).get("id") or aprops.get(
+            "ipAddress", ""
+        )
+        if member.lower() in members:
+            index = members.index(member.lower())
+            aprops["inboundNatRulesPortMapping"] = [
+                {k: v for k, v in _mapping(r, index).items() if k != "protocol"} for r in rules
+            ]
+
+
+def port_mappings(world: World, pool_id: str, body: Json) -> Json:
+    """LoadBalancers_ListInboundNatRulePortMappings: the frontend port each v2 rule of the pool gives
+    one member, named by ``ipConfiguration`` or ``ipAddress`` ("Either IpConfiguration or IpAddress
+    should be set", QueryInboundNatRulePortMappingRequest in loadBalancer.json).
+
+    Azure pre-allocates each member's ports from the range and does not say in which order; the
+    stand-in gives the members, sorted by lower-cased IP configuration ID or address, the range's
+    ports in turn (the stand-in's choice), so a member's ports can move when the pool changes."""
+    parsed = ids.parse(pool_id)
+    assert parsed is not None
+    lb = world.require(parsed.parent, "load balancer")
+    pool = next(
+        (p for p in lb["properties"]["backendAddressPools"] if ids.key(p["id"]) == ids.key(pool_id)), None
+    )
+    if pool is None:
+        raise not_found(pool_id, "backend address pool")
+    config, address = body.get("ipConfiguration"), body.get("ipAddress")
+    if (config is None) == (address is None):
+        raise bad_request(
+            # InvalidRequestFormat: ARM's code: azure-docs common-deployment-errors.md
+            "InvalidRequestFormat",
+            "Cannot parse the request: either ipConfiguration or ipAddress should be set.",
+            pool_id,
+        )
+    member = ref_id(config, "ipConfiguration", pool_id) if config is not None else str(address)
+    members = [m.lower() for m in pool_members(world, pool)]
+    if member.lower() not in members:
+        raise bad_request(
+            # BackendAddressNotInBackendAddressPool: the stand-in's own
+            "BackendAddressNotInBackendAddressPool",
+            f"{member} is not a member of backend address pool {pool_id}.",
+            pool_id,
+        )
+    index = members.index(member.lower())
+    rules = _v2_rules_of(lb["properties"]["inboundNatRules"], pool_id)
+    return {"inboundNatRulePortMappings": [_mapping(r, index) for r in rules]}

@@ -418,6 +418,7 @@ class NetworkInterfaces:
             )
             for i, c in enumerate(configs)
         ]
+        _one_config_per_nat_rule(built, rid)
         kept = dict((existing or {}).get("properties", {}))
         stored["properties"] = {
             "provisioningState": "Succeeded",
@@ -473,6 +474,8 @@ class NetworkInterfaces:
             out.append(("subnet-ipconfig", ids.key(props["subnet"]["id"]), config["id"]))
             for pool in props.get("loadBalancerBackendAddressPools", []):
                 out.append(("pool", ids.key(pool["id"]), config["id"]))
+            for rule in props.get("loadBalancerInboundNatRules", []):
+                out.append(("nat-rule", ids.key(rule["id"]), config["id"]))
             if "publicIPAddress" in props:
                 out.append(("public-ip", ids.key(props["publicIPAddress"]["id"]), config["id"]))
         return out
@@ -498,6 +501,8 @@ def build_nic_ipconfig(world: World, nic_id: str, item: Json, old: Json | None, 
             raise invalid_reference(pool_id, nic_id)
         pools.append({"id": pool_id})
     check_pool_memberships(world, cid, [p["id"] for p in pools], nic_id)
+    check_nat_ranges_on_join(world, cid, [p["id"] for p in pools], nic_id)
+    nat_rules = check_nat_rule_refs(world, cid, props.get("loadBalancerInboundNatRules"), nic_id)
     out_props: Json = {
         "provisioningState": "Succeeded",
         "privateIPAddress": ip,
@@ -510,6 +515,8 @@ def build_nic_ipconfig(world: World, nic_id: str, item: Json, old: Json | None, 
         out_props["publicIPAddress"] = _public_ip_for(world, props["publicIPAddress"], cid, nic_id)
     if pools:
         out_props["loadBalancerBackendAddressPools"] = pools
+    if nat_rules:
+        out_props["loadBalancerInboundNatRules"] = nat_rules
     return {
         "name": name,
         "id": cid,
@@ -659,6 +666,108 @@ def check_pool_memberships(
                     rid,
                 )
             seen[slot] = rule["id"]
+
+
+# ------------------------------------------------------------ inbound NAT rules
+def is_nat_v2(rule: Json) -> bool:
+    """A version 2 inbound NAT rule: a frontend port range, normally for a backend pool (see
+    loadbalancer.py); anything else is a version 1 rule for one NIC IP configuration."""
+    props = rule["properties"]
+    return "frontendPortRangeStart" in props or "backendAddressPool" in props
+
+
+def _nat_rule_taken(rule_id: str, user: str, rid: str) -> ArmError:
+    return bad_request(
+        # InboundNatRuleInUseByAnotherIpConfiguration: the stand-in's own (the rule is Azure's: a v1 rule
+        # has one backendIPConfiguration, loadBalancer.json)
+        "InboundNatRuleInUseByAnotherIpConfiguration",
+        f"Inbound NAT rule {rule_id} is already used by network interface IP configuration {user}; a "
+        "version 1 inbound NAT rule forwards to one IP configuration only.",
+        rid,
+    )
+
+
+def check_nat_rule_refs(world: World, config_id: str, value: object, rid: str) -> list[Json]:
+    """The inbound NAT rules a NIC IP configuration names (``loadBalancerInboundNatRules``): each
+    must exist on an existing load balancer, be a version 1 rule, and not be named by another IP
+    configuration already."""
+    out = []
+    for ref in as_list(value, "loadBalancerInboundNatRules", config_id):
+        rule_id = ref_id(ref, "loadBalancerInboundNatRules", config_id)
+        found = find_child(world, rule_id, "inboundNatRules")
+        if found is None:
+            raise invalid_reference(rule_id, rid)
+        if is_nat_v2(found[1]):
+            raise bad_request(
+                # InboundNatRuleV2CannotBeReferencedByNetworkInterface: the stand-in's own (the rule is Azure's:
+                # v2 rules reach the VMs through their backend pool, azure-docs inbound-nat-rules.md)
+                "InboundNatRuleV2CannotBeReferencedByNetworkInterface",
+                f"Inbound NAT rule {rule_id} has a backend address pool or a frontend port range and cannot be "
+                f"referenced by network interface IP configuration {config_id}; add the IP configuration to the "
+                "rule's backend pool instead.",
+                rid,
+            )
+        others = [u for u in world.referrers("nat-rule", rule_id) if ids.key(u) != ids.key(config_id)]
+        if others:
+            raise _nat_rule_taken(rule_id, others[0], rid)
+        out.append({"id": rule_id})
+    return out
+
+
+def _one_config_per_nat_rule(configs: list[Json], rid: str) -> None:
+    seen: dict[str, str] = {}
+    for config in configs:
+        for rule in config["properties"].get("loadBalancerInboundNatRules", []):
+            if ids.key(rule["id"]) in seen:
+                raise _nat_rule_taken(rule["id"], seen[ids.key(rule["id"])], rid)
+            seen[ids.key(rule["id"])] = config["id"]
+
+
+def pool_members(world: World, pool: Json) -> list[str]:
+    """A backend pool's members: the NIC IP configurations in it (by ID) and its IP-based addresses
+    (by address), sorted by their lower-cased text. That order is the stand-in's choice; it is the
+    order in which members take the ports of a version 2 inbound NAT rule's range."""
+    configs = world.referrers("pool", pool["id"])
+    addresses = [
+        a["properties"]["ipAddress"]
+        for a in pool.get("properties", {}).get("loadBalancerBackendAddresses", [])
+        if a.get("properties", {}).get("ipAddress")
+    ]
+    return sorted(dict.fromkeys(configs + addresses), key=str.lower)
+
+
+def check_nat_range(rule: Json, members: list[str], rid: str) -> None:
+    """A version 2 rule's range holds a port for every member of its pool: "If the pre-defined
+    frontend port range doesn't have a sufficient number of frontend ports available, scaling up
+    the backend pool is blocked" (MicrosoftDocs azure-docs, articles/load-balancer/inbound-nat-rules.md)."""
+    props = rule["properties"]
+    size = props["frontendPortRangeEnd"] - props["frontendPortRangeStart"] + 1
+    if len(members) > size:
+        raise bad_request(
+            # InboundNatRuleFrontendPortRangeSmallerThanBackendPool: the stand-in's own (the rule is Azure's, the
+            # docs name no code; NAT pools answer InboundNatPoolFrontendPortRangeSmallerThanRequestedPorts)
+            "InboundNatRuleFrontendPortRangeSmallerThanBackendPool",
+            f"Inbound NAT rule {rule['id']} has {size} frontend ports "
+            f"({props['frontendPortRangeStart']}-{props['frontendPortRangeEnd']}) for the {len(members)} members "
+            f"of backend address pool {props['backendAddressPool']['id']}.",
+            rid,
+        )
+
+
+def check_nat_ranges_on_join(world: World, config_id: str, pool_ids: list[str], rid: str) -> None:
+    """``check_nat_range`` for every v2 rule of the pools a NIC IP configuration is (to be) in."""
+    for pool_id in pool_ids:
+        found = find_child(world, pool_id, "backendAddressPools")
+        if found is None:
+            continue
+        lb, pool = found
+        members = pool_members(world, pool)
+        if config_id.lower() not in (m.lower() for m in members):
+            members.append(config_id)
+        for rule in lb["properties"].get("inboundNatRules", []):
+            pool_ref = rule["properties"].get("backendAddressPool")
+            if pool_ref and ids.key(pool_ref["id"]) == ids.key(pool_id):
+                check_nat_range(rule, members, rid)
 
 
 def check_members_of(world: World, lb: Json, rid: str) -> None:
