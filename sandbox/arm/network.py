@@ -503,6 +503,7 @@ def build_nic_ipconfig(world: World, nic_id: str, item: Json, old: Json | None, 
     check_pool_memberships(world, cid, [p["id"] for p in pools], nic_id)
     check_nat_ranges_on_join(world, cid, [p["id"] for p in pools], nic_id)
     nat_rules = check_nat_rule_refs(world, cid, props.get("loadBalancerInboundNatRules"), nic_id)
+    check_nat_backend_ports(world, cid, [p["id"] for p in pools], [r["id"] for r in nat_rules], nic_id)
     out_props: Json = {
         "provisioningState": "Succeeded",
         "privateIPAddress": ip,
@@ -771,22 +772,109 @@ def check_nat_ranges_on_join(world: World, config_id: str, pool_ids: list[str], 
 
 
 def check_members_of(world: World, lb: Json, rid: str) -> None:
-    """``check_pool_memberships`` for every NIC IP configuration in the pools of ``lb`` (being PUT)."""
-    for pool in lb["properties"]["backendAddressPools"]:
-        for config_id in world.referrers("pool", pool["id"]):
-            parsed = ids.parse(config_id)
-            nic = world.get(parsed.parent) if parsed else None
-            config = next(
-                (
-                    c
-                    for c in (nic or {}).get("properties", {}).get("ipConfigurations", [])
-                    if ids.key(c["id"]) == ids.key(config_id)
-                ),
-                None,
-            )
-            if config is not None:
-                pool_ids = [p["id"] for p in config["properties"].get("loadBalancerBackendAddressPools", [])]
+    """``check_pool_memberships`` for every NIC IP configuration in the pools of ``lb`` (being PUT),
+    and ``check_nat_backend_ports`` for those and every IP configuration one of its NAT rules names."""
+    configs = [
+        c for pool in lb["properties"]["backendAddressPools"] for c in world.referrers("pool", pool["id"])
+    ]
+    in_pools = set(configs)
+    configs += [
+        c
+        for rule in lb["properties"].get("inboundNatRules", [])
+        for c in world.referrers("nat-rule", rule["id"])
+    ]
+    for config_id in dict.fromkeys(configs):
+        parsed = ids.parse(config_id)
+        nic = world.get(parsed.parent) if parsed else None
+        config = next(
+            (
+                c
+                for c in (nic or {}).get("properties", {}).get("ipConfigurations", [])
+                if ids.key(c["id"]) == ids.key(config_id)
+            ),
+            None,
+        )
+        if config is not None:
+            pool_ids = [p["id"] for p in config["properties"].get("loadBalancerBackendAddressPools", [])]
+            nat_ids = [r["id"] for r in config["properties"].get("loadBalancerInboundNatRules", [])]
+            if config_id in in_pools:
                 check_pool_memberships(world, config_id, pool_ids, rid, replacing=lb)
+            check_nat_backend_ports(world, config_id, pool_ids, nat_ids, rid, replacing=lb)
+
+
+def _lb_of(world: World, child_id: str, replacing: Json | None) -> Json | None:
+    """The load balancer a child ID belongs to: ``replacing`` (an LB being PUT) or the stored one."""
+    parsed = ids.parse(child_id)
+    if parsed is None:
+        return None
+    if replacing is not None and ids.key(replacing["id"]) == ids.key(parsed.parent):
+        return replacing
+    return world.get(parsed.parent)
+
+
+def check_nat_backend_ports(
+    world: World,
+    config_id: str,
+    pool_ids: list[str],
+    nat_ids: list[str],
+    rid: str,
+    replacing: Json | None = None,
+) -> None:
+    """No two rules with floating IP off send one protocol and backend port to one NIC IP
+    configuration, when one of them is a version 1 inbound NAT rule naming it. Within one load
+    balancer Azure answers ``RulesUseSameBackendPortProtocolAndIPConfig`` (two NAT rules of one LB on
+    one IP configuration, message as quoted in hashicorp/terraform-provider-azurerm#84); across load
+    balancers of one type ``RulesOfSameLoadBalancerTypeUseSameBackendPortProtocolAndIPConfig``
+    (hashicorp/terraform#15923, a NAT rule among the rules). The docs say it plainly too: "NAT rules
+    and load balancing rules can't share the same backend port" (load-balancer-nat-pool-migration.md).
+    Pairs of load-balancing rules are ``check_pool_memberships``' to judge."""
+    pools = {ids.key(p) for p in pool_ids}
+    nat_rules: list[tuple[Json, Json]] = []  # (rule, its load balancer)
+    for rule_id in nat_ids:
+        lb = _lb_of(world, rule_id, replacing)
+        rule = next(
+            (
+                r
+                for r in (lb or {}).get("properties", {}).get("inboundNatRules", [])
+                if ids.key(r["id"]) == ids.key(rule_id)
+            ),
+            None,
+        )
+        if lb is not None and rule is not None:
+            nat_rules.append((rule, lb))
+    if not nat_rules:
+        return
+    lbs = {ids.key(lb["id"]): lb for lb in (_lb_of(world, p, replacing) for p in pool_ids) if lb is not None}
+    lb_rules = [
+        (rule, lb)
+        for lb in lbs.values()
+        for rule in lb["properties"].get("loadBalancingRules", [])
+        if rule_pools(rule) & pools
+    ]
+    for i, (nat, nat_lb) in enumerate(nat_rules):
+        for other, other_lb in nat_rules[i + 1 :] + lb_rules:
+            a, b = nat["properties"], other["properties"]
+            if a.get("enableFloatingIP") or b.get("enableFloatingIP"):
+                continue
+            if a["protocol"].lower() != b["protocol"].lower() or a["backendPort"] != b["backendPort"]:
+                continue
+            same_lb = ids.key(nat_lb["id"]) == ids.key(other_lb["id"])
+            if not same_lb and is_public(nat_lb) != is_public(other_lb):
+                continue
+            message = (
+                f"Load balancer rules {nat['id']} and {other['id']} with floating IP disabled use the same backend "
+                f"port {a['backendPort']} and protocol {a['protocol']}, and must not be used with the same backend "
+                f"IP {config_id}."
+            )
+            if same_lb:
+                # RulesUseSameBackendPortProtocolAndIPConfig: ARM's code, as answered in hashicorp/terraform-provider-azurerm#84
+                raise bad_request("RulesUseSameBackendPortProtocolAndIPConfig", message, rid)
+            raise bad_request(
+                # RulesOfSameLoadBalancerTypeUseSameBackendPortProtocolAndIPConfig: ARM's code: azure-docs load-balancer-common-deployment-errors.md
+                "RulesOfSameLoadBalancerTypeUseSameBackendPortProtocolAndIPConfig",
+                message,
+                rid,
+            )
 
 
 # ------------------------------------------------------------------ public IPs

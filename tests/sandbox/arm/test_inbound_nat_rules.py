@@ -146,8 +146,8 @@ def test_removing_a_referenced_rule_is_refused(net_b) -> None:
 
 
 def test_nic_refs_to_missing_taken_or_v2_rules_are_refused(net_b) -> None:
-    create_lb(net_b)  # the NIC sits in the pool
-    put_lb(net_b, nat_v1("rdp-direct", 50001), nat_v2("ssh", 50100, 50109))
+    create_lb(net_b)  # the NIC sits in the pool, behind the load-balancing rule's backend port 3389
+    put_lb(net_b, nat_v1("rdp-direct", 50001, backend=3390), nat_v2("ssh", 50100, 50109))
     assert refused(lambda: link_nic(net_b, "nope")) == (400, "InvalidResourceReference")
     assert refused(lambda: link_nic(net_b, "ssh")) == (
         400,
@@ -186,6 +186,23 @@ def test_nic_refs_to_missing_taken_or_v2_rules_are_refused(net_b) -> None:
         400,
         "InboundNatRuleInUseByAnotherIpConfiguration",
     )
+
+
+def test_rules_sharing_a_backend_port_on_one_ip_configuration_are_refused(net_b) -> None:
+    """A v1 NAT rule and another rule of the LB with floating IP off may not send one protocol and
+    backend port to one IP configuration (hashicorp/terraform-provider-azurerm#84)."""
+    create_lb(net_b)  # the NIC is in the pool of load-balancing rule tcp-3389 (backend port 3389)
+    put_lb(net_b, nat_v1("rdp-direct", 50001), nat_v1("rdp-other", 50002, backend=3390), body=lb_body())
+    code = "RulesUseSameBackendPortProtocolAndIPConfig"
+    assert refused(lambda: link_nic(net_b, "rdp-direct")) == (400, code)
+    link_nic(net_b, "rdp-other")  # another backend port is fine
+    assert refused(lambda: put_lb(net_b, nat_v1("rdp-direct", 50001), nat_v1("rdp-other", 50002))) == (
+        400,
+        code,
+    )
+    floating = nat_v1("rdp-other", 50002)
+    floating["properties"]["enableFloatingIP"] = True
+    put_lb(net_b, nat_v1("rdp-direct", 50001), floating, body=lb_body())  # floating IP lifts the rule
 
 
 def test_a_referenced_rule_cannot_become_v2(net_b) -> None:
