@@ -84,7 +84,7 @@ def _inventory_tables(taken: Snapshot, rows: list[Mapping]) -> str:
             m.service,
             m.connection,
             m.status,
-            m.consumer_destination or "(not visible)",
+            m.consumer_destination or ("(no address yet)" if m.consumer_visible else "(not visible)"),
             ",".join(m.backend_source),
             f"{m.backend_ip}:{m.backend_port}",
         )

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import ids
-from .model import NOT_A_VM, Backend, BackendKind, Connection, Endpoint, Service, SubnetVm
+from .model import NOT_A_VM, Backend, BackendKind, Connection, Endpoint, Forward, Service, SubnetVm
 from .tokens import parse_token
 
 Json = Mapping[str, Any]
@@ -39,12 +39,14 @@ def _list(value: Json, key: str) -> list[Any]:
 
 @dataclass(frozen=True)
 class _Member:
-    """A NIC's IP configuration in a backend pool."""
+    """A NIC's IP configuration in a backend pool (``config_id``), or an IP-based pool address
+    (``config_id`` and ``nic_id`` are then both the address's ID)."""
 
     nic_id: str
     vm_id: str | None
     ip: str | None
     kind: str = BackendKind.VM
+    config_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,9 @@ class Resources:
     nic_addresses: dict[str, tuple[str, ...]] = field(default_factory=dict)
     frontend_ips: dict[str, str | None] = field(default_factory=dict)
     rules: dict[str, list[Json]] = field(default_factory=dict)
+    nat_rules: dict[str, list[Json]] = field(default_factory=dict)
+    nat_ports: dict[tuple[str, str], int] = field(default_factory=dict)
+    configs: dict[str, _Member] = field(default_factory=dict)
     endpoints: dict[str, Json] = field(default_factory=dict)
     power: dict[str, str] = field(default_factory=dict)
     pool_members: dict[str, list[_Member]] = field(default_factory=dict)
@@ -75,30 +80,37 @@ class Resources:
         however many NICs share its subnet. ``nics`` may include scale set instances' NICs (read
         through the scale set's own NIC list); ``vm_names`` names VMs whose name is not the last
         segment of their ID (scale set instances). An IP-based pool's addresses are members too.
+        Each pool address lists the frontend port Azure gave it on each version 2 inbound NAT rule
+        (``inboundNatRulesPortMapping``), so one LB list call is enough for those too.
         """
         names = {ids.key(k): v for k, v in (vm_names or {}).items()}
         rules: dict[str, list[Json]] = defaultdict(list)
+        nat_rules: dict[str, list[Json]] = defaultdict(list)
         frontend_ips: dict[str, str | None] = {}
         for lb in load_balancers:
             lb_props = _props(lb)
-            for rule in _list(lb_props, "loadBalancingRules"):
-                frontend = _id(_props(rule).get("frontendIPConfiguration"))
-                if frontend is not None:
-                    rules[ids.key(frontend)].append(rule)
+            for collection, by_frontend in (("loadBalancingRules", rules), ("inboundNatRules", nat_rules)):
+                for rule in _list(lb_props, collection):
+                    frontend = _id(_props(rule).get("frontendIPConfiguration"))
+                    if frontend is not None:
+                        by_frontend[ids.key(frontend)].append(rule)
             for f in _list(lb_props, "frontendIPConfigurations"):
                 frontend_ips[ids.key(f.get("id"))] = _props(f).get("privateIPAddress")
         pools: dict[str, list[_Member]] = defaultdict(list)
+        nat_ports: dict[tuple[str, str], int] = {}
         for lb in load_balancers:
             for pool in _list(_props(lb), "backendAddressPools"):
                 for address in _list(_props(pool), "loadBalancerBackendAddresses"):
                     props = _props(address)
+                    nat_ports |= _nat_ports(lb, pool, address)
                     if props.get("ipAddress") and not props.get("networkInterfaceIPConfiguration"):
                         member_id = f"{pool.get('id')}/loadBalancerBackendAddresses/{address.get('name')}"
                         pools[ids.key(pool.get("id"))].append(
-                            _Member(member_id, None, props["ipAddress"], BackendKind.IP)
+                            _Member(member_id, None, props["ipAddress"], BackendKind.IP, member_id)
                         )
         subnets: dict[str, list[SubnetVm]] = defaultdict(list)
         addresses: dict[str, tuple[str, ...]] = {}
+        members: dict[str, _Member] = {}
         for nic in nics:
             nic_id, nic_props = nic.get("id"), _props(nic)
             vm_id = _id(nic_props.get("virtualMachine"))
@@ -108,8 +120,10 @@ class Resources:
                 props = _props(config)
                 ip = props.get("privateIPAddress")
                 kind = BackendKind.SCALE_SET if is_scale_set_vm(vm_id) else BackendKind.VM
+                member = _Member(nic_id, vm_id, ip, kind, config.get("id") or "")
+                members[ids.key(member.config_id)] = member
                 for pool in _list(props, "loadBalancerBackendAddressPools"):
-                    pools[ids.key(pool.get("id"))].append(_Member(nic_id, vm_id, ip, kind))
+                    pools[ids.key(pool.get("id"))].append(member)
                 subnet = props.get("subnet")
                 if subnet is not None and vm_id and ip:
                     subnets[ids.key(subnet.get("id"))].append(SubnetVm(_vm_name(vm_id, names), ip))
@@ -117,6 +131,9 @@ class Resources:
             nic_addresses=addresses,
             frontend_ips=frontend_ips,
             rules=dict(rules),
+            nat_rules=dict(nat_rules),
+            nat_ports=nat_ports,
+            configs=members,
             endpoints={ids.key(pe.get("id")): pe for pe in endpoints},
             power={ids.key(k): v for k, v in (power or {}).items()},
             pool_members=dict(pools),
@@ -127,6 +144,21 @@ class Resources:
     def nic_ips(self, nic_ids: Iterable[str | None]) -> tuple[str, ...]:
         """The private addresses of those NICs that were listed, primary configuration first."""
         return tuple(ip for i in nic_ids for ip in self.nic_addresses.get(ids.key(i), ()))
+
+
+def _nat_ports(lb: Json, pool: Json, address: Json) -> dict[tuple[str, str], int]:
+    """``(rule key, member key) -> frontend port`` of one pool address's version 2 NAT rule ports
+    (loadBalancer.json ``NatRulePortMapping``, read-only); the member is its IP configuration, or for
+    an IP-based address the address's own ID (as :class:`_Member` names it)."""
+    props = _props(address)
+    member = _id(props.get("networkInterfaceIPConfiguration")) or (
+        f"{pool.get('id')}/loadBalancerBackendAddresses/{address.get('name')}"
+    )
+    return {
+        (ids.key(f"{lb.get('id')}/inboundNatRules/{m.get('inboundNatRuleName')}"), ids.key(member)): port
+        for m in _list(props, "inboundNatRulesPortMapping")
+        if isinstance(port := m.get("frontendPort"), int)
+    }
 
 
 def nic_addresses(nic: Json) -> tuple[str, ...]:
@@ -150,8 +182,15 @@ def power_state(statuses: Iterable[object]) -> str | None:
 
 def service(pls: Json, resources: Resources) -> Service:
     props, pls_id = _props(pls), pls.get("id")
-    frontend_ids = [ids.key(f.get("id")) for f in _list(props, "loadBalancerFrontendIpConfigurations")]
+    frontends = [f.get("id") for f in _list(props, "loadBalancerFrontendIpConfigurations")]
+    frontend_ids = [ids.key(f) for f in frontends]
     rules = [_props(rule) for f in frontend_ids for rule in resources.rules.get(f, [])]
+    nat_rules = [rule for f in frontend_ids for rule in resources.nat_rules.get(f, [])]
+    backends = [
+        *(b for r in rules for b in _backends(r, resources)),
+        *(b for r in nat_rules for b in _nat_backends(r, resources)),
+    ]
+    forwards = _forwards(rules, nat_rules, backends)
     return Service(
         id=pls_id,
         name=pls.get("name"),
@@ -163,8 +202,7 @@ def service(pls: Json, resources: Resources) -> Service:
         frontend_ip=next(
             (resources.frontend_ips[f] for f in frontend_ids if resources.frontend_ips.get(f)), None
         ),
-        ports=tuple(dict.fromkeys((r.get("frontendPort"), r.get("backendPort")) for r in rules)),
-        backends=tuple(b for r in rules for b in _backends(r, resources)),
+        backends=tuple(backends),
         visibility=tuple(_list(props.get("visibility") or _EMPTY, "subscriptions")),
         auto_approval=tuple(_list(props.get("autoApproval") or _EMPTY, "subscriptions")),
         proxy_protocol=bool(props.get("enableProxyProtocol")),
@@ -173,7 +211,57 @@ def service(pls: Json, resources: Resources) -> Service:
             connection(c, pls_id, resources) for c in _list(props, "privateEndpointConnections")
         ),
         load_balancer_ids=tuple(dict.fromkeys(ids.parent(f) for f in frontend_ids if f)),
+        forwards=forwards,
+        load_balancer=next((ids.name(ids.parent(f)) for f in frontends if f), None),
     )
+
+
+def _forwards(rules: list[Json], nat_rules: list[Json], backends: list[Backend]) -> tuple[Forward, ...]:
+    """Each load-balancing rule, each version 1 NAT rule, and each member's port of a version 2 NAT
+    rule (one frontend port per pool member)."""
+    found = [Forward(r.get("frontendPort"), r.get("backendPort")) for r in rules]
+    for rule in nat_rules:
+        props, via = _props(rule), _via(rule)
+        if _is_v2(props):
+            found += [Forward(b.frontend_port, b.port, via) for b in backends if b.via == via]
+        else:
+            found.append(Forward(props.get("frontendPort"), props.get("backendPort"), via))
+    return tuple(dict.fromkeys(found))
+
+
+def _via(nat_rule: Json) -> str:
+    return f"NAT rule {nat_rule.get('name')}"
+
+
+def _is_v2(nat_rule_props: Json) -> bool:
+    """A version 2 inbound NAT rule targets a backend pool, with a frontend port range."""
+    return nat_rule_props.get("backendAddressPool") is not None
+
+
+def _nat_backends(rule: Json, resources: Resources) -> list[Backend]:
+    """A version 1 rule's one IP configuration (Azure fills ``backendIPConfiguration`` from the NIC
+    that names the rule); a version 2 rule's pool members, each on the frontend port Azure gave it."""
+    props, via = _props(rule), _via(rule)
+    port = props.get("backendPort")
+    if _is_v2(props):
+        pool = ids.key(_id(props.get("backendAddressPool")))
+        return [
+            _backend(
+                m,
+                port,
+                resources,
+                resources.nat_ports.get((ids.key(rule.get("id")), ids.key(m.config_id))),
+                via,
+            )
+            for m in resources.pool_members.get(pool, [])
+        ]
+    config = _id(props.get("backendIPConfiguration"))
+    if config is None:
+        return []
+    member = resources.configs.get(ids.key(config)) or _Member(
+        ids.parent(config), None, None, config_id=config
+    )
+    return [_backend(member, port, resources, props.get("frontendPort"), via)]
 
 
 def connection(conn: Json, service_id: str, resources: Resources) -> Connection:
@@ -247,25 +335,33 @@ def _nat_ips(pls_props: Json, resources: Resources) -> tuple[str, ...]:
 def _backends(rule_props: Json, resources: Resources) -> list[Backend]:
     pools = [rule_props.get("backendAddressPool"), *_list(rule_props, "backendAddressPools")]
     pool_ids = dict.fromkeys(ids.key(p.get("id")) for p in pools if p is not None)
-    port = rule_props.get("backendPort")
+    port, front = rule_props.get("backendPort"), rule_props.get("frontendPort")
     return [
-        Backend(
-            vm_name=_vm_name(member.vm_id, resources.vm_names) if member.vm_id else None,
-            nic_id=member.nic_id,
-            ip=member.ip,
-            port=port,
-            power_state=(
-                NOT_A_VM
-                if member.kind == BackendKind.IP
-                else resources.power.get(ids.key(member.vm_id))
-                if member.vm_id
-                else None
-            ),
-            kind=member.kind,
-        )
+        _backend(member, port, resources, front)
         for pool_id in pool_ids
         for member in resources.pool_members.get(pool_id, [])
     ]
+
+
+def _backend(
+    member: _Member, port: int, resources: Resources, frontend_port: int | None, via: str | None = None
+) -> Backend:
+    return Backend(
+        vm_name=_vm_name(member.vm_id, resources.vm_names) if member.vm_id else None,
+        nic_id=member.nic_id,
+        ip=member.ip,
+        port=port,
+        power_state=(
+            NOT_A_VM
+            if member.kind == BackendKind.IP
+            else resources.power.get(ids.key(member.vm_id))
+            if member.vm_id
+            else None
+        ),
+        kind=member.kind,
+        frontend_port=frontend_port,
+        via=via,
+    )
 
 
 def is_scale_set_vm(resource_id: str | None) -> bool:

@@ -77,16 +77,26 @@ def service_health(service: Service) -> ServiceHealth:
 
     if provisioning_failed(service.provisioning_state):
         return result(Level.DOWN, f"{service.name} failed to provision")
-    if not service.ports:
-        return result(Level.DOWN, "no load-balancing rule on the service's frontend")
+    if not service.forwards:
+        return result(Level.DOWN, "no load-balancing or inbound NAT rule on the service's frontend")
     if not backends:
-        return result(Level.DOWN, "no NIC in the backend pool")
+        nat = any(f.nat for f in service.forwards)
+        return result(Level.DOWN, "no NIC in the backend pool" + (" or on its NAT rules" if nat else ""))
     reason = "; ".join([*map(_stopped, stopped), *map(_unreadable, unknown)])
     if not running:
         return result(Level.DOWN if not unknown else Level.UNKNOWN, reason)
     if stopped or unknown:
         return result(Level.DEGRADED, reason)
-    return result(Level.OK, f"{len(running)} of {len(backends)} backends running")
+    return result(Level.OK, f"{len(running)} of {len(backends)} backends running{_unprobed(service)}")
+
+
+def _unprobed(service: Service) -> str:
+    """Inbound NAT rules have no health probe (azure-docs load-balancer/inbound-nat-rules.md): say
+    that their backends are judged by power state alone, so nobody reads 'OK' as 'probed'."""
+    rules = list(dict.fromkeys(f.via for f in service.forwards if f.via))
+    if not rules:
+        return ""
+    return f"; {', '.join(rules)}: no health probe, judged by the VM's power state"
 
 
 def backend_state(vm_name: str | None, power_state: str | None) -> BackendState:

@@ -7,7 +7,7 @@ address here (``consumer_visible`` is False), rather than one guessed from the s
 from __future__ import annotations
 
 from . import ids
-from .model import Backend, Connection, Endpoint, Mapping, Service, Snapshot
+from .model import Backend, Connection, Endpoint, Forward, Mapping, Service, Snapshot
 
 
 def mappings(snapshot: Snapshot) -> list[Mapping]:
@@ -24,20 +24,30 @@ def mappings(snapshot: Snapshot) -> list[Mapping]:
 
 
 def _for_connection(service: Service, connection: Connection, endpoint: Endpoint | None) -> list[Mapping]:
-    ports: list[tuple[int | None, int | None]] = list(service.ports) or [(None, None)]
+    """One row per way the frontend forwards (a load-balancing rule's port, a NAT rule's port) and
+    each backend it reaches; a forward with no backend, or a service with none, still has its row."""
+    if not service.forwards:
+        return [_mapping(service, connection, endpoint, None, None)]
     rows = []
-    for frontend_port, backend_port in ports:
-        backends = [b for b in service.backends if b.port == backend_port] or [None]
-        rows += [_mapping(service, connection, endpoint, frontend_port, backend_port, b) for b in backends]
+    for forward in service.forwards:
+        backends = [b for b in service.backends if _reaches(forward, b)] or [None]
+        rows += [_mapping(service, connection, endpoint, forward, b) for b in backends]
     return rows
+
+
+def _reaches(forward: Forward, backend: Backend) -> bool:
+    return (backend.frontend_port, backend.port, backend.via) == (
+        forward.frontend_port,
+        forward.backend_port,
+        forward.via,
+    )
 
 
 def _mapping(
     service: Service,
     connection: Connection,
     endpoint: Endpoint | None,
-    port: int | None,
-    backend_port: int | None,
+    forward: Forward | None,
     backend: Backend | None,
 ) -> Mapping:
     """The consumer's source is filled only when exactly one VM shares the endpoint's subnet."""
@@ -50,10 +60,12 @@ def _mapping(
         consumer_source_ip=sole.ip if sole else None,
         consumer_vm=sole.name if sole else None,
         pe_ip=endpoint.ip if endpoint is not None else None,
-        port=port,
+        port=forward.frontend_port if forward else None,
         nat_ips=service.nat_ips,
         frontend_ip=service.frontend_ip,
         backend_ip=backend.ip if backend else None,
-        backend_port=backend_port,
+        backend_port=forward.backend_port if forward else None,
         backend_vm=backend.vm_name if backend else None,
+        load_balancer=service.load_balancer,
+        via=forward.via if forward else None,
     )

@@ -34,6 +34,23 @@ class Backend:
     port: int
     power_state: str | None
     kind: str = BackendKind.VM
+    frontend_port: int | None = None
+    via: str | None = None  # "NAT rule RDP" for an inbound NAT rule; None for a load-balancing rule
+
+
+@dataclass(frozen=True)
+class Forward:
+    """One way the service's frontend forwards: a load-balancing rule, or an inbound NAT rule
+    (``via`` names it). A NAT rule has no health probe: its backends are judged by power state.
+    ``frontend_port`` is None only for a version 2 NAT rule member whose port Azure did not give."""
+
+    frontend_port: int | None
+    backend_port: int
+    via: str | None = None
+
+    @property
+    def nat(self) -> bool:
+        return self.via is not None
 
 
 @dataclass(frozen=True)
@@ -63,7 +80,6 @@ class Service:
     alias: str | None
     nat_ips: tuple[str, ...]
     frontend_ip: str | None
-    ports: tuple[tuple[int, int], ...]
     backends: tuple[Backend, ...]
     visibility: tuple[str, ...]
     auto_approval: tuple[str, ...]
@@ -71,6 +87,15 @@ class Service:
     provisioning_state: str | None
     connections: tuple[Connection, ...]
     load_balancer_ids: tuple[str, ...] = ()  # lower-cased; where its backends' health probes live
+    forwards: tuple[Forward, ...] = ()  # each load-balancing rule's and NAT rule's ports
+    load_balancer: str | None = None  # the name of the load balancer whose frontend it sits on
+
+    @property
+    def ports(self) -> tuple[tuple[int, int], ...]:
+        """``(frontend, backend)`` port pairs the frontend forwards, each once; a NAT rule port Azure
+        did not give is left out."""
+        pairs = [(f.frontend_port, f.backend_port) for f in self.forwards if f.frontend_port is not None]
+        return tuple(dict.fromkeys(pairs))
 
 
 @dataclass(frozen=True)
@@ -126,13 +151,16 @@ class Mapping:
     backend_ip: str | None
     backend_port: int | None
     backend_vm: str | None = None
+    load_balancer: str | None = None
+    via: str | None = None  # "NAT rule RDP" when an inbound NAT rule forwards it
 
     @property
     def consumer_destination(self) -> str | None:
-        """What the consumer connects to: the endpoint's address and the service port."""
-        if self.pe_ip is None or self.port is None:
+        """What the consumer connects to: the endpoint's address and the service port ("?" when no
+        rule says which port), or None when the endpoint's address could not be read."""
+        if self.pe_ip is None:
             return None
-        return f"{self.pe_ip}:{self.port}"
+        return f"{self.pe_ip}:{self.port if self.port is not None else '?'}"
 
     @property
     def backend_source(self) -> tuple[str, ...]:

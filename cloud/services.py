@@ -68,19 +68,25 @@ def read_service(clients: Clients, service_id: str) -> Service:
 
 
 def _backend_nics(lb: LoadBalancer, frontends: set[str]) -> list[str]:
-    """The NICs in the pools that the rules on ``frontends`` send to (not every pool of a shared LB)."""
-    pools = {
-        ids.key(r.backend_address_pool.id)
-        for r in lb.load_balancing_rules or []
-        if r.backend_address_pool
-        and r.frontend_ip_configuration
-        and ids.key(r.frontend_ip_configuration.id) in frontends
-    }
+    """The NICs that the rules on ``frontends`` send to (not every pool of a shared LB): the pools of
+    load-balancing rules and version 2 NAT rules, and each version 1 NAT rule's own NIC."""
+    on_frontends = [
+        r
+        for r in [*(lb.load_balancing_rules or []), *(lb.inbound_nat_rules or [])]
+        if r.frontend_ip_configuration and ids.key(r.frontend_ip_configuration.id) in frontends
+    ]
+    pools = {ids.key(r.backend_address_pool.id) for r in on_frontends if r.backend_address_pool}
+    singles = [
+        ids.parent(c.id) for r in on_frontends if (c := getattr(r, "backend_ip_configuration", None)) and c.id
+    ]
     return [
-        ids.parent(config.id)
-        for pool in lb.backend_address_pools or []
-        if ids.key(pool.id) in pools
-        for config in pool.backend_ip_configurations or []
+        *(
+            ids.parent(config.id)
+            for pool in lb.backend_address_pools or []
+            if ids.key(pool.id) in pools
+            for config in pool.backend_ip_configurations or []
+        ),
+        *singles,
     ]
 
 

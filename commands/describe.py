@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cloud.model import Backend, BackendKind, Mapping, Service
+from cloud.model import Backend, BackendKind, Forward, Mapping, Service
 
 from .escapes import escape
 
@@ -11,27 +11,36 @@ def mapping_sentence(m: Mapping) -> str:
     """ "from VM-Win2019 (10.0.0.4) connect to 10.0.0.5:3389; it arrives at VM-Win2019-2 10.2.0.5:3389,
     which sees you as 10.2.0.6" — the line people otherwise reconstruct from ten portal pages."""
     source = f"from {escape(m.consumer_vm)} ({m.consumer_source_ip})" if m.consumer_vm else "from your subnet"
-    destination = m.consumer_destination or "an address natlink cannot read (consumer side not visible)"
     backend = f"{escape(m.backend_vm)} " if m.backend_vm else ""
     arrival = f"{backend}{m.backend_ip}:{m.backend_port}" if m.backend_ip else "no backend yet"
     seen_as = " or ".join(m.nat_ips) or "a NAT IP not yet allocated"
-    return f"{source} connect to {destination}; it arrives at {arrival}, which sees you as {seen_as}"
+    return f"{source} connect to {destination(m)}; it arrives at {arrival}, which sees you as {seen_as}"
+
+
+def destination(m: Mapping) -> str:
+    """What the consumer connects to, or exactly why natlink cannot say: the endpoint lies in a
+    subscription natlink cannot read, or Azure has given it no address yet."""
+    if not m.consumer_visible:
+        return "not visible (the endpoint's subscription is not readable)"
+    return m.consumer_destination or "no address yet"
 
 
 def mapping_row(m: Mapping) -> str:
-    """One line of the map: consumer source → PE IP:port ⇒ NAT IP → frontend → backend IP:port."""
+    """One line of the map: consumer source → PE IP:port ⇒ NAT IP → LB frontend:port (how) → backend."""
     source = f"{escape(m.consumer_vm)} {m.consumer_source_ip}" if m.consumer_vm else "consumer"
-    pe = m.consumer_destination or "not visible"
+    nat = ", ".join(m.nat_ips) or "?"
+    via = f" ({escape(m.via)})" if m.via else ""
+    port = m.port if m.port is not None else "?"
     return (
-        f"*{escape(m.service)}* {m.status or '?'}: {source} → {pe} ⇒ NAT {', '.join(m.nat_ips) or '?'} → "
-        f"frontend {m.frontend_ip or '?'}:{m.port or '?'} → {escape(m.backend_vm or 'backend')} "
-        f"{m.backend_ip or '?'}:{m.backend_port or '?'} (sees {', '.join(m.nat_ips) or '?'})"
+        f"*{escape(m.service)}* {m.status or '?'}: {source} → {destination(m)} ⇒ NAT {nat} → "
+        f"{escape(m.load_balancer or 'frontend')} {m.frontend_ip or '?'}:{port}{via} → "
+        f"{escape(m.backend_vm or 'backend')} {m.backend_ip or '?'}:{m.backend_port or '?'} (sees {nat})"
     )
 
 
 def exposed_lines(service: Service) -> tuple[str, ...]:
     """What the provider needs after create: the alias to share, and who sees what on their side."""
-    ports = ", ".join(f"{front}" for front, _ in service.ports) or "?"
+    ports = ", ".join(_forward_words(f) for f in service.forwards) or "? (no load-balancing or NAT rule)"
     backends = ", ".join(map(backend_words, service.backends))
     return (
         f"Alias: `{escape(service.alias or '?')}`",
@@ -40,6 +49,12 @@ def exposed_lines(service: Service) -> tuple[str, ...]:
         f"Backends: {backends or 'none'}",
         f"Share it: `/natlink share {escape(service.name)} #channel`",
     )
+
+
+def _forward_words(forward: Forward) -> str:
+    """``3389``, or ``3389 (NAT rule RDP)``; a NAT rule's port Azure did not give reads ``?``."""
+    port = "?" if forward.frontend_port is None else str(forward.frontend_port)
+    return f"{port} ({escape(forward.via)})" if forward.via else port
 
 
 def backend_words(b: Backend) -> str:

@@ -413,13 +413,15 @@ def _probes(
 
 def _probe(signals: Signals, service: LiveService, ip: str | None) -> float | None:
     """The health probe of ``ip`` for this service alone: its own load balancer (addresses repeat
-    across VNets), its frontend and its backend ports (a VM can serve several services)."""
+    across VNets), its frontend and its load-balancing rules' backend ports (a VM can serve several
+    services). Inbound NAT rules have no probe: their backends are judged by power state alone."""
     if ip is None or service.frontend_ip is None:
         return None
     readings = [
-        signals.probe(lb, ip, service.frontend_ip, back)
+        signals.probe(lb, ip, service.frontend_ip, forward.backend_port)
         for lb in service.load_balancer_ids
-        for _, back in service.ports
+        for forward in service.forwards
+        if not forward.nat
     ]
     found = [r for r in readings if r is not None]
     return min(found) if found else None

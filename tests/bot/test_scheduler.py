@@ -219,7 +219,7 @@ def test_the_digest_shows_the_exact_mapping_line(
     body = text_of(message)
     assert "*rdp-vmb*: ok" in body
     assert (
-        "*rdp-vmb* Approved: VM-Win2019 10.0.0.4 → 10.0.0.5:3389 ⇒ NAT 10.2.0.6 → frontend 10.2.0.4:3389 → "
+        "*rdp-vmb* Approved: VM-Win2019 10.0.0.4 → 10.0.0.5:3389 ⇒ NAT 10.2.0.6 → natlink-lb-temp-vnet-default 10.2.0.4:3389 → "
         "VM-Win2019-2 10.2.0.5:3389 (sees 10.2.0.6)"
     ) in body
     assert "backends see the source as 10.2.0.6" in body

@@ -20,7 +20,7 @@ from cloud.health import (
 )
 from cloud.inventory import snapshot
 from cloud.limits import NAT_IPS_MAX
-from cloud.model import Backend, Service
+from cloud.model import Backend, Forward, Service
 from sandbox.arm.launch import RunningSandbox
 from tests.arm_story import A_RG, B_RG, expose, pe_body
 from tests.conftest import TEAM_A, TEAM_B
@@ -110,7 +110,7 @@ def service(backends: tuple[Backend, ...] = (), nat_ips: int = 1) -> Service:
         alias="pls.guid.japaneast.azure.privatelinkservice",
         nat_ips=tuple(f"10.2.0.{6 + i}" for i in range(nat_ips)),
         frontend_ip="10.2.0.4",
-        ports=((3389, 3389),),
+        forwards=(Forward(3389, 3389),),
         backends=backends,
         visibility=(),
         auto_approval=(),

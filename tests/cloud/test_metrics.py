@@ -180,7 +180,7 @@ def test_regions_of_a_snapshot() -> None:
             alias=None,
             nat_ips=(),
             frontend_ip=None,
-            ports=(),
+            forwards=(),
             backends=(),
             visibility=(),
             auto_approval=(),

@@ -21,10 +21,10 @@ from tests.e2e.harness import database, find, ok, text_of, wait_for
 from tests.sandbox.arm.test_scale_sets import VMSS, VMSS_ID, build_aks, build_ip_pool
 
 
-def _create(driver, slack, name: str) -> str:
+def _create(driver, slack, name: str, lb: str = "kubernetes-internal") -> str:
     alice = slack.user("alice")
     ok(driver.slash_command("admin", "#team-b", f"grant <@{alice}|alice> create {TEAM_B}"))
-    ok(driver.slash_command("alice", "#team-b", f"create {name} --lb kubernetes-internal --frontend fe"))
+    ok(driver.slash_command("alice", "#team-b", f"create {name} --lb {lb} --frontend fe"))
     return text_of(wait_for(lambda: find(slack, "team-b", f"{name} is exposed"), 60, "the create to finish"))
 
 
@@ -76,7 +76,7 @@ def test_a_scale_set_pool(
     assert f"{VMSS}_1 is stopped" in _status(driver, slack, "aks-web", "degraded")
 
     _connect(net_a, net_b, "aks-web")
-    rows = _map(driver, slack, "aks-web", "frontend 10.2.0.4:8080")
+    rows = _map(driver, slack, "aks-web", "kubernetes-internal 10.2.0.4:8080")
     assert f"→ {VMSS}_0 10.2.0.6:8080" in rows and f"→ {VMSS}_1 10.2.0.7:8080" in rows
 
     digest = _digest(bot, sandbox, "aks-web", monkeypatch)
@@ -92,6 +92,6 @@ def test_an_ip_based_pool(
     assert "IP 10.2.0.40:8080 (unknown, not a VM), IP 10.2.0.41:8080 (unknown, not a VM)" in created
     assert "*pods* ok: 2 of 2 backends running" in _status(driver, slack, "pods", "pods* ok")
     _connect(net_a, net_b, "pods")
-    rows = _map(driver, slack, "pods", "frontend 10.2.0.4:8080")
+    rows = _map(driver, slack, "pods", "kubernetes-internal 10.2.0.4:8080")
     assert "backend 10.2.0.40:8080" in rows and "backend 10.2.0.41:8080" in rows
     assert "*pods*: ok" in _digest(bot, sandbox, "pods", monkeypatch)

@@ -202,7 +202,7 @@ def test_one_card_per_request_and_one_for_each_waiting_request() -> None:
 
 
 def test_the_map_shows_exactly_what_azure_holds() -> None:
-    row = "*svc-a* Approved: VM-Win2019 10.0.0.4 → 10.0.0.5:3389 ⇒ NAT 10.2.0.6 → frontend 10.2.0.4:3389 → VM 10.2.0.5:3389 (sees 10.2.0.6)"
+    row = "*svc-a* Approved: VM-Win2019 10.0.0.4 → 10.0.0.5:3389 ⇒ NAT 10.2.0.6 → natlink-lb-temp-vnet-default 10.2.0.4:3389 → VM 10.2.0.5:3389 (sees 10.2.0.6)"
     assert checks.map_matches([row], truth(conn("Approved")), view()) == []
     assert kinds(checks.map_matches([row], truth(conn("Pending")), view())) == {"map-differs-from-azure"}
     assert kinds(checks.map_matches([], truth(conn("Approved")), view())) == {"map-differs-from-azure"}
