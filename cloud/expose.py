@@ -61,6 +61,10 @@ class LbTarget:
 
 
 NO_OUTBOUND = "no default outbound internet access from now on (accepted)"  # a step's note
+TAKEN_OVER = (  # a step's note: the user named a service someone built by hand (the seed's PrivateLink-01)
+    "made outside natlink: natlink manages it from now on, keeping its NAT IPs and connections; "
+    "a natlink delete would delete it"
+)
 
 
 class VmInAnotherLoadBalancer(CloudError):
@@ -551,6 +555,8 @@ def _ensure_pls(
 ) -> None:
     sub, group, name = ids.network_path(place.service_id)
     with steps.step(f"private link service {name}", place.service_id):
+        if current is not None and not lb.is_natlink_made(current):
+            steps.done(f"private link service {current.name}: {TAKEN_OVER}")
         wanted = _wanted_pls(current, place, nat_ips, visibility, auto_approval, proxy)
         if wanted is not None:
             network = clients.network(sub)

@@ -15,6 +15,7 @@ from cloud.clients import Clients
 from cloud.errors import CloudError
 from cloud.expose import (
     NO_OUTBOUND,
+    TAKEN_OVER,
     LbTarget,
     PortAlreadyExposed,
     VmInAnotherLoadBalancer,
@@ -35,6 +36,9 @@ from ..escapes import escape
 from ..policy import Resource
 from ..replies import Outcome, Refusal, Reply
 from ..usecase import Job, Located, Payload, succeeded
+
+NOTES = (NO_OUTBOUND, TAKEN_OVER)
+"""Progress notes that stay in the final reply: what the owner must know after the create is done."""
 
 
 @dataclass(frozen=True)
@@ -127,7 +131,7 @@ def run(job: Job[Create, Placement]) -> Outcome:
     for person in {ctx.actor, *payload.owners}:
         owners.add_owner(ctx.db, payload.name, person, added_by=ctx.actor)
     succeeded(ctx, "create", payload.name, service.alias or "")
-    lines = describe.exposed_lines(service) + tuple(escape(n) for n in notes if n.endswith(NO_OUTBOUND))
+    lines = describe.exposed_lines(service) + tuple(escape(n) for n in notes if n.endswith(NOTES))
     return Outcome(Reply(f"{payload.name} is exposed", lines, public=True))
 
 
