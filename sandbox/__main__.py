@@ -7,7 +7,8 @@ stops everything it started. State is kept in ``--state``, so the next run conti
 
 ``--tour`` instead plays the seed story with no browser, on a fresh state in a temporary directory
 (your ``--state`` is not touched), prints what each person saw, and exits 0, or 1 naming the step
-that did not happen. ``natlink sandbox azure`` runs the Azure stand-in alone.
+that did not happen. ``--world seed-by-hand`` starts from the walkthrough as its author built it in
+the portal (and its tour takes that estate over). ``natlink sandbox azure`` runs the Azure stand-in alone.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+
+from .arm.seed import WORLDS
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -36,6 +39,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--reset", action="store_true", help="delete the sandbox's state first and start fresh"
     )
     parser.add_argument(
+        "--world",
+        choices=sorted(WORLDS),
+        default="seed",
+        help="what a new state's Azure starts as: 'seed' (the default world, nothing exposed yet) or "
+        "'seed-by-hand' (the walkthrough as built in the portal: LB-temp with its RDP inbound NAT rule "
+        "and PrivateLink-01 on it)",
+    )
+    parser.add_argument(
         "--tour",
         action="store_true",
         help="play the seed story without a browser on a fresh temporary state, print the transcript, exit",
@@ -53,10 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.tour:
         from .tour import tour
 
-        return tour()
+        return tour(world=args.world)
     from .orchestrate import run
 
-    return run(args.port, args.state, args.reset)
+    return run(args.port, args.state, args.reset, args.world)
 
 
 if __name__ == "__main__":

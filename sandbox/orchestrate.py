@@ -282,17 +282,26 @@ def start(
     *,
     bot_env: dict[str, str] | None = None,
     on_grant: Callable[[str, str, Any], None] | None = None,
+    world: str = "seed",
 ) -> Running:
     """Start ARM, Slack and the bot on ``state``; on a state not yet granted, grant the sandbox users.
 
-    Each child is appended to ``children`` as soon as it exists, so the caller stops it even when a
-    later part fails to start or a signal arrives mid-start.
+    ``world`` is what a new state's Azure starts as; a state that holds another world is refused
+    (``StartFailed``) rather than silently kept. Each child is appended to ``children`` as soon as it
+    exists, so the caller stops it even when a later part fails to start or a signal arrives mid-start.
     """
     state.mkdir(parents=True, exist_ok=True)
+    held = _marker(state).get("world", "seed") if (state / "arm.json").exists() else world
+    if held != world:
+        raise StartFailed(
+            f"{state} holds the {held!r} world, not {world!r}: add --reset to start it afresh, or use another --state"
+        )
+    _write_marker(state, world=world)
     new = not (state / "natlink.db").exists()
     python = sys.executable
 
     arm_command = [python, "-m", "sandbox.arm", "--port", "0", "--state", str(state / "arm.json")]
+    arm_command += ["--world", world]
     arm_child = _spawn("sandbox ARM", arm_command, state / "arm.log")
     children.append(arm_child)
     arm = _first_line(arm_child, START_SECONDS)
@@ -402,7 +411,7 @@ def banner(running: Running) -> str:
     )
 
 
-def run(port: int, state: Path, reset: bool) -> int:
+def run(port: int, state: Path, reset: bool, world: str = "seed") -> int:
     """``natlink sandbox``: start everything, print where it is, run until a signal, stop everything."""
     raise_on_signals()
     state = state.resolve()
@@ -413,7 +422,7 @@ def run(port: int, state: Path, reset: bool) -> int:
         if reset:
             removed = reset_state(state)
             print(f"natlink sandbox: --reset removed {len(removed)} item(s) from {state}", flush=True)
-        running = start(state, port, children)
+        running = start(state, port, children, world=world)
         print(banner(running), flush=True)
         while (dead := first_dead(children)) is None:
             time.sleep(0.5)

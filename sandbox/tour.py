@@ -15,6 +15,12 @@ then, through signed requests from the Slack driver and the portal client's call
    runs with ``NATLINK_DIGEST_CRON='* * * * *'``: the daily digest job runs every minute (the digest
    is still posted once per day), so it arrives within a minute.
 
+With ``--world seed-by-hand`` the estate is the walkthrough's own, built in the portal: LB-temp
+with the inbound NAT rule RDP, and PrivateLink-01 on its frontend. alice takes it over with
+``create privatelink-01 --lb LB-temp --frontend fe`` (natlink keeps the service as it is, NAT IP
+10.2.0.6 included), shares it, bob requests, alice approves, bob maps it (the NAT rule shows in the
+row) and alice reads its status (a NAT rule has no probe: the VM's power state judges it).
+
 Each wait is bounded; a step that does not happen ends the tour with status 1 and its name. The
 last line is the address mapping bob was sent.
 """
@@ -251,26 +257,37 @@ class Story:
         self.t.out("")
         self.t.out(f"--- {title} ---")
 
+    service, exposes, create = "rdp-vmb", "VM-Win2019-2:3389", "--vm VM-Win2019-2 --port 3389"
+
     def play(self) -> str:
+        told = self.first_four()
+        self.power_cycle_and_digest()
+        self.heading("the mapping bob was sent")
+        return told
+
+    def first_four(self) -> str:
+        """Create, share, request from VM-Win2019, approve: returns the mapping bob was sent."""
         users, channels = self.running.slack["users"], self.running.slack["channels"]
-        bob = users["bob"]["id"]
+        bob, service = users["bob"]["id"], self.service
 
         step = "1 (create)"
-        self.heading("1. create: alice exposes VM-Win2019-2:3389 as rdp-vmb")
-        self.command(step, "alice", "team-b", "create rdp-vmb --vm VM-Win2019-2 --port 3389")
-        self.wait(step, lambda: self.find("team-b", "rdp-vmb is exposed"), "'rdp-vmb is exposed' in #team-b")
+        self.heading(f"1. create: alice exposes {self.exposes} as {service}")
+        self.command(step, "alice", "team-b", f"create {service} {self.create}")
+        self.wait(
+            step, lambda: self.find("team-b", f"{service} is exposed"), f"'{service} is exposed' in #team-b"
+        )
         self.t.show_new()
 
         step = "2 (share)"
         self.heading("2. share: alice posts it in #team-a")
-        sent = f"share rdp-vmb <#{channels['team-a']}|team-a>"
-        self.command(step, "alice", "team-b", "share rdp-vmb #team-a", sent)
+        sent = f"share {service} <#{channels['team-a']}|team-a>"
+        self.command(step, "alice", "team-b", f"share {service} #team-a", sent)
         self.wait(step, lambda: self.find("team-a", "natlink_request_endpoint"), "the share card in #team-a")
         self.t.show_new()
 
         step = "3 (request)"
         self.heading("3. request: bob asks for an endpoint from VM-Win2019")
-        self.command(step, "bob", "team-a", "request rdp-vmb --vm VM-Win2019")
+        self.command(step, "bob", "team-a", f"request {service} --vm VM-Win2019")
         card = self.wait(step, lambda: self.find("team-b", "natlink_approve"), "the approval card in #team-b")
         self.t.show_new()
 
@@ -287,7 +304,11 @@ class Story:
         )
         told = self.wait(step, lambda: self._mapping_dm(bob), "bob's DM with the address mapping")
         self.t.show_new()
+        return told
 
+    def power_cycle_and_digest(self) -> None:
+        """Steps 5 to 7 of the seed story: the VM off and on again, then the daily digest."""
+        channels = self.running.slack["channels"]
         step = "5 (power off and the health alert)"
         self.heading("5. power off: VM-Win2019-2 is stopped in the portal; a fresh sweep alerts #team-b")
         self.t.out("portal: POST .../virtualMachines/VM-Win2019-2/powerOff")
@@ -331,9 +352,6 @@ class Story:
         )
         self.t.show_new()
 
-        self.heading("the mapping bob was sent")
-        return told
-
     def _power(self, step: str, action: str) -> None:
         """``powerOff`` or ``start`` VM-Win2019-2 as the portal does, and wait for the operation's end."""
         try:
@@ -366,7 +384,45 @@ class Story:
         return None
 
 
-def tour(out: Callable[[str], None] | None = None) -> int:
+class HandBuiltStory(Story):
+    """The walkthrough's own estate (``--world seed-by-hand``): PrivateLink-01 on LB-temp's frontend,
+    forwarded by the inbound NAT rule RDP. natlink takes it over; the map names the NAT rule."""
+
+    service, exposes = "privatelink-01", "PrivateLink-01 on LB-temp's frontend fe (inbound NAT rule RDP)"
+    create = "--lb LB-temp --frontend fe"
+
+    def play(self) -> str:
+        told = self.first_four()
+
+        step = "5 (map)"
+        self.heading("5. map: bob asks who sees which address")
+        self.command(step, "bob", "team-a", f"map {self.service}")
+        self.wait(
+            step,
+            lambda: self.find("team-a", "LB-temp 10.2.0.4:3389 (NAT rule RDP)", ephemeral=True),
+            "the map row through LB-temp's NAT rule RDP",
+        )
+        self.t.show_new()
+
+        step = "6 (status)"
+        self.heading("6. status: alice reads the service live; the NAT rule has no health probe")
+        asked = time.time()
+        self.command(step, "alice", "team-b", f"status {self.service}")
+        self.wait(
+            step,
+            lambda: self._status_after(asked, lambda text: "NAT rule RDP: no health probe" in text),
+            "a status in #team-b saying the NAT rule RDP has no health probe",
+        )
+        self.t.show_new()
+
+        self.heading("the mapping bob was sent")
+        return told
+
+
+STORIES: dict[str, type[Story]] = {"seed": Story, "seed-by-hand": HandBuiltStory}
+
+
+def tour(out: Callable[[str], None] | None = None, world: str = "seed") -> int:
     """Play the story on a fresh temporary state; 0 when every step happened, 1 naming the one that did not."""
 
     def say(line: str) -> None:
@@ -377,7 +433,7 @@ def tour(out: Callable[[str], None] | None = None) -> int:
     scratch = Path(tempfile.mkdtemp(prefix="natlink-tour-"))
     children: list[Child] = []
     code, graceful = 1, 0.0
-    emit("natlink sandbox --tour: the seed story, on a fresh sandbox in a temporary directory.")
+    emit(f"natlink sandbox --tour: the {world} story, on a fresh sandbox in a temporary directory.")
     try:
 
         def granted(channel: str, shown: str, _answer: Any) -> None:
@@ -389,10 +445,11 @@ def tour(out: Callable[[str], None] | None = None) -> int:
             children,
             bot_env={"NATLINK_DIGEST_CRON": "* * * * *"},
             on_grant=granted,
+            world=world,
         )
         transcript = Transcript(running, emit)
         transcript.show_new()
-        mapping = Story(running, transcript).play()
+        mapping = STORIES[world](running, transcript).play()
         emit(mapping)
         code = 0
     except StepFailed as failed:

@@ -28,6 +28,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--empty", action="store_true", help="start with no subscriptions instead of the seed world"
     )
     parser.add_argument(
+        "--world",
+        choices=sorted(seed.WORLDS),
+        default="seed",
+        help="the world a new state starts with (default: seed)",
+    )
+    parser.add_argument(
         "--lro-seconds", type=float, default=0.0, help="how long each long-running operation runs"
     )
     parser.add_argument("--page-size", type=int, default=100, help="items per page of a list")
@@ -52,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         world.load(json.loads(args.state.read_text()))
     else:
         if not args.empty:
-            seed.seed_topology(world)
+            seed.WORLDS[args.world](world)
         world.save()
     scratch = None if args.state else Path(tempfile.mkdtemp(prefix="natlink-arm-"))
     tls_dir = args.state.with_name(args.state.stem + "-tls") if args.state else scratch

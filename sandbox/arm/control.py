@@ -257,14 +257,14 @@ def _details(spec: Json) -> list[Json]:
 
 def _reset(world: World, spec: Json) -> tuple[int, Json]:
     which = spec.get("world", "seed")
-    if which not in ("seed", "empty"):
+    if which != "empty" and which not in seed.WORLDS:
         # InvalidWorld: the stand-in's own
-        raise bad_request("InvalidWorld", "'world' must be 'seed' or 'empty'.")
+        raise bad_request("InvalidWorld", f"'world' must be 'empty' or one of {sorted(seed.WORLDS)}.")
     with world.lock:
         world.clear_resources()
         world.subscriptions = {}
-        if which == "seed":
-            seed.seed_topology(world)
+        if which != "empty":
+            seed.WORLDS[which](world)
         world.save()
     return 200, {"world": which}
 

@@ -416,3 +416,115 @@ def add_scale_set(
     rid = ids.resource_id(sub, group, compute.COMPUTE, "virtualMachineScaleSets", name)
     apply(world, rid, scale_set_body(subnet_id, pool_ids, capacity))
     return rid
+
+
+HAND_LB = "LB-temp"
+HAND_PLS = "PrivateLink-01"
+
+
+def seed_by_hand(world: World) -> None:
+    """The seed world as the walkthrough's author built it in the portal, before any endpoint: an
+    internal Standard LB ``LB-temp`` (frontend ``fe`` 10.2.0.4 in temp-vnet/default, pool ``pool``
+    with VM-Win2019-2, and the inbound NAT rule ``RDP`` 3389 → 3389 on VM-Win2019-2's NIC, no
+    load-balancing rule), and the private link service ``PrivateLink-01`` on ``fe``, its NAT IP
+    10.2.0.6 taken from the same subnet (whose private link service policies the portal disabled)."""
+    seed_topology(world)
+    with world.transaction():
+        subnet = _net(TEAM_B, "rg-team-b", "virtualNetworks", "temp-vnet") + "/subnets/default"
+        _disable_pls_policies(world, subnet)
+        lb = _net(TEAM_B, "rg-team-b", "loadBalancers", HAND_LB)
+        frontend, pool, rule = (
+            f"{lb}/frontendIPConfigurations/fe",
+            f"{lb}/backendAddressPools/pool",
+            f"{lb}/inboundNatRules/RDP",
+        )
+        apply(
+            world,
+            lb,
+            {
+                "location": REGION,
+                "sku": {"name": "Standard"},
+                "properties": {
+                    "frontendIPConfigurations": [
+                        {
+                            "name": "fe",
+                            "properties": {
+                                "subnet": {"id": subnet},
+                                "privateIPAllocationMethod": "Static",
+                                "privateIPAddress": "10.2.0.4",
+                            },
+                        }
+                    ],
+                    "backendAddressPools": [{"name": "pool"}],
+                    "inboundNatRules": [
+                        {
+                            "name": "RDP",
+                            "properties": {
+                                "frontendIPConfiguration": {"id": frontend},
+                                "protocol": "Tcp",
+                                "frontendPort": 3389,
+                                "backendPort": 3389,
+                            },
+                        }
+                    ],
+                },
+            },
+        )
+        nic = _net(TEAM_B, "rg-team-b", "networkInterfaces", "vm-win2019-2-nic")
+        stored = world.require(nic, "network interface")
+        config = stored["properties"]["ipConfigurations"][0]
+        props = {k: v for k, v in config["properties"].items() if k != "provisioningState"}
+        props |= {
+            "loadBalancerBackendAddressPools": [{"id": pool}],
+            "loadBalancerInboundNatRules": [{"id": rule}],
+        }
+        apply(
+            world,
+            nic,
+            {
+                "location": REGION,
+                "properties": {"ipConfigurations": [{"name": config["name"], "properties": props}]},
+            },
+        )
+        apply(
+            world,
+            _net(TEAM_B, "rg-team-b", "privateLinkServices", HAND_PLS),
+            {
+                "location": REGION,
+                "properties": {
+                    "loadBalancerFrontendIpConfigurations": [{"id": frontend}],
+                    "ipConfigurations": [
+                        {
+                            "name": "temp-vnet-default-1",
+                            "properties": {
+                                "subnet": {"id": subnet},
+                                "primary": True,
+                                "privateIPAllocationMethod": "Dynamic",
+                            },
+                        }
+                    ],
+                },
+            },
+        )
+
+
+def _disable_pls_policies(world: World, subnet_id: str) -> None:
+    """What the portal does before a private link service can take a NAT IP from the subnet."""
+    vnet_id = ids.parse(subnet_id).parent  # type: ignore[union-attr]
+    vnet = world.require(vnet_id, "virtual network")
+    body = {
+        "location": vnet["location"],
+        "properties": {k: v for k, v in vnet["properties"].items() if k != "provisioningState"},
+    }
+    for item in body["properties"]["subnets"]:
+        if item["id"].lower() == subnet_id.lower():
+            item["properties"] = {
+                k: v
+                for k, v in item["properties"].items()
+                if k not in ("provisioningState", "ipConfigurations")
+            } | {"privateLinkServiceNetworkPolicies": "Disabled"}
+    apply(world, vnet_id, body)
+
+
+WORLDS = {"seed": seed_topology, "seed-by-hand": seed_by_hand}
+"""The worlds the sandbox can start from, by name (``--world``)."""

@@ -128,3 +128,20 @@ def test_natlink_sandbox_runs_python_m_sandbox() -> None:
         [natlink, "sandbox", "azure", "--help"], capture_output=True, text=True, timeout=30
     )
     assert azure.returncode == 0 and "--empty" in azure.stdout
+
+
+def test_a_state_holding_another_world_is_refused_not_silently_kept(tmp_path: Path) -> None:
+    (tmp_path / "arm.json").write_text("{}")
+    (tmp_path / "sandbox.json").write_text('{"world": "seed"}')
+    children: list[orchestrate.Child] = []
+    with pytest.raises(
+        orchestrate.StartFailed, match="holds the 'seed' world, not 'seed-by-hand': add --reset"
+    ):
+        orchestrate.start(tmp_path, 0, children, world="seed-by-hand")
+    assert children == [], "nothing was started"
+
+
+def test_a_state_from_before_worlds_holds_the_seed_world(tmp_path: Path) -> None:
+    (tmp_path / "arm.json").write_text("{}")
+    with pytest.raises(orchestrate.StartFailed, match="holds the 'seed' world"):
+        orchestrate.start(tmp_path, 0, [], world="seed-by-hand")

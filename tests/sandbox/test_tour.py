@@ -60,3 +60,41 @@ def test_the_tour_tells_the_seed_story(tmp_path: Path) -> None:
     assert "*" not in out.split("--- 1. create")[1].replace("* * * * *", ""), "mrkdwn bold left in the text"
     assert out.rstrip("\n").splitlines()[-1] == MAPPING
     assert not (tmp_path / ".natlink-sandbox").exists(), "the tour must not touch the user's state"
+
+
+def test_the_tour_takes_over_the_seed_as_its_author_built_it(tmp_path: Path) -> None:
+    """Issue 15: ``--world seed-by-hand`` starts from LB-temp with its RDP inbound NAT rule and
+    PrivateLink-01 on it; natlink takes it over, and the map shows the NAT rule and both addresses."""
+    done = subprocess.run(
+        [sys.executable, "-m", "sandbox", "--world", "seed-by-hand", "--tour"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=170,
+        start_new_session=True,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    out = done.stdout
+    in_order = [
+        "the seed-by-hand story",
+        "alice in #team-b: /natlink create privatelink-01 --lb LB-temp --frontend fe",
+        "== privatelink-01 is exposed ==",
+        "Frontend 10.2.0.4, ports 3389 (NAT rule RDP); NAT IPs 10.2.0.6",
+        "Backends: VM-Win2019-2 10.2.0.5:3389 (running)",
+        "private link service PrivateLink-01: made outside natlink: natlink manages it from now on",
+        "bob in #team-a: /natlink request privatelink-01 --vm VM-Win2019",
+        "alice in #team-b: clicks [Approve]",
+        "Approved by @alice",
+        "bob in #team-a: /natlink map privatelink-01",
+        "privatelink-01 Approved: VM-Win2019 10.0.0.4 → 10.0.0.5:3389 ⇒ NAT 10.2.0.6 → "
+        "LB-temp 10.2.0.4:3389 (NAT rule RDP) → VM-Win2019-2 10.2.0.5:3389 (sees 10.2.0.6)",
+        "alice in #team-b: /natlink status privatelink-01",
+        "privatelink-01 ok: 1 of 1 backends running; NAT rule RDP: no health probe, judged by the VM's power state",
+    ]
+    at = 0
+    for fact in in_order:
+        found = out.find(fact, at)
+        assert found >= 0, f"{fact!r} missing (or out of order) in:\n{out}"
+        at = found + len(fact)
+    assert "not visible" not in out
+    assert out.rstrip("\n").splitlines()[-1] == MAPPING
