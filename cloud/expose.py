@@ -22,7 +22,9 @@ from dataclasses import dataclass
 from azure.core.exceptions import AzureError, HttpResponseError
 from azure.mgmt.network.models import (
     FrontendIPConfiguration,
+    InboundNatRule,
     LoadBalancer,
+    LoadBalancingRule,
     NetworkInterfaceIPConfiguration,
     PrivateLinkService,
     PrivateLinkServiceIpConfiguration,
@@ -107,11 +109,28 @@ class _Backend:
 
     config: NetworkInterfaceIPConfiguration
     subnet: Subnet
-    balancers: tuple[LoadBalancer, ...]  # every LB with the configuration in a pool, natlink's included
+    balancers: tuple[LoadBalancer, ...]  # every LB referencing the configuration, natlink's included
 
     @property
     def pools(self) -> set[str]:
         return {ids.key(p.id) for p in self.config.load_balancer_backend_address_pools or []}
+
+    @property
+    def nat_rules(self) -> set[str]:
+        """The version 1 inbound NAT rules the configuration names: they reference it as a pool does."""
+        return {ids.key(r.id) for r in self.config.load_balancer_inbound_nat_rules or []}
+
+    def reached_by(self, balancer: LoadBalancer) -> list[LoadBalancingRule | InboundNatRule]:
+        """The rules of ``balancer`` that send to this configuration: load-balancing and version 2
+        NAT rules by its pools, version 1 NAT rules by name."""
+        return [
+            *(r for r in balancer.load_balancing_rules or [] if _rule_pools(r) & self.pools),
+            *(
+                r
+                for r in balancer.inbound_nat_rules or []
+                if _rule_pools(r) & self.pools or ids.key(r.id) in self.nat_rules
+            ),
+        ]
 
 
 @dataclass(frozen=True)
@@ -268,22 +287,24 @@ def _check_vm_side(current: LoadBalancer | None, parts: lb.Parts, ports: tuple[i
 
 
 def _read_backend(clients: Clients, vm: VmInfo, natlink_lb: LoadBalancer | None) -> _Backend:
-    """The VM's IP configuration as Azure holds it, its subnet, and every LB whose pool holds it."""
+    """The VM's IP configuration as Azure holds it, its subnet, and every LB that references it (by
+    a backend pool or an inbound NAT rule)."""
     sub, group, nic_name = ids.network_path(vm.nic_id)
     nic = clients.network(sub).network_interfaces.get(group, nic_name)
     config = next(c for c in nic.ip_configurations or [] if ids.key(c.id) == ids.key(vm.ip_configuration))
     balancers = {ids.key(natlink_lb.id): natlink_lb} if natlink_lb is not None else {}
-    for pool in config.load_balancer_backend_address_pools or []:
-        lb_id = ids.parent(pool.id)  # .../loadBalancers/{lb}/backendAddressPools/{pool}
+    refs = [
+        *(config.load_balancer_backend_address_pools or []),
+        *(config.load_balancer_inbound_nat_rules or []),
+    ]
+    for ref in refs:
+        lb_id = ids.parent(ref.id)  # .../loadBalancers/{lb}/backendAddressPools|inboundNatRules/{name}
         if ids.key(lb_id) not in balancers:
             found = lookup.load_balancer(clients, lb_id)
             if found is not None:
                 balancers[ids.key(lb_id)] = found
-    members = tuple(
-        b
-        for b in balancers.values()
-        if _pools_of(b) & {ids.key(p.id) for p in config.load_balancer_backend_address_pools or []}
-    )
+    referencing = {ids.key(ids.parent(ref.id)) for ref in refs}
+    members = tuple(b for k, b in balancers.items() if k in referencing)
     return _Backend(config, _get_subnet(clients, vm.subnet_id), members)
 
 
@@ -309,7 +330,7 @@ def _sku(balancer: LoadBalancer) -> str:
 def _rule_pools(rule: object) -> set[str]:
     refs = list(getattr(rule, "backend_address_pools", None) or [])
     if getattr(rule, "backend_address_pool", None) is not None:
-        refs.append(rule.backend_address_pool)  # type: ignore[attr-defined]
+        refs.append(rule.backend_address_pool)
     return {ids.key(r.id) for r in refs}
 
 
@@ -321,15 +342,21 @@ def _check_one_internal_lb(backend: _Backend, parts: lb.Parts, vm: VmInfo, ports
             continue
         reaching = [
             (r.backend_port in ports, ids.name(r.frontend_ip_configuration.id) or "")
-            for r in other.load_balancing_rules or []
-            if r.frontend_ip_configuration is not None and _rule_pools(r) & backend.pools
+            for r in backend.reached_by(other)
+            if r.frontend_ip_configuration is not None
         ]
         frontends = tuple(dict.fromkeys(fe for _, fe in sorted(reaching, key=lambda x: not x[0])))
         pool = ", ".join(ids.name(p) or "" for p in sorted(backend.pools & _pools_of(other)))
+        rules = ", ".join(
+            ids.name(r.id) or ""
+            for r in backend.config.load_balancer_inbound_nat_rules or []
+            if ids.key(ids.parent(r.id)) == ids.key(other.id)
+        )
+        where = f"in backend pool {pool}" if pool else f"behind inbound NAT rule {rules}"
         message = (
-            f"VM {vm.name} is in backend pool {pool} of internal load balancer {other.name}; Azure lets a "
-            f"network interface IP configuration sit in the pools of one internal load balancer only, so "
-            f"natlink's {ids.name(parts.lb_id)} cannot take it."
+            f"VM {vm.name} is {where} of internal load balancer {other.name}; Azure lets a network "
+            f"interface IP configuration be referenced by one internal load balancer only, so natlink's "
+            f"{ids.name(parts.lb_id)} cannot take it."
         )
         if _sku(other).lower() != "standard":
             hint = f"{other.name} is {_sku(other)}, and a private link service needs a Standard load balancer: take the VM out of its pool first."
@@ -348,12 +375,10 @@ def _check_backend_ports(backend: _Backend, parts: lb.Parts, vm: VmInfo, ports: 
     for balancer in backend.balancers:
         if _is_public(balancer):
             continue  # a public LB's rules are another type: Azure lets them share the port
-        for rule in balancer.load_balancing_rules or []:
+        for rule in backend.reached_by(balancer):
             mine = ids.key(getattr(rule.frontend_ip_configuration, "id", "")) == ids.key(parts.frontend_id)
             protocol = str(getattr(rule.protocol, "value", rule.protocol) or "").lower()
             if mine or rule.enable_floating_ip or protocol != "tcp" or rule.backend_port not in ports:
-                continue
-            if not _rule_pools(rule) & backend.pools:
                 continue
             frontend = ids.name(getattr(rule.frontend_ip_configuration, "id", "")) or ""
             service = (
@@ -361,7 +386,8 @@ def _check_backend_ports(backend: _Backend, parts: lb.Parts, vm: VmInfo, ports: 
                 if lb.is_natlink_made(balancer) and frontend.startswith("fe-")
                 else None
             )
-            who = service or f"load balancer rule {rule.name} of {balancer.name}"
+            kind = "inbound NAT rule" if isinstance(rule, InboundNatRule) else "load balancer rule"
+            who = service or f"{kind} {rule.name} of {balancer.name}"
             raise PortAlreadyExposed(
                 f"{who} already exposes {vm.name}:{rule.backend_port}: "
                 + ("share it instead." if service else "expose another port."),

@@ -111,6 +111,13 @@ def _own_ref(value: Any, field: str, collection: str, names: set[str], lb_id: st
     return {"id": target}
 
 
+def _pool_ref(value: Any, names: dict[str, set[str]], lb_id: str, rid: str) -> Json:
+    """A rule's ``backendAddressPool``: one of this LB's own pools."""
+    return _own_ref(
+        value, "backendAddressPool", "backendAddressPools", names["backendAddressPools"], lb_id, rid
+    )
+
+
 class LoadBalancers:
     namespace = NETWORK
     type = "loadBalancers"
@@ -276,14 +283,7 @@ class LoadBalancers:
                 _own_ref(f, "frontendIPConfigurations", "frontendIPConfigurations", frontends, lb_id, rid)
                 for f in as_list(props.get("frontendIPConfigurations"), "frontendIPConfigurations", rid)
             ],
-            "backendAddressPool": _own_ref(
-                props.get("backendAddressPool"),
-                "backendAddressPool",
-                "backendAddressPools",
-                names["backendAddressPools"],
-                lb_id,
-                rid,
-            ),
+            "backendAddressPool": _pool_ref(props.get("backendAddressPool"), names, lb_id, rid),
         }
         return rule
 
@@ -560,14 +560,7 @@ def _nat_rule(lb_id: str, item: Json, names: dict[str, set[str]], rid: str) -> J
         )
     out |= {"frontendPortRangeStart": first, "frontendPortRangeEnd": last}
     if props.get("backendAddressPool"):
-        out["backendAddressPool"] = _own_ref(
-            props["backendAddressPool"],
-            "backendAddressPool",
-            "backendAddressPools",
-            names["backendAddressPools"],
-            lb_id,
-            rid,
-        )
+        out["backendAddressPool"] = _pool_ref(props["backendAddressPool"], names, lb_id, rid)
     return rule
 
 

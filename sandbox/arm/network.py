@@ -9,6 +9,7 @@ reference Azure validates (it must exist, and the caller must hold the linked re
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 
 from . import ids
 from .common import (
@@ -500,9 +501,11 @@ def build_nic_ipconfig(world: World, nic_id: str, item: Json, old: Json | None, 
         if find_child(world, pool_id, "backendAddressPools") is None:
             raise invalid_reference(pool_id, nic_id)
         pools.append({"id": pool_id})
-    check_pool_memberships(world, cid, [p["id"] for p in pools], nic_id)
-    check_nat_ranges_on_join(world, cid, [p["id"] for p in pools], nic_id)
     nat_rules = check_nat_rule_refs(world, cid, props.get("loadBalancerInboundNatRules"), nic_id)
+    check_pool_memberships(
+        world, cid, [p["id"] for p in pools], nic_id, nat_rules=[r["id"] for r in nat_rules]
+    )
+    check_nat_ranges_on_join(world, cid, [p["id"] for p in pools], nic_id)
     check_nat_backend_ports(world, cid, [p["id"] for p in pools], [r["id"] for r in nat_rules], nic_id)
     out_props: Json = {
         "provisioningState": "Succeeded",
@@ -614,11 +617,20 @@ def rule_pools(rule: Json) -> set[str]:
 
 
 def check_pool_memberships(
-    world: World, config_id: str, pool_ids: list[str], rid: str, replacing: Json | None = None
+    world: World,
+    config_id: str,
+    pool_ids: list[str],
+    rid: str,
+    replacing: Json | None = None,
+    nat_rules: Sequence[str] = (),
 ) -> None:
-    """What Azure allows one NIC IP configuration to sit in, given the pools it is (to be) in.
+    """What Azure allows one NIC IP configuration to sit in, given the pools it is (to be) in and
+    the inbound NAT rules it names.
 
-    ``replacing`` is a load balancer being PUT: its new body stands in for the stored one.
+    ``replacing`` is a load balancer being PUT: its new body stands in for the stored one. A NAT
+    rule references the IP configuration as a pool does, so its load balancer counts towards the
+    one internal load balancer (the stand-in's reading of the docs' "reference"; no source shows
+    Azure letting one configuration use two internal load balancers through a NAT rule).
 
     * Only one internal load balancer: "A virtual machine can reference backend address pools of
       one public and one internal load balancer" (Compute API, networkInterfaceConfigurations
@@ -633,8 +645,8 @@ def check_pool_memberships(
     """
     pools = {ids.key(p) for p in pool_ids}
     lbs: dict[str, Json] = {}
-    for pool_id in pool_ids:
-        parsed = ids.parse(pool_id)
+    for child_id in [*pool_ids, *nat_rules]:
+        parsed = ids.parse(child_id)
         assert parsed
         lb_key = ids.key(parsed.parent)
         body = replacing if replacing and ids.key(replacing["id"]) == lb_key else world.get(parsed.parent)
@@ -645,9 +657,9 @@ def check_pool_memberships(
         raise bad_request(
             # AnotherInternalLoadBalancerExists: ARM's code: azure-docs load-balancer-common-deployment-errors.md
             "AnotherInternalLoadBalancerExists",
-            f"IP configuration {config_id} cannot be in the backend pools of internal load balancers "
-            f"{internal[0]} and {internal[1]}: only one load balancer of type internal can reference the "
-            "same network interface IP configuration in its backend.",
+            f"IP configuration {config_id} cannot be referenced by internal load balancers "
+            f"{internal[0]} and {internal[1]} (backend pools or inbound NAT rules): only one load balancer "
+            "of type internal can reference the same network interface IP configuration in its backend.",
             rid,
         )
     seen: dict[tuple[bool, str, int], str] = {}
@@ -798,7 +810,8 @@ def check_members_of(world: World, lb: Json, rid: str) -> None:
             pool_ids = [p["id"] for p in config["properties"].get("loadBalancerBackendAddressPools", [])]
             nat_ids = [r["id"] for r in config["properties"].get("loadBalancerInboundNatRules", [])]
             if config_id in in_pools:
-                check_pool_memberships(world, config_id, pool_ids, rid, replacing=lb)
+                nat = [r["id"] for r in config["properties"].get("loadBalancerInboundNatRules", [])]
+                check_pool_memberships(world, config_id, pool_ids, rid, replacing=lb, nat_rules=nat)
             check_nat_backend_ports(world, config_id, pool_ids, nat_ids, rid, replacing=lb)
 
 

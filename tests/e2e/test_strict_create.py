@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from storage import services
 from storage.database import open_database
-from tests.arm_story import B_RG, create_lb
+from tests.arm_story import B_RG, create_lb, lb_body
 from tests.conftest import TEAM_A, TEAM_B
 from tests.e2e.harness import arm_count, create_rdp_vmb, database, find, ok, text_of, wait_for
+from tests.sandbox.arm.test_inbound_nat_rules import link_nic, nat_v1, put_lb
 
 LB = "natlink-lb-temp-vnet-default"
 
@@ -49,6 +50,24 @@ def test_a_vm_in_the_teams_own_internal_lb(bot, driver, slack, sandbox, net_b) -
 
     ok(driver.slash_command("alice", "#team-b", "create rdp-vmb --lb lb-rdp --frontend fe"))
     wait_for(lambda: find(slack, "team-b", "rdp-vmb is exposed"), 60, "the command it showed to work")
+
+
+def test_a_vm_behind_only_a_nat_rule_of_the_teams_internal_lb(bot, driver, slack, sandbox, net_b) -> None:
+    """Rule 1 through an inbound NAT rule (issue 15): VM-Win2019-2 is behind lb-rdp's NAT rule RDP
+    and in no pool; natlink's LB could not take it either, and the frontend that works is shown."""
+    _grant_alice(driver, slack)
+    body = lb_body()
+    body["properties"]["loadBalancingRules"], body["properties"]["probes"] = [], []
+    put_lb(net_b, nat_v1("RDP", 3389), body=body)
+    link_nic(net_b, "RDP")
+    sandbox.control("DELETE", "requests")
+
+    ok(driver.slash_command("alice", "#team-b", "create rdp-vmb --vm VM-Win2019-2 --port 3389"))
+    refusal = _refusal(slack, "VmInAnotherLoadBalancer")
+    assert "behind inbound NAT rule RDP of internal load balancer lb-rdp" in refusal, refusal
+    assert "/natlink create rdp-vmb --lb lb-rdp --frontend fe" in refusal, refusal
+    assert _writes(sandbox) == 0
+    assert [b.name for b in net_b.load_balancers.list(B_RG)] == ["lb-rdp"], "no natlink LB left behind"
 
 
 def test_a_second_service_on_the_same_vm_port(bot, driver, slack, sandbox, net_b) -> None:

@@ -12,17 +12,30 @@ MAPPING = (
 )
 
 
-def test_the_tour_tells_the_seed_story(tmp_path: Path) -> None:
+def _tour(cwd: Path, *args: str) -> str:
+    """Run ``natlink sandbox [args] --tour`` in ``cwd``; its transcript, once it ended well."""
     done = subprocess.run(
-        [sys.executable, "-m", "sandbox", "--tour"],
-        cwd=tmp_path,
+        [sys.executable, "-m", "sandbox", *args, "--tour"],
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=170,
         start_new_session=True,
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    out = done.stdout
+    return done.stdout
+
+
+def _in_order(out: str, facts: list[str]) -> None:
+    at = 0
+    for fact in facts:
+        found = out.find(fact, at)
+        assert found >= 0, f"{fact!r} missing (or out of order) in:\n{out}"
+        at = found + len(fact)
+
+
+def test_the_tour_tells_the_seed_story(tmp_path: Path) -> None:
+    out = _tour(tmp_path)
     in_order = [
         "admin in #team-b: /natlink grant @alice create 22222222-2222-2222-2222-222222222222",
         "admin in #team-a: /natlink grant @bob request 11111111-1111-1111-1111-111111111111",
@@ -52,11 +65,7 @@ def test_the_tour_tells_the_seed_story(tmp_path: Path) -> None:
         "== natlink daily digest,",
         "VM-Win2019 10.0.0.4 → 10.0.0.5:3389",
     ]
-    at = 0
-    for fact in in_order:
-        found = out.find(fact, at)
-        assert found >= 0, f"{fact!r} missing (or out of order) in:\n{out}"
-        at = found + len(fact)
+    _in_order(out, in_order)
     assert "*" not in out.split("--- 1. create")[1].replace("* * * * *", ""), "mrkdwn bold left in the text"
     assert out.rstrip("\n").splitlines()[-1] == MAPPING
     assert not (tmp_path / ".natlink-sandbox").exists(), "the tour must not touch the user's state"
@@ -65,16 +74,7 @@ def test_the_tour_tells_the_seed_story(tmp_path: Path) -> None:
 def test_the_tour_takes_over_the_seed_as_its_author_built_it(tmp_path: Path) -> None:
     """Issue 15: ``--world seed-by-hand`` starts from LB-temp with its RDP inbound NAT rule and
     PrivateLink-01 on it; natlink takes it over, and the map shows the NAT rule and both addresses."""
-    done = subprocess.run(
-        [sys.executable, "-m", "sandbox", "--world", "seed-by-hand", "--tour"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=170,
-        start_new_session=True,
-    )
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    out = done.stdout
+    out = _tour(tmp_path, "--world", "seed-by-hand")
     in_order = [
         "the seed-by-hand story",
         "alice in #team-b: /natlink create privatelink-01 --lb LB-temp --frontend fe",
@@ -91,10 +91,6 @@ def test_the_tour_takes_over_the_seed_as_its_author_built_it(tmp_path: Path) -> 
         "alice in #team-b: /natlink status privatelink-01",
         "privatelink-01 ok: 1 of 1 backends running; NAT rule RDP: no health probe, judged by the VM's power state",
     ]
-    at = 0
-    for fact in in_order:
-        found = out.find(fact, at)
-        assert found >= 0, f"{fact!r} missing (or out of order) in:\n{out}"
-        at = found + len(fact)
+    _in_order(out, in_order)
     assert "not visible" not in out
     assert out.rstrip("\n").splitlines()[-1] == MAPPING

@@ -85,6 +85,15 @@ def ip_pool(*addresses: str) -> dict[str, Any]:
     return body
 
 
+def second_nic(config: dict[str, Any]) -> dict[str, Any]:
+    """A second NIC in temp-vnet/default whose one IP configuration also has ``config``."""
+    props = {"subnet": {"id": B_SUBNET}, **config}
+    return {
+        "location": "japaneast",
+        "properties": {"ipConfigurations": [{"name": "ipconfig1", "properties": props}]},
+    }
+
+
 def mappings(net_b: NetworkManagementClient, **query: Any) -> list[tuple[str, str, int, int]]:
     poller = net_b.load_balancers.begin_list_inbound_nat_rule_port_mappings(
         B_RG, "lb-rdp", "pool", QueryInboundNatRulePortMappingRequest(**query)
@@ -154,20 +163,7 @@ def test_nic_refs_to_missing_taken_or_v2_rules_are_refused(net_b) -> None:
         "InboundNatRuleV2CannotBeReferencedByNetworkInterface",
     )
     link_nic(net_b, "rdp-direct")
-    other = {
-        "location": "japaneast",
-        "properties": {
-            "ipConfigurations": [
-                {
-                    "name": "ipconfig1",
-                    "properties": {
-                        "subnet": {"id": B_SUBNET},
-                        "loadBalancerInboundNatRules": [{"id": f"{LB_ID}/inboundNatRules/rdp-direct"}],
-                    },
-                }
-            ]
-        },
-    }
+    other = second_nic({"loadBalancerInboundNatRules": [{"id": f"{LB_ID}/inboundNatRules/rdp-direct"}]})
     assert refused(
         lambda: net_b.network_interfaces.begin_create_or_update(B_RG, "nic-two", other).result()
     ) == (
@@ -327,20 +323,7 @@ def test_a_nic_cannot_join_a_pool_whose_range_is_full(net_b) -> None:
     """Azure: "If the pre-defined frontend port range doesn't have a sufficient number of frontend ports
     available, scaling up the backend pool is blocked" (azure-docs inbound-nat-rules.md)."""
     put_lb(net_b, nat_v2("ssh", 50100, 50100))
-    other = {
-        "location": "japaneast",
-        "properties": {
-            "ipConfigurations": [
-                {
-                    "name": "ipconfig1",
-                    "properties": {
-                        "subnet": {"id": B_SUBNET},
-                        "loadBalancerBackendAddressPools": [{"id": POOL}],
-                    },
-                }
-            ]
-        },
-    }
+    other = second_nic({"loadBalancerBackendAddressPools": [{"id": POOL}]})
     net_b.network_interfaces.begin_create_or_update(B_RG, "nic-two", other).result()
     nic = net_b.network_interfaces.get(B_RG, NIC)
     nic.ip_configurations[0].load_balancer_backend_address_pools = [SubResource(id=POOL)]
@@ -351,4 +334,26 @@ def test_a_nic_cannot_join_a_pool_whose_range_is_full(net_b) -> None:
     assert (
         net_b.network_interfaces.get(B_RG, NIC).ip_configurations[0].load_balancer_backend_address_pools
         is None
+    )
+
+
+def test_a_nat_rule_counts_as_the_one_internal_load_balancer(net_b) -> None:
+    """A NIC configuration behind lb-rdp's NAT rule cannot also join another internal LB's pool,
+    nor name a NAT rule while it sits in another internal LB's pool."""
+    put_lb(net_b, nat_v1("rdp-direct", 50001))
+    link_nic(net_b, "rdp-direct")
+    other = lb_body()
+    other["properties"]["loadBalancingRules"], other["properties"]["probes"] = [], []
+    other_id = LB_ID.replace("lb-rdp", "lb-other")
+    other["properties"]["frontendIPConfigurations"][0]["properties"] = {"subnet": {"id": B_SUBNET}}
+    net_b.load_balancers.begin_create_or_update(B_RG, "lb-other", json.loads(json.dumps(other))).result()
+    interface = net_b.network_interfaces.get(B_RG, NIC)
+    interface.ip_configurations[0].load_balancer_backend_address_pools = [
+        {"id": f"{other_id}/backendAddressPools/pool"}
+    ]
+    assert refused(
+        lambda: net_b.network_interfaces.begin_create_or_update(B_RG, NIC, interface).result()
+    ) == (
+        400,
+        "AnotherInternalLoadBalancerExists",
     )
