@@ -78,6 +78,8 @@ def main(argv: list[str] | None = None) -> int:
                 "tenant_id": world.identity.tenant_id,
                 "client_id": world.identity.client_id,
                 "client_secret": world.identity.client_secret,
+                "portal_client_id": world.identity.portal_client_id,
+                "portal_client_secret": world.identity.portal_client_secret,
                 "ca_bundle": str(ca.resolve()),
                 "control_url": f"{server.base_url}/_sandbox",
                 "subscriptions": [s["subscriptionId"] for s in world.subscriptions.values()],

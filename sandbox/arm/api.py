@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from . import apiversions, compute, ids, loadbalancer, lro, metrics, privatelink
+from . import apiversions, compute, ids, loadbalancer, lro, metrics, privatelink, rbac
 from .common import rendered
 from .errors import ArmError, bad_request, not_found, parent_not_found
 from .network import Subnets, check_subnet_unused, render_subnet
@@ -31,6 +31,7 @@ class Request:
     body: Any
     base_url: str
     headers: dict[str, str] = field(default_factory=dict)
+    caller: str = ""  # the token's object id: whom role assignments are checked for
 
     def param(self, name: str) -> str | None:
         return self.query.get(name.lower())
@@ -70,8 +71,9 @@ def dispatch(world: World, req: Request) -> Response:
             )
         params = {k: v for k, v in match.groupdict().items() if v is not None}
         with world.transaction():
+            world.caller = req.caller or world.identity.client_id
             apiversions.check(req.path, req.param("api-version") or "", _location_of(world, req))
-            _check_scope(world, params)
+            _check_scope(world, req, params)
             response = handler(world, req, params)
         world.save()
         return response
@@ -95,19 +97,13 @@ def _location_of(world: World, req: Request) -> str | None:
     return top.get("location") if top else None
 
 
-def _check_scope(world: World, params: dict[str, str]) -> None:
+def _check_scope(world: World, req: Request, params: dict[str, str]) -> None:
+    """ARM's order: the subscription must exist, then the caller must hold the request's action
+    there (``rbac.authorize``), then the resource group must exist."""
     if "sub" not in params:
         return
-    sub = world.require_subscription(params["sub"])
-    if not sub["readable"]:
-        raise ArmError(
-            403,
-            # AuthorizationFailed: ARM's code: azure-docs common-deployment-errors.md
-            "AuthorizationFailed",
-            f"The client '{world.identity.client_id}' does not have authorization to perform this action over "
-            f"scope '/subscriptions/{params['sub']}' or the scope is invalid. If access was recently granted, "
-            "please refresh your credentials. Assign it a role such as Network Contributor or Reader.",
-        )
+    world.require_subscription(params["sub"])
+    rbac.authorize(world, world.caller, req.method, req.path)
     if "rg" in params and world.group(params["sub"], params["rg"]) is None:
         # ResourceGroupNotFound: ARM's code: azure-docs common-deployment-errors.md
         raise ArmError(404, "ResourceGroupNotFound", f"Resource group '{params['rg']}' could not be found.")
@@ -211,6 +207,16 @@ def subscription_metrics(world: World, req: Request, p: dict[str, str]) -> Respo
         if r["location"].lower() == region.replace(" ", "").lower()
     ]
     return 200, metrics.query(world, resources, params.get("metricnames"), params, namespace), {}
+
+
+# ------------------------------------------------------------ permissions
+# Permissions_ListForResourceGroup and the subscription's own (Microsoft.Authorization 2022-04-01):
+# the caller's effective actions per role that applies, what `natlink doctor` compares with its
+# roles. Registered before the generic routes, which would read "permissions" as a resource type.
+@route("GET", _SUB + r"(?:/resourceGroups/(?P<rg>[^/]+))?/providers/Microsoft\.Authorization/permissions")
+def list_permissions(world: World, req: Request, p: dict[str, str]) -> Response:
+    scope = f"/subscriptions/{p['sub']}" + (f"/resourceGroups/{p['rg']}" if "rg" in p else "")
+    return 200, rbac.permissions(world, world.caller, scope), {}
 
 
 # ------------------------------------------------------ generic resources
@@ -470,7 +476,9 @@ def operation_status(world: World, req: Request, p: dict[str, str]) -> Response:
 # ------------------------------------------------------ subscriptions, groups
 @route("GET", r"/subscriptions")
 def list_subscriptions(world: World, req: Request, p: dict[str, str]) -> Response:
-    subs = [s for s in world.subscriptions.values() if s["readable"]]
+    subs = [
+        s for s in world.subscriptions.values() if rbac.holds_any(world, world.caller, s["subscriptionId"])
+    ]
     return page(world, req, subs, lambda sub: _subscription_body(world, sub))
 
 

@@ -6,7 +6,7 @@ import copy
 import uuid
 from typing import Any, NamedTuple
 
-from . import ids
+from . import ids, rbac
 from .errors import ArmError, bad_request, invalid_reference
 from .world import Json, World, etag
 
@@ -71,13 +71,44 @@ def ref_id(value: Any, field: str, rid: str) -> str:
 
 
 def require_subnet(world: World, subnet_id: str, referrer: str) -> tuple[Json, Json]:
-    """The (vnet, subnet) a reference points at, or the ARM error for a dangling reference."""
+    """The (vnet, subnet) a reference points at, or the ARM error for a dangling reference; the
+    caller must be allowed to join it (``virtualNetworks/subnets/join/action``) first."""
+    require_join(world, subnet_id, "Microsoft.Network/virtualNetworks/subnets/join/action", referrer)
     parsed = ids.parse(subnet_id)
     vnet = world.get(parsed.parent) if parsed and len(parsed.types) == 2 else None
     subnet = _child(vnet, "subnets", subnet_id) if vnet else None
     if vnet is None or subnet is None:
         raise invalid_reference(subnet_id, referrer)
     return vnet, subnet
+
+
+def require_join(world: World, target: str, join: str, rid: str, action: str | None = None) -> None:
+    """Refuse a write of ``rid`` (``action``) that links ``target`` unless the caller holds ``join``
+    there: 403 ``LinkedAuthorizationFailed`` (message as in microsoft/planetary-computer-hub#25 and
+    coreos/tectonic-installer#1954). Nobody holds anything in a subscription marked unreadable."""
+    if rbac.allowed(world, world.caller, join, target):
+        return
+    raise linked_refusal(world, target, join, rid, action)
+
+
+def linked_refusal(world: World, target: str, join: str, rid: str, action: str | None = None) -> ArmError:
+    """ARM's 403 for a write of ``rid`` whose caller may not ``join`` the linked ``target``."""
+    caller, action = world.caller, action or write_action(rid)
+    return ArmError(
+        403,
+        # LinkedAuthorizationFailed: ARM's code: azure-docs common-deployment-errors.md
+        "LinkedAuthorizationFailed",
+        f"The client '{caller}' with object id '{caller}' has permission to perform action '{action}' on "
+        f"scope '{rid}'; however, it does not have permission to perform action '{join}' on the linked "
+        f"scope(s) '{target}' or the linked scope(s) are invalid.",
+        target=rid,
+    )
+
+
+def write_action(rid: str) -> str:
+    """The action a PUT of ``rid`` is authorized as: ``<namespace>/<type>[/<child type>]/write``."""
+    parsed = ids.parse(rid)
+    return f"{parsed.namespace}/{'/'.join(parsed.types)}/write" if parsed else "*/write"
 
 
 def _child(top: Json, collection: str, child_id: str) -> Json | None:

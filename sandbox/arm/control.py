@@ -14,9 +14,9 @@ from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 
-from . import compute, metrics, seed
+from . import compute, metrics, rbac, seed
 from .errors import ArmError, bad_request
-from .world import Json, World
+from .world import Json, World, empty_rbac
 
 ERROR_STATUSES = {409, 429, 500, 502, 503, 504}
 WRITE_METHODS = {"PUT", "PATCH", "DELETE"}
@@ -177,6 +177,11 @@ def handle(
         ("GET", "settings"): lambda: (200, vars(world.settings)),
         ("PUT", "settings"): lambda: _settings(world, spec),
         ("POST", "access"): lambda: _access(world, spec),
+        ("GET", "role-definitions"): lambda: (200, _role_definitions(world)),
+        ("POST", "role-definitions"): lambda: _define_role(world, spec),
+        ("GET", "role-assignments"): lambda: (200, _assignments(world)),
+        ("PUT", "role-assignments"): lambda: _set_assignments(world, spec),
+        ("DELETE", "role-assignments"): lambda: _reset_assignments(world, spec),
         ("POST", "power"): lambda: _power(world, spec),
         ("POST", "probe"): lambda: _probe(world, spec),
         ("POST", "nat-usage"): lambda: _nat_usage(world, spec),
@@ -263,6 +268,7 @@ def _reset(world: World, spec: Json) -> tuple[int, Json]:
     with world.lock:
         world.clear_resources()
         world.subscriptions = {}
+        world.rbac = empty_rbac()
         if which != "empty":
             seed.WORLDS[which](world)
         world.save()
@@ -302,6 +308,54 @@ def _access(world: World, spec: Json) -> tuple[int, Json]:
         sub["readable"] = bool(spec.get("readable", True))
         world.save()
     return 200, {"subscription": sub["subscriptionId"], "readable": sub["readable"]}
+
+
+def _role_definitions(world: World) -> Json:
+    """Every role the stand-in knows: the built-in ones, the default, and the custom ones defined."""
+    with world.lock:
+        custom = dict(world.rbac["roles"])
+    names = [*rbac.BUILTIN, rbac.DEFAULT_ROLE, *custom]
+    return {"value": [{"name": n, **(rbac.role(world, n) or {})} for n in names]}
+
+
+def _define_role(world: World, spec: Json) -> tuple[int, Json]:
+    """A custom role, in the JSON ``az role definition create --role-definition`` takes."""
+    with world.lock:
+        defined = rbac.define_role(world, spec)
+        world.save()
+    return 201, defined
+
+
+def _assignments(world: World) -> Json:
+    """Each principal's own assignments; a principal not listed holds the default role everywhere."""
+    with world.lock:
+        own = {p: list(a) for p, a in world.rbac["assignments"].items()}
+    return {"default": {"role": rbac.DEFAULT_ROLE, "scope": "/"}, "principals": own}
+
+
+def _set_assignments(world: World, spec: Json) -> tuple[int, Json]:
+    """Replace one principal's assignments: ``{"principal": id, "assignments": [{"role", "scope"}]}``."""
+    principal = spec.get("principal")
+    if not isinstance(principal, str) or not principal:
+        # InvalidRoleAssignment: the stand-in's own
+        raise bad_request("InvalidRoleAssignment", "'principal' must be a client's object id.")
+    with world.lock:
+        found = rbac.set_assignments(world, principal, spec.get("assignments"))
+        world.save()
+    return 200, {"principal": principal, "assignments": found}
+
+
+def _reset_assignments(world: World, spec: Json) -> tuple[int, Json]:
+    """Back to the default role for one ``principal``, or for everyone when none is named."""
+    principal = spec.get("principal")
+    with world.lock:
+        if isinstance(principal, str) and principal:
+            world.rbac["assignments"].pop(principal.lower(), None)
+        else:
+            world.rbac["assignments"] = {}
+        world.mark_changed()
+        world.save()
+    return 200, {"reset": principal or "everyone"}
 
 
 def _power(world: World, spec: Json) -> tuple[int, Json]:

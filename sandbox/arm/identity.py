@@ -168,11 +168,13 @@ def issue_token(identity: Identity, tenant: str, form_body: bytes, where: Cloud 
         return _oauth_error(
             400, "unsupported_grant_type", "AADSTS70003: The sandbox supports client_credentials only."
         )
-    if form.get("client_id") != identity.client_id:
+    client_id = form.get("client_id") or ""
+    secret = identity.secret_of(client_id)
+    if secret is None:
         return _oauth_error(
             400, "unauthorized_client", f"AADSTS700016: Application '{form.get('client_id')}' was not found."
         )
-    if not hmac.compare_digest(form.get("client_secret", ""), identity.client_secret):
+    if not hmac.compare_digest(form.get("client_secret", ""), secret):
         return _oauth_error(401, "invalid_client", "AADSTS7000215: Invalid client secret provided.")
     resource = _resource_of(form.get("scope", ""))
     if not resource:
@@ -199,8 +201,8 @@ def issue_token(identity: Identity, tenant: str, form_body: bytes, where: Cloud 
         "iat": now,
         "nbf": now,
         "exp": now + TOKEN_SECONDS,
-        "appid": identity.client_id,
-        "oid": identity.client_id,
+        "appid": client_id,
+        "oid": client_id,
         "tid": identity.tenant_id,
         "uti": uuid.uuid4().hex,
     }
@@ -221,8 +223,9 @@ def _sign(identity: Identity, claims: Json) -> str:
     return f"{header}.{payload}.{_b64(signature)}"
 
 
-def check_bearer(identity: Identity, authorization: str | None, where: Cloud = PUBLIC) -> None:
-    """Refuse an ARM call that does not carry a live token this sandbox issued for its ARM."""
+def check_bearer(identity: Identity, authorization: str | None, where: Cloud = PUBLIC) -> str:
+    """Refuse an ARM call that does not carry a live token this sandbox issued for its ARM; the
+    caller's object id (what role assignments name) when it does."""
     challenge = {
         "WWW-Authenticate": f'Bearer authorization_uri="https://login.microsoftonline.com/{identity.tenant_id}", '
         'error="invalid_token", error_description="The authentication failed"'
@@ -267,3 +270,4 @@ def check_bearer(identity: Identity, authorization: str | None, where: Cloud = P
             f"It should exactly match with one of the allowed audiences {','.join(repr(a) for a in allowed)}.",
             headers=challenge,
         )
+    return str(claims.get("oid") or identity.client_id)

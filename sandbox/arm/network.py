@@ -27,6 +27,7 @@ from .common import (
     properties,
     ref_id,
     rendered,
+    require_join,
     require_name,
     require_subnet,
     unique_names,
@@ -149,27 +150,14 @@ def linked(world: World, value: object, field: str, rtype: str, rid: str, action
     """A reference to another resource that ``rid`` links to (and so must be allowed to join).
 
     ARM checks ``<type>/join/action`` on every linked resource of a write, changed or not, before
-    the resource provider sees the request: an identity without it gets 403
-    ``LinkedAuthorizationFailed`` (message as in microsoft/planetary-computer-hub#25 and
-    coreos/tectonic-installer#1954). The sandbox's identity holds no role at all in a
-    subscription marked unreadable (control API ``access``), so it cannot join anything there.
-    Then the resource must exist: ``InvalidResourceReference``.
+    the resource provider sees the request: a caller whose roles there do not grant it gets 403
+    ``LinkedAuthorizationFailed`` (``require_join``). Then the resource must exist:
+    ``InvalidResourceReference``.
     """
     target = ref_id(value, field, rid)
     parsed = ids.parse(target)
     assert parsed  # ref_id checked it
-    sub = world.subscriptions.get(parsed.subscription.lower())
-    if sub is not None and not sub["readable"]:
-        raise ArmError(
-            403,
-            # LinkedAuthorizationFailed: ARM's code: azure-docs common-deployment-errors.md
-            "LinkedAuthorizationFailed",
-            f"The client '{world.identity.client_id}' with object id '{world.identity.client_id}' has "
-            f"permission to perform action '{action}' on scope '{rid}'; however, it does not have permission "
-            f"to perform action 'Microsoft.Network/{rtype}/join/action' on the linked scope(s) '{target}' or "
-            "the linked scope(s) are invalid.",
-            target=rid,
-        )
+    require_join(world, target, f"Microsoft.Network/{rtype}/join/action", rid, action)
     if len(parsed.types) != 1 or parsed.types[0].lower() != rtype.lower() or world.get(target) is None:
         raise invalid_reference(target, rid)
     return {"id": target}
@@ -498,6 +486,9 @@ def build_nic_ipconfig(world: World, nic_id: str, item: Json, old: Json | None, 
     pools = []
     for pool in as_list(props.get("loadBalancerBackendAddressPools"), "loadBalancerBackendAddressPools", cid):
         pool_id = ref_id(pool, "loadBalancerBackendAddressPools", cid)
+        require_join(
+            world, pool_id, "Microsoft.Network/loadBalancers/backendAddressPools/join/action", nic_id
+        )
         if find_child(world, pool_id, "backendAddressPools") is None:
             raise invalid_reference(pool_id, nic_id)
         pools.append({"id": pool_id})
@@ -707,6 +698,7 @@ def check_nat_rule_refs(world: World, config_id: str, value: object, rid: str) -
     out = []
     for ref in as_list(value, "loadBalancerInboundNatRules", config_id):
         rule_id = ref_id(ref, "loadBalancerInboundNatRules", config_id)
+        require_join(world, rule_id, "Microsoft.Network/loadBalancers/inboundNatRules/join/action", rid)
         found = find_child(world, rule_id, "inboundNatRules")
         if found is None:
             raise invalid_reference(rule_id, rid)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 import re
 
-from . import ids
+from . import ids, rbac
 from .common import (
     NETWORK,
     allocate_ip,
@@ -21,6 +21,7 @@ from .common import (
     guid,
     is_child,
     kept_address,
+    linked_refusal,
     properties,
     ref_id,
     rendered,
@@ -411,18 +412,12 @@ class PrivateEndpoints:
                 rid,
             )
         pls = _resolve_target(world, target, consumer, rid)
-        if not manual and not auto_approves(pls, consumer):
-            raise ArmError(
-                403,
-                # LinkedAuthorizationFailed: ARM's code: azure-docs common-deployment-errors.md
-                "LinkedAuthorizationFailed",
-                f"The client has permission to create private endpoint {rid}, however it does not have permission "
-                f"to perform action 'Microsoft.Network/privateLinkServices/privateEndpointConnectionsApproval/action' "
-                f"on the linked scope {pls['id']}. Use a manual connection request, or ask the service owner to "
-                "add your subscription to its auto-approval list.",
-                target=rid,
-            )
-        approved = auto_approves(pls, consumer)
+        # An automatic connection needs the approval right on the service (its owners hold it), or
+        # the consumer's subscription on the service's auto-approval list.
+        may_approve = rbac.allowed(world, world.caller, rbac.APPROVAL, pls["id"])
+        if not manual and not auto_approves(pls, consumer) and not may_approve:
+            raise linked_refusal(world, pls["id"], rbac.APPROVAL, rid)
+        approved = auto_approves(pls, consumer) or (not manual and may_approve)
         connection_name = f"{stored['name']}.{guid()}"
         connection = {
             "name": connection_name,

@@ -142,7 +142,7 @@ class _Handler(BaseHTTPRequestHandler):
             return status, body, {}
         if _METADATA.match(path) and self.command == "GET":
             return self._metadata(query)
-        identity.check_bearer(world.identity, self.headers.get("Authorization"), self.server.cloud)
+        caller = identity.check_bearer(world.identity, self.headers.get("Authorization"), self.server.cloud)
         lro.settle(world)
         req = api.Request(
             method=self.command,
@@ -150,6 +150,7 @@ class _Handler(BaseHTTPRequestHandler):
             query={k.lower(): v for k, v in parse_qsl(query, keep_blank_values=True)},
             body=_body(raw),
             base_url=f"https://{self.headers.get('Host') or self.server.base_url.removeprefix('https://')}",
+            caller=caller,
         )
         if self.server.faults.take_lost(self.command, path):
             return _acknowledged_not_applied(world, req)

@@ -65,6 +65,20 @@ class Identity:
     client_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     signing_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    # A second application in the tenant: "the portal", a person's or a pipeline's identity that
+    # sets things up by hand, so that natlink's own identity can be held to exactly its roles.
+    portal_client_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    portal_client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+
+    def secret_of(self, client_id: str) -> str | None:
+        """The secret of a client this tenant knows, or None."""
+        known = {self.client_id: self.client_secret, self.portal_client_id: self.portal_client_secret}
+        return known.get(client_id)
+
+
+def empty_rbac() -> Json:
+    """No custom roles, and no principal with assignments of its own (each holds the default)."""
+    return {"roles": {}, "assignments": {}}
 
 
 def now_iso() -> str:
@@ -90,6 +104,8 @@ class World:
         self._in_progress: set[str] = set()  # operation ids, so settling never scans finished ones
         self.failures: dict[str, Json] = {}  # resource type (lower) -> error for its next LRO
         self.signals: Json = {}  # metric overrides set through the control API (see metrics.py)
+        self.rbac: Json = empty_rbac()  # custom roles and role assignments (see rbac.py)
+        self.caller = ""  # the principal of the request being served, set under the lock
         self._undo: list[tuple[str, Any]] | None = None
         self._dirty = False
         self._reset_indexes()
@@ -362,6 +378,7 @@ class World:
             "resources": list(self.resources.values()),
             "operations": list(self.operations.values()),
             "signals": self.signals,
+            "rbac": self.rbac,
         }
 
     def save(self) -> None:
@@ -391,6 +408,7 @@ class World:
             self.operations = {op["id"]: op for op in data["operations"]}
             self._in_progress = {i for i, op in self.operations.items() if op["status"] == "InProgress"}
             self.signals = data.get("signals", {})
+            self.rbac = data.get("rbac") or empty_rbac()
             self._dirty = False
 
     def clear_resources(self) -> None:
