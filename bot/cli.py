@@ -6,8 +6,9 @@ that plays Slack. ``natlink sandbox azure`` runs the Azure stand-in alone (``pyt
 Both replace this process: the product never imports ``sandbox``, so a stand-in cannot share code
 with the client it tests.
 
-``natlink serve``, ``natlink sweep --once``, ``natlink manifest`` and ``natlink inventory`` (see
-``bot/inventory.py`` for its stable JSON shape) are the others.
+``natlink serve``, ``natlink sweep --once``, ``natlink manifest``, ``natlink inventory`` (see
+``bot/inventory.py`` for its stable JSON shape) and ``natlink role`` (the Azure custom role with
+exactly natlink's actions, ``cloud/roles.py``) are the others.
 """
 
 from __future__ import annotations
@@ -43,6 +44,25 @@ def main(argv: list[str] | None = None) -> int:
     inventory.add_argument(
         "--json", action="store_true", help="print the stable JSON shape instead of tables"
     )
+    role = commands.add_parser(
+        "role",
+        help="print an Azure custom role with exactly natlink's actions (for az role definition create)",
+    )
+    role.add_argument(
+        "--side", choices=("provider", "consumer", "all"), default="all", help="which side's role"
+    )
+    role.add_argument(
+        "--scope",
+        action="append",
+        default=[],
+        help="an assignable scope, /subscriptions/<id>[/resourceGroups/<name>] (repeatable; default: "
+        "each of NATLINK_SUBSCRIPTIONS)",
+    )
+    role.add_argument(
+        "--with-verify",
+        action="store_true",
+        help="add the Network Watcher actions `verify` will use (optional)",
+    )
     serve = commands.add_parser("serve", help="run the bot: Slack over HTTP (or Socket Mode), Azure, workers")
     serve.add_argument(
         "--socket-mode", action="store_true", help="connect to Slack over Socket Mode (SLACK_APP_TOKEN)"
@@ -69,8 +89,29 @@ def main(argv: list[str] | None = None) -> int:
         from bot.inventory import report
 
         return report(as_json=known.json)
+    if known.command == "role" and not rest:
+        return _role(known.side, known.scope, known.with_verify)
     parser.error(f"unknown command: {' '.join(argv)}")
     return 2
+
+
+def _role(side: str, scopes: list[str], verify: bool) -> int:
+    """Print the role; the scopes default to the subscriptions natlink is configured for."""
+    from cloud import roles
+
+    if not scopes:
+        configured = os.environ.get("NATLINK_SUBSCRIPTIONS", "")
+        scopes = [f"/subscriptions/{s.strip()}" for s in configured.split(",") if s.strip()]
+    bad = [s for s in scopes if not s.lower().startswith("/subscriptions/")]
+    if not scopes or bad:
+        print(
+            "natlink role: give --scope /subscriptions/<id> (or set NATLINK_SUBSCRIPTIONS)"
+            + (f"; not a scope: {', '.join(bad)}" if bad else ""),
+            file=sys.stderr,
+        )
+        return 2
+    print(roles.render(side, scopes, verify=verify), end="")
+    return 0
 
 
 def _manifest(url: str | None, socket_mode: bool) -> int:

@@ -23,6 +23,7 @@ from azure.core.exceptions import (
 )
 from azure.mgmt.core.exceptions import ARMErrorFormat
 
+from . import roles
 from .model import Unreadable
 
 T = TypeVar("T")
@@ -35,6 +36,16 @@ _SDK_ERRORS = {  # as the SDK's own operations map them
 }
 
 _SCOPE = re.compile(r"scope '([^']+)'")
+# The action ARM names in its 403s: "does not have authorization to perform action '<action>' over
+# scope" (AuthorizationFailed) and "does not have permission to perform action '<action>' on the
+# linked scope(s)" (LinkedAuthorizationFailed); the message shapes are quoted in sandbox/arm.
+_MISSING_ACTION = re.compile(
+    r"does not have (?:authorization|permission) to perform action '([^']+)' (?:over|on the linked) scope",
+    re.I,
+)
+_ALLOWED_ACTION = re.compile(r"has permission to perform action '([^']+)'", re.I)
+# AuthorizationFailed, LinkedAuthorizationFailed: ARM's codes: azure-docs common-deployment-errors.md
+_RBAC_CODES = frozenset({"AuthorizationFailed", "LinkedAuthorizationFailed"})
 
 _HINTS = {
     # AuthorizationFailed: ARM's code: azure-docs common-deployment-errors.md
@@ -129,10 +140,26 @@ class CloudError(Exception):
 
 
 def hint_for(code: str, message: str, resource: str | None) -> str:
-    """What to do about ``code``; the scope comes from ARM's message when it names one."""
+    """What to do about ``code``; the scope comes from ARM's message when it names one. A refusal
+    naming an action one of natlink's roles holds says which role, and the command that prints it."""
     found = _SCOPE.search(message)
     scope = found.group(1) if found else (resource or "the resource")
+    missing = _MISSING_ACTION.search(message) if code in _RBAC_CODES else None
+    allowed = _ALLOWED_ACTION.search(message)
+    advice = roles.granting(missing.group(1), allowed.group(1) if allowed else None).advice if missing else ""
+    if missing and advice and code == "AuthorizationFailed":  # ARM's code: common-deployment-errors.md
+        broader = _HINTS[code].format(scope=scope)
+        return (
+            f"natlink lacks '{missing.group(1)}' on scope '{scope}': {advice}. Broader, built in: {broader}"
+        )
+    if missing and advice:
+        return f"natlink lacks '{missing.group(1)}' on the linked scope {_linked(message)}: {advice}."
     return _HINTS.get(code, "").format(scope=scope)
+
+
+def _linked(message: str) -> str:
+    found = re.search(r"linked scope\(s\) '([^']+)'", message)
+    return f"'{found.group(1)}'" if found else "(see the message)"
 
 
 def _code_and_message(error: AzureError) -> tuple[str, str]:
@@ -165,6 +192,8 @@ def read_or_unreadable(subscription: str, read: Callable[[], T]) -> T | Unreadab
         error = CloudError.from_azure(exc, scope)
         if exc.status_code not in UNREADABLE_STATUSES:
             raise error from exc
-        return Unreadable(subscription, error.code, error.message)
+        # The hint rides in the message: the sweep's report (natlink inventory) then names the
+        # missing action and the role that grants it, not only the code.
+        return Unreadable(subscription, error.code, " ".join(filter(None, (error.message, error.hint))))
     except AzureError as exc:
         raise CloudError.from_azure(exc, scope) from exc
