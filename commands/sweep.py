@@ -152,7 +152,7 @@ def _observe(
 ) -> list[Finding]:
     managed = recorded.services
     findings: list[Finding] = []
-    findings += _services(db, managed, live, keep, now)
+    findings += _services(db, recorded, live, keep, now)
     findings += _connections(db, recorded, live, keep, now)
     findings += _backends(db, managed, live, keep, now)
     findings += _probes(db, managed, live, signals, keep, now)
@@ -160,7 +160,8 @@ def _observe(
     return findings
 
 
-def _services(db: Database, managed: Managed, live: Live, keep: Keep, now: datetime) -> list[Finding]:
+def _services(db: Database, recorded: Recorded, live: Live, keep: Keep, now: datetime) -> list[Finding]:
+    managed = recorded.services
     seen = {key: {"provisioning": s.provisioning_state} for key, s in live.items()}
     changes = observations.apply(db, "service", seen, keep=keep, now=now)
     kept = observations.keeper(keep)
@@ -170,6 +171,7 @@ def _services(db: Database, managed: Managed, live: Live, keep: Keep, now: datet
             continue
         services.mark_state(db, service.name, "gone", now=now)
         found.append(_finding("service_gone", service, key, "its private link service is gone from Azure."))
+        found += _requests_gone_with(db, recorded, service, now)
     for change in (*changes.changed, *changes.reappeared):
         before, after = (change.old or {}).get("provisioning"), (change.new or {}).get("provisioning")
         if health.provisioning_failed(after) and not health.provisioning_failed(before):
@@ -178,6 +180,19 @@ def _services(db: Database, managed: Managed, live: Live, keep: Keep, now: datet
                     "provisioning_failed", managed[change.key], change.key, "provisioning failed in Azure."
                 )
             )
+    return found
+
+
+def _requests_gone_with(db: Database, recorded: Recorded, service: Service, now: datetime) -> list[Finding]:
+    """A private link service takes its connections with it: its open requests are gone too (those
+    the observations saw go are reported by ``_connections`` instead; this is for the rest)."""
+    found = []
+    for request in recorded.requests:
+        if request.service != service.name or requests.get_request(db, request.id) != request:
+            continue
+        requests.set_state(db, request.id, "gone", now=now)
+        key = (request.connection_id or f"{service.pls_id}/requests/{request.id}").lower()
+        found.append(_connection_gone(service, key, request.pe_id, request))
     return found
 
 

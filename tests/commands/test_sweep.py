@@ -8,8 +8,8 @@ import pytest
 
 from cloud import ids
 from cloud.tokens import new_request_id, token
-from commands.sweep import sweep
-from storage import channel_subscriptions, events, requests, services
+from commands.sweep import LAST_SWEEP, sweep
+from storage import channel_subscriptions, events, observations, requests, services
 from tests.arm_story import A_RG, B_RG, LB_ID, pe_body
 from tests.conftest import TEAM_A, TEAM_B
 from tests.sweep_world import OWNER_CHANNEL
@@ -149,6 +149,30 @@ def test_a_service_whose_private_link_service_went_before_any_sweep_is_gone(
     result = _sweep(db, config, clients, 0)
     assert result.services == 0
     assert services.get_service(db, "rdp-vmb").state == "gone"
+
+
+def test_the_open_requests_of_a_service_gone_from_azure_are_gone_too(
+    db, config, clients, managed, net_a, net_b
+) -> None:
+    """Found by the soak: a delete --force interrupted after the private link service went left
+    its approved request 'approved' with no connection anywhere."""
+    request = requests.create_request(
+        db, request_id=new_request_id(), service="rdp-vmb", requester="U0BOB", consumer_subscription=TEAM_A
+    )
+    pe = net_a.private_endpoints.begin_create_or_update(
+        A_RG, "pe-mine", pe_body(managed.alias, token(request.id))
+    ).result()
+    (connection,) = net_b.private_link_services.list_private_endpoint_connections(B_RG, "rdp-vmb")
+    requests.attach_endpoint(db, request.id, pe_id=pe.id, pe_name="pe-mine", connection_id=connection.id)
+    requests.set_state(db, request.id, "approved")
+    observations.set_meta(db, LAST_SWEEP, T0.isoformat())  # a sweep ran before natlink saw it
+    net_b.private_link_services.begin_delete(B_RG, "rdp-vmb").result()
+    assert _sweep(db, config, clients, 5).events == 2
+    assert requests.get_request(db, request.id).state == "gone"
+    kinds = sorted(e.kind for e in events.pending(db))
+    assert kinds == ["connection_gone", "service_gone"]
+    (gone,) = [e for e in events.pending(db) if e.kind == "connection_gone"]
+    assert f"`{request.id}` from <@U0BOB>" in gone.payload["line"]
 
 
 def test_a_service_gone_after_the_baseline_is_told_once(db, config, clients, managed, net_b) -> None:
