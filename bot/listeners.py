@@ -39,8 +39,11 @@ class Deps:
     def __post_init__(self) -> None:
         self.db = ThreadDatabase(self.db_path)
 
-    def context(self, actor: str, channel: str | None) -> Context:
-        return Context(self.db(), self.config, actor, channel)
+    def context(self, actor: str, channel: str | None, client: WebClient | None = None) -> Context:
+        """The actor's context; with ``client``, use cases may ask whether natlink can post somewhere."""
+        if client is None:
+            return Context(self.db(), self.config, actor, channel)
+        return Context(self.db(), self.config, actor, channel, reach=slack_out.reach_of(client))
 
 
 def register(app: App, deps: Deps) -> None:
@@ -55,7 +58,7 @@ def register(app: App, deps: Deps) -> None:
 
 
 def _command(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-    ctx = deps.context(body["user_id"], body.get("channel_id"))
+    ctx = deps.context(body["user_id"], body.get("channel_id"), client)
     answer = handle(
         ctx, body.get("text", ""), Delivery(key=body.get("trigger_id"), response_url=body.get("response_url"))
     )
@@ -71,23 +74,34 @@ def _command(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> N
             )
         case ShareCard():
             ack(response_type="ephemeral", text=f"Sharing {answer.service.name}…")
-            _share(client, ctx, answer)
+            _share(client, ctx, answer, body.get("response_url"))
         case Reply(public=True):
             ack(response_type="in_channel", **slack_out.render(answer).kwargs())
         case _:
             ack(response_type="ephemeral", **slack_out.render(answer).kwargs())
 
 
-def _share(client: WebClient, ctx: Context, card: ShareCard) -> None:
+def _share(client: WebClient, ctx: Context, card: ShareCard, response_url: str | None) -> None:
+    """Post the card; a refusal reaches the person through the command's response URL, which works
+    even where natlink was not invited."""
     ports = [int(p) for p in card.service.details.get("ports", [])]
     message = views.share_card(card.service.name, card.service.alias, card.service.location, ports)
     try:
         client.chat_postMessage(channel=card.channel, **message.kwargs())
     except SlackApiError as error:
-        problem = (
-            f"could not post in <#{card.channel}>: {error.response.get('error')}. Invite the bot there first."
+        code = error.response.get("error")
+        log.warning(
+            "chat.postMessage of the share card of %s to %s failed: %s", card.service.name, card.channel, code
         )
-        _ephemeral(client, ctx.channel, ctx.actor, slack_out.render(Refusal(problem)))
+        hint = (
+            f"`/invite @natlink` in <#{card.channel}>, then share again."
+            if code in slack_out.UNREACHABLE
+            else None
+        )
+        refusal = Refusal(
+            f"natlink could not post the card in <#{card.channel}>: Slack answered {code}.", hint=hint
+        )
+        slack_out.private(client, ctx.actor, ctx.channel, response_url, slack_out.render(refusal))
 
 
 def _click(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, verb: str) -> None:

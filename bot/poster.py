@@ -30,7 +30,7 @@ from slack_sdk.errors import SlackApiError
 from sqlite_utils import Database
 
 from commands import cards
-from storage import events
+from storage import events, owners
 from storage.records import Event
 
 from . import slack_out, views
@@ -51,11 +51,13 @@ def drain_name() -> str:
 
 @dataclass(frozen=True)
 class Outgoing:
-    """One message to post, and the events it carries."""
+    """One message to post, and the events it carries; ``owners`` get it by DM when the channel
+    refuses natlink (it was never invited, or was removed): nothing is only logged."""
 
     channel: str
     events: tuple[Event, ...]
     message: views.Message | None
+    owners: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -106,9 +108,15 @@ class Poster:
             stale_after=self.stale_after,
             now=now,
         )
-        singles = [Outgoing(channel, (e,), self._single(db, e)) for e in batch if e.kind in SINGLES]
+        singles = [
+            Outgoing(channel, (e,), self._single(db, e), _owners(db, (e,)))
+            for e in batch
+            if e.kind in SINGLES
+        ]
         lines = tuple(e for e in batch if e.kind not in SINGLES)
-        return singles + ([Outgoing(channel, lines, summary(list(lines)))] if lines else [])
+        return singles + (
+            [Outgoing(channel, lines, summary(list(lines)), _owners(db, lines))] if lines else []
+        )
 
     def _single(self, db: Database, event: Event) -> views.Message | None:
         if event.kind == "approval_card":
@@ -131,10 +139,35 @@ class Poster:
                 where = self.slack.conversations_open(users=where)["channel"]["id"]
             answer = self.slack.chat_postMessage(channel=where, **outgoing.message.kwargs())
         except SlackApiError as error:
-            return Sent(outgoing, error=str(error.response.get("error")))
+            code = str(error.response.get("error"))
+            log.warning("chat.postMessage to %s failed: %s", outgoing.channel, code)
+            if code in slack_out.UNREACHABLE and outgoing.owners:
+                return self._to_owners(outgoing, code)
+            return Sent(outgoing, error=code)
         finally:
             self._stamp(outgoing.channel)
         return Sent(outgoing, answer["channel"], answer["ts"])
+
+    def _to_owners(self, outgoing: Outgoing, code: str) -> Sent:
+        """The channel refused natlink: each owner of the services gets the message by DM, saying
+        why and what to do. Sent (so posted) once one owner has it."""
+        assert outgoing.message is not None
+        note = views.context(
+            f":warning: natlink cannot post in <#{outgoing.channel}> ({code}): {slack_out.INVITE}."
+        )
+        message = views.Message(outgoing.message.text, [*outgoing.message.blocks, note])
+        sent, error = Sent(outgoing, error=code), code
+        for owner in outgoing.owners:
+            try:
+                dm = self.slack.conversations_open(users=owner)["channel"]["id"]
+                answer = self.slack.chat_postMessage(channel=dm, **message.kwargs())
+            except SlackApiError as failed:
+                error = str(failed.response.get("error"))
+                log.warning("chat.postMessage to owner %s failed: %s", owner, error)
+                continue
+            if not sent.ts:
+                sent = Sent(outgoing, answer["channel"], answer["ts"])
+        return sent if sent.ts else Sent(outgoing, error=error)
 
     def _record(self, db: Database, sent: Sent, claimer: str) -> int:
         """Back on the draining thread: mark what Slack accepted, give back what it did not (counting
@@ -162,6 +195,12 @@ class Poster:
         """Taken once Slack has answered, so the gap holds as Slack sees it, not only as natlink sends."""
         with self._lock:
             self._last[channel] = self.clock()
+
+
+def _owners(db: Database, batch: tuple[Event, ...]) -> tuple[str, ...]:
+    """Who hears these events by DM when their channel refuses natlink: the services' owners."""
+    names = dict.fromkeys(e.service for e in batch if e.service)
+    return tuple(dict.fromkeys(o.user_id for name in names for o in owners.list_owners(db, name)))
 
 
 def summary(batch: list[Event]) -> views.Message:

@@ -1,11 +1,15 @@
 """Everything natlink posts after the ack: progress messages, final replies, cards and DMs.
 
-Slack calls can fail (the bot is not in the channel, a response URL expired); a failure to post
-is logged and never undoes work that Azure and storage already did.
+Slack calls can fail (the bot is not in the channel, a response URL expired, a message too long);
+a failure to post never undoes work that Azure and storage already did, and it is never only
+logged: a card that cannot reach its channel goes to the owners by DM and the requester is told
+where; an answer Slack refuses is replaced by a short one saying so; whatever else fails is told
+to the person whose operation it was.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,12 +20,47 @@ from slack_sdk.webhook import WebhookClient
 from sqlite_utils import Database
 
 from commands import cards
-from commands.replies import CardDecided, CardNeeded, CardReopened, Notice, Outcome, Refusal, Reply, Tell
+from commands.context import Reach
+from commands.replies import (
+    CardClosed,
+    CardDecided,
+    CardNeeded,
+    CardReopened,
+    Notice,
+    Outcome,
+    Refusal,
+    Reply,
+    Tell,
+)
 from storage.records import LinkRequest, Operation
 
 from . import views
 
 log = logging.getLogger("natlink.slack")
+UNREACHABLE = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
+"""Errors that say the bot cannot post in a channel at all (chat.postMessage errors)."""
+INVITE = "type `/invite @natlink` there"
+
+
+def reach_of(slack: WebClient) -> Callable[[str], Reach]:
+    """How use cases learn whether natlink can post in a channel: ``conversations.info``'s
+    ``is_member`` (scopes channels:read and groups:read, app.yaml). A private channel the bot is not
+    in does not exist for its token; a DM always reaches."""
+
+    def reach(channel: str) -> Reach:
+        if channel.startswith("D"):
+            return Reach.MEMBER
+        try:
+            info = slack.conversations_info(channel=channel)["channel"]
+        except SlackApiError as error:
+            code = error.response.get("error")
+            if code == "channel_not_found":
+                return Reach.OUTSIDE
+            log.warning("conversations.info of %s failed: %s", channel, code)
+            return Reach.UNKNOWN
+        return Reach.MEMBER if info.get("is_member") and not info.get("is_archived") else Reach.OUTSIDE
+
+    return reach
 
 
 def render(reply: Reply | Refusal) -> views.Message:
@@ -91,52 +130,128 @@ class ProgressMessage:
         self._show(views.progress(self.title, self.steps, True))
 
     def finish(self, outcome: Outcome) -> None:
+        """The final answer in the progress message, or privately when there is none or Slack
+        refuses the edit: the person always learns how it ended."""
         message = render(outcome.reply)
-        if self.ts is None:
-            reply_once(self.slack, self.op, message)
-            return
-        if isinstance(outcome.reply, Refusal):
+        if self.ts is not None and isinstance(outcome.reply, Refusal):
             failed = views.progress(self.title, self.steps, False, failed="failed")
             message = views.Message(message.text, failed.blocks + message.blocks)
-        self._show(message)
+        if self.ts is None or not self._show(message):
+            reply_once(self.slack, self.op, message)
 
-    def _show(self, message: views.Message) -> None:
+    def _show(self, message: views.Message) -> bool:
         if self.ts is None:
-            return
+            return False
         try:
             self.slack.chat_update(channel=self.channel, ts=self.ts, **message.kwargs())
         except SlackApiError as error:
-            log.warning("cannot update progress of operation %s: %s", self.op.id, error.response.get("error"))
+            log.warning(
+                "chat.update of operation %s's message in %s failed: %s",
+                self.op.id,
+                self.channel,
+                error.response.get("error"),
+            )
+            return False
+        return True
 
 
 def reply_once(slack: WebClient, op: Operation, message: views.Message) -> None:
-    """A private answer: through the command's response URL, else as an ephemeral message."""
+    """A private answer to the operation's author. When Slack refuses the answer itself, a short
+    one says so, so the person never waits for an answer that will not come."""
+    error = private(slack, op.actor, op.reply_channel, op.response_url, message)
+    if error is None:
+        return
+    log.warning("cannot answer operation %s in %s: %s", op.id, op.reply_channel, error)
+    note = views.error(
+        f"natlink finished operation {op.id}, but Slack refused its answer ({error}).",
+        hint="`/natlink status` and `/natlink audit` show the result.",
+    )
+    if private(slack, op.actor, op.reply_channel, op.response_url, note) is not None:
+        log.error("operation %s: %s could not be told its result by any means", op.id, op.actor)
+
+
+def private(
+    slack: WebClient, user: str, channel: str | None, response_url: str | None, message: views.Message
+) -> str | None:
+    """Tell ``user`` privately: through the response URL, else ephemerally in ``channel``, else by
+    DM. Returns None once one worked, else the last error (each is logged with its method)."""
+    error = None
+    if response_url:
+        answer = WebhookClient(response_url, retry_handlers=slack.retry_handlers).send(
+            response_type="ephemeral", **message.kwargs()
+        )
+        if answer.status_code == 200:
+            return None
+        error = _webhook_error(answer.body)
+        log.warning("response_url for %s answered %s: %s", user, answer.status_code, error)
+    if channel:
+        try:
+            slack.chat_postEphemeral(channel=channel, user=user, **message.kwargs())
+            return None
+        except SlackApiError as failed:
+            error = str(failed.response.get("error"))
+            log.warning("chat.postEphemeral to %s in %s failed: %s", user, channel, error)
     try:
-        if op.response_url:
-            WebhookClient(op.response_url, retry_handlers=slack.retry_handlers).send(
-                response_type="ephemeral", **message.kwargs()
-            )
-        elif op.reply_channel:
-            slack.chat_postEphemeral(channel=op.reply_channel, user=op.actor, **message.kwargs())
-    except SlackApiError as error:
-        log.warning("cannot answer operation %s: %s", op.id, error.response.get("error"))
+        slack.chat_postMessage(channel=_dm(slack, user), **message.kwargs())
+        return None
+    except SlackApiError as failed:
+        error = str(failed.response.get("error"))
+        log.warning("chat.postMessage to %s's DM failed: %s", user, error)
+    return error
 
 
-def deliver(slack: WebClient, db: Database, notices: tuple[Notice, ...]) -> None:
+def _webhook_error(body: str) -> str:
+    """A response URL's refusal: Slack answers the error's name as text (the sandbox, as JSON)."""
+    try:
+        return str(json.loads(body).get("error") or body)
+    except (ValueError, AttributeError):
+        return body.strip() or "unknown error"
+
+
+def deliver(slack: WebClient, db: Database, notices: tuple[Notice, ...], op: Operation) -> None:
+    """Post what a finished operation asks for; whatever Slack refuses is told to ``op``'s author."""
     for notice in notices:
         try:
             _deliver(slack, db, notice)
         except SlackApiError as error:
-            log.warning("cannot deliver %s: %s", type(notice).__name__, error.response.get("error"))
+            problem = str(error.response.get("error"))
+            log.warning("cannot deliver %s for operation %s: %s", type(notice).__name__, op.id, problem)
+            note = views.error(f"natlink could not post {_what(notice)}: Slack answered {problem}.")
+            private(slack, op.actor, op.reply_channel, None, note)
+
+
+def _what(notice: Notice) -> str:
+    match notice:
+        case (
+            CardNeeded(request=request)
+            | CardDecided(request=request)
+            | CardReopened(request=request)
+            | CardClosed(request=request)
+        ):
+            return f"the approval card of {request.id}"
+        case Tell(user=user):
+            return f"a message to {views.user(user)}"
+    return "a message"
 
 
 def _deliver(slack: WebClient, db: Database, notice: Notice) -> None:
     match notice:
         case CardNeeded(request=request, service=service, owners=owners):
             card = views.approval_card(card_facts(request))
-            places = [service.owner_channel] if service.owner_channel else [_dm(slack, o) for o in owners]
-            for place in places:
-                posted = slack.chat_postMessage(channel=place, **card.kwargs())
+            if service.owner_channel:
+                try:
+                    posted = slack.chat_postMessage(channel=service.owner_channel, **card.kwargs())
+                    cards.remember(db, request.id, posted["channel"], posted["ts"])
+                    return
+                except SlackApiError as error:
+                    if error.response.get("error") not in UNREACHABLE:
+                        raise
+                    _card_to_owners(
+                        slack, db, request, service.owner_channel, owners, str(error.response.get("error"))
+                    )
+                    return
+            for owner in owners:
+                posted = slack.chat_postMessage(channel=_dm(slack, owner), **card.kwargs())
                 cards.remember(db, request.id, posted["channel"], posted["ts"])
         case CardDecided(request=request):
             show_decided(slack, db, request.id)
@@ -145,8 +260,47 @@ def _deliver(slack: WebClient, db: Database, notice: Notice) -> None:
                 card = views.approval_card(card_facts(request))
                 card.blocks.append(views.context(f":warning: {problem}"))
                 slack.chat_update(channel=request.card_channel, ts=request.card_ts, **card.kwargs())
+        case CardClosed(request=request, note=note):
+            if request.card_channel and request.card_ts:
+                closed = views.closed_card(card_facts(request), note)
+                slack.chat_update(channel=request.card_channel, ts=request.card_ts, **closed.kwargs())
         case Tell(user=user, reply=reply):
             slack.chat_postMessage(channel=_dm(slack, user), **render(reply).kwargs())
+
+
+def _card_to_owners(
+    slack: WebClient, db: Database, request: LinkRequest, channel: str, owners: tuple[str, ...], error: str
+) -> None:
+    """The owner channel refused the card: each owner gets it by DM, with why and what to do, and
+    the requester learns where it went. Raises when no owner could be reached either."""
+    card = views.approval_card(card_facts(request))
+    card.blocks.append(views.context(f":warning: natlink cannot post in <#{channel}> ({error}): {INVITE}."))
+    reached = []
+    for owner in owners:
+        try:
+            posted = slack.chat_postMessage(channel=_dm(slack, owner), **card.kwargs())
+        except SlackApiError as failed:
+            log.warning(
+                "chat.postMessage of %s's card to %s failed: %s",
+                request.id,
+                owner,
+                failed.response.get("error"),
+            )
+            continue
+        cards.remember(db, request.id, posted["channel"], posted["ts"])
+        reached.append(owner)
+    if not reached:
+        raise SlackApiError(f"no owner of {request.service} could be reached", {"error": error})
+    if views.user(request.requester).startswith("<@"):
+        names = ", ".join(views.user(o) for o in reached)
+        text = (
+            f"The approval card of `{request.id}` could not reach <#{channel}> (natlink is not in it), "
+            f"so it went to the owners of {views.escape(request.service)} by DM: {names}."
+        )
+        slack.chat_postMessage(
+            channel=_dm(slack, request.requester),
+            **views.lines_message("Where your request went", (text,), "").kwargs(),
+        )
 
 
 def show_decided(slack: WebClient, db: Database, request_id: str) -> None:

@@ -4,7 +4,9 @@ Two rules hold for every message built here:
 
 * user text is escaped for mrkdwn, so a reason cannot ping ``@channel`` or forge a link;
 * Slack's limits hold: at most 50 blocks, section text at most 3,000 characters, button text at
-  most 75. Long lists are cut with a line that says how many were left out.
+  most 75, and at most about 12,000 characters of text in all the blocks of one message (beyond
+  it Slack answers ``msg_blocks_too_long``; shared/reference/slack-limits.md). Long lists are cut
+  with a line that says how many were left out.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ MAX_BLOCKS = 50
 MAX_SECTION = 3000
 MAX_BUTTON_TEXT = 75
 MAX_FALLBACK = 3000
+MAX_TOTAL = 11_000  # all text in one message's blocks: Slack's ~12,000, less room for the note
 
 APPROVE = "natlink_approve"
 REJECT = "natlink_reject"
@@ -91,25 +94,57 @@ class Message:
 
 
 def fit(blocks: Sequence[Block]) -> list[Block]:
-    """Keep a message within 50 blocks, saying how much was left out instead of failing."""
-    if len(blocks) <= MAX_BLOCKS:
-        return list(blocks)
-    kept = list(blocks[: MAX_BLOCKS - 1])
-    return [*kept, context(f"…and {len(blocks) - len(kept)} more not shown. Narrow the command to see them.")]
+    """Keep a message within 50 blocks and Slack's total text, saying how much was left out
+    instead of having Slack refuse the whole message."""
+    kept: list[Block] = []
+    total = 0
+    for block in blocks:
+        size = text_size(block)
+        if len(kept) == MAX_BLOCKS - 1 or total + size > MAX_TOTAL:
+            left = len(blocks) - len(kept)
+            return [*kept, context(f"…and {left} more not shown. Narrow the command to see them.")]
+        kept.append(block)
+        total += size
+    return kept
+
+
+def text_size(value: Any) -> int:
+    """The characters Slack counts towards a message's total: the text of every text object."""
+    if isinstance(value, list):
+        return sum(text_size(v) for v in value)
+    if not isinstance(value, dict):
+        return 0
+    if value.get("type") in ("mrkdwn", "plain_text") and isinstance(value.get("text"), str):
+        return len(value["text"])
+    return sum(text_size(v) for v in value.values())
 
 
 def lines_message(title: str, lines: Sequence[str], empty: str, footer: str | None = None) -> Message:
-    """A list as sections of up to 3,000 characters each, cut at 50 blocks: long lists stay readable."""
+    """A list as sections of up to 3,000 characters each, within Slack's total for one message: the
+    lines that do not fit are counted in a last line that says how to narrow the list."""
     if not lines:
         return Message(f"{title}: {empty}", [header(title), section(empty)])
+    budget = MAX_TOTAL - len(title) - len(footer or "") - 200  # the header, the footer, the note
     blocks: list[Block] = [header(title)]
     chunk: list[str] = []
+    shown = 0
     for line in lines:
+        line = cut(line, MAX_SECTION)
+        if budget - len(line) - 1 < 0 or len(blocks) >= MAX_BLOCKS - 3:
+            break
         if chunk and len("\n".join([*chunk, line])) > MAX_SECTION:
             blocks.append(section("\n".join(chunk)))
             chunk = []
-        chunk.append(cut(line, MAX_SECTION))
+        chunk.append(line)
+        budget -= len(line) + 1
+        shown += 1
     blocks.append(section("\n".join(chunk)))
+    if shown < len(lines):
+        blocks.append(
+            context(
+                f"…and {len(lines) - shown} more of {len(lines)} not shown. Narrow the command to see them."
+            )
+        )
     if footer:
         blocks.append(context(footer))
     return Message(f"{title}: {len(lines)} lines", blocks)
@@ -207,6 +242,16 @@ def decided_card(
         context(f"{icon} *{decision.capitalize()}* {who} at {at:%Y-%m-%d %H:%M} UTC{note}"),
     ]
     return Message(f"{facts.request_id} {decision} {'by ' + by if by else 'outside natlink'}", blocks)
+
+
+def closed_card(facts: CardFacts, note: str) -> Message:
+    """The card once nothing is left to decide (its connection went outside natlink): no buttons."""
+    blocks = [
+        header(f"Endpoint request for {facts.service}"),
+        _card_fields(facts),
+        context(f":wastebasket: {note}"),
+    ]
+    return Message(f"{facts.request_id}: {note}", blocks)
 
 
 def share_card(service: str, alias: str, location: str, ports: Sequence[int]) -> Message:

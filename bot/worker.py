@@ -92,7 +92,7 @@ class Workers:
             self._run(db, op)
 
     def _run(self, db: Database, op: Operation) -> None:
-        ctx = Context(db, self.config, op.actor, op.reply_channel, op.id)
+        ctx = Context(db, self.config, op.actor, op.reply_channel, op.id, slack_out.reach_of(self.slack))
         try:
             loaded = perform.load(op)
         except Exception:  # a payload no verb of this release reads: end it, tell the user
@@ -118,7 +118,7 @@ class Workers:
             )
             return
         progress.finish(outcome)
-        slack_out.deliver(self.slack, db, outcome.notices)
+        slack_out.deliver(self.slack, db, outcome.notices, op)
 
     def _abandon(self, db: Database, op: Operation) -> None:
         """Tell the person, in the operation's own message when it has one, that natlink gave up."""

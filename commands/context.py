@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 
 from sqlite_utils import Database
+
+
+class Reach(Enum):
+    """Whether natlink can post in a channel, as its bot token sees it (the bot answers; a use
+    case only asks). Slack refuses a post where the bot was not invited (``not_in_channel``), and
+    a refusal found only when a card is due reaches nobody: so the verbs that make natlink post
+    somewhere ask first."""
+
+    MEMBER = "member"
+    OUTSIDE = "outside"  # not a member, or a private channel it cannot see
+    UNKNOWN = "unknown"  # Slack would not say (a scope the workspace did not grant, an outage)
+
+
+def _assumed(channel: str) -> Reach:
+    """Without a Slack client (tests of use cases, the command line), every channel is reachable."""
+    return Reach.MEMBER
+
+
+INVITE = "type `/invite @natlink` in it"
 
 
 @dataclass(frozen=True)
@@ -29,6 +50,20 @@ class Context:
     actor: str
     channel: str | None = None
     operation: int | None = None
+    reach: Callable[[str], Reach] = _assumed
+
+    def cannot_post(self, channel: str) -> tuple[bool, str] | None:
+        """None when natlink can post in ``channel``; else whether that is certain (the bot is not
+        in it) and the words that tell the person what to do."""
+        match self.reach(channel):
+            case Reach.OUTSIDE:
+                return True, f"natlink is not in <#{channel}>, so Slack will not let it post there: {INVITE}"
+            case Reach.UNKNOWN:
+                return (
+                    False,
+                    f"natlink could not check that it may post in <#{channel}>; if nothing arrives, {INVITE}",
+                )
+        return None
 
     @property
     def is_admin(self) -> bool:

@@ -73,6 +73,14 @@ class CardReopened:
 
 
 @dataclass(frozen=True)
+class CardClosed:
+    """Take the buttons off the request's card and say why: nothing is left to decide."""
+
+    request: LinkRequest
+    note: str
+
+
+@dataclass(frozen=True)
 class Tell:
     """A direct message to one person, such as the requester learning the outcome and the mapping."""
 
@@ -80,7 +88,7 @@ class Tell:
     reply: Reply
 
 
-Notice = CardNeeded | CardDecided | CardReopened | Tell
+Notice = CardNeeded | CardDecided | CardReopened | CardClosed | Tell
 
 
 @dataclass(frozen=True)

@@ -132,6 +132,11 @@ def run(job: Job[Create, Placement]) -> Outcome:
         owners.add_owner(ctx.db, payload.name, person, added_by=ctx.actor)
     succeeded(ctx, "create", payload.name, service.alias or "")
     lines = describe.exposed_lines(service) + tuple(escape(n) for n in notes if n.endswith(NOTES))
+    cannot = ctx.cannot_post(ctx.channel) if ctx.channel else None
+    if cannot:
+        lines += (
+            f":warning: {cannot[1]}: until then approval cards and alerts for it go to its owners by DM.",
+        )
     return Outcome(Reply(f"{payload.name} is exposed", lines, public=True))
 
 

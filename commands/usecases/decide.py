@@ -22,7 +22,7 @@ from storage.transactions import write
 from .. import payloads
 from ..context import Context
 from ..escapes import escape, plain
-from ..replies import CardDecided, CardReopened, Outcome, Queued, Refusal, Reply, Tell
+from ..replies import CardClosed, CardDecided, CardReopened, Outcome, Queued, Refusal, Reply, Tell
 from ..resources import stored_request
 from ..usecase import Job, Payload, failed, succeeded
 from .request import mapping_lines
@@ -107,6 +107,8 @@ def run(job: Job[Decide, None]) -> Outcome:
     except CloudError as error:
         if error.code == "ConnectionRejected":  # natlink's own code (cloud/decide.py)
             return _rejected_in_azure(job, request, service, error)
+        if error.code == "ConnectionNotFound":  # natlink's own code (cloud/decide.py)
+            return _gone_from_azure(job, request, service, error)
         reopened = requests.set_state(ctx.db, request.id, "pending")
         failed(ctx, verb, service.name, error)
         problem = f"Azure refused to {verb} `{request.id}`: {escape(error.code)}: {escape(error.message)}"
@@ -143,6 +145,28 @@ def _rejected_in_azure(
     hint = f"The requester can ask again with `{escape(again)}`; natlink replaces the rejected endpoint."
     tell = Tell(request.requester, Reply(f"Your request {request.id} was rejected", (line, hint)))
     return Outcome(Refusal(line, hint=hint), (CardDecided(settled), tell))
+
+
+def _gone_from_azure(
+    job: Job[Decide, None], request: LinkRequest, service: Service, error: CloudError
+) -> Outcome:
+    """Azure holds no connection for the request any more (its endpoint was deleted in the portal
+    before a sweep saw it): natlink read that, so it records it now, closes the card and tells both."""
+    ctx = job.ctx
+    gone = requests.set_state(ctx.db, request.id, "gone")
+    failed(ctx, job.payload.VERB, service.name, error)
+    line = (
+        f"`{request.id}` is gone; there is nothing to decide: Azure holds no connection for it any more "
+        f"(its endpoint was deleted, or the connection removed, outside natlink)."
+    )
+    hint = (
+        f"The requester can ask again with `{escape(f'/natlink request {service.name} {_place(request)}')}`."
+    )
+    tell = Tell(request.requester, Reply(f"Your request {request.id} is gone", (line, hint)))
+    return Outcome(
+        Refusal(line, hint=hint),
+        (CardClosed(gone, "Gone: its connection was removed outside natlink."), tell),
+    )
 
 
 def _place(request: LinkRequest) -> str:

@@ -37,6 +37,9 @@ def answer(ctx: Context, payload: Share) -> ShareCard | Refusal | Reply:
     where = payload.channel or ctx.channel
     if where is None:
         return Refusal("say which channel to share it in.", usage=f"/natlink share {service.name} #channel")
+    cannot = ctx.cannot_post(where)
+    if cannot and cannot[0]:
+        return Refusal(f"{cannot[1]}, then share again.")
     mark = f"share:{service.name.lower()}:{where}"
     if leases.once(ctx.db, mark, timedelta(seconds=REPEAT_SECONDS)) is None:
         return _already(service.name, where, leases.current(ctx.db, mark))

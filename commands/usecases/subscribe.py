@@ -8,7 +8,7 @@ from storage import channel_subscriptions
 
 from ..context import Context
 from ..escapes import escape
-from ..replies import Reply
+from ..replies import Refusal, Reply
 from ..usecase import Payload
 from ..values import STAR
 
@@ -26,8 +26,11 @@ class Subscribe(Unsubscribe):
     digest: str = "off"
 
 
-def subscribe(ctx: Context, payload: Subscribe) -> Reply:
+def subscribe(ctx: Context, payload: Subscribe) -> Reply | Refusal:
     service, channel = payload.service, payload.channel
+    cannot = ctx.cannot_post(channel)
+    if cannot and cannot[0]:
+        return Refusal(f"{cannot[1]}, then subscribe again.")
     existing = {
         s.channel for s in channel_subscriptions.list_for_channel(ctx.db, channel) if s.service == service
     }
@@ -49,7 +52,7 @@ def subscribe(ctx: Context, payload: Subscribe) -> Reply:
             digest=payload.digest,  # type: ignore[arg-type]
         )
     line = f"<#{channel}> now hears about {_what(service)}: events *{payload.events}*, digest *{payload.digest}*."
-    return Reply("Subscribed", (line,), public=True)
+    return Reply("Subscribed", (line, *([f":warning: {cannot[1]}."] if cannot else [])), public=True)
 
 
 def unsubscribe(ctx: Context, payload: Unsubscribe) -> Reply:

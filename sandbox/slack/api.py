@@ -45,6 +45,8 @@ def message_content(args: Json) -> tuple[str, list[Any] | None]:
         errors = block_kit.message_errors(blocks)
         if errors:
             raise SlackError("invalid_blocks", errors)
+        if block_kit.text_total(blocks) > block_kit.MESSAGE_TEXT_TOTAL:
+            raise SlackError("msg_blocks_too_long")  # see block_kit.MESSAGE_TEXT_TOTAL
     if not text and not blocks and not args.get("attachments"):
         raise SlackError("no_text")
     return text or "", None if blocks is None else with_block_ids(blocks)
@@ -81,10 +83,38 @@ def bot_message(world: World, text: str, blocks: list[Any] | None, thread_ts: An
 
 
 def _member_channel(world: World, ref: Any) -> Json:
-    channel = world.channel(ref)
+    """Where the bot may post: a private channel it is not in does not exist for it (Slack answers
+    ``channel_not_found``); a public one answers ``not_in_channel`` (chat.postMessage errors)."""
+    channel = _seen(world, ref)
     if BOT_USER_ID not in channel["_members"]:
         raise SlackError("not_in_channel")
     return channel
+
+
+def _seen(world: World, ref: Any) -> Json:
+    """A channel as the bot's token sees it: private channels only once it is a member."""
+    channel = world.channel(ref)
+    if channel["is_private"] and not channel["is_im"] and BOT_USER_ID not in channel["_members"]:
+        raise SlackError("channel_not_found")
+    return channel
+
+
+SCOPES = {
+    "chat.postMessage": "chat:write",
+    "chat.update": "chat:write",
+    "chat.delete": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    "conversations.open": "im:write",
+    "users.info": "users:read",
+}
+"""The bot scope each method requires (each method's page on api.slack.com/methods, "Required
+scopes"); conversations.info's depends on the channel (see ``conversations_info``)."""
+
+
+def require_scope(world: World, needed: str) -> None:
+    """Slack's ``missing_scope``, with the ``needed`` and ``provided`` fields it answers with."""
+    if needed not in world.scopes:
+        raise SlackError("missing_scope", extra={"needed": needed, "provided": ",".join(world.scopes)})
 
 
 def auth_test(world: World, args: Json) -> Json:
@@ -176,9 +206,13 @@ def users_info(world: World, args: Json) -> Json:
 
 
 def conversations_info(world: World, args: Json) -> Json:
-    channel = world.channel(args.get("channel"))
+    channel = _seen(world, args.get("channel"))
     if not channel["is_im"] and channel["id"] != args.get("channel"):
         raise SlackError("channel_not_found")  # Slack's conversations.* take IDs, not names
+    # conversations.info's scope is the channel type's read scope (its method page)
+    require_scope(
+        world, "im:read" if channel["is_im"] else "groups:read" if channel["is_private"] else "channels:read"
+    )
     shown = public(channel) | {"is_member": BOT_USER_ID in channel["_members"]}
     if not channel["is_im"]:
         shown["num_members"] = len(channel["_members"])
@@ -245,6 +279,8 @@ def dispatch(world: World, method: str, args: Json, token: str | None) -> Json:
     if handler is None:
         raise SlackError("unknown_method")
     check_token(token, method in APP_LEVEL)
+    if method in SCOPES:
+        require_scope(world, SCOPES[method])
     with world.lock:
         answer = handler(world, args)
         if method not in READ_ONLY:

@@ -225,6 +225,23 @@ class _Check:
             handler(block, at)
 
 
+MESSAGE_TEXT_TOTAL = 12_000
+"""All the text inside one message's blocks: Slack answers ``msg_blocks_too_long`` beyond about
+12,000 characters, although each section is within 3,000 (observed: slackapi/bolt-js #2509, which
+breaks near 13,200, and #2867, at 11,341 of section and header text; the markdown block documents
+12,000 cumulative; shared/reference/slack-limits.md). The sandbox counts every text object's text."""
+
+
+def text_total(value: Any) -> int:
+    """The characters of every text object (``{"type": "mrkdwn"|"plain_text", "text": ...}``) in ``value``."""
+    if isinstance(value, list):
+        return sum(text_total(v) for v in value)
+    if not isinstance(value, dict):
+        return 0
+    own = len(value["text"]) if value.get("type") in TEXT_TYPES and isinstance(value.get("text"), str) else 0
+    return own + sum(text_total(v) for k, v in value.items() if k != "text" or not own)
+
+
 def message_errors(blocks: list[Any]) -> list[str]:
     """Why Slack would refuse these blocks in a message (empty when it would accept them)."""
     check = _Check("/blocks")

@@ -158,6 +158,15 @@ class Control:
             ("POST", "triggers"): lambda: self._trigger(spec),
             ("POST", "response-urls"): lambda: self._response_url(spec),
             ("POST", "reset"): self._reset,
+            ("POST", "channels"): lambda: self._saved(
+                self.world.add_channel(
+                    str(spec.get("name", "")), bool(spec.get("private")), bool(spec.get("bot"))
+                )
+            ),
+            ("POST", "invite"): lambda: self._saved(self.world.invite_bot(spec.get("channel"))),
+            ("POST", "kick"): lambda: self._saved(self.world.remove_bot(spec.get("channel"))),
+            ("GET", "scopes"): lambda: {"scopes": self.world.scopes},
+            ("PUT", "scopes"): lambda: self._scopes(spec),
             ("GET", "socket"): self._socket,
             ("POST", "socket/deliver"): lambda: self._socket_deliver(spec),
             ("POST", "socket/disconnect"): lambda: self._socket_disconnect(spec),
@@ -250,6 +259,21 @@ class Control:
         endpoint = socket_mode.hub(self.world)
         reason = str(spec.get("reason", "refresh_requested"))
         return {"sent": endpoint.disconnect(reason) if endpoint else 0}
+
+    def _saved(self, channel: Json) -> Json:
+        """A channel made or changed through the control API, saved, as the bot's token would see it."""
+        self.world.save()
+        return public(channel) | {"is_member": BOT_USER_ID in channel["_members"]}
+
+    def _scopes(self, spec: Json) -> Json:
+        """The bot token's scopes, as a workspace that granted others would have them."""
+        scopes = spec.get("scopes")
+        if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+            raise SlackError("invalid_arguments", ["[ERROR] 'scopes' must be a list of strings"], status=400)
+        with self.world.lock:
+            self.world.scopes = list(scopes)
+            self.world.save()
+        return {"scopes": self.world.scopes}
 
     def _reset(self) -> Json:
         self.world.reset()

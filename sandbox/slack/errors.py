@@ -19,15 +19,17 @@ class SlackError(Exception):
         *,
         status: int = 200,
         headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(error)
         self.error = error
         self.messages = messages or []
         self.status = status
         self.headers = headers or {}
+        self.extra = extra or {}  # fields some errors carry, such as missing_scope's needed/provided
 
     def body(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"ok": False, "error": self.error}
+        body: dict[str, Any] = {"ok": False, "error": self.error, **self.extra}
         if self.messages:
             body["response_metadata"] = {"messages": self.messages}
         return body

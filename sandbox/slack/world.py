@@ -92,6 +92,11 @@ def _channel(name: str, cid: str, members: list[str]) -> Json:
     }
 
 
+DEFAULT_SCOPES = ("commands", "chat:write", "im:write", "channels:read", "groups:read")
+"""The bot token's scopes on a new workspace: what natlink's app.yaml asks for. The control API
+changes them (``PUT /_sandbox/scopes``), to see natlink meet a workspace that granted less."""
+
+
 def random_id(prefix: str, length: int = 10) -> str:
     return prefix + "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(length))
 
@@ -116,6 +121,7 @@ class World:
             self.views: dict[str, Json] = {}
             self.triggers: dict[str, Json] = {}
             self.response_urls: dict[str, Json] = {}
+            self.scopes: list[str] = list(DEFAULT_SCOPES)
             self._last_ts = 0.0
 
     # -- look-ups -------------------------------------------------------------------------------
@@ -138,6 +144,34 @@ class World:
             if channel["name"] == name and not channel["is_im"]:
                 return channel
         raise SlackError("channel_not_found")
+
+    def add_channel(self, name: str, private: bool, with_bot: bool) -> Json:
+        """A channel every person is in; the bot only when ``with_bot`` (as if invited)."""
+        with self.lock:
+            if any(c["name"] == name for c in self.channels.values()):
+                raise SlackError("name_taken")
+            humans = [u["id"] for u in self.users.values() if not u["is_bot"]]
+            # Private channels made since 2021 have C IDs too; is_private tells them apart.
+            channel = _channel(name, random_id("C"), humans + ([BOT_USER_ID] if with_bot else []))
+            channel |= {"is_private": private}
+            self.channels[channel["id"]] = channel
+            return channel
+
+    def invite_bot(self, ref: Any) -> Json:
+        """``/invite @natlink`` in a channel."""
+        with self.lock:
+            channel = self.channel(ref)
+            if BOT_USER_ID not in channel["_members"]:
+                channel["_members"].append(BOT_USER_ID)
+            return channel
+
+    def remove_bot(self, ref: Any) -> Json:
+        """Someone removes natlink from a channel (``/kick @natlink``, or the channel's settings)."""
+        with self.lock:
+            channel = self.channel(ref)
+            if BOT_USER_ID in channel["_members"]:
+                channel["_members"].remove(BOT_USER_ID)
+            return channel
 
     def open_dm(self, uid: str) -> Json:
         user = self.user(uid)
@@ -280,6 +314,7 @@ class World:
                 "messages": self.messages,
                 "views": self.views,
                 "response_urls": self.response_urls,
+                "scopes": self.scopes,
                 "last_ts": self._last_ts,
             }
 
@@ -290,6 +325,7 @@ class World:
             self.messages = state["messages"]
             self.views = state["views"]
             self.response_urls = state["response_urls"]
+            self.scopes = state.get("scopes", list(DEFAULT_SCOPES))
             self._last_ts = state["last_ts"]
 
     def save(self) -> None:

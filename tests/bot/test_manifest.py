@@ -35,7 +35,13 @@ def test_the_command_and_least_scopes() -> None:
     assert command["command"] == "/natlink" and command["should_escape"] is True
     assert command["usage_hint"]
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
-    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == ["chat:write", "commands", "im:write"]
+    assert sorted(manifest["oauth_config"]["scopes"]["bot"]) == [
+        "channels:read",
+        "chat:write",
+        "commands",
+        "groups:read",
+        "im:write",
+    ]
 
 
 def test_natlink_manifest_fills_in_the_url() -> None:

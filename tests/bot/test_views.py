@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot import views
-from sandbox.slack.blocks import message_errors, view_errors
+from sandbox.slack.blocks import MESSAGE_TEXT_TOTAL, message_errors, text_total, view_errors
 
 FACTS = views.CardFacts(
     request_id="r-7k2m9x",
@@ -69,13 +69,24 @@ def test_share_card_and_modals_are_valid() -> None:
 
 @pytest.mark.parametrize("count", [0, 1, 49, 50, 51, 500, 2000])
 def test_long_lists_stay_within_slacks_limits(count: int) -> None:
+    """Within 50 blocks and Slack's ~12,000 characters in all (msg_blocks_too_long), with every line
+    either shown or counted."""
     lines = [f"line {i} " + "x" * 200 for i in range(count)]
     message = views.lines_message("Services", lines, empty="No services yet.")
     blocks = views.fit(message.blocks)
-    assert len(blocks) <= views.MAX_BLOCKS
-    assert message_errors(blocks) == []
-    assert ("more not shown" in str(blocks[-1])) == (len(message.blocks) > views.MAX_BLOCKS)
-    assert (len(message.blocks) > views.MAX_BLOCKS) == (count == 2000)
+    assert blocks == message.blocks, "lines_message already fits"
+    assert len(blocks) <= views.MAX_BLOCKS and message_errors(blocks) == []
+    assert text_total(blocks) <= MESSAGE_TEXT_TOTAL
+    shown = sum(1 for line in lines if line in str(blocks))
+    note = str(blocks[-1]) if count else ""
+    assert shown == count or f"{count - shown} more of {count} not shown" in note
+    assert (shown < count) == (count > 51)
+
+
+def test_fit_keeps_any_message_within_the_total() -> None:
+    blocks = [views.section("y" * 2900) for _ in range(10)]
+    kept = views.fit(blocks)
+    assert text_total(kept) <= MESSAGE_TEXT_TOTAL and "7 more not shown" in kept[-1]["elements"][0]["text"]
 
 
 def test_fit_says_what_it_left_out() -> None:

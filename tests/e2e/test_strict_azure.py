@@ -64,6 +64,27 @@ def test_approving_a_connection_rejected_in_the_portal(bot, driver, slack, sandb
     assert conn.private_link_service_connection_state.status == "Pending"
 
 
+def test_approving_a_request_whose_endpoint_was_deleted_in_the_portal(
+    bot, driver, slack, sandbox, net_a, net_b
+) -> None:
+    """Found by the soak: the endpoint went before any sweep saw it; the click read Azure, found no
+    connection, and natlink still showed the request waiting."""
+    card = pending_request(driver, slack)
+    request_id, ts = request_id_of(card), card["message"]["ts"]
+    (pe,) = net_a.private_endpoints.list_by_subscription()
+    net_a.private_endpoints.begin_delete(A_RG, pe.name).result()
+
+    ok(driver.click("alice", "#team-b", ts, "natlink_approve"))
+    bob = slack.user("bob")
+    told = wait_for(lambda: find(slack, bob, "is gone; there is nothing to decide"), 60, "bob to be told")
+    assert f"/natlink request {SERVICE} --vnet RG-normal-vnet --subnet default" in text_of(told)
+    assert requests.get_request(open_database(database(bot)), request_id).state == "gone"
+    shown = slack.messages(card["channel"], ts=ts)[0]
+    assert "natlink_approve" not in str(shown["message"]) and "Gone: its connection was removed" in text_of(
+        shown
+    )
+
+
 def test_an_endpoint_name_azure_would_refuse_is_never_sent(bot, driver, slack, sandbox) -> None:
     """Rule 5: a private endpoint takes 2-64 characters; a 70-character one used to reach Azure."""
     create_rdp_vmb(driver, slack)

@@ -93,6 +93,24 @@ def test_post_message_errors(client: WebClient, kwargs: dict, error: str) -> Non
     assert caught.value.response["error"] == error
 
 
+def _sections(count: int, size: int) -> list[dict]:
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * size}} for _ in range(count)]
+
+
+def test_blocks_carrying_more_than_twelve_thousand_characters_are_refused(client: WebClient) -> None:
+    """Each section is within 3,000, yet five of them are too much (slackapi/bolt-js #2509, #2867)."""
+    assert client.chat_postMessage(channel="C0TEAMA", text="x", blocks=_sections(4, 3000))["ok"]
+    for call in (
+        lambda: client.chat_postMessage(channel="C0TEAMA", text="x", blocks=_sections(5, 2401)),
+        lambda: client.chat_postEphemeral(
+            channel="C0TEAMA", user="U0BOB", text="x", blocks=_sections(5, 2401)
+        ),
+    ):
+        with pytest.raises(SlackApiError) as caught:
+            call()
+        assert caught.value.response["error"] == "msg_blocks_too_long"
+
+
 def test_text_of_exactly_forty_thousand_characters_is_accepted(client: WebClient) -> None:
     assert client.chat_postMessage(channel="C0TEAMA", text="x" * 40_000)["ok"]
 
@@ -132,7 +150,13 @@ def test_ephemeral_is_stored_for_its_user(client: WebClient, slack: RunningSlack
     assert caught.value.response["error"] == "user_not_found"
 
 
-def test_users_info(client: WebClient) -> None:
+def test_users_info(client: WebClient, slack: RunningSlack) -> None:
+    with pytest.raises(SlackApiError) as caught:
+        client.users_info(user="U0ALICE")
+    assert (
+        caught.value.response["error"] == "missing_scope" and caught.value.response["needed"] == "users:read"
+    )
+    slack.control("PUT", "scopes", {"scopes": ["chat:write", "users:read"]})
     user = client.users_info(user="U0ALICE")["user"]
     assert user["id"] == "U0ALICE" and user["name"] == "alice" and user["is_bot"] is False
     assert not any(key.startswith("_") for key in user)
@@ -152,7 +176,9 @@ def test_conversations_info_and_open(client: WebClient, slack: RunningSlack) -> 
     again = client.conversations_open(users=["U0ALICE"])
     dm = first["channel"]["id"]
     assert dm.startswith("D") and again["channel"]["id"] == dm and again["already_open"] is True
-    assert client.conversations_info(channel=dm)["channel"]["is_im"] is True
+    with pytest.raises(SlackApiError) as caught:
+        client.conversations_info(channel=dm)
+    assert caught.value.response["needed"] == "im:read", "natlink never asks: it knows a DM reaches"
     client.chat_postMessage(channel=dm, text="a DM")
     assert [r["message"]["text"] for r in slack.messages(dm)] == ["a DM"]
     with pytest.raises(SlackApiError) as caught:
@@ -168,6 +194,7 @@ def test_unknown_method(client: WebClient) -> None:
 
 def test_every_call_is_recorded_without_the_token(client: WebClient, slack: RunningSlack) -> None:
     client.chat_postMessage(channel="C0TEAMA", text="logged")
+    slack.control("PUT", "scopes", {"scopes": ["chat:write", "users:read"]})
     with pytest.raises(SlackApiError):
         client.users_info(user="U0NOBODY")
     calls = slack.calls()
@@ -190,3 +217,30 @@ def test_concurrent_posts_get_distinct_increasing_timestamps(slack: RunningSlack
     assert len(set(stamps)) == 64
     stored = [r["message"]["ts"] for r in slack.messages("C0TEAMA")]
     assert sorted(stored, key=float) == stored and set(stored) == set(stamps)
+
+
+def test_a_channel_without_the_bot(client: WebClient, slack: RunningSlack) -> None:
+    """Public: visible, but posting is not_in_channel until /invite; private: not even visible."""
+    public = slack.control("POST", "channels", {"name": "ops"})
+    private = slack.control("POST", "channels", {"name": "secret", "private": True})
+    assert client.conversations_info(channel=public["id"])["channel"]["is_member"] is False
+    for channel, error in ((public["id"], "not_in_channel"), (private["id"], "channel_not_found")):
+        with pytest.raises(SlackApiError) as caught:
+            client.chat_postMessage(channel=channel, text="hello")
+        assert caught.value.response["error"] == error
+    with pytest.raises(SlackApiError) as caught:
+        client.conversations_info(channel=private["id"])
+    assert caught.value.response["error"] == "channel_not_found"
+    slack.control("POST", "invite", {"channel": private["id"]})
+    assert client.conversations_info(channel=private["id"])["channel"]["is_member"] is True
+    assert client.chat_postMessage(channel=private["id"], text="hello")["ok"]
+
+
+def test_reading_a_channel_needs_its_types_scope(client: WebClient, slack: RunningSlack) -> None:
+    slack.control("PUT", "scopes", {"scopes": ["chat:write"]})
+    with pytest.raises(SlackApiError) as caught:
+        client.conversations_info(channel="C0TEAMA")
+    assert (caught.value.response["error"], caught.value.response["needed"]) == (
+        "missing_scope",
+        "channels:read",
+    )

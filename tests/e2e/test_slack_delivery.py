@@ -1,0 +1,101 @@
+"""Issue 12, section 1: what real Slack refuses is never only in the log.
+
+The owner channel is wherever `create` was typed; when natlink was never invited there, Slack
+answers every card and alert with `not_in_channel` (or `channel_not_found` for a private channel).
+These drive the bot through signed requests against the sandbox Slack, which refuses as Slack does.
+"""
+
+from __future__ import annotations
+
+from commands.context import Config
+from commands.sweep import sweep
+from storage import channel_subscriptions
+from storage.database import open_database
+from tests.cloud.arm_log import clients_for
+from tests.conftest import TEAM_A, TEAM_B
+from tests.e2e.harness import create_rdp_vmb, database, find, ok, text_of, wait_for
+
+
+def _uninvited(slack, name: str, private: bool = False) -> str:
+    """A channel everyone is in except natlink."""
+    return slack.control("POST", "channels", {"name": name, "private": private})["id"]
+
+
+def _grants(driver, slack) -> None:
+    alice, bob = slack.user("alice"), slack.user("bob")
+    ok(driver.slash_command("admin", "#team-b", f"grant <@{alice}|alice> create {TEAM_B}"))
+    ok(driver.slash_command("admin", "#team-a", f"grant <@{bob}|bob> request {TEAM_A}"))
+
+
+def test_create_in_a_channel_without_natlink_says_so_and_cards_go_to_the_owners(bot, driver, slack) -> None:
+    ops = _uninvited(slack, "ops", private=True)
+    _grants(driver, slack)
+    ok(driver.slash_command("alice", ops, "create rdp-vmb --vm VM-Win2019-2 --port 3389"))
+    created = wait_for(
+        lambda: find(slack, ops, "rdp-vmb is exposed", ephemeral=True), 60, "the create's answer"
+    )
+    assert f"natlink is not in <#{ops}>" in text_of(created) and "/invite @natlink" in text_of(created)
+    assert "go to its owners by DM" in text_of(created)
+
+    alice, bob = slack.user("alice"), slack.user("bob")
+    ok(driver.slash_command("bob", "#team-a", "request rdp-vmb --vm VM-Win2019"))
+    card = wait_for(lambda: find(slack, alice, "natlink_approve"), 60, "the card in alice's DM")
+    assert f"natlink cannot post in <#{ops}> (channel_not_found)" in text_of(card)
+    told = wait_for(lambda: find(slack, bob, "Where your request went"), 60, "bob told where the card went")
+    assert f"could not reach <#{ops}>" in text_of(told) and f"<@{alice}>" in text_of(told)
+
+    ok(driver.click("alice", card["channel"], card["message"]["ts"], "natlink_approve"))
+    wait_for(lambda: find(slack, bob, "was approved"), 60, "the approval from the DM card")
+
+
+def test_share_and_subscribe_to_a_channel_without_natlink_are_refused_until_invited(
+    bot, driver, slack
+) -> None:
+    create_rdp_vmb(driver, slack)
+    ops = _uninvited(slack, "ops")
+    shared = ok(driver.slash_command("alice", "#team-b", f"share rdp-vmb <#{ops}|ops>"))
+    assert f"natlink is not in <#{ops}>" in str(shared) and "/invite @natlink" in str(shared)
+    subscribed = ok(driver.slash_command("alice", "#team-b", f"subscribe rdp-vmb <#{ops}|ops>"))
+    assert f"natlink is not in <#{ops}>" in str(subscribed), subscribed
+    assert channel_subscriptions.list_for_channel(open_database(database(bot)), ops) == [], "nothing recorded"
+    assert slack.messages(ops) == []
+
+    slack.control("POST", "invite", {"channel": ops})
+    ok(driver.slash_command("alice", "#team-b", f"share rdp-vmb <#{ops}|ops>"))
+    wait_for(lambda: find(slack, ops, "natlink_request_endpoint"), 30, "the share card once invited")
+
+
+def test_an_alert_for_a_channel_natlink_left_goes_to_the_owners(
+    bot, driver, slack, sandbox, monkeypatch
+) -> None:
+    ops = _uninvited(slack, "ops")
+    slack.control("POST", "invite", {"channel": ops})
+    _grants(driver, slack)
+    ok(driver.slash_command("alice", ops, "create rdp-vmb --vm VM-Win2019-2 --port 3389"))
+    wait_for(lambda: find(slack, ops, "rdp-vmb is exposed"), 60, "rdp-vmb exposed in #ops")
+    for key, value in sandbox.environment().items():
+        monkeypatch.setenv(key, value)
+    config = Config(frozenset({"U0ADMIN"}), False, (TEAM_A, TEAM_B))
+    sweep(open_database(database(bot)), config, clients_for(sandbox, [TEAM_A, TEAM_B]))  # the baseline
+    slack.control("POST", "kick", {"channel": ops})
+    sandbox.control("POST", "power", {"vm": _vm_b(), "state": "stopped"})
+    ok(driver.slash_command("alice", "#team-b", "status rdp-vmb --refresh"))
+    alice = slack.user("alice")
+    alert = wait_for(lambda: find(slack, alice, "is *stopped*"), 60, "the alert in alice's DM")
+    assert f"natlink cannot post in <#{ops}> (not_in_channel)" in text_of(alert)
+
+
+def _vm_b() -> str:
+    return f"/subscriptions/{TEAM_B}/resourceGroups/rg-team-b/providers/Microsoft.Compute/virtualMachines/VM-Win2019-2"
+
+
+def test_a_final_answer_slack_refuses_to_edit_in_still_reaches_the_person(bot, driver, slack) -> None:
+    """The progress message cannot be edited (Slack refuses every chat.update): the answer comes
+    through the command's response URL instead of never."""
+    _grants(driver, slack)
+    slack.control("POST", "faults", {"method": "chat.update", "error": "cant_update_message", "count": 100})
+    ok(driver.slash_command("alice", "#team-b", "create rdp-vmb --vm VM-Win2019-2 --port 3389"))
+    answer = wait_for(
+        lambda: find(slack, "team-b", "rdp-vmb is exposed", ephemeral=True), 60, "the answer by response URL"
+    )
+    assert "Alias:" in text_of(answer)
