@@ -115,9 +115,7 @@ def _click(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, verb: 
             _ephemeral(client, channel, user, slack_out.render(refusal))
             return
         ts = (body.get("message") or {}).get("ts") or body.get("container", {}).get("message_ts", "")
-        client.views_open(
-            trigger_id=body["trigger_id"], view=views.reject_modal(request_id, channel or "", ts)
-        )
+        _open(client, body, views.reject_modal(request_id, channel or "", ts))
         return
     _decide(deps, client, ctx, request_id, verb, None)
 
@@ -151,7 +149,20 @@ def _open_request_form(ack: Ack, body: dict[str, Any], client: WebClient) -> Non
     ack()
     service = body["actions"][0]["value"]
     channel = (body.get("channel") or {}).get("id", "")
-    client.views_open(trigger_id=body["trigger_id"], view=views.request_modal(service, channel))
+    _open(client, body, views.request_modal(service, channel))
+
+
+def _open(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> None:
+    """Open a modal; Slack refuses one whose trigger is older than 3 seconds (a slow click), and the
+    person is told to click again instead of seeing nothing."""
+    try:
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+    except SlackApiError as error:
+        code = error.response.get("error")
+        user, channel = body["user"]["id"], (body.get("channel") or {}).get("id")
+        log.warning("views.open for %s in %s failed: %s", user, channel, code)
+        refusal = Refusal(f"Slack would not open the form ({code}). Click the button again.")
+        slack_out.private(client, user, channel, body.get("response_url"), slack_out.render(refusal))
 
 
 def _request_form(deps: Deps, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -178,12 +189,9 @@ def _request_form(deps: Deps, ack: Ack, body: dict[str, Any], view: dict[str, An
 
 
 def _ephemeral(client: WebClient, channel: str | None, user: str, message: views.Message) -> None:
-    if channel is None:
-        return
-    try:
-        client.chat_postEphemeral(channel=channel, user=user, **message.kwargs())
-    except SlackApiError as error:
-        log.warning("cannot tell %s: %s", user, error.response.get("error"))
+    """Tell ``user`` ephemerally in ``channel``, else by DM."""
+    if slack_out.private(client, user, channel, None, message) is not None:
+        log.error("%s could not be told by any means", user)
 
 
 def _plain_text(mrkdwn: str) -> str:

@@ -99,3 +99,14 @@ def test_a_final_answer_slack_refuses_to_edit_in_still_reaches_the_person(bot, d
         lambda: find(slack, "team-b", "rdp-vmb is exposed", ephemeral=True), 60, "the answer by response URL"
     )
     assert "Alias:" in text_of(answer)
+
+
+def test_a_form_slack_will_not_open_is_told_not_silent(bot, driver, slack) -> None:
+    """A click whose trigger expired (a slow network): views.open fails and the person learns it."""
+    create_rdp_vmb(driver, slack)
+    ok(driver.slash_command("alice", "#team-b", "share rdp-vmb <#C0TEAMA|team-a>"))
+    card = wait_for(lambda: find(slack, "team-a", "natlink_request_endpoint"), 30, "the share card")
+    slack.control("POST", "faults", {"method": "views.open", "error": "expired_trigger_id"})
+    ok(driver.click("bob", "#team-a", card["message"]["ts"], "natlink_request_endpoint"))
+    told = wait_for(lambda: find(slack, "team-a", "Click the button again", ephemeral=True), 30, "bob told")
+    assert "expired_trigger_id" in text_of(told)
