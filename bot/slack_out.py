@@ -72,7 +72,9 @@ def render(reply: Reply | Refusal) -> views.Message:
         if reply.usage:
             blocks.append(views.context(f"Usage: `{views.escape(reply.usage)}`"))
         return views.Message(reply.reason, blocks)
-    return views.lines_message(reply.title, reply.lines, reply.empty or "Nothing to show.")
+    return views.lines_message(
+        reply.title, reply.lines, reply.empty or "Nothing to show.", page=reply.page, more=reply.more
+    )
 
 
 def card_facts(request: LinkRequest) -> views.CardFacts:

@@ -119,35 +119,57 @@ def text_size(value: Any) -> int:
     return sum(text_size(v) for v in value.values())
 
 
-def lines_message(title: str, lines: Sequence[str], empty: str, footer: str | None = None) -> Message:
-    """A list as sections of up to 3,000 characters each, within Slack's total for one message: the
-    lines that do not fit are counted in a last line that says how to narrow the list."""
+def lines_message(
+    title: str, lines: Sequence[str], empty: str, footer: str | None = None, *, page: int = 1, more: str = ""
+) -> Message:
+    """A list as sections of up to 3,000 characters each, within Slack's total for one message.
+
+    A longer list is cut into pages, each as much as one message holds; ``page`` is the one shown.
+    With ``more`` (the command that pages through the list) the last line names the command for
+    the next page; without it, it counts the lines left out."""
     if not lines:
         return Message(f"{title}: {empty}", [header(title), section(empty)])
-    budget = MAX_TOTAL - len(title) - len(footer or "") - 200  # the header, the footer, the note
-    blocks: list[Block] = [header(title)]
-    chunk: list[str] = []
-    shown = 0
+    budget = MAX_TOTAL - len(title) - len(footer or "") - 300  # the header, the footer, the page line
+    pages = paginate([cut(line, MAX_SECTION) for line in lines], budget)
+    at = min(page, len(pages))
+    shown = pages[at - 1]
+    blocks: list[Block] = [header(title), *_sections(shown)]
+    if len(pages) > 1 and more:
+        only = f" (there are only {len(pages)})" if page > len(pages) else ""
+        after = f"; next: `/natlink {escape(more)} --page {at + 1}`" if at < len(pages) else ""
+        blocks.append(context(f"Page {at} of {len(pages)}{only}, {len(lines)} in all{after}"))
+    elif len(pages) > 1:
+        left = len(lines) - len(shown)
+        blocks.append(context(f"…and {left} more of {len(lines)} not shown. Narrow the command to see them."))
+    if footer:
+        blocks.append(context(footer))
+    return Message(f"{title}: {len(lines)} lines", blocks)
+
+
+def paginate(lines: Sequence[str], budget: int) -> list[list[str]]:
+    """Lines in pages of at most ``budget`` characters and Slack's block count, in order."""
+    pages: list[list[str]] = [[]]
+    used = 0
     for line in lines:
-        line = cut(line, MAX_SECTION)
-        if budget - len(line) - 1 < 0 or len(blocks) >= MAX_BLOCKS - 3:
-            break
+        full = used + len(line) + 1 > budget or len(_sections([*pages[-1], line])) > MAX_BLOCKS - 4
+        if pages[-1] and full:
+            pages.append([])
+            used = 0
+        pages[-1].append(line)
+        used += len(line) + 1
+    return pages
+
+
+def _sections(lines: Sequence[str]) -> list[Block]:
+    """Lines joined into as few sections as Slack's 3,000 characters a section allow."""
+    blocks: list[Block] = []
+    chunk: list[str] = []
+    for line in lines:
         if chunk and len("\n".join([*chunk, line])) > MAX_SECTION:
             blocks.append(section("\n".join(chunk)))
             chunk = []
         chunk.append(line)
-        budget -= len(line) + 1
-        shown += 1
-    blocks.append(section("\n".join(chunk)))
-    if shown < len(lines):
-        blocks.append(
-            context(
-                f"…and {len(lines) - shown} more of {len(lines)} not shown. Narrow the command to see them."
-            )
-        )
-    if footer:
-        blocks.append(context(footer))
-    return Message(f"{title}: {len(lines)} lines", blocks)
+    return [*blocks, section("\n".join(chunk))] if chunk else blocks
 
 
 def error(problem: str, usage: str | None = None, hint: str | None = None) -> Message:

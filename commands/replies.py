@@ -13,12 +13,18 @@ from storage.records import LinkRequest, Operation, Service
 
 @dataclass(frozen=True)
 class Reply:
-    """An answer: a title and lines; ``public`` ones are posted to the channel, the rest are ephemeral."""
+    """An answer: a title and lines; ``public`` ones are posted to the channel, the rest are ephemeral.
+
+    A list longer than one Slack message is shown a page at a time: ``page`` is the one asked for,
+    and ``more`` the command (without ``--page``) that asks for the others.
+    """
 
     title: str
     lines: tuple[str, ...] = ()
     empty: str = ""
     public: bool = False
+    page: int = 1
+    more: str = ""
 
 
 @dataclass(frozen=True)

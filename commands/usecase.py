@@ -45,6 +45,18 @@ class NoArgs(Payload):
 
 
 @dataclass(frozen=True)
+class Paged(Payload):
+    """A listing: which page to show, and whether only the actor's own services (``--mine``)."""
+
+    page: int = 1
+    mine: bool = False
+
+    def more(self, verb: str, *words: str | None) -> str:
+        """The command that pages through this listing (without ``--page``)."""
+        return " ".join([verb, *(w for w in words if w), *(["--mine"] if self.mine else [])])
+
+
+@dataclass(frozen=True)
 class Located:
     """What the second phase found in Azure: the resource the policy judges, with the use case's facts."""
 

@@ -40,6 +40,7 @@ TOKEN_PREFIX, TOKEN_MAX = tokens.PREFIX, tokens.TOKEN_MAX
 REASON_MAX = REQUEST_MESSAGE_MAX - TOKEN_MAX - 1
 """The message is ``<reason> natlink:<request-id>``: 140 - 20 - 1 space = 119 characters."""
 LIMIT_MIN, LIMIT_MAX = 1, 500
+PAGE_MAX = 10_000
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _AZURE_CHAR = re.compile(r"[A-Za-z0-9_.-]")
@@ -80,6 +81,7 @@ class Kind(StrEnum):
     CHOICE = "choice"
     VERB = "verb"
     LIMIT = "limit"
+    PAGE = "page"
     BOOL = "bool"
 
 
@@ -225,6 +227,11 @@ def nat_ips(token: str) -> int:
 def limit(token: str) -> int:
     """How many rows a listing shows: enough to be useful, few enough for one Slack message."""
     return _bounded_int(token, "limit", LIMIT_MIN, LIMIT_MAX)
+
+
+def page(token: str) -> int:
+    """Which page of a long list: every row of a big estate is reachable, one message at a time."""
+    return _bounded_int(token, "page", 1, PAGE_MAX)
 
 
 def subscription(token: str) -> str:
@@ -388,6 +395,7 @@ _CHECKS: dict[Kind, Callable[[str], Value]] = {
     Kind.USERS: users,
     Kind.CHANNEL: channel,
     Kind.LIMIT: limit,
+    Kind.PAGE: page,
 }
 
 

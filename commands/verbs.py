@@ -18,7 +18,7 @@ from . import resources
 from .declare import SLASH, Arg, Flag, OneOf, Requires, Verb, WhenArg
 from .help import render_help
 from .replies import Reply
-from .usecase import NoArgs, Payload
+from .usecase import NoArgs, Paged, Payload
 from .usecases import (
     audit,
     create,
@@ -35,12 +35,23 @@ from .usecases import (
     whoami,
 )
 from .usecases import list as list_services
-from .validate import LIMIT_MAX, LIMIT_MIN, NAT_IPS_MAX, NAT_IPS_MIN, PORTS_MAX, REASON_MAX, Kind
+from .validate import LIMIT_MAX, LIMIT_MIN, NAT_IPS_MAX, NAT_IPS_MIN, PAGE_MAX, PORTS_MAX, REASON_MAX, Kind
 
 _FOR = Flag(
     "for", Kind.DURATION, "how long access lasts, `5m` to `365d` (default: until revoked)", "DURATION"
 )
 _OWNERS_OR_ADMINS = "owners of the service, or an admin"
+PAGING = (
+    Flag("mine", Kind.BOOL, "only the services you own", default=False),
+    Flag(
+        "page",
+        Kind.PAGE,
+        f"which page of a long list, 1-{PAGE_MAX} (each reply names the next)",
+        "N",
+        default=1,
+    ),
+)
+"""The flags of every listing: a big estate is read a page at a time, and every row is reachable."""
 
 _TABLE: tuple[Verb, ...] = (
     Verb(
@@ -244,7 +255,7 @@ _TABLE: tuple[Verb, ...] = (
     Verb(
         "status",
         "Health of one service or all: provisioning, connections, NAT IPs.",
-        "status [service] [--refresh]",
+        "status [service] [--refresh] [--mine] [--page N]",
         "everyone",
         "read",
         args=(Arg("service", Kind.SERVICE, "one service (default: all)", required=False),),
@@ -255,45 +266,49 @@ _TABLE: tuple[Verb, ...] = (
                 "sweep Azure now (refreshes at the same moment share one sweep; one per person every 10 s)",
                 default=False,
             ),
+            *PAGING,
         ),
         payload=status.Status,
         resource=resources.service("service", optional=True),
         run=status.run,
-        examples=("status", "status rdp-vmb --refresh"),
+        examples=("status", "status rdp-vmb --refresh", "status --mine --page 2"),
     ),
     Verb(
         "map",
         "Who sees which address: consumer VM → endpoint IP → NAT IP → provider VM.",
-        "map [service]",
+        "map [service] [--mine] [--page N]",
         "everyone",
         "read",
         args=(Arg("service", Kind.SERVICE, "one service (default: all)", required=False),),
+        flags=PAGING,
         payload=status.Map,
         resource=resources.service("service", optional=True),
         run=status.run_map,
-        examples=("map", "map rdp-vmb"),
+        examples=("map", "map rdp-vmb", "map --page 3"),
     ),
     Verb(
         "list",
         "List services with their aliases and owners.",
-        "list",
+        "list [--mine] [--page N]",
         "everyone",
         "read",
-        payload=NoArgs,
+        flags=PAGING,
+        payload=Paged,
         resource=resources.nothing,
         answer=list_services.answer,
-        examples=("list",),
+        examples=("list", "list --mine", "list --page 2"),
     ),
     Verb(
         "pending",
         "List requests waiting for a decision.",
-        "pending",
+        "pending [--mine] [--page N]",
         "everyone",
         "read",
-        payload=NoArgs,
+        flags=PAGING,
+        payload=Paged,
         resource=resources.nothing,
         answer=pending.answer,
-        examples=("pending",),
+        examples=("pending", "pending --page 2"),
     ),
     Verb(
         "whoami",

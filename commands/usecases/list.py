@@ -8,20 +8,30 @@ from storage.records import Service
 from ..context import Context
 from ..escapes import escape
 from ..replies import Reply
-from ..usecase import NoArgs
+from ..usecase import Paged
 from ..values import STAR
 
 
-def answer(ctx: Context, payload: NoArgs) -> Reply:
-    """Visible to a subscription the actor holds a request grant on (admins: all)."""
+def answer(ctx: Context, payload: Paged) -> Reply:
+    """Visible to a subscription the actor holds a request grant on (admins: all); ``--mine``: the
+    actor's own services."""
     held = frozenset(
         g.subscription.lower() for g in grants.grants_for(ctx.db, ctx.actor) if g.action == "request"
     )
-    visible = [s for s in services.list_services(ctx.db, state="active") if ctx.is_admin or _visible(s, held)]
+    owned = {s.lower() for s in owners.services_owned_by(ctx.db, ctx.actor)}
+    visible = [
+        s
+        for s in services.list_services(ctx.db, state="active")
+        if (s.name.lower() in owned if payload.mine else ctx.is_admin or _visible(s, held))
+    ]
     return Reply(
-        "Services you may request",
+        "Your services" if payload.mine else "Services you may request",
         tuple(_line(ctx, s) for s in visible),
-        empty="No service is visible to a subscription you may request from. Ask an admin for a grant.",
+        empty="You own no service."
+        if payload.mine
+        else "No service is visible to a subscription you may request from. Ask an admin for a grant.",
+        page=payload.page,
+        more=payload.more("list"),
     )
 
 

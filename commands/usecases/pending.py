@@ -9,24 +9,30 @@ from storage import owners, requests
 from ..context import Context
 from ..escapes import escape
 from ..replies import Reply
-from ..usecase import NoArgs
+from ..usecase import Paged
 
 
-def answer(ctx: Context, payload: NoArgs, now: datetime | None = None) -> Reply:
+def answer(ctx: Context, payload: Paged, now: datetime | None = None) -> Reply:
     """The actor's own services' requests and their own requests (admins: all)."""
     now = now or datetime.now(UTC)
     mine = set(owners.services_owned_by(ctx.db, ctx.actor))
     waiting = [
         r
         for r in requests.list_pending(ctx.db)
-        if ctx.is_admin or r.service in mine or r.requester == ctx.actor
+        if (ctx.is_admin and not payload.mine) or r.service in mine or r.requester == ctx.actor
     ]
     lines = tuple(
         f"`{r.id}` *{escape(r.service)}* from <@{r.requester}> — waiting {_age(now - r.created_at)}"
         f"{' — ' + escape(r.reason) if r.reason else ''}"
         for r in waiting
     )
-    return Reply("Pending requests", lines, empty="Nothing is waiting for a decision.")
+    return Reply(
+        "Pending requests",
+        lines,
+        empty="Nothing is waiting for a decision.",
+        page=payload.page,
+        more=payload.more("pending"),
+    )
 
 
 def _age(delta: timedelta) -> str:

@@ -8,7 +8,7 @@ Both judge what they read with the same pure functions the scheduler's sweep use
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from cloud import inventory
@@ -19,35 +19,40 @@ from cloud.mapping import mappings
 from cloud.model import Service as LiveService
 from cloud.model import Snapshot
 from cloud.services import read_service
-from storage import services
+from storage import owners, services
 from storage.records import Service
 
 from .. import describe, refresh, sweep
 from ..context import Context
 from ..escapes import escape
 from ..replies import Outcome, Reply
-from ..usecase import Job, Payload, Progress
+from ..usecase import Job, Paged, Progress
 
 
 @dataclass(frozen=True)
-class Status(Payload):
+class Status(Paged):
     TARGET = "service"
     service: str | None = None
     refresh: bool = False
 
 
 @dataclass(frozen=True)
-class Map(Payload):
+class Map(Paged):
     TARGET = "service"
     service: str | None = None
 
 
 def run(job: Job[Status, None]) -> Outcome:
-    ctx, clients, name = job.ctx, job.clients, job.payload.service
+    ctx, clients, name, paged = job.ctx, job.clients, job.payload.service, job.payload
+    more = paged.more("status", name)
     if job.payload.refresh:
         refreshed = refresh.refresh(ctx, lambda at: _sweep_now(ctx, clients, at, job.progress))
-        return Outcome(_refreshed_reply(ctx, _stored(ctx, name), refreshed))
-    stored = _stored(ctx, name)
+        return Outcome(
+            replace(
+                _refreshed_reply(ctx, _stored(ctx, name, paged.mine), refreshed), page=paged.page, more=more
+            )
+        )
+    stored = _stored(ctx, name, paged.mine)
     unreadable: tuple[str, ...] = ()
     if name:  # one service: read it alone (a few GETs), not every subscription
         live = {s.pls_id.lower(): _read_or_none(clients, s.pls_id) for s in stored}
@@ -61,6 +66,8 @@ def run(job: Job[Status, None]) -> Outcome:
             "Status",
             (*lines, *unreadable, _sweep_age(ctx)) if lines else (),
             empty="natlink manages no services yet.",
+            page=paged.page,
+            more=more,
         )
     )
 
@@ -104,11 +111,14 @@ def _unreadable(snapshot: Snapshot) -> tuple[str, ...]:
 
 
 def run_map(job: Job[Map, None]) -> Outcome:
-    ctx = job.ctx
-    wanted = {s.name.lower() for s in _stored(ctx, job.payload.service)}
+    ctx, paged = job.ctx, job.payload
+    wanted = {s.name.lower() for s in _stored(ctx, paged.service, paged.mine)}
     snapshot = inventory.snapshot(job.clients, ctx.config.subscriptions)
     rows = [describe.mapping_row(m) for m in mappings(snapshot) if m.service.lower() in wanted]
-    return Outcome(Reply("Address map", tuple(rows), empty="No connections to map yet."))
+    more = paged.more("map", paged.service)
+    return Outcome(
+        Reply("Address map", tuple(rows), empty="No connections to map yet.", page=paged.page, more=more)
+    )
 
 
 def _read_or_none(clients: Clients, service_id: str) -> LiveService | None:
@@ -146,8 +156,12 @@ def _sweep_age(ctx: Context) -> str:
     return f"_Latest sweep {minutes} min ago; `--refresh` sweeps now._"
 
 
-def _stored(ctx: Context, name: str | None) -> list[Service]:
+def _stored(ctx: Context, name: str | None, mine: bool = False) -> list[Service]:
     if name:
         found = services.get_service(ctx.db, name)
         return [found] if found else []
-    return services.list_services(ctx.db, state="active")
+    active = services.list_services(ctx.db, state="active")
+    if not mine:
+        return active
+    owned = {s.lower() for s in owners.services_owned_by(ctx.db, ctx.actor)}
+    return [s for s in active if s.name.lower() in owned]

@@ -106,3 +106,25 @@ def test_error_and_progress_messages() -> None:
     )
     assert message_errors(running.blocks) == [] and "working" in running.text
     assert ":x: private link service: SubnetIsFull" in str(failed.blocks)
+
+
+def test_every_line_of_a_long_list_is_on_exactly_one_page() -> None:
+    """Issue 12: 3,000 connections in a map must all be reachable, one message at a time."""
+    lines = [
+        f"*svc-{i:04}* Approved: VM-{i} 10.0.{i // 250}.{i % 250} → 10.9.0.5:3389 " + "x" * 80
+        for i in range(3000)
+    ]
+    first = views.lines_message("Address map", lines, "none", more="map --mine")
+    count = int(str(first.blocks[-1]).split(" of ")[1].split(",")[0])
+    seen = []
+    for page in range(1, count + 1):
+        blocks = views.lines_message("Address map", lines, "none", page=page, more="map --mine").blocks
+        assert message_errors(blocks) == [] and text_total(blocks) <= MESSAGE_TEXT_TOTAL
+        assert views.fit(blocks) == blocks
+        seen += [line for b in blocks[1:-1] for line in b["text"]["text"].split("\n")]
+        note = blocks[-1]["elements"][0]["text"]
+        assert f"Page {page} of {count}, 3000 in all" in note
+        assert (f"`/natlink map --mine --page {page + 1}`" in note) == (page < count)
+    assert seen == lines
+    beyond = views.lines_message("Address map", lines, "none", page=count + 5, more="map")
+    assert f"Page {count} of {count} (there are only {count})" in str(beyond.blocks[-1])

@@ -7,9 +7,11 @@ These drive the bot through signed requests against the sandbox Slack, which ref
 
 from __future__ import annotations
 
+import re
+
 from commands.context import Config
 from commands.sweep import sweep
-from storage import channel_subscriptions
+from storage import channel_subscriptions, services
 from storage.database import open_database
 from tests.cloud.arm_log import clients_for
 from tests.conftest import TEAM_A, TEAM_B
@@ -110,3 +112,29 @@ def test_a_form_slack_will_not_open_is_told_not_silent(bot, driver, slack) -> No
     ok(driver.click("bob", "#team-a", card["message"]["ts"], "natlink_request_endpoint"))
     told = wait_for(lambda: find(slack, "team-a", "Click the button again", ephemeral=True), 30, "bob told")
     assert "expired_trigger_id" in text_of(told)
+
+
+def test_a_thousand_services_are_listed_a_page_at_a_time(bot, driver, slack) -> None:
+    """Issue 12: `list` at 1,000 services stays within Slack's limit, and every service is reachable."""
+    db = open_database(database(bot))
+    for i in range(1000):
+        name = f"svc-{i:04}"
+        services.upsert_service(
+            db,
+            name=name,
+            pls_id=f"/subscriptions/{TEAM_B}/resourceGroups/rg-team-b/providers/Microsoft.Network/privateLinkServices/{name}",
+            subscription=TEAM_B,
+            resource_group="rg-team-b",
+            location="japaneast",
+            alias=f"{name}.00000000-0000-0000-0000-000000000000.japaneast.azure.privatelinkservice",
+            created_by="U0ALICE",
+            details={"ports": [443], "visibility": ["*"]},
+        )
+    first = ok(driver.slash_command("admin", "#team-b", "list"))
+    pages = int(str(first).split("Page 1 of ")[1].split(",")[0])
+    assert "`/natlink list --page 2`" in str(first) and pages > 1
+    listed = set()
+    for page in range(1, pages + 1):
+        answer = ok(driver.slash_command("admin", "#team-b", f"list --page {page}"))
+        listed |= set(re.findall(r"\*(svc-\d{4})\*", str(answer)))
+    assert listed == {f"svc-{i:04}" for i in range(1000)}
