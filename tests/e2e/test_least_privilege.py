@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from azure.identity import ClientSecretCredential
+from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.network import NetworkManagementClient
 
 from cloud import roles
@@ -37,6 +38,7 @@ from tests.e2e.harness import (
     text_of,
     wait_for,
 )
+from tests.sandbox.arm.test_scale_sets import VMSS, build_aks
 
 B_RG = "rg-team-b"
 NATLINK_LB = "natlink-lb-temp-vnet-default"
@@ -58,9 +60,10 @@ def grant_exactly(sandbox: RunningSandbox, without: str | None = None, side: str
     sandbox.control("PUT", "role-assignments", {"principal": principal, "assignments": assignments})
 
 
-def portal(sandbox: RunningSandbox, subscription: str) -> NetworkManagementClient:
+def portal_credential(sandbox: RunningSandbox) -> ClientSecretCredential:
+    """The second client of the tenant: a person in the portal, who holds the sandbox's default."""
     c = sandbox.config
-    credential = ClientSecretCredential(
+    return ClientSecretCredential(
         c["tenant_id"],
         c["portal_client_id"],
         c["portal_client_secret"],
@@ -68,7 +71,10 @@ def portal(sandbox: RunningSandbox, subscription: str) -> NetworkManagementClien
         disable_instance_discovery=True,
         connection_verify=c["ca_bundle"],
     )
-    return network_client(sandbox, credential, subscription)
+
+
+def portal(sandbox: RunningSandbox, subscription: str) -> NetworkManagementClient:
+    return network_client(sandbox, portal_credential(sandbox), subscription)
 
 
 @pytest.fixture
@@ -144,6 +150,25 @@ def test_the_seed_story_with_exactly_natlinks_roles(limited, natlink, talk, slac
     net_b = portal(limited, TEAM_B)
     assert [lb.name for lb in net_b.load_balancers.list(B_RG)] == []
     assert list(net_b.private_link_services.list(B_RG)) == []
+
+
+def test_a_scale_set_pool_with_exactly_natlinks_roles(limited, natlink, talk, slack) -> None:
+    """create --lb over an AKS-style pool, status and map: the scale-set reads are in the role too."""
+    compute_b = ComputeManagementClient(
+        portal_credential(limited),
+        TEAM_B,
+        base_url=limited.arm_url,
+        connection_verify=limited.ca_bundle,
+        polling_interval=0.05,
+    )
+    build_aks(portal(limited, TEAM_B), compute_b)
+    grant(talk, slack)
+    ok(talk.slash_command("alice", "#team-b", "create aks-web --lb kubernetes-internal --frontend fe"))
+    created = wait_for(lambda: find(slack, "team-b", "aks-web is exposed"), 60, "the create")
+    assert f"instance {VMSS}_0 10.2.0.6:8080 (running)" in text_of(created)
+    ok(talk.slash_command("alice", "#team-b", "status aks-web"))
+    wait_for(lambda: find(slack, "team-b", "aks-web* ok: 2 of 2", ephemeral=True), 60, "status")
+    assert inventory(limited, slack, natlink)["unreadable"] == []
 
 
 # (action taken away, the role it is taken from, the step that must fail)
