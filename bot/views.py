@@ -143,7 +143,15 @@ def lines_message(
         blocks.append(context(f"…and {left} more of {len(lines)} not shown. Narrow the command to see them."))
     if footer:
         blocks.append(context(footer))
-    return Message(f"{title}: {len(lines)} lines", blocks)
+    return Message(notification(title, lines), blocks)
+
+
+def notification(title: str, lines: Sequence[str]) -> str:
+    """The fallback text a phone shows on its lock screen: the title and the gist of the first line,
+    without mrkdwn marks ("rdp-vmb is exposed: Alias: rdp-vmb.…"), not "Title: 4 lines"."""
+    first = re.sub(r"[*_`~]", "", lines[0]) if lines else ""
+    more = f" (+{len(lines) - 1} more)" if len(lines) > 1 else ""
+    return cut(f"{title}: {first}{more}", 150)
 
 
 def paginate(lines: Sequence[str], budget: int) -> list[list[str]]:
@@ -227,14 +235,8 @@ def _card_fields(facts: CardFacts) -> Block:
 
 
 def approval_card(facts: CardFacts) -> Message:
-    """The card owners decide on. Reject asks for confirmation; its reason comes from a modal."""
-    confirm = {
-        "title": {"type": "plain_text", "text": "Reject this request?"},
-        "text": {"type": "mrkdwn", "text": f"{user(facts.requester)} will be told it was rejected."},
-        "confirm": {"type": "plain_text", "text": "Reject"},
-        "deny": {"type": "plain_text", "text": "Keep it"},
-        "style": "danger",
-    }
+    """The card owners decide on. Reject asks once, in the modal that takes its reason (a confirm
+    dialog before it asked twice, issue 12). The notification reads well on a lock screen."""
     blocks = [
         header(f"Endpoint request for {facts.service}"),
         _card_fields(facts),
@@ -243,11 +245,13 @@ def approval_card(facts: CardFacts) -> Message:
             "block_id": f"decide:{facts.request_id}",
             "elements": [
                 button("Approve", APPROVE, facts.request_id, style="primary"),
-                button("Reject", REJECT, facts.request_id, style="danger", confirm=confirm),
+                button("Reject", REJECT, facts.request_id, style="danger"),
             ],
         },
     ]
-    return Message(f"{facts.requester} requests an endpoint to {facts.service} ({facts.request_id})", blocks)
+    return Message(
+        f"New request {facts.request_id}: an endpoint to {facts.service}, waiting for approval", blocks
+    )
 
 
 def decided_card(
@@ -302,7 +306,7 @@ def reject_modal(request_id: str, channel: str, ts: str) -> dict[str, Any]:
         "submit": {"type": "plain_text", "text": "Reject"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            section(f"Reject request `{escape(request_id)}`?"),
+            section(f"Reject request `{escape(request_id)}`? Its requester is told, with your reason."),
             {
                 "type": "input",
                 "block_id": "reason",

@@ -42,7 +42,13 @@ def test_approval_card_is_valid_and_escapes_the_reason() -> None:
         "r-7k2m9x",
     )
     assert (reject["action_id"], reject["style"]) == (views.REJECT, "danger")
-    assert reject["confirm"]["confirm"]["text"] == "Reject"
+    assert "confirm" not in reject, "Reject asks once, in its modal (issue 12)"
+    assert card.text == "New request r-7k2m9x: an endpoint to rdp-vmb, waiting for approval"
+
+
+def test_the_notification_text_reads_well_on_a_lock_screen() -> None:
+    message = views.lines_message("rdp-vmb is exposed", ["Alias: `rdp-vmb.x.azure`", "Frontend 10.2.0.4"], "")
+    assert message.text == "rdp-vmb is exposed: Alias: rdp-vmb.x.azure (+1 more)"
 
 
 def test_decided_card_has_no_buttons() -> None:
