@@ -33,7 +33,7 @@ from azure.mgmt.network.models import (
     Subnet,
 )
 
-from . import ids, lb, lookup
+from . import ids, lb, lookup, permissions
 from .clients import Clients
 from .errors import CloudError
 from .limits import NAT_IPS_MAX, NAT_IPS_MIN
@@ -184,6 +184,7 @@ def expose(
         if losing and not accept_no_outbound:
             raise losing
         _check_subnet_links(clients, backend.subnet)
+        permissions.require(clients, f"create {name}", _vm_needs(parts, vm, place))
         _ensure_lb(clients, current_lb, parts, vm, wanted, steps)
         _ensure_member(clients, vm, parts, steps)
         if losing:
@@ -195,6 +196,7 @@ def expose(
             subnet = _get_subnet(clients, place.subnet_id)
         _check_service(current, place, nat_ips, proxy_protocol)
         _check_subnet_links(clients, subnet)
+        permissions.require(clients, f"create {name}", _subnet_needs(place))
     _disable_policies(clients, place.subnet_id, steps)
     _ensure_pls(clients, current, place, nat_ips, visibility, auto_approval, proxy_protocol, steps)
     with steps.step("read the service back", place.service_id):
@@ -248,6 +250,38 @@ def _lb_id(vm: VmInfo) -> str:
 def _get_pls(clients: Clients, service_id: str) -> PrivateLinkService | None:
     sub, group, name = ids.network_path(service_id)
     return get_or_none(clients.network(sub).private_link_services.get, group, name)
+
+
+def _subnet_needs(place: _Place) -> list[permissions.Need]:
+    """Every create's writes: the subnet's policies, its NAT IPs joining it, the service itself."""
+    return [
+        permissions.Need(
+            permissions.group_of(place.subnet_id),
+            (
+                "Microsoft.Network/virtualNetworks/subnets/write",
+                "Microsoft.Network/virtualNetworks/subnets/join/action",
+            ),
+        ),
+        permissions.Need(
+            permissions.group_of(place.service_id), ("Microsoft.Network/privateLinkServices/write",)
+        ),
+    ]
+
+
+def _vm_needs(parts: lb.Parts, vm: VmInfo, place: _Place) -> list[permissions.Need]:
+    """A VM target's writes besides: natlink's LB (and its pool, joined by the VM's NIC), the NIC."""
+    balancer = permissions.group_of(parts.lb_id)
+    return [
+        permissions.Need(
+            balancer,
+            (
+                "Microsoft.Network/loadBalancers/write",
+                "Microsoft.Network/loadBalancers/backendAddressPools/join/action",
+            ),
+        ),
+        permissions.Need(permissions.group_of(vm.nic_id), ("Microsoft.Network/networkInterfaces/write",)),
+        *_subnet_needs(place),
+    ]
 
 
 def _check_service(current: PrivateLinkService | None, place: _Place, nat_ips: int, proxy: bool) -> None:

@@ -84,21 +84,21 @@ def _list(clients: Clients, subscription: str) -> _Listing:
     """The five list calls, in the order the SDK-model version made them, then two per scale set
     that a backend pool refers to."""
     network, compute = clients.network(subscription).send_request, clients.compute(subscription).send_request
-    vms = _pages(compute, build_virtual_machines_list_all_request(subscription, status_only="true"))
-    services = list(_pages(network, build_private_link_services_list_by_subscription_request(subscription)))
-    endpoints = list(_pages(network, build_private_endpoints_list_by_subscription_request(subscription)))
-    nics = list(_pages(network, build_network_interfaces_list_all_request(subscription)))
-    load_balancers = list(_pages(network, build_load_balancers_list_all_request(subscription)))
+    vms = pages(compute, build_virtual_machines_list_all_request(subscription, status_only="true"))
+    services = list(pages(network, build_private_link_services_list_by_subscription_request(subscription)))
+    endpoints = list(pages(network, build_private_endpoints_list_by_subscription_request(subscription)))
+    nics = list(pages(network, build_network_interfaces_list_all_request(subscription)))
+    load_balancers = list(pages(network, build_load_balancers_list_all_request(subscription)))
     power = {vm["id"]: state for vm in vms if (state := convert.power_state(_statuses(vm)))}
     names: dict[str, str] = {}
     for group, scale_set in scale_sets_in_pools(load_balancers, subscription):
-        nics += _pages(
+        nics += pages(
             network,
             build_network_interfaces_list_virtual_machine_scale_set_network_interfaces_request(
                 group, scale_set, subscription
             ),
         )
-        for vm in _pages(
+        for vm in pages(
             compute,
             build_virtual_machine_scale_set_vms_list_request(
                 group, scale_set, subscription, expand="instanceView"
@@ -128,7 +128,7 @@ def _statuses(vm: Json) -> list[Json]:
     return ((vm.get("properties") or {}).get("instanceView") or {}).get("statuses") or []
 
 
-def _pages(send: Callable[..., Any], request: HttpRequest) -> Iterator[Json]:
+def pages(send: Callable[..., Any], request: HttpRequest) -> Iterator[Json]:
     """The items of a list call and its ``nextLink`` pages, sent through the client's pipeline.
 
     The pipeline's content-decode policy has already parsed each page (as it does for the SDK's

@@ -23,7 +23,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.network.models import LoadBalancer, PrivateEndpointConnection, PrivateLinkService
 
-from . import ids, lb
+from . import ids, lb, permissions
 from .clients import Clients
 from .decide import decision_description
 from .errors import CloudError
@@ -54,6 +54,7 @@ def delete_service(
     steps = Steps(f"delete service {name}", progress)
     with steps.step("read the current state", service_id):
         pls = get_or_none(network.private_link_services.get, group, name)
+    permissions.require(clients, f"delete {name}", [_needs(service_id, force, natlink_lb)])
     if pls is not None:
         _delete_pls(clients, pls, force, steps)
     if natlink_lb:
@@ -62,6 +63,17 @@ def delete_service(
         for found in holding:
             _clean_lb(clients, found, lb.Parts(found.id, name), steps)
     _read_back(network, group, name, natlink_lb, steps)
+
+
+def _needs(service_id: str, force: bool, natlink_lb: bool) -> permissions.Need:
+    """The delete's writes, judged at the service's resource group, where natlink's LB lives too
+    (the VM's NIC may sit in another group; ARM still judges that write itself)."""
+    actions = ["Microsoft.Network/privateLinkServices/delete"]
+    if force:
+        actions.append("Microsoft.Network/privateLinkServices/privateEndpointConnections/write")
+    if natlink_lb:
+        actions += ["Microsoft.Network/loadBalancers/write", "Microsoft.Network/loadBalancers/delete"]
+    return permissions.Need(permissions.group_of(service_id), tuple(actions))
 
 
 def _delete_pls(clients: Clients, pls: PrivateLinkService, force: bool, steps: Steps) -> None:
