@@ -117,7 +117,9 @@ class _Handler(BaseHTTPRequestHandler):
         except SlackError as err:
             answer, status, headers = err.body(), err.status, err.headers
         self.server.log.record(method, args, status, answer)
-        return status, answer, headers
+        # Slack sends the token's granted scopes with every Web API answer, as a comma-separated
+        # ``x-oauth-scopes`` header (api.slack.com, "Using OAuth scopes": "Checking scopes").
+        return status, answer, {"x-oauth-scopes": ",".join(self.server.world.scopes)} | headers
 
     def _hook(self, hook_id: str, raw: bytes) -> tuple[int, Json, dict[str, str]]:
         args = read_json(raw)

@@ -244,3 +244,10 @@ def test_reading_a_channel_needs_its_types_scope(client: WebClient, slack: Runni
         "missing_scope",
         "channels:read",
     )
+
+
+def test_every_answer_names_the_granted_scopes(client: WebClient, slack: RunningSlack) -> None:
+    """Slack's ``x-oauth-scopes`` header: how ``natlink doctor`` reads what a workspace granted."""
+    slack.control("PUT", "scopes", {"scopes": ["chat:write", "users:read"]})
+    answer = client.auth_test()
+    assert answer.headers["x-oauth-scopes"] == "chat:write,users:read"
