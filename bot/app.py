@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
 from .listeners import Deps, register
@@ -44,9 +47,29 @@ def bolt_logger() -> logging.Logger:
     return logger
 
 
-def web_client(settings: BotSettings) -> WebClient:
+class CountingWebClient(WebClient):
+    """A WebClient that tells ``on_error`` of every call Slack refused (method, error), in one place
+    rather than at every call site: /metrics counts Slack API errors by method."""
+
+    def __init__(
+        self, *args: Any, on_error: Callable[[str, str], object] | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_error = on_error
+
+    def api_call(self, api_method: str, **kwargs: Any) -> Any:  # type: ignore[override]
+        try:
+            return super().api_call(api_method, **kwargs)
+        except SlackApiError as error:
+            if self.on_error is not None:
+                self.on_error(api_method, str(error.response.get("error")))
+            raise
+
+
+def web_client(settings: BotSettings, on_error: Callable[[str, str], object] | None = None) -> WebClient:
     """Rate-limited calls are retried after Slack's Retry-After; dropped connections are retried too."""
-    return WebClient(
+    return CountingWebClient(
+        on_error=on_error,
         token=settings.bot_token,
         base_url=settings.api_url or SLACK_API_URL,
         timeout=15,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import shlex
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,9 @@ from slack_sdk.errors import SlackApiError
 from commands.context import Config, Context
 from commands.handle import Delivery, click, handle, may
 from commands.replies import Queued, Refusal, Reply, ShareCard
+from commands.verbs import VERBS
 
-from . import slack_out, views
+from . import logs, slack_out, views
 from .threaddb import ThreadDatabase
 
 log = logging.getLogger("natlink.listeners")
@@ -35,6 +37,7 @@ class Deps:
     db_path: Path
     config: Config
     wake: Callable[[], None]
+    on_ack: Callable[[str, float], object] = lambda verb, seconds: None  # ack latency by verb (/metrics)
 
     def __post_init__(self) -> None:
         self.db = ThreadDatabase(self.db_path)
@@ -58,6 +61,21 @@ def register(app: App, deps: Deps) -> None:
 
 
 def _command(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    started = time.monotonic()
+    try:
+        with logs.about(user=body.get("user_id")):
+            _answer_command(deps, ack, body, client)
+    finally:
+        deps.on_ack(_verb(body.get("text", "")), time.monotonic() - started)
+
+
+def _verb(text: str) -> str:
+    """The command's verb as a metrics label: only natlink's own verbs, never what a user typed."""
+    word = (text.split() or ["help"])[0].lower()
+    return word if word in VERBS else "other"
+
+
+def _answer_command(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
     ctx = deps.context(body["user_id"], body.get("channel_id"), client)
     answer = handle(
         ctx, body.get("text", ""), Delivery(key=body.get("trigger_id"), response_url=body.get("response_url"))

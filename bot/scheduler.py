@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,6 +60,7 @@ class Jobs:
     poster: Poster
     schedule: Schedule
     holder: str
+    on_sweep: Callable[[float], object] = lambda seconds: None  # how long each sweep took (/metrics)
 
     def __post_init__(self) -> None:
         self.db = ThreadDatabase(self.db_path)
@@ -75,7 +77,9 @@ class Jobs:
         now = now or datetime.now(UTC)
         if not self.holds_lease(now):
             return 0
+        started = time.monotonic()
         result = sweep(self.db(), self.config, self.clients, now)
+        self.on_sweep(time.monotonic() - started)
         self._ran("sweep", now)
         self.post(now)
         return result.events

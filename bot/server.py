@@ -28,11 +28,15 @@ MAX_BODY_BYTES = 512 * 1024
 TIMESTAMP = re.compile(r"[0-9]{1,15}")
 SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")
 Health = Callable[[], dict[str, Any]]
+METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8"  # Prometheus' text exposition format
 
 
-def wsgi_application(app: App, health: Health) -> Callable[..., Iterable[bytes]]:
-    """Route ``GET /healthz`` to ``health``; refuse malformed signature headers with bolt's own 401;
-    everything else goes to bolt (which answers 404 itself)."""
+def wsgi_application(
+    app: App, health: Health, metrics: Callable[[], bytes] | None = None
+) -> Callable[..., Iterable[bytes]]:
+    """Route ``GET /healthz`` to ``health`` and ``GET /metrics`` to ``metrics`` (Prometheus text);
+    refuse malformed signature headers with bolt's own 401; everything else goes to bolt (which
+    answers 404 itself)."""
     slack = SlackRequestHandler(app, path=EVENTS_PATH)
 
     def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
@@ -40,6 +44,10 @@ def wsgi_application(app: App, health: Health) -> Callable[..., Iterable[bytes]]
             report = health()
             status = "200 OK" if report.get("ok") else "503 Service Unavailable"
             return _answer(start_response, status, json.dumps(report).encode())
+        if metrics and environ.get("PATH_INFO") == "/metrics" and environ.get("REQUEST_METHOD") == "GET":
+            body = metrics()
+            start_response("200 OK", [("Content-Type", METRICS_TYPE), ("Content-Length", str(len(body)))])
+            return [body]
         if _malformed_signature_headers(environ):
             return _answer(start_response, "401 Unauthorized", b'{"error": "invalid request"}')
         return slack(environ, start_response)

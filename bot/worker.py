@@ -28,7 +28,7 @@ from storage.database import open_database
 from storage.errors import StateConflictError
 from storage.records import Operation
 
-from . import slack_out
+from . import logs, slack_out
 
 log = logging.getLogger("natlink.worker")
 MAX_ATTEMPTS = 3
@@ -103,7 +103,11 @@ class Workers:
         )
         if loaded and loaded.verb.progress:
             progress.open(lambda channel, ts: operations.set_reply(db, op.id, channel, ts))
-        with _Heartbeat(self.settings.db_path, op.id, self.settings.stale_after / 3) as beat:
+        request = getattr(loaded.payload, "request", None) if loaded else None
+        with (
+            logs.about(operation=op.id, request=request, user=op.actor),
+            _Heartbeat(self.settings.db_path, op.id, self.settings.stale_after / 3) as beat,
+        ):
             outcome = self._outcome(ctx, op, loaded, lambda step: (beat.step(step), progress.step(step)))
         try:
             operations.finish(

@@ -19,6 +19,8 @@ from typing import Any, TypeVar
 
 from azure.core.credentials import AccessToken, AccessTokenInfo
 from azure.core.exceptions import AzureError, ClientAuthenticationError
+from azure.core.pipeline import PipelineRequest, PipelineResponse
+from azure.core.pipeline.policies import SansIOHTTPPolicy
 from azure.identity import AzureAuthorityHosts, DefaultAzureCredential
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.monitor import MonitorManagementClient
@@ -50,9 +52,15 @@ class Clients:
     """The Azure clients for ``settings``, created lazily and safe to share between threads."""
 
     def __init__(
-        self, settings: CloudSettings, polling_interval: float = 5.0, lro_timeout: float = LRO_TIMEOUT
+        self,
+        settings: CloudSettings,
+        polling_interval: float = 5.0,
+        lro_timeout: float = LRO_TIMEOUT,
+        on_response: Callable[[int], object] | None = None,
     ) -> None:
+        """``on_response`` hears the HTTP status of every ARM response, retries included (/metrics)."""
         self.settings = settings
+        self.on_response = on_response
         self.polling_interval = polling_interval
         self.lro_timeout = lro_timeout
         self._lock = threading.Lock()
@@ -128,10 +136,21 @@ class Clients:
                 timeout=RETRY_TIMEOUT,
             ),
             "polling_interval": self.polling_interval,
+            "per_retry_policies": [_Responses(self.on_response)] if self.on_response else [],
         }
 
     def _verify(self) -> str | bool:
         return self.settings.ca_bundle or True
+
+
+class _Responses(SansIOHTTPPolicy):  # type: ignore[type-arg]
+    """Tells ``hear`` each response's status; per retry, so a 429 that was retried still counts."""
+
+    def __init__(self, hear: Callable[[int], object]) -> None:
+        self.hear = hear
+
+    def on_response(self, request: PipelineRequest, response: PipelineResponse) -> None:  # type: ignore[type-arg]
+        self.hear(response.http_response.status_code)
 
 
 class CloudCredential(DefaultAzureCredential):

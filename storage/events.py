@@ -200,6 +200,12 @@ def release(db: Database, ids: Sequence[int], claimer: str, error: str) -> int:
         return cursor.rowcount
 
 
+def counts(db: Database) -> dict[str, int]:
+    """Events ``queued`` (not yet posted) and ``posted``: what /metrics shows."""
+    row = db.execute(f"SELECT COUNT(*) - COUNT(posted_at), COUNT(posted_at) FROM {TABLE}").fetchone()
+    return {"queued": row[0], "posted": row[1]}
+
+
 def recent(db: Database, service: str | None = None, *, limit: int = DEFAULT_LIMIT) -> list[Event]:
     """The newest events (about one service, in any letter case, if given), newest first."""
     where, args = (None, []) if service is None else ("service = ?", [service])

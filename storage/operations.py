@@ -175,6 +175,12 @@ def requeue_or_fail_stale(
         return StaleSweep(requeued=tuple(requeued), failed=tuple(failed))
 
 
+def counts(db: Database) -> dict[tuple[str, str], int]:
+    """How many operations there are in each ``(state, kind)``: what /metrics shows."""
+    rows = db.execute(f"SELECT state, kind, COUNT(*) FROM {TABLE} GROUP BY state, kind").fetchall()
+    return {(state, kind): count for state, kind, count in rows}
+
+
 def list_operations(db: Database, *, limit: int = 50) -> list[Operation]:
     """The most recent operations, newest first, for status views."""
     rows = db.table(TABLE).rows_where(order_by="id DESC", limit=limit)
