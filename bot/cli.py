@@ -7,8 +7,9 @@ Both replace this process: the product never imports ``sandbox``, so a stand-in 
 with the client it tests.
 
 ``natlink serve``, ``natlink sweep --once``, ``natlink manifest``, ``natlink inventory`` (see
-``bot/inventory.py`` for its stable JSON shape) and ``natlink role`` (the Azure custom role with
-exactly natlink's actions, ``cloud/roles.py``) are the others.
+``bot/inventory.py`` for its stable JSON shape), ``natlink role`` (the Azure custom role with
+exactly natlink's actions, ``cloud/roles.py``) and ``natlink doctor`` (checks a deployment,
+``bot/doctor.py``) are the others.
 """
 
 from __future__ import annotations
@@ -63,6 +64,14 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="add the Network Watcher actions `verify` will use (optional)",
     )
+    doctor = commands.add_parser(
+        "doctor",
+        help="check settings, Slack, Azure and the database before anyone types /natlink "
+        "(exit 0 all good, 1 a blocker, 2 bad settings)",
+    )
+    doctor.add_argument(
+        "--socket-mode", action="store_true", help="check as `serve --socket-mode` runs (SLACK_APP_TOKEN)"
+    )
     serve = commands.add_parser("serve", help="run the bot: Slack over HTTP (or Socket Mode), Azure, workers")
     serve.add_argument(
         "--socket-mode", action="store_true", help="connect to Slack over Socket Mode (SLACK_APP_TOKEN)"
@@ -89,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.inventory import report
 
         return report(as_json=known.json)
+    if known.command == "doctor" and not rest:
+        from bot.doctor import main as doctor
+
+        return doctor(known.socket_mode)
     if known.command == "role" and not rest:
         return _role(known.side, known.scope, known.with_verify)
     parser.error(f"unknown command: {' '.join(argv)}")

@@ -30,3 +30,17 @@ def render(base_url: str | None, socket_mode: bool = False) -> str:
             f"--url must be an https origin such as https://natlink.example.com, not {base_url!r}"
         )
     return text.replace(PLACEHOLDER, base_url.rstrip("/"))
+
+
+def bot_scopes() -> tuple[str, ...]:
+    """The bot scopes app.yaml asks for: the one list ``natlink doctor`` checks a workspace's grant
+    against, so the manifest and the check cannot disagree. Read as text (PyYAML is a test-only
+    dependency): the items of ``oauth_config.scopes.bot``."""
+    lines = MANIFEST.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.strip() == "bot:") + 1
+    items = []
+    for line in lines[start:]:
+        if not line.strip().startswith("- "):
+            break
+        items.append(line.strip().removeprefix("- ").strip())
+    return tuple(items)

@@ -22,6 +22,7 @@ from commands.context import Config
 from storage import operations
 from storage.database import open_database
 
+from . import doctor
 from .app import build_app, web_client
 from .listeners import Deps
 from .poster import Poster
@@ -52,6 +53,8 @@ def serve(socket_mode: bool) -> int:
         print(f"natlink serve: {error}", file=sys.stderr)
         return 2
     open_database(settings.db_path)  # applies migrations once, before any thread starts
+    if not doctor.at_start(settings, socket_mode):  # logs the doctor's table; a blocker stops here
+        return 1
     config = Config(settings.admins, settings.allow_self_approval, settings.cloud.subscriptions)
     slack = web_client(settings)
     clients = Clients(settings.cloud)

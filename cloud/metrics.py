@@ -250,3 +250,18 @@ def _region(name: str) -> str:
 
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def answers(clients: Clients, subscription: str, region: str) -> Unreadable | None:
+    """Whether Azure Monitor answers for ``subscription`` (None: it does). ``natlink doctor``'s check,
+    with the cheapest call a sweep makes: one metric (NAT port usage) in one region."""
+
+    def read() -> Reading:
+        now = datetime.now(UTC)
+        return _query(clients.monitor(subscription), subscription, _region(region), NAT_PORTS_USAGE, now)
+
+    try:
+        found = read_or_unreadable(subscription, read)
+    except CloudError as error:
+        return Unreadable(subscription, error.code, error.message)
+    return found if isinstance(found, Unreadable) else None

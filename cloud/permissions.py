@@ -86,9 +86,16 @@ def _merged(needs: Sequence[Need]) -> list[Need]:
     return [Need(scopes[key], tuple(actions)) for key, actions in by_scope.items()]
 
 
+def missing_at(clients: Clients, scope: str, actions: Iterable[str]) -> list[str] | None:
+    """The ``actions`` natlink's identity lacks at ``scope`` (a subscription or resource group);
+    None when the Permissions API did not answer. ``natlink doctor`` asks it per subscription, to
+    name every gap before anyone types /natlink, not at a verb's first write."""
+    held = _read(clients, scope)
+    return None if held is None else [a for a in actions if not allowed(held, a)]
+
+
 def _missing(clients: Clients, need: Need) -> list[str]:
-    held = _read(clients, need.scope)
-    return [] if held is None else [a for a in need.actions if not allowed(held, a)]
+    return missing_at(clients, need.scope, need.actions) or []
 
 
 def _read(clients: Clients, scope: str) -> list[dict[str, Any]] | None:

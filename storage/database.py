@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from storage.migrations import migrate
+from storage.migrations import migrate, schema_version
 
 DEFAULT_BUSY_TIMEOUT_SECONDS = 10.0
 PRIVATE = 0o600
@@ -48,6 +48,23 @@ def open_database(path: str | Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOU
         db.close()
         raise
     return db
+
+
+def probe(path: str | Path, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT_SECONDS) -> int:
+    """Prove natlink can write the database at ``path`` (a write lock taken and given back, nothing
+    changed) and return its schema version, without migrating: ``natlink doctor`` reports what
+    ``open_database`` would apply at serve start. Raises ``OSError`` or ``sqlite3.Error``."""
+    if str(path) not in IN_MEMORY:
+        _keep_private(Path(path))
+        if not os.access(path, os.W_OK):
+            raise PermissionError(f"{path} is not writable by this user")
+    conn = sqlite3.connect(str(path), timeout=busy_timeout)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("ROLLBACK")
+        return schema_version(Database(conn))
+    finally:
+        conn.close()
 
 
 def _keep_private(path: Path) -> None:
