@@ -22,9 +22,10 @@ from commands.context import Config
 from storage import operations
 from storage.database import open_database
 
-from . import doctor
+from . import doctor, logs
 from .app import build_app, web_client
 from .listeners import Deps
+from .metrics import Metrics
 from .poster import Poster
 from .scheduler import Jobs, holder_name
 from .scheduler import start as start_scheduler
@@ -37,10 +38,13 @@ log = logging.getLogger("natlink")
 
 def _logging() -> None:
     """natlink's own lines at NATLINK_LOG_LEVEL; the libraries' per-request and per-job chatter only as warnings."""
-    logging.basicConfig(
-        level=os.environ.get("NATLINK_LOG_LEVEL", "INFO"),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    try:
+        logs.configure(
+            os.environ.get("NATLINK_LOG_LEVEL", "INFO"), os.environ.get("NATLINK_LOG_FORMAT", "text")
+        )
+    except ValueError as error:
+        logs.configure(os.environ.get("NATLINK_LOG_LEVEL", "INFO"), "text")
+        log.error("%s; logging as text", error)
     for noisy in ("apscheduler", "azure", "slack_bolt", "slack_sdk"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -56,17 +60,28 @@ def serve(socket_mode: bool) -> int:
     if not doctor.at_start(settings, socket_mode):  # logs the doctor's table; a blocker stops here
         return 1
     config = Config(settings.admins, settings.allow_self_approval, settings.cloud.subscriptions)
-    slack = web_client(settings)
-    clients = Clients(settings.cloud)
+    metrics = Metrics(settings.db_path)
+    slack = web_client(
+        settings, on_error=lambda method, error: metrics.slack_errors.labels(method, error).inc()
+    )
+    clients = Clients(settings.cloud, on_response=lambda status: metrics.arm.labels(str(status)).inc())
     workers = Workers(
         WorkerSettings(settings.db_path, settings.workers, timedelta(seconds=settings.stale_seconds)),
         config,
         clients,
         slack,
     )
-    deps = Deps(settings.db_path, config, workers.wake)
+    deps = Deps(settings.db_path, config, workers.wake, lambda verb, s: metrics.ack.labels(verb).observe(s))
     app = build_app(settings, deps, slack)
-    jobs = Jobs(settings.db_path, config, clients, Poster(slack), settings.schedule, holder_name())
+    jobs = Jobs(
+        settings.db_path,
+        config,
+        clients,
+        Poster(slack),
+        settings.schedule,
+        holder_name(),
+        metrics.sweeps.observe,
+    )
     workers.start()
     scheduler = start_scheduler(jobs, settings.schedule)
     try:
@@ -77,7 +92,7 @@ def serve(socket_mode: bool) -> int:
             def health() -> dict[str, object]:
                 return {"ok": workers.alive() > 0, "workers": workers.alive(), "queued": _queued(deps.db())}
 
-            server = HttpServer(wsgi_application(app, health), settings.host, settings.port)
+            server = HttpServer(wsgi_application(app, health, metrics.render), settings.host, settings.port)
             log.info("natlink serving on %s:%s", settings.host, server.port)
             server.serve()
     finally:
