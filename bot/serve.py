@@ -19,7 +19,8 @@ from cloud.clients import Clients
 from cloud.errors import CloudError
 from cloud.settings import SettingsError
 from commands.context import Config
-from storage import operations
+from commands.sweep import sweep
+from storage import leases, operations
 from storage.database import open_database
 
 from . import doctor, logs
@@ -27,7 +28,7 @@ from .app import build_app, web_client
 from .listeners import Deps
 from .metrics import Metrics
 from .poster import Poster
-from .scheduler import Jobs, holder_name
+from .scheduler import LEASE, Jobs, holder_name
 from .scheduler import start as start_scheduler
 from .server import HttpServer, wsgi_application
 from .settings import BotSettings
@@ -108,8 +109,8 @@ def _queued(db: Database) -> int:
 
 
 def sweep_once() -> int:
-    """``natlink sweep --once``: one sweep, post what it found (if no other instance holds the
-    scheduler lease; that one posts), exit 0. For cron, and for operators who want to see now."""
+    """``natlink sweep --once``: one sweep now, exit 0. It posts what it found, unless another
+    instance holds the scheduler lease: that one posts. For cron, and for operators who want to see now."""
     _logging()
     try:
         settings = BotSettings.from_env(os.environ)
@@ -127,11 +128,17 @@ def sweep_once() -> int:
         holder_name(),
     )
     try:
-        if not jobs.holds_lease():
-            print("natlink sweep: another natlink instance holds the scheduler lease; it sweeps and posts.")
+        if jobs.holds_lease():
+            print(f"natlink sweep: {jobs.sweep()} event(s) found and posted.")
             return 0
-        found = jobs.sweep()
-        print(f"natlink sweep: {found} event(s) found and posted.")
+        # Another instance (natlink serve) holds the lease: sweep all the same, since a sweep records
+        # and queues in one transaction and events are deduplicated, and leave posting to it.
+        found = sweep(jobs.db(), config, jobs.clients).events
+        holder = leases.current(jobs.db(), LEASE)
+        print(
+            f"natlink sweep: {found} event(s) found; the running natlink instance "
+            f"({holder.holder if holder else 'another process'}) posts them."
+        )
     except CloudError as error:
         print(f"natlink sweep: {error.code}: {error.message}\nhint: {error.hint or 'none'}", file=sys.stderr)
         return 1

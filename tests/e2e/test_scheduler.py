@@ -42,3 +42,27 @@ def test_sweep_once_for_cron(sandbox, slack, tmp_path, compute_b) -> None:
     assert observations.meta(open_database(tmp_path / "natlink.db"), "last_sweep")
     second = once()
     assert second.returncode == 0 and "0 event(s)" in second.stdout
+
+
+def test_sweep_once_while_serve_runs_sweeps_and_leaves_posting_to_serve(
+    bot, driver, slack, sandbox, compute_b
+) -> None:
+    """Issue 14: it used to print that another instance holds the lease and do nothing, so an
+    operator who wanted to see now saw nothing until the next scheduled sweep."""
+    create_rdp_vmb(driver, slack)
+    db = open_database(database(bot))
+    wait_for(lambda: observations.meta(db, "last_sweep"), 30, "serve's first (baseline) sweep")
+    compute_b.virtual_machines.begin_power_off("rg-team-b", "VM-Win2019-2").result()
+    env = environment(sandbox, slack, database(bot), 3000)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli", "sweep", "--once"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1 event(s) found; the running natlink instance" in done.stdout, done.stdout
+    wait_for(
+        lambda: find(slack, "team-b", "VM-Win2019-2 (10.2.0.5) is *stopped*"), 30, "serve posting the alert"
+    )
