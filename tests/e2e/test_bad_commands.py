@@ -41,5 +41,6 @@ def test_bad_commands_are_answered_privately(bot, driver, slack) -> None:
         assert "Traceback" not in reply.text, text
     assert operations.list_operations(open_database(database(bot))) == []
     assert slack.messages() == [], "each answer is the ack itself; nothing is posted"
-    assert [c["method"] for c in slack.calls()] in ([], ["auth.test"]), slack.calls()
+    # auth.test only: bolt's own, and natlink doctor's at serve start
+    assert {c["method"] for c in slack.calls()} <= {"auth.test"}, slack.calls()
     assert "Traceback" not in bot.log.read_text()
