@@ -98,11 +98,9 @@ def test_a_portal_decision_before_natlink_ever_saw_the_connection_is_taken_up(
     assert requests.get_request(db, request.id).state == "approved"
 
 
-def test_a_connection_removed_before_natlink_ever_saw_it_ends_its_request(
-    db, config, clients, managed, net_a, net_b
-) -> None:
-    """Found by the soak: a pending request whose connection went (the endpoint deleted in the
-    portal) before any sweep had seen it stayed 'pending' in natlink, with nothing in Azure."""
+def _requested(db, managed, net_a, net_b, state: str):
+    """bob's request for rdp-vmb with its endpoint pe-mine and connection recorded, in ``state``,
+    as natlink leaves it once Azure made them (no sweep has seen the connection)."""
     request = requests.create_request(
         db, request_id=new_request_id(), service="rdp-vmb", requester="U0BOB", consumer_subscription=TEAM_A
     )
@@ -111,7 +109,15 @@ def test_a_connection_removed_before_natlink_ever_saw_it_ends_its_request(
     ).result()
     (connection,) = net_b.private_link_services.list_private_endpoint_connections(B_RG, "rdp-vmb")
     requests.attach_endpoint(db, request.id, pe_id=pe.id, pe_name="pe-mine", connection_id=connection.id)
-    requests.set_state(db, request.id, "pending")
+    return requests.set_state(db, request.id, state)
+
+
+def test_a_connection_removed_before_natlink_ever_saw_it_ends_its_request(
+    db, config, clients, managed, net_a, net_b
+) -> None:
+    """Found by the soak: a pending request whose connection went (the endpoint deleted in the
+    portal) before any sweep had seen it stayed 'pending' in natlink, with nothing in Azure."""
+    request = _requested(db, managed, net_a, net_b, "pending")
     net_a.private_endpoints.begin_delete(A_RG, "pe-mine").result()
     _sweep(db, config, clients, 0)
     assert requests.get_request(db, request.id).state == "gone"
@@ -122,15 +128,7 @@ def test_a_connection_removed_after_the_baseline_is_told_once(
     db, config, clients, managed, net_a, net_b
 ) -> None:
     _sweep(db, config, clients, 0)
-    request = requests.create_request(
-        db, request_id=new_request_id(), service="rdp-vmb", requester="U0BOB", consumer_subscription=TEAM_A
-    )
-    pe = net_a.private_endpoints.begin_create_or_update(
-        A_RG, "pe-mine", pe_body(managed.alias, token(request.id))
-    ).result()
-    (connection,) = net_b.private_link_services.list_private_endpoint_connections(B_RG, "rdp-vmb")
-    requests.attach_endpoint(db, request.id, pe_id=pe.id, pe_name="pe-mine", connection_id=connection.id)
-    requests.set_state(db, request.id, "pending")
+    request = _requested(db, managed, net_a, net_b, "pending")
     net_a.private_endpoints.begin_delete(A_RG, "pe-mine").result()
     assert _sweep(db, config, clients, 5).events == 1
     (event,) = events.pending(db)
@@ -156,15 +154,7 @@ def test_the_open_requests_of_a_service_gone_from_azure_are_gone_too(
 ) -> None:
     """Found by the soak: a delete --force interrupted after the private link service went left
     its approved request 'approved' with no connection anywhere."""
-    request = requests.create_request(
-        db, request_id=new_request_id(), service="rdp-vmb", requester="U0BOB", consumer_subscription=TEAM_A
-    )
-    pe = net_a.private_endpoints.begin_create_or_update(
-        A_RG, "pe-mine", pe_body(managed.alias, token(request.id))
-    ).result()
-    (connection,) = net_b.private_link_services.list_private_endpoint_connections(B_RG, "rdp-vmb")
-    requests.attach_endpoint(db, request.id, pe_id=pe.id, pe_name="pe-mine", connection_id=connection.id)
-    requests.set_state(db, request.id, "approved")
+    request = _requested(db, managed, net_a, net_b, "approved")
     observations.set_meta(db, LAST_SWEEP, T0.isoformat())  # a sweep ran before natlink saw it
     net_b.private_link_services.begin_delete(B_RG, "rdp-vmb").result()
     assert _sweep(db, config, clients, 5).events == 2
