@@ -59,7 +59,7 @@ def decide(clients: Clients, service_id: str, match: str, decision: str, descrip
         state.status = STATUSES[decision]
         state.description = decision_description(token, description)
         network.private_link_services.update_private_endpoint_connection(group, name, conn.name, conn)
-        read = _read_back(clients, service_id, conn.name, STATUSES[decision])
+        read = read_back_connection(clients, service_id, conn.name, STATUSES[decision])
     except ResourceNotFoundError as exc:
         # ServiceNotFound: natlink's own code
         raise CloudError("ServiceNotFound", f"No private link service {service_id}.", service_id) from exc
@@ -127,7 +127,9 @@ READ_BACK_TRIES, READ_BACK_PAUSE_SECONDS = 3, 0.5
 slow replica from a decision that did not hold."""
 
 
-def _read_back(clients: Clients, service_id: str, connection: str, wanted: str) -> PrivateEndpointConnection:
+def read_back_connection(
+    clients: Clients, service_id: str, connection: str, wanted: str
+) -> PrivateEndpointConnection:
     """The connection as Azure now shows it; ``DecisionNotApplied`` when it does not show ``wanted``."""
     sub, group, name = service_path(service_id)
     network = clients.network(sub)

@@ -18,6 +18,8 @@ may use the same subnet, and Azure refuses the change while any NAT IP is there 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.network import NetworkManagementClient
@@ -25,7 +27,7 @@ from azure.mgmt.network.models import LoadBalancer, PrivateEndpointConnection, P
 
 from . import ids, lb, permissions
 from .clients import Clients
-from .decide import decision_description
+from .decide import decision_description, read_back_connection
 from .errors import CloudError
 from .lookup import get_or_none
 from .services import service_path
@@ -35,6 +37,18 @@ from .tokens import parse_token
 OPEN = {"pending", "approved"}
 
 
+@dataclass(frozen=True)
+class Rejected:
+    """A connection a forced delete rejected, as Azure answered the write: enough to find its request."""
+
+    connection_id: str
+    endpoint_id: str | None
+    token: str | None
+
+
+OnRejected = Callable[[Rejected], None]
+
+
 def delete_service(
     clients: Clients,
     service_id: str,
@@ -42,12 +56,15 @@ def delete_service(
     progress: Progress | None = None,
     *,
     natlink_lb: bool = True,
+    on_rejected: OnRejected | None = None,
 ) -> None:
     """Delete the private link service ``service_id`` and what natlink built for it; rerun to finish.
 
     ``natlink_lb`` is False for a service exposed on a user's LB (``--lb``): then only the private
     link service goes. Even when True, only LBs tagged ``managed-by: natlink`` are changed.
-    Returns only once Azure, read back, holds nothing natlink made for the service.
+    Returns only once Azure, read back, holds nothing natlink made for the service. Each connection
+    a forced delete rejects is handed to ``on_rejected`` at once: a later step may fail, and the
+    caller must not go on calling that access open.
     """
     sub, group, name = service_path(service_id)
     network = clients.network(sub)
@@ -56,7 +73,7 @@ def delete_service(
         pls = get_or_none(network.private_link_services.get, group, name)
     permissions.require(clients, f"delete {name}", [_needs(service_id, force, natlink_lb)])
     if pls is not None:
-        _delete_pls(clients, pls, force, steps)
+        _delete_pls(clients, pls, force, steps, on_rejected or (lambda _: None))
     if natlink_lb:
         with steps.step("find natlink's load balancer parts", service_id):
             holding = _natlink_lbs_holding(network, group, name)
@@ -76,7 +93,9 @@ def _needs(service_id: str, force: bool, natlink_lb: bool) -> permissions.Need:
     return permissions.Need(permissions.group_of(service_id), tuple(actions))
 
 
-def _delete_pls(clients: Clients, pls: PrivateLinkService, force: bool, steps: Steps) -> None:
+def _delete_pls(
+    clients: Clients, pls: PrivateLinkService, force: bool, steps: Steps, on_rejected: OnRejected
+) -> None:
     """Reject the open connections (only when forced), then delete the private link service."""
     sub, group, name = service_path(pls.id)
     network = clients.network(sub)
@@ -97,6 +116,9 @@ def _delete_pls(clients: Clients, pls: PrivateLinkService, force: bool, steps: S
             state.status = "Rejected"
             state.description = decision_description(token, f"service {name} is being deleted")
             network.private_link_services.update_private_endpoint_connection(group, name, conn.name, conn)
+            answer = read_back_connection(clients, pls.id, conn.name, "Rejected")
+            endpoint = answer.private_endpoint.id if answer.private_endpoint else None
+            on_rejected(Rejected(conn.id, endpoint, token))
             steps.done(f"connection {conn.name}: rejected")
     with steps.step(f"private link service {name}", pls.id):
         wait(

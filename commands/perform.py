@@ -21,7 +21,7 @@ from .enforce import enforce_located
 from .escapes import escape
 from .grammar import parse
 from .replies import Outcome, Refusal
-from .usecase import Job, Payload, Progress, failed
+from .usecase import Job, Payload, Progress, failed, refused
 from .verbs import VERBS
 
 
@@ -90,8 +90,4 @@ def run(ctx: Context, clients: Clients, loaded: Loaded, progress: Progress) -> O
             return Outcome(located)
         return verb.run(Job(ctx, clients, payload, located, progress))
     except CloudError as error:
-        failed(ctx, verb.name, payload.audit_target, error)
-        problem = f"{escape(error.code)}: {escape(error.message)}"
-        if error.exists:
-            problem += f"\nAlready in Azure: {escape(', '.join(error.exists))}"
-        return Outcome(Refusal(problem, hint=error.hint or None))
+        return Outcome(refused(ctx, verb.name, payload.audit_target, error))

@@ -18,6 +18,7 @@ from cloud.errors import CloudError
 from storage import audit
 
 from .context import Context
+from .escapes import escape
 from .policy import Resource
 from .replies import Outcome, Refusal
 
@@ -85,6 +86,15 @@ Locate = Callable[[Context, Clients, Payload], "Located | Refusal"]
 def succeeded(ctx: Context, action: str, target: str, reason: str = "") -> None:
     """Audit a change once Azure and natlink's records both hold it."""
     audit.record(ctx.db, actor=ctx.actor, action=action, target=target, outcome="succeeded", reason=reason)
+
+
+def refused(ctx: Context, action: str, target: str, error: CloudError) -> Refusal:
+    """Audit ``error`` as :func:`failed` does, and word it for the person who asked."""
+    failed(ctx, action, target, error)
+    problem = f"{escape(error.code)}: {escape(error.message)}"
+    if error.exists:
+        problem += f"\nAlready in Azure: {escape(', '.join(error.exists))}"
+    return Refusal(problem, hint=error.hint or None)
 
 
 def failed(ctx: Context, action: str, target: str, error: CloudError) -> None:

@@ -59,7 +59,9 @@ def test_a_delete_the_lb_refused_is_finished_by_a_rerun(bot, driver, slack, sand
     assert _delete(driver, db, 2) == ["failed", "failed"], "a rerun Azure refuses again is no success"
     assert not find(slack, "team-b", "rdp-vmb deleted")
     assert services.get_service(db, "rdp-vmb").state != "deleted", "records stay until Azure is clean"
-    assert requests.get_request(db, request_id).state != "removed"
+    assert requests.get_request(db, request_id).state == "removed", (
+        "its connection was rejected, then the PLS went"
+    )
 
     assert _delete(driver, db, 3) == ["failed", "failed", "succeeded"]
     wait_for(lambda: find(slack, "team-b", "rdp-vmb deleted"), 30, "the deleted reply")
@@ -75,4 +77,33 @@ def test_a_delete_the_lb_refused_is_finished_by_a_rerun(bot, driver, slack, sand
     pools = [p.id.rsplit("/", 1)[1] for p in nic.ip_configurations[0].load_balancer_backend_address_pools]
     assert pools == ["pool-ssh-vmb"]
     assert services.get_service(db, "rdp-vmb").state == "deleted"
+    assert requests.get_request(db, request_id).state == "removed"
+
+
+def test_connections_a_failed_forced_delete_rejected_close_their_requests(
+    bot, driver, slack, sandbox, net_b
+) -> None:
+    """Found by the soak (seed 534693630): ``delete --force`` rejected the open connections, then
+    Azure failed the private link service's DELETE. The requests stayed pending while Azure held
+    them Rejected; each must be closed as it is rejected, and its requester told."""
+    request_id = request_id_of(pending_request(driver, slack))
+    sandbox.control("POST", "lro-failures", {"type": "privateLinkServices", "code": "InternalServerError"})
+    db = open_database(database(bot))
+
+    assert _delete(driver, db, 1) == ["failed"]
+    pls = net_b.private_link_services.get(GROUP, "rdp-vmb")
+    assert [c.private_link_service_connection_state.status for c in pls.private_endpoint_connections] == [
+        "Rejected"
+    ]
+    assert requests.get_request(db, request_id).state == "removed", (
+        "Azure rejected it: it is no longer pending"
+    )
+    assert services.get_service(db, "rdp-vmb").state == "active", "the service is still in Azure"
+    wait_for(lambda: find(slack, "team-b", "rejected"), 30, "the failed delete's reply to name the rejection")
+    wait_for(lambda: find(slack, slack.user("bob"), "rdp-vmb"), 30, "bob to learn his request was closed")
+    card = wait_for(lambda: find(slack, "team-b", "being deleted"), 30, "the card to close")
+    assert "natlink_approve" not in str(card["message"].get("blocks")), "no buttons left on a closed card"
+
+    assert _delete(driver, db, 2) == ["failed", "succeeded"]
+    assert "rdp-vmb" not in [s.name for s in net_b.private_link_services.list_by_subscription()]
     assert requests.get_request(db, request_id).state == "removed"
