@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from . import apiversions, compute, ids, loadbalancer, lro, metrics, privatelink, rbac
+from . import apiversions, compute, ids, loadbalancer, lro, metrics, privatelink, rbac, watcher
 from .common import rendered
 from .errors import ArmError, bad_request, not_found, parent_not_found
 from .network import Subnets, check_subnet_unused, render_subnet
@@ -268,6 +268,8 @@ def resource(world: World, req: Request, p: dict[str, str]) -> Response:
     stored = kind.put(world, rid, parsed, _json_body(req))
     stored["properties"]["provisioningState"] = "Updating"
     world.put(stored)
+    if existing is None and stored["type"] == "Microsoft.Network/virtualNetworks":
+        watcher.enable(world, parsed.subscription, stored["location"])
     op = world.start_operation("put", stored["id"])
     return (200 if existing else 201), world.render(stored), operation_headers(world, req, op, location=False)
 
@@ -373,6 +375,58 @@ def vm_action(world: World, req: Request, p: dict[str, str]) -> Response:
     action = next(a for a in compute.POWER_ACTIONS if a.lower() == p["action"].lower())
     compute.begin_power_action(world, rid, action)
     op = world.start_operation("action", rid, action=action)
+    return 202, None, operation_headers(world, req, op, location=True)
+
+
+# ------------------------------------------------------------- extensions
+_EXT = _RG + r"/providers/Microsoft\.Compute/virtualMachines/(?P<vm>[^/]+)/extensions"
+
+
+@route("GET", _EXT)
+def list_extensions(world: World, req: Request, p: dict[str, str]) -> Response:
+    """VirtualMachineExtensions_List: one ``value`` list, never paged."""
+    vm = world.require(_vm_id(p), "virtual machine")
+    return 200, {"value": [rendered(e) for e in compute.extensions(vm)]}, {}
+
+
+@route("GET PUT DELETE", _EXT + r"/(?P<name>[^/]+)")
+def vm_extension(world: World, req: Request, p: dict[str, str]) -> Response:
+    """VirtualMachineExtensions_Get/_CreateOrUpdate (200/201 and Azure-AsyncOperation) and _Delete
+    (202, or 204 when there is none)."""
+    vm = world.require(_vm_id(p), "virtual machine")
+    if req.method == "GET":
+        found = compute.extension(vm, p["name"])
+        if found is None:
+            raise not_found(f"{vm['id']}/extensions/{p['name']}", "extension")
+        return 200, rendered(found), {}
+    if req.method == "DELETE":
+        if compute.extension(vm, p["name"]) is None:
+            return 204, None, {}
+        compute.remove_extension(world, vm["id"], p["name"])
+        op = world.start_operation("query", f"{vm['id']}/extensions/{p['name']}")
+        return 202, None, operation_headers(world, req, op, location=True)
+    ext, existed = compute.put_extension(world, vm["id"], p["name"], _json_body(req))
+    op = world.start_operation("query", ext["id"])
+    return (200 if existed else 201), rendered(ext), operation_headers(world, req, op, location=False)
+
+
+# --------------------------------------------------------- network watcher
+_NW = _NET + r"/networkWatchers/(?P<nw>[^/]+)"
+
+
+def _watcher(world: World, p: dict[str, str]) -> Json:
+    rid = ids.resource_id(p["sub"], p["rg"], "Microsoft.Network", "networkWatchers", p["nw"])
+    return watcher.require_watcher(world, rid)
+
+
+@route("POST", _NW + r"/connectivityCheck")
+def connectivity_check(world: World, req: Request, p: dict[str, str]) -> Response:
+    """NetworkWatchers_CheckConnectivity, a long-running POST ("final-state-via": "location"):
+    202, and the ConnectivityInformation at the Location once done."""
+    nw = _watcher(world, p)
+    result, _ = watcher.check(world, nw, _json_body(req))
+    op = world.start_operation("query", nw["id"])
+    op["result"] = result
     return 202, None, operation_headers(world, req, op, location=True)
 
 

@@ -92,7 +92,7 @@ def instance_view(stored: Json) -> Json:
             },
             {"code": f"PowerState/{power}", "level": "Info", "displayStatus": POWER_NAMES[power]},
         ],
-    }
+    } | ({"extensions": extension_statuses(stored)} if extensions(stored) else {})
 
 
 class VirtualMachines:
@@ -109,7 +109,7 @@ class VirtualMachines:
         )
 
     def render(self, world: World, stored: Json) -> Json:
-        return rendered(stored)
+        return render_vm(stored)
 
     def check_delete(self, world: World, rid: str) -> None:
         # OperationNotAllowed: ARM's code: azure-docs common-deployment-errors.md
@@ -366,3 +366,113 @@ def scale_set_vm_view(stored: Json, instance: Json) -> Json:
 
 def render_scale_set_nic(nic: Json) -> Json:
     return rendered(nic)
+
+
+# ------------------------------------------------------------------ extensions
+# VM extensions (specification/compute/resource-manager/Microsoft.Compute/ComputeRP/stable/*/
+# virtualMachine.json: VirtualMachineExtensions_CreateOrUpdate/_Get/_Delete/_List). They are kept
+# inside the VM (``_extensions``) and shown in its GET as ``resources``, as examples/
+# virtualMachineExamples/VirtualMachine_Get.json shows them (shared/reference/azure-compute-examples).
+EXTENSION_TYPE = "Microsoft.Compute/virtualMachines/extensions"
+
+
+def extensions(vm: Json) -> list[Json]:
+    return vm.get("_extensions", [])
+
+
+def extension(vm: Json, name: str) -> Json | None:
+    return next((e for e in extensions(vm) if e["name"].lower() == name.lower()), None)
+
+
+def put_extension(world: World, vm_id: str, name: str, body: Json) -> tuple[Json, bool]:
+    """Create or replace an extension; ``publisher``, ``type`` and ``typeHandlerVersion`` are
+    required (VirtualMachineExtensionProperties). Returns it and whether it existed."""
+    vm = world.editable(vm_id)
+    if vm is None or "_power" not in vm:
+        # ResourceNotFound: ARM's code: azure-docs common-deployment-errors.md
+        raise ArmError(404, "ResourceNotFound", f"The Resource '{vm_id}' was not found.", target=vm_id)
+    props = properties(body)
+    missing = [k for k in ("publisher", "type", "typeHandlerVersion") if not isinstance(props.get(k), str)]
+    if missing:
+        raise bad_request(
+            # InvalidParameter: ARM's code: azure-docs common-deployment-errors.md
+            "InvalidParameter",
+            f"Required parameter '{missing[0]}' is missing (null).",
+            f"{vm_id}/extensions/{name}",
+        )
+    old = extension(vm, name)
+    ext = {
+        "name": old["name"] if old else name,
+        "id": old["id"] if old else f"{vm['id']}/extensions/{name}",
+        "type": EXTENSION_TYPE,
+        "location": vm["location"],
+        "tags": body.get("tags") or {},
+        "properties": {
+            "autoUpgradeMinorVersion": bool(props.get("autoUpgradeMinorVersion", False)),
+            "enableAutomaticUpgrade": bool(props.get("enableAutomaticUpgrade", False)),
+            "provisioningState": "Succeeded",
+            "publisher": props["publisher"],
+            "type": props["type"],
+            "typeHandlerVersion": props["typeHandlerVersion"],
+            "settings": props.get("settings") or {},
+        },
+    }
+    vm["_extensions"] = [e for e in extensions(vm) if e is not old] + [ext]
+    world.put(vm)
+    return ext, old is not None
+
+
+def remove_extension(world: World, vm_id: str, name: str) -> None:
+    vm = world.editable(vm_id)
+    if vm is not None and extension(vm, name) is not None:
+        vm["_extensions"] = [e for e in extensions(vm) if e["name"].lower() != name.lower()]
+        world.put(vm)
+
+
+def has_agent(vm: Json, publisher: str) -> bool:
+    """Whether an extension of ``publisher`` is provisioned on the VM."""
+    return any(
+        e["properties"]["publisher"].lower() == publisher.lower()
+        and e["properties"]["provisioningState"] == "Succeeded"
+        for e in extensions(vm)
+    )
+
+
+def render_vm(stored: Json) -> Json:
+    body = rendered(stored)
+    if extensions(stored):
+        body["resources"] = [rendered(e) for e in extensions(stored)]
+    return body
+
+
+def extension_statuses(stored: Json) -> list[Json]:
+    """The instance view's ``extensions``: each handler's type, version and status."""
+    return [
+        {
+            "name": e["name"],
+            "type": f"{e['properties']['publisher']}.{e['properties']['type']}",
+            "typeHandlerVersion": e["properties"]["typeHandlerVersion"],
+            "statuses": [
+                {
+                    "code": "ProvisioningState/succeeded",
+                    "level": "Info",
+                    "displayStatus": "Provisioning succeeded",
+                }
+            ],
+        }
+        for e in extensions(stored)
+    ]
+
+
+def primary_ip_config(world: World, vm: Json) -> Json:
+    """The primary IP configuration of the VM's primary NIC."""
+    nic_id = vm["properties"]["networkProfile"]["networkInterfaces"][0]["id"]
+    nic = world.require(nic_id, "network interface")
+    configs = nic["properties"]["ipConfigurations"]
+    return next((c for c in configs if c["properties"].get("primary")), configs[0])
+
+
+def ip_config(nic: Json, config_id: str) -> Json | None:
+    return next(
+        (c for c in nic["properties"]["ipConfigurations"] if c["id"].lower() == config_id.lower()), None
+    )

@@ -8,13 +8,24 @@ from __future__ import annotations
 
 import uuid
 
-from . import compute, ids, privatelink
+from . import compute, ids, privatelink, watcher
 from .common import NETWORK
 from .world import Json, World
 
 TEAM_A = "11111111-1111-1111-1111-111111111111"
 TEAM_B = "22222222-2222-2222-2222-222222222222"
 REGION = "japaneast"
+# The extension body `az vm extension set --publisher Microsoft.Azure.NetworkWatcher --name
+# NetworkWatcherAgentWindows` sends (azure-docs virtual-machines/extensions/network-watcher-windows.md).
+NETWORK_WATCHER_AGENT: Json = {
+    "location": REGION,
+    "properties": {
+        "publisher": watcher.AGENT_PUBLISHER,
+        "type": "NetworkWatcherAgentWindows",
+        "typeHandlerVersion": "1.4",
+        "autoUpgradeMinorVersion": True,
+    },
+}
 
 
 def apply(world: World, rid: str, body: Json) -> Json:
@@ -64,6 +75,7 @@ def add_vnet(
             },
         },
     )
+    watcher.enable(world, sub, location)  # as Azure does for a region's first VNet
     return rid
 
 
@@ -185,7 +197,10 @@ def add_vm(
             "properties": {"ipConfigurations": [{"name": "ipconfig1", "properties": config}]},
         },
     )
-    return compute.place_vm(world, sub, group, name, location, nic_id, "Windows")["id"]
+    vm_id = compute.place_vm(world, sub, group, name, location, nic_id, "Windows")["id"]
+    # The Network Watcher agent, as the portal installs it on first use of Network Watcher.
+    compute.put_extension(world, vm_id, "AzureNetworkWatcherExtension", NETWORK_WATCHER_AGENT)
+    return vm_id
 
 
 def seed_topology(world: World) -> None:

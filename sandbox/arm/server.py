@@ -33,6 +33,7 @@ from .network import (
     VirtualNetworks,
 )
 from .privatelink import PrivateEndpoints, PrivateLinkServices
+from .watcher import NetworkWatchers
 from .world import Json, Settings, World
 
 _OPENID = re.compile(r"^/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configuration$")
@@ -54,6 +55,7 @@ def make_world(state_path: Path | None = None, settings: Settings | None = None)
         RouteTables(),
         NatGateways(),
         PublicIPAddresses(),
+        NetworkWatchers(),
     ]
     return World(kinds, state_path=state_path, settings=settings)  # type: ignore[arg-type]
 

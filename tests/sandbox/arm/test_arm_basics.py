@@ -135,7 +135,13 @@ def test_resource_groups_are_listed_created_and_keep_their_region(sandbox, crede
     net = _client(sandbox, credential, TEAM_B)
     base = f"/subscriptions/{TEAM_B}/resourcegroups"
     status, listed = _send(net, "GET", f"{base}?api-version=2024-11-01")
-    assert (status, [g["name"] for g in listed["value"]]) == (200, ["rg-team-b"])
+    names = [g["name"] for g in listed["value"]]
+    # Sorted by name; NetworkWatcherRG is Azure's, made with the subscription's first VNet.
+    assert (
+        status == 200
+        and names == sorted(names, key=str.lower)
+        and {"rg-team-b", "NetworkWatcherRG"} <= set(names)
+    )
     status, made = _send(net, "PUT", f"{base}/rg-new?api-version=2024-11-01", {"location": "japaneast"})
     assert (status, made["location"], made["properties"]["provisioningState"]) == (
         201,
