@@ -21,6 +21,8 @@ from storage.records import NewEvent, Service
 from . import describe
 from .context import Config
 from .escapes import escape
+from .replies import requester
+from .usecases.verify import map_note
 from .values import STAR
 
 
@@ -61,11 +63,13 @@ def _service_lines(db: Database, service: Service, live: dict, rows: list, now: 
         return [f"*{escape(service.name)}*: down — not found in Azure"]
     health = service_health(found)
     lines = [f"*{escape(service.name)}*: {health.level} — {escape(health.reason)}"]
-    lines += [f"  {describe.mapping_row(m)}" for m in rows if m.service.lower() == service.name.lower()]
+    lines += [
+        f"  {describe.mapping_row(m)}{map_note(db, m, now)}" for m in rows if m.service.lower() == service.name.lower()
+    ]
     lines.append(f"  backends see the source as {', '.join(found.nat_ips) or '?'}")
     for request in requests.list_pending(db, service=service.name):
         age = now - request.created_at
         lines.append(
-            f"  waiting: `{request.id}` from {escape(request.requester)} for {int(age.total_seconds() // 3600)} h"
+            f"  waiting: `{request.id}` from {requester(request)} for {int(age.total_seconds() // 3600)} h"
         )
     return lines

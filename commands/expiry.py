@@ -55,7 +55,9 @@ def expire(db: Database, clients: Clients, now: datetime) -> int:
             f"`{request.id}` for *{escape(service.name)}* expired at {request.expires_at:%Y-%m-%d %H:%M} UTC; "
             "its connection was removed and the endpoint is now Disconnected."
         )
-        places = [c for c in (service.owner_channel, request.requester) if c]
+        places = [
+            c for c in (service.owner_channel, None if request.made_outside else request.requester) if c
+        ]
         events.add_many(
             db,
             [

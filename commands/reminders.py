@@ -15,6 +15,7 @@ from storage.records import LinkRequest, NewEvent
 
 from .context import Config
 from .escapes import escape
+from .replies import requester
 
 
 def queue_reminders(db: Database, config: Config, remind_after: timedelta, now: datetime) -> int:
@@ -38,7 +39,7 @@ def _to_owners(db: Database, request: LinkRequest, age: timedelta) -> list[NewEv
 def _event(request: LinkRequest, channel: str, who: str, age: timedelta) -> NewEvent:
     hours = int(age.total_seconds() // 3600)
     line = (
-        f"`{request.id}` for *{escape(request.service)}* from {escape(request.requester)} has waited {hours} h "
+        f"`{request.id}` for *{escape(request.service)}* from {requester(request)} has waited {hours} h "
         f"for a decision: `/natlink approve {request.id}` or `/natlink reject {request.id}`."
     )
     return NewEvent(

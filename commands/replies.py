@@ -97,6 +97,16 @@ class Tell:
 Notice = CardNeeded | CardDecided | CardReopened | CardClosed | Tell
 
 
+def requester(request: LinkRequest) -> str:
+    """Who asked, as a live mention, or plain words for a connection made outside natlink."""
+    return request.requester if request.made_outside else f"<@{request.requester}>"
+
+
+def tell_requester(request: LinkRequest, reply: Reply) -> tuple[Tell, ...]:
+    """The requester's message, or none for a connection made outside natlink: nobody to tell."""
+    return () if request.made_outside else (Tell(request.requester, reply),)
+
+
 @dataclass(frozen=True)
 class Outcome:
     """How an operation ended: the actor's final reply, and notices for others."""

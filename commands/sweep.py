@@ -26,14 +26,13 @@ from cloud.metrics import Signals
 from cloud.model import Service as LiveService
 from storage import channel_subscriptions, events, observations, requests, services
 from storage.observations import Keep
-from storage.records import Changes, LinkRequest, NewEvent, RequestState, Service
+from storage.records import OUTSIDE, Changes, LinkRequest, NewEvent, RequestState, Service
 from storage.transactions import write
 
 from .context import Config
 from .escapes import escape
 
 LAST_SWEEP = "last_sweep"
-OUTSIDE = "outside natlink"
 ADVICE = {  # what a person can do about each kind of finding; good news needs none
     "service_gone": "It was deleted outside natlink, or a natlink delete was interrupted. `/natlink delete` finishes the delete and forgets it; `/natlink create` recreates it.",
     "provisioning_failed": "Run the same `/natlink create` again to converge it, or look at the service in the portal.",
@@ -91,7 +90,7 @@ def _transitions(changes: Changes) -> list[tuple[str, dict | None, dict]]:  # ty
 
 def _who(request: LinkRequest | None) -> str:
     """Who asked for the connection, when natlink knows (not for one made outside it)."""
-    if request is None or request.requester == OUTSIDE:
+    if request is None or request.made_outside:
         return ""
     return f" (`{request.id}` from <@{request.requester}>)"
 

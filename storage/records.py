@@ -93,6 +93,10 @@ class Grant:
         return parts[1] if len(parts) == 2 else None
 
 
+OUTSIDE = "outside natlink"
+"""The requester recorded for a connection made outside natlink (the portal, a script): nobody in Slack."""
+
+
 @dataclass(frozen=True)
 class LinkRequest:
     """A consumer's request for a private endpoint to a service: the "link"."""
@@ -118,6 +122,11 @@ class LinkRequest:
     created_at: datetime
     updated_at: datetime
     operation_id: int | None = None
+
+    @property
+    def made_outside(self) -> bool:
+        """Whether the connection was made outside natlink, so no person asked and none is told."""
+        return self.requester == OUTSIDE
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,11 @@ from storage.transactions import write
 from .. import payloads
 from ..context import Context
 from ..escapes import escape, plain
-from ..replies import CardClosed, CardDecided, CardReopened, Outcome, Queued, Refusal, Reply, Tell
+from ..replies import CardClosed, CardDecided, CardReopened, Outcome, Queued, Refusal, Reply, tell_requester
 from ..resources import stored_request
 from ..usecase import Job, Payload, failed, succeeded
 from .request import mapping_lines
+from .verify import after_approval
 
 DECIDED = {"approve": "approved", "reject": "rejected"}
 
@@ -122,8 +123,11 @@ def run(job: Job[Decide, None]) -> Outcome:
     ]
     if verb == "approve":
         outcome += list(mapping_lines(job.clients, service, request))
-    tell = Tell(request.requester, Reply(f"Your request {request.id} was {request.state}", tuple(outcome)))
-    return Outcome(Reply(f"{request.id} {request.state}", tuple(outcome)), (CardDecided(request), tell))
+    if verb == "approve" and job.clients.settings.verify_after_approval:
+        after_approval(ctx, request.id)
+        outcome.append(f"natlink now verifies the link (`/natlink verify {request.id}`); its result follows.")
+    tell = tell_requester(request, Reply(f"Your request {request.id} was {request.state}", tuple(outcome)))
+    return Outcome(Reply(f"{request.id} {request.state}", tuple(outcome)), (CardDecided(request), *tell))
 
 
 def _rejected_in_azure(
@@ -143,8 +147,8 @@ def _rejected_in_azure(
         "Azure cannot approve a rejected connection."
     )
     hint = f"The requester can ask again with `{escape(again)}`; natlink replaces the rejected endpoint."
-    tell = Tell(request.requester, Reply(f"Your request {request.id} was rejected", (line, hint)))
-    return Outcome(Refusal(line, hint=hint), (CardDecided(settled), tell))
+    tell = tell_requester(request, Reply(f"Your request {request.id} was rejected", (line, hint)))
+    return Outcome(Refusal(line, hint=hint), (CardDecided(settled), *tell))
 
 
 def _gone_from_azure(
@@ -162,10 +166,10 @@ def _gone_from_azure(
     hint = (
         f"The requester can ask again with `{escape(f'/natlink request {service.name} {_place(request)}')}`."
     )
-    tell = Tell(request.requester, Reply(f"Your request {request.id} is gone", (line, hint)))
+    tell = tell_requester(request, Reply(f"Your request {request.id} is gone", (line, hint)))
     return Outcome(
         Refusal(line, hint=hint),
-        (CardClosed(gone, "Gone: its connection was removed outside natlink."), tell),
+        (CardClosed(gone, "Gone: its connection was removed outside natlink."), *tell),
     )
 
 

@@ -18,8 +18,7 @@ from storage.records import LinkRequest, Service
 
 from ..context import Context
 from ..escapes import escape
-from ..replies import CardClosed, Notice, Outcome, Refusal, Reply, Tell
-from ..sweep import OUTSIDE
+from ..replies import CardClosed, Notice, Outcome, Refusal, Reply, tell_requester
 from ..usecase import Job, Payload, refused, succeeded
 
 OPEN_STATES = ("requested", "pending", "approved")
@@ -37,6 +36,14 @@ def run(job: Job[Delete, None]) -> Outcome:
     service = services.get_service(ctx.db, job.payload.service)
     if service is None:
         return Outcome(Refusal(f"natlink no longer knows *{escape(job.payload.service)}*."))
+    if services.is_adopted(ctx.db, service.name):  # natlink never changes what it adopted
+        return Outcome(
+            Refusal(
+                f"natlink adopted *{escape(service.name)}*: its private link service and load balancer are "
+                "not natlink's to delete, and are left as they are.",
+                hint=f"`/natlink forget {escape(service.name)}` stops natlink watching it.",
+            )
+        )
     closed: list[LinkRequest] = []
     try:
         delete_service(
@@ -102,6 +109,5 @@ def _notices(ctx: Context, service: Service, closed: list[LinkRequest]) -> tuple
     for request in closed:
         line = f"`{request.id}` for *{escape(service.name)}* is closed: {why}; its connection was rejected."
         notices.append(CardClosed(request, f"Closed: {why}."))
-        if request.requester != OUTSIDE:  # a connection made outside natlink has nobody to tell
-            notices.append(Tell(request.requester, Reply(f"Your access to {service.name} ended", (line,))))
+        notices += tell_requester(request, Reply(f"Your access to {service.name} ended", (line,)))
     return tuple(notices)

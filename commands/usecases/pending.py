@@ -8,7 +8,7 @@ from storage import owners, requests
 
 from ..context import Context
 from ..escapes import escape
-from ..replies import Reply
+from ..replies import Reply, requester
 from ..usecase import Paged
 
 
@@ -22,7 +22,7 @@ def answer(ctx: Context, payload: Paged, now: datetime | None = None) -> Reply:
         if (ctx.is_admin and not payload.mine) or r.service in mine or r.requester == ctx.actor
     ]
     lines = tuple(
-        f"`{r.id}` *{escape(r.service)}* from <@{r.requester}> — waiting {_age(now - r.created_at)}"
+        f"`{r.id}` *{escape(r.service)}* from {requester(r)} — waiting {_age(now - r.created_at)}"
         f"{' — ' + escape(r.reason) if r.reason else ''}"
         for r in waiting
     )

@@ -18,7 +18,7 @@ from storage import events, requests
 from storage.records import LinkRequest, Service
 
 from ..escapes import escape
-from ..replies import Outcome, Refusal, Reply, Tell
+from ..replies import Outcome, Refusal, Reply, tell_requester
 from ..resources import stored_request
 from ..usecase import Job, Payload, succeeded
 
@@ -47,7 +47,7 @@ def run(job: Job[Revoke, None]) -> Outcome:
         "its endpoint is now Disconnected."
     )
     return Outcome(
-        Reply(f"{request.id} revoked", (line,)), (Tell(request.requester, Reply("Access revoked", (line,))),)
+        Reply(f"{request.id} revoked", (line,)), tell_requester(request, Reply("Access revoked", (line,)))
     )
 
 

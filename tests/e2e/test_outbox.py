@@ -9,6 +9,7 @@ and that one whose message copies another request's token gets a card of its own
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -103,6 +104,9 @@ def test_an_endpoint_made_outside_natlink_gets_one_card(bot, driver, slack, sand
     assert _cards(slack, "pe-portal") == [], "no card is left with buttons"
     request = requests.get_request(db, event.payload["request"])
     assert request is not None and request.state == "approved" and request.card_ts == card["message"]["ts"]
+    time.sleep(1)  # the requester's message would follow the card's update
+    for place in ("team-b", slack.user("alice")):
+        assert not find(slack, place, "could not post"), "a request made in the portal has nobody to tell"
 
 
 def test_a_copied_token_gets_its_own_card_and_leaves_the_request_alone(
