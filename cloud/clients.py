@@ -25,6 +25,7 @@ from azure.identity import AzureAuthorityHosts, DefaultAzureCredential
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.monitor import MonitorManagementClient
 from azure.mgmt.network import NetworkManagementClient
+from azure.mgmt.storage import StorageManagementClient
 
 from .retry import ArmRetryPolicy
 from .settings import AzureCloud, CloudSettings
@@ -68,6 +69,7 @@ class Clients:
         self._network: dict[str, NetworkManagementClient] = {}
         self._compute: dict[str, ComputeManagementClient] = {}
         self._monitor: dict[str, MonitorManagementClient] = {}
+        self._storage: dict[str, StorageManagementClient] = {}
 
     @property
     def authority(self) -> str:
@@ -100,6 +102,15 @@ class Clients:
     def monitor(self, subscription: str) -> MonitorManagementClient:
         """Azure Monitor (metrics) for ``subscription``, with the same timeouts and retries."""
         return self._client(self._monitor, MonitorManagementClient, subscription)
+
+    def storage(self, subscription: str) -> StorageManagementClient:
+        """Storage accounts (``verify``'s capture account: its blob endpoint and keys)."""
+        return self._client(self._storage, StorageManagementClient, subscription)
+
+    @property
+    def verify_tls(self) -> str | bool:
+        """What TLS trusts, for clients built outside ARM's (the capture blob's data plane)."""
+        return self._verify()
 
     def per_subscription(self, subscriptions: tuple[str, ...], read: Callable[[str], T]) -> list[T]:
         """``read`` for every subscription at once, in a bounded pool, in order.

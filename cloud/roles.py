@@ -9,8 +9,10 @@ that needs it. Two roles, because the two sides of a link usually belong to two 
 
 and both carry the reads a sweep needs in every subscription natlink watches. Azure Monitor's
 metrics read is in both too: the built-in Monitoring Reader grants it, but with ``*/read``, every
-read of the scope, which is not least privilege. Network Watcher rights are for ``verify``
-(issue 11, not built yet) and are added only when asked (``VERIFY``).
+read of the scope, which is not least privilege. The rights ``verify`` needs (Network Watcher,
+the agent extension, the capture storage account's keys) are added only when asked (``VERIFY``,
+``natlink role --with-verify``): a packet capture reads traffic, which not every team wants
+natlink able to do.
 
 ARM also checks ``<type>/join/action`` on every resource a write links (a NIC's subnet and pools,
 a subnet's NSG, route table and NAT gateway), whether or not the write changes that link.
@@ -66,12 +68,19 @@ CONSUMER: dict[str, str] = {
     "Microsoft.Network/privateEndpoints/delete": "request: remove a failed or replaced endpoint",
 }
 
-# Optional: Network Watcher, for `verify` (issue 11, not built yet). Not in any role unless asked.
+# Optional: `verify` (cloud/watcher.py), on both sides. Not in any role unless asked.
 VERIFY: dict[str, str] = {
     "Microsoft.Network/networkWatchers/read": "verify: find the region's network watcher",
     "Microsoft.Network/networkWatchers/connectivityCheck/action": "verify: a TCP check from VM-A to the endpoint",
-    "Microsoft.Network/networkWatchers/ipFlowVerify/action": "verify: would an NSG drop the flow",
-    "Microsoft.Network/networkWatchers/nextHop/action": "verify: where the consumer VM's traffic goes",
+    "Microsoft.Compute/virtualMachines/extensions/read": "verify: the Network Watcher agent on each VM",
+    "Microsoft.Compute/virtualMachines/extensions/write": "verify --install-agent: install the agent",
+    "Microsoft.Network/networkWatchers/packetCaptures/write": "verify --capture: start the capture on VM-B",
+    "Microsoft.Network/networkWatchers/packetCaptures/read": "verify --capture: where the capture file is",
+    "Microsoft.Network/networkWatchers/packetCaptures/queryStatus/action": "verify --capture: is it running",
+    "Microsoft.Network/networkWatchers/packetCaptures/stop/action": "verify --capture: stop it",
+    "Microsoft.Network/networkWatchers/packetCaptures/delete": "verify --capture: delete it afterwards",
+    "Microsoft.Storage/storageAccounts/read": "verify --capture: the capture account's blob endpoint",
+    "Microsoft.Storage/storageAccounts/listKeys/action": "verify --capture: read and delete the capture blob",
 }
 
 SIDES = ("provider", "consumer", "all")
@@ -90,13 +99,17 @@ class Grant:
 
     action: str
     sides: tuple[str, ...]
+    verify: bool = False
 
     @property
     def advice(self) -> str:
         """Which role to grant and the command that prints it; empty for an action natlink never uses."""
         if not self.sides:
             return ""
-        return " or ".join(f"grant the {ROLE_NAMES[s]} role: `natlink role --side {s}`" for s in self.sides)
+        extra, flag = (" (with verify)", " --with-verify") if self.verify else ("", "")
+        return " or ".join(
+            f"grant the {ROLE_NAMES[s]}{extra} role: `natlink role --side {s}{flag}`" for s in self.sides
+        )
 
 
 def actions(side: str, *, verify: bool = False) -> list[str]:
@@ -139,6 +152,8 @@ def granting(action: str, beside: str | None = None) -> Grant:
         "consumer": {a.lower() for a in (*SWEEP, *CONSUMER)},
     }
     sides = tuple(side for side, held in tables.items() if action.lower() in held)
+    if not sides and action.lower() in {a.lower() for a in VERIFY}:
+        return Grant(action, SIDES[:2], verify=True)
     if len(sides) == 2 and beside:
         own = tuple(
             side for side, table in (("provider", PROVIDER), ("consumer", CONSUMER)) if beside in table

@@ -74,6 +74,11 @@ class CloudSettings:
     cloud: AzureCloud = PUBLIC_CLOUD
     # AZURE_AUTHORITY_HOST when set; otherwise azure-identity's own reading of it, then the cloud's.
     authority_host: str | None = None
+    # `verify --capture` writes packet captures to this storage account (NATLINK_CAPTURE_STORAGE, a
+    # resource ID); unset, verify says so and proves reachability alone.
+    capture_storage: str | None = None
+    # NATLINK_VERIFY_AFTER_APPROVAL: queue a `verify` of each connection as soon as it is approved.
+    verify_after_approval: bool = False
 
     @property
     def is_public_cloud(self) -> bool:
@@ -89,7 +94,19 @@ class CloudSettings:
             ca_bundle=_ca_bundle(environ.get("NATLINK_CA_BUNDLE") or None),
             cloud=cloud,
             authority_host=_authority(environ.get("AZURE_AUTHORITY_HOST") or None),
+            capture_storage=environ.get("NATLINK_CAPTURE_STORAGE", "").strip() or None,
+            verify_after_approval=_flag(
+                "NATLINK_VERIFY_AFTER_APPROVAL", environ.get("NATLINK_VERIFY_AFTER_APPROVAL")
+            ),
         )
+
+
+def _flag(name: str, raw: str | None) -> bool:
+    """The words bot/settings.py takes for its switches; anything else is refused with the variable's name."""
+    text = (raw or "").strip().lower()
+    if text not in ("1", "true", "yes", "on", "0", "false", "no", "off", ""):
+        raise SettingsError(f"{name} must be true or false, not {raw!r}.")
+    return text in ("1", "true", "yes", "on")
 
 
 def _authority(raw: str | None) -> str | None:

@@ -15,7 +15,7 @@ from .values import Scope
 ACTIONS = frozenset(
     {
         "create", "request", "approve", "reject", "revoke", "delete", "share", "owners.add", "owners.remove",
-        "grant", "ungrant", "subscribe", "unsubscribe", "audit", "read",
+        "grant", "ungrant", "subscribe", "unsubscribe", "audit", "read", "verify",
     }
 )  # fmt: skip
 OWNER_ACTIONS = frozenset(
@@ -118,6 +118,19 @@ def _admin_only(actor: Actor, action: str, resource: Resource, facts: Facts) -> 
     return Decision(False, f"only admins may {action} ({admins})")
 
 
+def _verify(actor: Actor, action: str, resource: Resource, facts: Facts) -> Decision | None:
+    """Proving a link probes both teams' VMs: the requester of the link, or the service's owners."""
+    if action != "verify":
+        return None
+    if resource.requester is not None and resource.requester == actor.user_id:
+        return Decision(True, "you asked for this link")
+    if actor.user_id in facts.owners:
+        return Decision(True, f"you are an owner of {resource.service}")
+    owners = f"owners: {_mentions(facts.owners)}" if facts.owners else "it has no owners"
+    asker = "its requester, " if resource.requester else ""
+    return Decision(False, f"only {asker}an owner of {resource.service} ({owners}) or an admin may verify it")
+
+
 def _taken(actor: Actor, action: str, resource: Resource, facts: Facts) -> Decision | None:
     """A service name is one private link service for life: only its owners may create it again."""
     if action != "create" or not facts.service_exists or actor.user_id in facts.owners:
@@ -163,6 +176,7 @@ RULES: tuple[Callable[[Actor, str, Resource, Facts], Decision | None], ...] = (
     _admin,
     _read,
     _admin_only,
+    _verify,
     _taken,
     _owner,
     _granted,

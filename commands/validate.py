@@ -40,6 +40,8 @@ TOKEN_PREFIX, TOKEN_MAX = tokens.PREFIX, tokens.TOKEN_MAX
 REASON_MAX = REQUEST_MESSAGE_MAX - TOKEN_MAX - 1
 """The message is ``<reason> natlink:<request-id>``: 140 - 20 - 1 space = 119 characters."""
 LIMIT_MIN, LIMIT_MAX = 1, 500
+CAPTURE_MIN, CAPTURE_MAX = timedelta(seconds=5), timedelta(minutes=10)
+"""How long ``verify --capture`` captures: a worker waits that long, so minutes, not Azure's five hours."""
 PAGE_MAX = 10_000
 
 _GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -48,6 +50,7 @@ _SERVICE = re.compile(r"[a-z][a-z0-9-]*[a-z0-9]")
 _PORT = re.compile(r"[0-9]{1,5}")
 _INT = re.compile(r"[0-9]{1,6}")
 _DURATION = re.compile(r"([0-9]{1,6})([mhd])")
+_SECONDS = re.compile(r"([0-9]{1,6})([sm])")
 _ALIAS = re.compile(r"(.+)\.([0-9a-fA-F-]{36})\.([A-Za-z0-9]+)\.azure\.privatelinkservice", re.IGNORECASE)
 _ALIAS_SUFFIX = ".azure.privatelinkservice"
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
@@ -65,6 +68,7 @@ class Kind(StrEnum):
     AZURE_NAME = "azure-name"
     ENDPOINT_NAME = "endpoint-name"
     TARGET = "alias-or-service"
+    REQUEST_OR_SERVICE = "request-id-or-service"
     SERVICE_OR_STAR = "service-or-star"
     PORTS = "ports"
     NAT_IPS = "nat-ips"
@@ -73,6 +77,7 @@ class Kind(StrEnum):
     SUBSCRIPTIONS_OR_STAR = "subscriptions-or-star"
     SCOPE = "scope"
     DURATION = "duration"
+    SECONDS = "seconds"
     REQUEST_ID = "request-id"
     REASON = "reason"
     USER = "user"
@@ -302,6 +307,24 @@ def duration(token: str) -> timedelta:
     return value
 
 
+def seconds(token: str) -> timedelta:
+    """``30s`` or ``2m``, between ``CAPTURE_MIN`` and ``CAPTURE_MAX``: how long a capture runs."""
+    text = _not_escape(token, "a time")
+    match = _SECONDS.fullmatch(text.lower())
+    if match is None:
+        raise InvalidValue(f"time {show(text)} is not like `30s` or `2m`")
+    value = int(match.group(1)) * (timedelta(seconds=1) if match.group(2) == "s" else timedelta(minutes=1))
+    if not CAPTURE_MIN <= value <= CAPTURE_MAX:
+        raise InvalidValue(f"time {text} is out of range 5s-10m")
+    return value
+
+
+def request_or_service(token: str) -> str:
+    """A request id (``r-7k2m9x``: one connection) or a service name (its approved connections)."""
+    text = _not_escape(token, "a request id or a service name")
+    return text if tokens.is_request_id(text) else service(token)
+
+
 def request_id(token: str) -> str:
     """A request id as shown on approval cards, ``r-7k2m9x``: the pattern of :mod:`cloud.tokens` (case matters)."""
     text = _not_escape(token, "a request id")
@@ -389,6 +412,8 @@ _CHECKS: dict[Kind, Callable[[str], Value]] = {
     Kind.SUBSCRIPTIONS_OR_STAR: subscriptions_or_star,
     Kind.SCOPE: scope,
     Kind.DURATION: duration,
+    Kind.SECONDS: seconds,
+    Kind.REQUEST_OR_SERVICE: request_or_service,
     Kind.REQUEST_ID: request_id,
     Kind.REASON: reason,
     Kind.USER: user,

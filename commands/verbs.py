@@ -32,6 +32,7 @@ from .usecases import (
     share,
     status,
     subscribe,
+    verify,
     whoami,
 )
 from .usecases import list as list_services
@@ -285,6 +286,41 @@ _TABLE: tuple[Verb, ...] = (
         resource=resources.service("service", optional=True),
         run=status.run_map,
         examples=("map", "map rdp-vmb", "map --page 3"),
+    ),
+    Verb(
+        "verify",
+        "Prove a link's double NAT with Azure Network Watcher: what A connects to, what arrives at B, "
+        "what B sees as the source.",
+        "verify <request-id|service> [--capture 30s] [--install-agent]",
+        "the requester, owners of the service, or an admin",
+        "verify",
+        args=(
+            Arg(
+                "target",
+                Kind.REQUEST_OR_SERVICE,
+                f"a request id like `{EXAMPLE_ID}`, or a service (its approved connections)",
+            ),
+        ),
+        flags=(
+            Flag(
+                "capture",
+                Kind.SECONDS,
+                "also capture packets on the provider VM for this long, `5s` to `10m` (needs "
+                "NATLINK_CAPTURE_STORAGE), to prove what arrives at B and the source it sees",
+                "30s",
+            ),
+            Flag(
+                "install-agent",
+                Kind.BOOL,
+                "install the Network Watcher agent extension on a VM that lacks it",
+                default=False,
+            ),
+        ),
+        payload=verify.Verify,
+        resource=verify.target,
+        run=verify.run,
+        progress=True,
+        examples=(f"verify {EXAMPLE_ID}", f"verify {EXAMPLE_ID} --capture 30s", "verify rdp-vmb --install-agent"),
     ),
     Verb(
         "list",

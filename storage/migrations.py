@@ -19,6 +19,7 @@ from sqlite_utils import Database
 from storage import clock
 from storage.errors import SchemaTooNewError
 from storage.transactions import write
+from storage.verifications import verifications_table
 
 Migration = Callable[[Database], None]
 
@@ -233,7 +234,12 @@ def integrity_columns(db: Database) -> None:
         db.execute(statement)
 
 
-MIGRATIONS: tuple[Migration, ...] = (initial_schema, scheduler_tables, integrity_columns)
+MIGRATIONS: tuple[Migration, ...] = (
+    initial_schema,
+    scheduler_tables,
+    integrity_columns,
+    verifications_table,
+)
 """Append only. The position (1-based) of a migration is the schema version it produces."""
 
 LATEST_VERSION = len(MIGRATIONS)

@@ -27,6 +27,7 @@ from ..context import Context
 from ..escapes import escape
 from ..replies import Outcome, Reply
 from ..usecase import Job, Paged, Progress
+from .verify import map_note, service_note
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def run(job: Job[Status, None]) -> Outcome:
         snapshot = inventory.snapshot(clients, ctx.config.subscriptions)
         live = {s.id.lower(): s for s in snapshot.services}
         unreadable = _unreadable(snapshot)
-    lines = tuple(_status_line(s, live.get(s.pls_id.lower())) for s in stored)
+    lines = tuple(_status_line(s, live.get(s.pls_id.lower())) + service_note(ctx.db, s.name) for s in stored)
     return Outcome(
         Reply(
             "Status",
@@ -89,7 +90,7 @@ def _refreshed_reply(ctx: Context, stored: list[Service], refreshed: refresh.Ref
     if not stored:
         return Reply("Status", (), empty="natlink manages no services yet.")
     view = refreshed.view
-    lines = (*(_line_in(view, s) for s in stored), *view.notes) if view else ()
+    lines = (*(_line_in(view, s) + service_note(ctx.db, s.name) for s in stored), *view.notes) if view else ()
     return Reply("Status", (*lines, refresh.note(ctx, refreshed)))
 
 
@@ -114,7 +115,7 @@ def run_map(job: Job[Map, None]) -> Outcome:
     ctx, paged = job.ctx, job.payload
     wanted = {s.name.lower() for s in _stored(ctx, paged.service, paged.mine)}
     snapshot = inventory.snapshot(job.clients, ctx.config.subscriptions)
-    rows = [describe.mapping_row(m) for m in mappings(snapshot) if m.service.lower() in wanted]
+    rows = [describe.mapping_row(m) + map_note(ctx.db, m) for m in mappings(snapshot) if m.service.lower() in wanted]
     more = paged.more("map", paged.service)
     return Outcome(
         Reply("Address map", tuple(rows), empty="No connections to map yet.", page=paged.page, more=more)

@@ -49,7 +49,7 @@ def test_usage_line_names_every_flag_and_argument(verb: Verb) -> None:
         assert f"--{flag.name}" in verb.usage, flag.name
     for arg in verb.args:
         if arg.kind not in (Kind.USER, Kind.USERS, Kind.CHANNEL, Kind.CHOICE, Kind.SCOPE):
-            assert arg.name in verb.usage or arg.kind is Kind.TARGET, arg.name
+            assert arg.name in verb.usage or arg.kind in (Kind.TARGET, Kind.REQUEST_OR_SERVICE), arg.name
 
 
 @pytest.mark.parametrize("verb", NAMES)
