@@ -26,6 +26,7 @@ from ..replies import CardClosed, CardDecided, CardReopened, Outcome, Queued, Re
 from ..resources import stored_request
 from ..usecase import Job, Payload, failed, succeeded
 from .request import mapping_lines
+from .verify import after_approval
 
 DECIDED = {"approve": "approved", "reject": "rejected"}
 
@@ -122,6 +123,9 @@ def run(job: Job[Decide, None]) -> Outcome:
     ]
     if verb == "approve":
         outcome += list(mapping_lines(job.clients, service, request))
+    if verb == "approve" and job.clients.settings.verify_after_approval:
+        after_approval(ctx, request.id)
+        outcome.append(f"natlink now verifies the link (`/natlink verify {request.id}`); its result follows.")
     tell = tell_requester(request, Reply(f"Your request {request.id} was {request.state}", tuple(outcome)))
     return Outcome(Reply(f"{request.id} {request.state}", tuple(outcome)), (CardDecided(request), *tell))
 
