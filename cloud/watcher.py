@@ -22,7 +22,6 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from azure.core.credentials import AzureNamedKeyCredential
 from azure.core.exceptions import AzureError, ResourceNotFoundError
 from azure.storage.blob import BlobClient
 
@@ -377,8 +376,9 @@ def _blob(clients: Clients, store: CaptureStore, path: str) -> BlobClient:
             f"The capture was written to {path}, outside the capture account's endpoint {store.blob_endpoint}.",
             store.id,
         )
-    credential = AzureNamedKeyCredential(store.name, store.key)
-    return BlobClient.from_blob_url(path, credential=credential, connection_verify=clients.verify_tls)
+    # The key alone: the client signs with the account the URL names (its host, or the first path
+    # segment of a path-style URL such as an emulator's), which is the account the key belongs to.
+    return BlobClient.from_blob_url(path, credential=store.key, connection_verify=clients.verify_tls)
 
 
 def _read_blob(clients: Clients, store: CaptureStore, path: str | None) -> bytes:
