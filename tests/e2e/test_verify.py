@@ -21,7 +21,7 @@ from sandbox.slack.driver import Driver
 from storage import verifications
 from storage.database import open_database
 from tests.conftest import TEAM_A, TEAM_B
-from tests.e2e.harness import database, find, ok, pending_request, request_id_of, text_of, wait_for
+from tests.e2e.harness import database, find, ok, pending_request, request_id_of, start_bot, text_of, wait_for
 from tests.e2e.test_least_privilege import SCOPES, portal, portal_credential
 
 A_RG, B_RG = "rg-team-a", "rg-team-b"
@@ -214,3 +214,18 @@ def test_only_the_requester_an_owner_or_an_admin_may_verify(bot, driver, slack) 
     assert "only its requester, an owner of rdp-vmb" in refused and "may verify it" in refused
     ok(driver.slash_command("alice", "#team-b", f"verify {request}"))  # an owner may
     assert REACHED in text_of(wait_for(lambda: find(slack, "team-b", REACHED), 90, "alice's verify"))
+
+
+def test_a_verification_follows_each_approval_when_the_setting_asks(sandbox, slack, tmp_path) -> None:
+    bot = start_bot(sandbox, slack, tmp_path, NATLINK_VERIFY_AFTER_APPROVAL="true")
+    try:
+        driver = Driver(f"{bot.url}/slack/events", slack.config)
+        request = approved(driver, slack)
+        told = wait_for(
+            lambda: find(slack, "team-b", f"`/natlink verify {request}`"), 60, "the approval's note"
+        )
+        assert "its result follows" in text_of(told)
+        done = wait_for(lambda: find(slack, "team-b", REACHED), 90, "the verification after approval")
+        assert f"Verify {request}" in text_of(done)
+    finally:
+        assert bot.stop() == 0, bot.log.read_text()[-3000:]
