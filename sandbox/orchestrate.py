@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
+from . import azurite
+from .arm.seed import CAPTURE_STORAGE
 from .loopback import control, free_port, request
 from .slack.driver import Driver
 
@@ -56,6 +58,7 @@ STATE_FILES = (
     "natlink.db-journal",
     "sandbox.json",
     "arm.log",
+    "azurite",
     "slack.log",
     "bot.log",
 )
@@ -243,6 +246,7 @@ def bot_environment(
         "NATLINK_ARM_URL": arm["arm_url"],
         "NATLINK_CA_BUNDLE": arm["ca_bundle"],
         "NATLINK_SWEEP_SECONDS": str(SWEEP_SECONDS),
+        "NATLINK_CAPTURE_STORAGE": CAPTURE_STORAGE,
         "AZURE_TENANT_ID": arm["tenant_id"],
         "AZURE_CLIENT_ID": arm["client_id"],
         "AZURE_CLIENT_SECRET": arm["client_secret"],
@@ -306,6 +310,7 @@ def start(
     children.append(arm_child)
     arm = _first_line(arm_child, START_SECONDS)
     (state / "arm-config.json").write_text(json.dumps(arm, indent=2) + "\n")
+    _start_storage(state, arm, children)
 
     bot_port = free_port()
     bot_url = f"http://127.0.0.1:{bot_port}"
@@ -333,6 +338,19 @@ def start(
         grant_rights(running, on_grant)
         _write_marker(state, granted=True)
     return running
+
+
+def _start_storage(state: Path, arm: dict[str, Any], children: list[Child]) -> None:
+    """Azurite for the ARM stand-in's storage account, when installed (without it the sandbox runs,
+    and storage calls answer how to install it)."""
+    try:
+        storage = azurite.start(state / "azurite")
+    except azurite.AzuriteMissing as missing:
+        print(f"natlink sandbox: {missing}; packet captures will fail", file=sys.stderr, flush=True)
+        return
+    children.append(Child("Azurite", storage.process, storage.workdir / "azurite.log"))  # type: ignore[arg-type]
+    endpoint = {"blob_endpoint": storage.blob_endpoint}
+    control(arm["control_url"], "PUT", "storage", endpoint, ca_bundle=arm["ca_bundle"], timeout=START_SECONDS)
 
 
 def grant_rights(running: Running, on_grant: Callable[[str, str, Any], None] | None = None) -> None:

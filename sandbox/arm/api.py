@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from . import apiversions, compute, ids, loadbalancer, lro, metrics, privatelink, rbac, watcher
+from . import apiversions, compute, ids, loadbalancer, lro, metrics, privatelink, rbac, storage, watcher
 from .common import rendered
 from .errors import ArmError, bad_request, not_found, parent_not_found
 from .network import Subnets, check_subnet_unused, render_subnet
@@ -408,6 +408,13 @@ def vm_extension(world: World, req: Request, p: dict[str, str]) -> Response:
     ext, existed = compute.put_extension(world, vm["id"], p["name"], _json_body(req))
     op = world.start_operation("query", ext["id"])
     return (200 if existed else 201), rendered(ext), operation_headers(world, req, op, location=False)
+
+
+# ---------------------------------------------------------------- storage
+@route("POST", _RG + r"/providers/Microsoft\.Storage/storageAccounts/(?P<name>[^/]+)/listKeys")
+def storage_keys(world: World, req: Request, p: dict[str, str]) -> Response:
+    rid = ids.resource_id(p["sub"], p["rg"], storage.STORAGE, "storageAccounts", p["name"])
+    return 200, storage.list_keys(world, rid), {}
 
 
 # --------------------------------------------------------- network watcher

@@ -186,6 +186,7 @@ def handle(
         ("POST", "probe"): lambda: _probe(world, spec),
         ("POST", "nat-usage"): lambda: _nat_usage(world, spec),
         ("GET", "state"): lambda: (200, _state(world)),
+        ("PUT", "storage"): lambda: _storage(world, spec),
     }
     handler = routes.get((method, action))
     if handler is None:
@@ -395,6 +396,17 @@ def _nat_usage(world: World, spec: Json) -> tuple[int, Json]:
         world.mark_changed()
         world.save()
     return 200, {"pls": pls, "ip": ip, "percent": percent}
+
+
+def _storage(world: World, spec: Json) -> tuple[int, Json]:
+    """Where Azurite's blob endpoint is (the launcher starts Azurite and tells the ARM stand-in)."""
+    endpoint = spec.get("blob_endpoint")
+    if endpoint is not None and not (isinstance(endpoint, str) and endpoint.startswith("http://127.0.0.1:")):
+        # InvalidSetting: the stand-in's own
+        raise bad_request("InvalidSetting", "'blob_endpoint' must be Azurite's http://127.0.0.1:<port>/<account>/.")
+    with world.lock:
+        world.blob_endpoint = endpoint
+    return 200, {"blob_endpoint": endpoint}
 
 
 def _state(world: World) -> Json:

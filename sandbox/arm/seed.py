@@ -203,6 +203,10 @@ def add_vm(
     return vm_id
 
 
+# Where `/natlink verify --capture` stores captures in the seed world (NATLINK_CAPTURE_STORAGE).
+CAPTURE_STORAGE = ids.resource_id(TEAM_B, "rg-team-b", "Microsoft.Storage", "storageAccounts", "natlinkcaptures")
+
+
 def seed_topology(world: World) -> None:
     """The default world (shared/topology.md): Team A consumes, Team B provides.
 
@@ -250,6 +254,7 @@ def seed_topology(world: World) -> None:
             "10.2.0.5",
             REGION,
         )
+        apply(world, CAPTURE_STORAGE, {"location": REGION, "sku": {"name": "Standard_LRS"}, "kind": "StorageV2"})
 
 
 def generated_subscription(index: int) -> str:

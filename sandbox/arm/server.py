@@ -33,6 +33,7 @@ from .network import (
     VirtualNetworks,
 )
 from .privatelink import PrivateEndpoints, PrivateLinkServices
+from .storage import StorageAccounts
 from .watcher import NetworkWatchers
 from .world import Json, Settings, World
 
@@ -56,6 +57,7 @@ def make_world(state_path: Path | None = None, settings: Settings | None = None)
         NatGateways(),
         PublicIPAddresses(),
         NetworkWatchers(),
+        StorageAccounts(),
     ]
     return World(kinds, state_path=state_path, settings=settings)  # type: ignore[arg-type]
 

@@ -106,6 +106,9 @@ class World:
         self.signals: Json = {}  # metric overrides set through the control API (see metrics.py)
         self.rbac: Json = empty_rbac()  # custom roles and role assignments (see rbac.py)
         self.caller = ""  # the principal of the request being served, set under the lock
+        # Azurite's blob endpoint while one runs (set through the control API; never saved: its
+        # port changes with every start).
+        self.blob_endpoint: str | None = None
         self._undo: list[tuple[str, Any]] | None = None
         self._dirty = False
         self._reset_indexes()
