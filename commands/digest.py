@@ -22,6 +22,7 @@ from . import describe
 from .context import Config
 from .escapes import escape
 from .replies import requester
+from .usecases.verify import map_note
 from .values import STAR
 
 
@@ -62,7 +63,9 @@ def _service_lines(db: Database, service: Service, live: dict, rows: list, now: 
         return [f"*{escape(service.name)}*: down — not found in Azure"]
     health = service_health(found)
     lines = [f"*{escape(service.name)}*: {health.level} — {escape(health.reason)}"]
-    lines += [f"  {describe.mapping_row(m)}" for m in rows if m.service.lower() == service.name.lower()]
+    lines += [
+        f"  {describe.mapping_row(m)}{map_note(db, m, now)}" for m in rows if m.service.lower() == service.name.lower()
+    ]
     lines.append(f"  backends see the source as {', '.join(found.nat_ips) or '?'}")
     for request in requests.list_pending(db, service=service.name):
         age = now - request.created_at
