@@ -81,6 +81,9 @@ def _answer_command(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClien
         ctx, body.get("text", ""), Delivery(key=body.get("trigger_id"), response_url=body.get("response_url"))
     )
     match answer:
+        case Queued() if not VERBS[answer.operation.kind].progress:
+            deps.wake()
+            ack()  # a read, or a quiet change: the worker's answer is the only one the person sees
         case Queued():
             deps.wake()
             verb = "Queued" if answer.created else "Already queued"
@@ -91,7 +94,7 @@ def _answer_command(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClien
                 ).kwargs(),
             )
         case ShareCard():
-            ack(response_type="ephemeral", text=f"Sharing {answer.service.name}…")
+            ack()  # _share answers once, with what happened
             _share(client, ctx, answer, body.get("response_url"))
         case Reply(public=True):
             ack(response_type="in_channel", **slack_out.render(answer).kwargs())
@@ -100,12 +103,16 @@ def _answer_command(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClien
 
 
 def _share(client: WebClient, ctx: Context, card: ShareCard, response_url: str | None) -> None:
-    """Post the card; a refusal reaches the person through the command's response URL, which works
-    even where natlink was not invited."""
+    """Post the card, then tell the person once what happened, through the command's response URL,
+    which works even where natlink was not invited."""
     ports = [int(p) for p in card.service.details.get("ports", [])]
     message = views.share_card(card.service.name, card.service.alias, card.service.location, ports)
     try:
         client.chat_postMessage(channel=card.channel, **message.kwargs())
+        done = Reply(
+            f"{card.service.name} shared", (f"*{card.service.name}* is shared in <#{card.channel}>.",)
+        )
+        slack_out.private(client, ctx.actor, ctx.channel, response_url, slack_out.render(done))
     except SlackApiError as error:
         code = error.response.get("error")
         log.warning(

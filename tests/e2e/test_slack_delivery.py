@@ -138,3 +138,17 @@ def test_a_thousand_services_are_listed_a_page_at_a_time(bot, driver, slack) -> 
         answer = ok(driver.slash_command("admin", "#team-b", f"list --page {page}"))
         listed |= set(re.findall(r"\*(svc-\d{4})\*", str(answer)))
     assert listed == {f"svc-{i:04}" for i in range(1000)}
+
+
+def test_a_read_and_a_share_answer_once(bot, driver, slack) -> None:
+    """Issue 12: every read answered twice ("Queued … (operation N)", then the answer), and share
+    left "Sharing rdp-vmb…" forever. Each now acks empty and answers once, with the result."""
+    create_rdp_vmb(driver, slack)
+    team_b = slack.channel("team-b")
+    before = len(slack.messages(team_b))
+    assert ok(driver.slash_command("alice", "#team-b", "status rdp-vmb")) == {}, "no 'Queued' for a read"
+    wait_for(lambda: find(slack, "team-b", "backends running", ephemeral=True), 60, "the status answer")
+    assert ok(driver.slash_command("alice", "#team-b", "share rdp-vmb <#C0TEAMA|team-a>")) == {}
+    wait_for(lambda: find(slack, "team-b", "is shared in", ephemeral=True), 30, "the share's answer")
+    answers = [text_of(m) for m in slack.messages(team_b)[before:]]
+    assert len(answers) == 2 and not [a for a in answers if "Queued" in a or "Sharing" in a], answers
