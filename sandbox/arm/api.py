@@ -14,7 +14,19 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from . import apiversions, compute, ids, loadbalancer, lro, metrics, privatelink, rbac, storage, watcher
+from . import (
+    apiversions,
+    captures,
+    compute,
+    ids,
+    loadbalancer,
+    lro,
+    metrics,
+    privatelink,
+    rbac,
+    storage,
+    watcher,
+)
 from .common import rendered
 from .errors import ArmError, bad_request, not_found, parent_not_found
 from .network import Subnets, check_subnet_unused, render_subnet
@@ -431,9 +443,52 @@ def connectivity_check(world: World, req: Request, p: dict[str, str]) -> Respons
     """NetworkWatchers_CheckConnectivity, a long-running POST ("final-state-via": "location"):
     202, and the ConnectivityInformation at the Location once done."""
     nw = _watcher(world, p)
-    result, _ = watcher.check(world, nw, _json_body(req))
+    result, reached = watcher.check(world, nw, _json_body(req))
+    if reached is not None:
+        vm, address, port, source = reached
+        captures.record(world, vm, address, port, source, result["probesSent"])
     op = world.start_operation("query", nw["id"])
     op["result"] = result
+    return 202, None, operation_headers(world, req, op, location=True)
+
+
+@route("GET", _NW + r"/packetCaptures")
+def list_captures(world: World, req: Request, p: dict[str, str]) -> Response:
+    """PacketCaptures_List: one ``value`` list ("nextLinkName": null)."""
+    return 200, {"value": captures.listing(world, _watcher(world, p))}, {}
+
+
+@route("GET PUT DELETE", _NW + r"/packetCaptures/(?P<name>[^/]+)")
+def packet_capture(world: World, req: Request, p: dict[str, str]) -> Response:
+    """PacketCaptures_Get, _Create (201 only, with Azure-AsyncOperation) and _Delete (202, or 204
+    when there is none; the blob stays: deleting it is the client's job, as in Azure)."""
+    nw = _watcher(world, p)
+    if req.method == "GET":
+        return 200, rendered(captures.require(world, nw, p["name"])), {}
+    if req.method == "DELETE":
+        found = captures.find(nw, p["name"])
+        if found is None:
+            return 204, None, {}
+        op = world.start_operation("delete", found["id"])
+        return 202, None, operation_headers(world, req, op, location=True)
+    answer = captures.create(world, nw, p["name"], _json_body(req))
+    op = world.start_operation("query", answer["id"])
+    if op["failure"]:
+        captures.fail(world, answer["id"], "CaptureFailed")
+    return 201, answer, operation_headers(world, req, op, location=False)
+
+
+@route("POST", _NW + r"/packetCaptures/(?P<name>[^/]+)/(?P<action>stop|queryStatus)")
+def capture_action(world: World, req: Request, p: dict[str, str]) -> Response:
+    """PacketCaptures_Stop and _GetStatus: long-running POSTs ("final-state-via": "location"); the
+    status document is served at the Location."""
+    nw = _watcher(world, p)
+    found = captures.require(world, nw, p["name"])
+    op = world.start_operation("query", found["id"])
+    if p["action"].lower() == "stop":
+        captures.stop(world, found["id"], "ManualStop")
+    else:
+        op["result"] = captures.status(world, nw, p["name"])
     return 202, None, operation_headers(world, req, op, location=True)
 
 

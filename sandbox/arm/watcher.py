@@ -164,7 +164,7 @@ def check(world: World, watcher: Json, body: Json) -> tuple[Json, tuple[Json, st
     vm = world.get(source_id)
     if vm is None or "_power" not in vm:
         raise not_found(source_id, "virtual machine")
-    _require_same_place(watcher, vm)
+    same_place(watcher, vm, "check from")
     require_agent(vm, "connectivity check")
     path = Path()
     nic_config = compute.primary_ip_config(world, vm)
@@ -195,7 +195,7 @@ def _parameters(body: Json, rid: str) -> tuple[str, str, int]:
     return source_id, address, port
 
 
-def _require_same_place(watcher: Json, vm: Json) -> None:
+def same_place(watcher: Json, vm: Json, what: str) -> None:
     """A watcher works on the VMs of its own subscription and region (azure-docs
     network-watcher-connectivity-overview.md: the watcher "in the same region as the source")."""
     w, v = ids.parse(watcher["id"]), ids.parse(vm["id"])
@@ -204,7 +204,7 @@ def _require_same_place(watcher: Json, vm: Json) -> None:
         raise bad_request(
             # InvalidSourceResource: the stand-in's own
             "InvalidSourceResource",
-            f"Network watcher {watcher['id']} ({watcher['location']}) cannot check from {vm['id']} "
+            f"Network watcher {watcher['id']} ({watcher['location']}) cannot {what} {vm['id']} "
             f"({vm['location']}): use the watcher of the VM's subscription and region.",
             watcher["id"],
         )
