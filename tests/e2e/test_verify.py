@@ -21,7 +21,16 @@ from sandbox.slack.driver import Driver
 from storage import verifications
 from storage.database import open_database
 from tests.conftest import TEAM_A, TEAM_B
-from tests.e2e.harness import database, find, ok, pending_request, request_id_of, start_bot, text_of, wait_for
+from tests.e2e.harness import (
+    database,
+    find,
+    ok,
+    pending_request,
+    request_id_of,
+    start_bot,
+    text_of,
+    wait_for,
+)
 from tests.e2e.test_least_privilege import SCOPES, portal, portal_credential
 
 A_RG, B_RG = "rg-team-a", "rg-team-b"
@@ -29,6 +38,7 @@ NATLINK_LB = "natlink-lb-temp-vnet-default"
 LB_ID = (
     f"/subscriptions/{TEAM_B}/resourceGroups/{B_RG}/providers/Microsoft.Network/loadBalancers/{NATLINK_LB}"
 )
+NW = "NetworkWatcher_japaneast"
 VM_B = (
     f"/subscriptions/{TEAM_B}/resourceGroups/{B_RG}/providers/Microsoft.Compute/virtualMachines/VM-Win2019-2"
 )
@@ -227,5 +237,17 @@ def test_a_verification_follows_each_approval_when_the_setting_asks(sandbox, sla
         assert "its result follows" in text_of(told)
         done = wait_for(lambda: find(slack, "team-b", REACHED), 90, "the verification after approval")
         assert f"Verify {request}" in text_of(done)
+    finally:
+        assert bot.stop() == 0, bot.log.read_text()[-3000:]
+
+
+def test_an_unreadable_capture_account_is_named(sandbox, slack, tmp_path) -> None:
+    missing = sandbox.capture_storage.rsplit("/", 1)[0] + "/nosuchaccount"
+    bot = start_bot(sandbox, slack, tmp_path, NATLINK_CAPTURE_STORAGE=missing)
+    try:
+        driver = Driver(f"{bot.url}/slack/events", slack.config)
+        request = approved(driver, slack)
+        answer = verify(driver, slack, f"{request} --capture 5s", needle="NATLINK_CAPTURE_STORAGE")
+        assert f"natlink cannot use the capture storage account NATLINK_CAPTURE_STORAGE ({missing})" in answer
     finally:
         assert bot.stop() == 0, bot.log.read_text()[-3000:]
