@@ -10,6 +10,7 @@ import pytest
 from azure.identity import ClientSecretCredential
 from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.network import NetworkManagementClient
+from azure.mgmt.storage import StorageManagementClient
 
 from sandbox.arm import launch
 
@@ -67,9 +68,28 @@ def net_b(sandbox: launch.RunningSandbox, credential: ClientSecretCredential) ->
     return network_client(sandbox, credential, TEAM_B)
 
 
+def compute_client(
+    arm: launch.RunningSandbox, credential: ClientSecretCredential, sub: str
+) -> ComputeManagementClient:
+    return ComputeManagementClient(
+        credential, sub, base_url=arm.arm_url, connection_verify=arm.ca_bundle, polling_interval=0.05
+    )
+
+
+@pytest.fixture
+def compute_a(sandbox: launch.RunningSandbox, credential: ClientSecretCredential) -> ComputeManagementClient:
+    return compute_client(sandbox, credential, TEAM_A)
+
+
 @pytest.fixture
 def compute_b(sandbox: launch.RunningSandbox, credential: ClientSecretCredential) -> ComputeManagementClient:
-    return ComputeManagementClient(
+    return compute_client(sandbox, credential, TEAM_B)
+
+
+@pytest.fixture
+def storage_b(sandbox: launch.RunningSandbox, credential: ClientSecretCredential) -> StorageManagementClient:
+    """Team B's storage accounts: the seed's capture account ``natlinkcaptures`` is one."""
+    return StorageManagementClient(
         credential,
         TEAM_B,
         base_url=sandbox.arm_url,

@@ -445,8 +445,7 @@ def connectivity_check(world: World, req: Request, p: dict[str, str]) -> Respons
     nw = _watcher(world, p)
     result, reached = watcher.check(world, nw, _json_body(req))
     if reached is not None:
-        vm, address, port, source = reached
-        captures.record(world, vm, address, port, source, result["probesSent"])
+        captures.record(world, *reached, probes=result["probesSent"])
     op = world.start_operation("query", nw["id"])
     op["result"] = result
     return 202, None, operation_headers(world, req, op, location=True)

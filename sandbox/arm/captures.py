@@ -196,9 +196,9 @@ def _passes(filters: list[Json], syn: pcap.Syn) -> bool:
     )
 
 
-def record(world: World, vm: Json, address: str, port: int, source: str, probes: int) -> None:
-    """A connectivity check's ``probes`` TCP SYNs arrived at ``vm`` (``address``:``port``) from ``source``."""
-    parsed = ids.parse(vm["id"])
+def record(world: World, vm_id: str, address: str, port: int, source: str, probes: int) -> None:
+    """A connectivity check's ``probes`` TCP SYNs arrived at ``vm_id`` (``address``:``port``) from ``source``."""
+    parsed = ids.parse(vm_id)
     assert parsed is not None
     start = time.time()
     syns = [
@@ -216,9 +216,7 @@ def record(world: World, vm: Json, address: str, port: int, source: str, probes:
     for watcher in world.list_type(parsed.subscription, "Microsoft.Network", "networkWatchers"):
         refresh(world, watcher["id"])
         for capture in _captures(world.require(watcher["id"])):
-            if capture["_status"] != "Running" or ids.key(capture["properties"]["target"]) != ids.key(
-                vm["id"]
-            ):
+            if capture["_status"] != "Running" or ids.key(capture["properties"]["target"]) != ids.key(vm_id):
                 continue
             kept = [vars(s) for s in syns if _passes(capture["properties"]["filters"], s)]
             if kept:

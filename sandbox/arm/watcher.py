@@ -119,7 +119,7 @@ class Path:
     """The hops found so far, and the backend the probes reached (if they did)."""
 
     hops: list[Json] = field(default_factory=list)
-    reached: tuple[Json, str, int, str] | None = None  # (backend VM, its IP, backend port, source IP seen)
+    reached: tuple[str, str, int, str] | None = None  # (backend VM id, its IP, backend port, source IP seen)
 
     def hop(self, address: str, resource_id: str, hop_type: str = "VirtualNetwork") -> Json:
         """Append a hop; the previous one now points at it. Types as the spec example's
@@ -158,7 +158,7 @@ def issue(hop: Json, issue_type: str, origin: str, **context: str) -> Blocked:
     return Blocked()
 
 
-def check(world: World, watcher: Json, body: Json) -> tuple[Json, tuple[Json, str, int, str] | None]:
+def check(world: World, watcher: Json, body: Json) -> tuple[Json, tuple[str, str, int, str] | None]:
     """ConnectivityInformation for ``body`` (ConnectivityParameters), and where the probes arrived."""
     source_id, address, port = _parameters(body, watcher["id"])
     vm = world.get(source_id)
@@ -232,11 +232,14 @@ def _follow(world: World, path: Path, nic_config: Json, address: str, port: int)
     owner = _owner_in_vnet(world, nic_config["properties"]["subnet"]["id"], address)
     if owner is None:
         raise issue(source_hop, "Platform", "Outbound", Destination=address, Reason="NoResourceWithAddress")
-    nic = world.get(ids.parse(owner).parent)  # type: ignore[union-attr]
-    assert nic is not None
-    endpoint_id = (nic["properties"].get("privateEndpoint") or {}).get("id")
+    member = _member(world, owner)
+    endpoint_id = (member.nic["properties"].get("privateEndpoint") or {}).get("id") if member else None
     if endpoint_id is None:  # another VM in the same network: no NAT on the way
-        _arrive(world, path, owner, nic, address, port, source_ip=source_hop["address"])
+        if member is None:
+            raise issue(
+                source_hop, "Platform", "Outbound", Destination=address, Reason="NoResourceWithAddress"
+            )
+        _arrive(world, path, member, port, source_ip=source_hop["address"])
         return
     hop = path.hop(address, owner)
     _through_endpoint(world, path, hop, endpoint_id, port)
@@ -302,8 +305,7 @@ def _through_load_balancer(
             and r.get("frontendPort") == port
             and r.get("protocol", "Tcp") in ("Tcp", "All")
         ):
-            config_id = (r.get("backendIPConfiguration") or {}).get("id")
-            members = [config_id] if config_id else []
+            members = world.referrers("nat-rule", rule["id"])
             _to_backend(world, path, hop, lb, members, r.get("backendPort") or port, None, nat_ip)
             return
     raise issue(hop, "Platform", "Inbound", LoadBalancer=lb["id"], Reason="NoRuleForPort", Port=str(port))
@@ -314,6 +316,7 @@ def _on(rule: Json, frontend_id: str) -> bool:
 
 
 def _pool_members(world: World, pool_id: str) -> list[str]:
+    """The NIC configurations in a pool (VMs' and scale set instances')."""
     return world.referrers("pool", pool_id) if pool_id else []
 
 
@@ -331,22 +334,20 @@ def _to_backend(
     if not members:
         raise issue(hop, "Platform", "Inbound", LoadBalancer=lb["id"], Reason="NoBackend")
     down = set(world.signals.get("probe_down", []))
-    stopped = unhealthy = None
+    stopped: Member | None = None
+    unhealthy: Member | None = None
     for config_id in members:
-        nic = world.get(ids.parse(config_id).parent)  # type: ignore[union-attr]
-        vm = world.get(((nic or {}).get("properties", {}).get("virtualMachine") or {}).get("id", ""))
-        config = compute.ip_config(nic, config_id) if nic else None
-        if vm is None or config is None:
+        member = _member(world, config_id)
+        if member is None:
             continue
-        ip = config["properties"]["privateIPAddress"]
-        if vm.get("_power") != "running":
-            stopped = stopped or (vm, ip)
+        if member.power != "running":
+            stopped = stopped or member
             continue
-        keys = {metrics.probe_key(lb["id"], ip), metrics.probe_key(lb["id"], ip, backend_port)}
+        keys = {metrics.probe_key(lb["id"], member.ip), metrics.probe_key(lb["id"], member.ip, backend_port)}
         if probe and keys & down:
-            unhealthy = unhealthy or (vm, ip)
+            unhealthy = unhealthy or member
             continue
-        _arrive(world, path, config_id, nic, ip, backend_port, source_ip=nat_ip)  # type: ignore[arg-type]
+        _arrive(world, path, member, backend_port, source_ip=nat_ip)
         return
     if unhealthy:
         raise issue(
@@ -354,42 +355,71 @@ def _to_backend(
             "Platform",
             "Inbound",
             HealthProbe=str(probe),
-            BackendIPAddress=unhealthy[1],
+            BackendIPAddress=unhealthy.ip,
             ProbeState="Down",
         )
     if stopped:
-        vm, ip = stopped
         raise issue(
-            hop, "Platform", "Inbound", VirtualMachine=vm["id"], PowerState=f"PowerState/{vm['_power']}"
+            hop, "Platform", "Inbound", VirtualMachine=stopped.vm_id, PowerState=f"PowerState/{stopped.power}"
         )
     raise issue(hop, "Platform", "Inbound", LoadBalancer=lb["id"], Reason="NoBackend")
 
 
-def _arrive(world: World, path: Path, config_id: str, nic: Json, ip: str, port: int, source_ip: str) -> None:
+@dataclass
+class Member:
+    """A backend NIC configuration, and the VM (or scale set instance) behind it."""
+
+    nic: Json
+    config: Json
+    vm_id: str
+    power: str
+
+    @property
+    def ip(self) -> str:
+        return self.config["properties"]["privateIPAddress"]
+
+
+def _member(world: World, config_id: str) -> Member | None:
+    """The NIC configuration ``config_id`` of a VM, of a scale set instance, or of a NIC Azure
+    manages (a private endpoint's: no VM, always up)."""
+    if in_scale_set := compute.scale_set_nic_config(world, config_id):
+        config, instance = in_scale_set
+        nic_id = config_id.rsplit("/ipConfigurations/", 1)[0]
+        nic = next(n for n in (instance or {}).get("nics", []) if ids.key(n["id"]) == ids.key(nic_id))
+        return Member(
+            nic, config, nic["properties"]["virtualMachine"]["id"], (instance or {}).get("power", "running")
+        )
+    parsed = ids.parse(config_id)
+    nic = world.get(parsed.parent) if parsed else None
+    config = compute.ip_config(nic, config_id) if nic else None
+    if nic is None or config is None:
+        return None
+    vm_id = (nic["properties"].get("virtualMachine") or {}).get("id", "")
+    vm = world.get(vm_id) if vm_id else None
+    return Member(nic, config, vm_id, vm.get("_power", "running") if vm else "running")
+
+
+def _arrive(world: World, path: Path, member: Member, port: int, source_ip: str) -> None:
     """The last hop: the destination NIC, behind the NSGs of its subnet and of itself (inbound:
     the subnet's first, then the NIC's; azure-docs network-security-group-how-it-works.md)."""
-    hop = path.hop(ip, config_id)
-    config = compute.ip_config(nic, config_id)
-    assert config is not None
-    vm = world.get((nic["properties"].get("virtualMachine") or {}).get("id", ""))
-    if vm is not None and vm.get("_power") != "running":
+    hop = path.hop(member.ip, member.config["id"])
+    if member.power != "running":
         raise issue(
-            hop, "Platform", "Inbound", VirtualMachine=vm["id"], PowerState=f"PowerState/{vm['_power']}"
+            hop, "Platform", "Inbound", VirtualMachine=member.vm_id, PowerState=f"PowerState/{member.power}"
         )
-    subnet_id = config["properties"]["subnet"]["id"]
-    vnet = world.get(ids.parse(subnet_id).parent)  # type: ignore[union-attr]
-    subnet = next(s for s in vnet["properties"]["subnets"] if ids.key(s["id"]) == ids.key(subnet_id))  # type: ignore[index]
-    spaces = vnet["properties"]["addressSpace"]["addressPrefixes"]  # type: ignore[index]
-    for holder in (subnet["properties"], nic["properties"]):
+    subnet_id = member.config["properties"]["subnet"]["id"]
+    vnet = world.require(ids.parse(subnet_id).parent, "virtual network")  # type: ignore[union-attr]
+    subnet = next(s for s in vnet["properties"]["subnets"] if ids.key(s["id"]) == ids.key(subnet_id))
+    spaces = vnet["properties"]["addressSpace"]["addressPrefixes"]
+    for holder in (subnet["properties"], member.nic["properties"]):
         nsg_id = (holder.get("networkSecurityGroup") or {}).get("id")
         nsg = world.get(nsg_id) if nsg_id else None
         if nsg is None:
             continue
-        rule, allowed = evaluate(nsg, source_ip, ip, port, spaces)
+        rule, allowed = evaluate(nsg, source_ip, member.ip, port, spaces)
         if not allowed:
             raise issue(hop, "NetworkSecurityRule", "Inbound", RuleName=rule, NetworkSecurityGroup=nsg["id"])
-    if vm is not None:
-        path.reached = (vm, ip, port, source_ip)
+    path.reached = (member.vm_id, member.ip, port, source_ip)
 
 
 # ------------------------------------------------------------------ NSG rules

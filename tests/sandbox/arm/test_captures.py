@@ -21,17 +21,6 @@ EXAMPLE_KEYS = {"provisioningState", "target", "bytesToCapturePerPacket", "total
                 "timeLimitInSeconds", "storageLocation", "filters"}  # fmt: skip
 
 
-@pytest.fixture
-def storage_b(sandbox, credential) -> StorageManagementClient:
-    return StorageManagementClient(
-        credential,
-        TEAM_B,
-        base_url=sandbox.arm_url,
-        connection_verify=sandbox.ca_bundle,
-        polling_interval=0.05,
-    )
-
-
 def start(net_b: NetworkManagementClient, sandbox, name: str = "pc1", **extra):
     props = {
         "target": VM_B,

@@ -5,22 +5,9 @@ from __future__ import annotations
 
 import pytest
 from azure.core.exceptions import HttpResponseError
-from azure.mgmt.storage import StorageManagementClient
 from azure.storage.blob import BlobServiceClient
 
 from sandbox import azurite
-from tests.conftest import TEAM_B
-
-
-@pytest.fixture
-def storage_b(sandbox, credential) -> StorageManagementClient:
-    return StorageManagementClient(
-        credential,
-        TEAM_B,
-        base_url=sandbox.arm_url,
-        connection_verify=sandbox.ca_bundle,
-        polling_interval=0.05,
-    )
 
 
 def test_the_seed_account_points_at_azurite_and_its_key_opens_it(sandbox, storage_b) -> None:

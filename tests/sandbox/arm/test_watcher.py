@@ -7,10 +7,21 @@ import json
 
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.mgmt.compute import ComputeManagementClient
 from azure.mgmt.network import NetworkManagementClient
 
-from tests.arm_story import A_RG, B_RG, LB_ID, expose, pe_body
+from sandbox.arm.seed import scale_set_body
+from tests.arm_story import (
+    A_RG,
+    B_RG,
+    B_SUBNET,
+    LB_ID,
+    POOL,
+    disable_pls_policies,
+    expose,
+    lb_body,
+    pe_body,
+    pls_body,
+)
 from tests.conftest import SHARED, TEAM_A, TEAM_B
 
 NW_RG, NW = "NetworkWatcherRG", "NetworkWatcher_japaneast"
@@ -19,17 +30,6 @@ VM_B = (
     f"/subscriptions/{TEAM_B}/resourceGroups/{B_RG}/providers/Microsoft.Compute/virtualMachines/VM-Win2019-2"
 )
 EXAMPLE = SHARED / "reference" / "azure-network-examples" / "NetworkWatcherConnectivityCheck.json"
-
-
-@pytest.fixture
-def compute_a(sandbox, credential) -> ComputeManagementClient:
-    return ComputeManagementClient(
-        credential,
-        TEAM_A,
-        base_url=sandbox.arm_url,
-        connection_verify=sandbox.ca_bundle,
-        polling_interval=0.05,
-    )
 
 
 def connect(
@@ -220,3 +220,38 @@ def test_a_vm_in_the_same_network_is_reached_directly(net_b, compute_b, credenti
         "10.2.0.5",
     ]
     assert compute_b.virtual_machines.get(B_RG, vm_b).name == vm_b
+
+
+def _approve_endpoint(net_a: NetworkManagementClient, net_b: NetworkManagementClient, pls_name: str) -> None:
+    pls_id = net_b.private_link_services.get(B_RG, pls_name).id  # by ID: visibility is for aliases
+    net_a.private_endpoints.begin_create_or_update(A_RG, "pe-rdp", pe_body(pls_id)).result()
+    (connection,) = net_b.private_link_services.list_private_endpoint_connections(B_RG, pls_name)
+    connection.private_link_service_connection_state.status = "Approved"
+    net_b.private_link_services.update_private_endpoint_connection(
+        B_RG, pls_name, connection.name, connection
+    )
+
+
+def test_an_inbound_nat_rule_service_built_by_hand(net_a, net_b, sandbox) -> None:
+    """seed-by-hand: PrivateLink-01 on LB-temp, whose inbound NAT rule RDP sends 3389 to VM-Win2019-2."""
+    sandbox.control("POST", "reset", {"world": "seed-by-hand"})
+    _approve_endpoint(net_a, net_b, "PrivateLink-01")
+    result = check(net_a)
+    assert result.connection_status == "Reachable"
+    assert [h.address for h in result.hops][-3:] == ["10.2.0.6", "10.2.0.4", "10.2.0.5"]
+
+
+def test_a_scale_set_backend(net_a, net_b, compute_b) -> None:
+    """The probes reach a running scale set instance, and a stopped pool is named."""
+    net_b.load_balancers.begin_create_or_update(B_RG, "lb-rdp", lb_body()).result()
+    disable_pls_policies(net_b)
+    body = scale_set_body(B_SUBNET, [POOL], capacity=1)
+    compute_b.virtual_machine_scale_sets.begin_create_or_update(B_RG, "vmss-rdp", body).result()
+    net_b.private_link_services.begin_create_or_update(B_RG, "pls-rdp", pls_body()).result()
+    _approve_endpoint(net_a, net_b, "pls-rdp")
+    result = check(net_a)
+    assert result.connection_status == "Reachable"
+    assert (
+        "/virtualMachineScaleSets/vmss-rdp/virtualMachines/0/networkInterfaces/"
+        in result.hops[-1].resource_id
+    )
