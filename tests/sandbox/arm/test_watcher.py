@@ -255,3 +255,18 @@ def test_a_scale_set_backend(net_a, net_b, compute_b) -> None:
         "/virtualMachineScaleSets/vmss-rdp/virtualMachines/0/networkInterfaces/"
         in result.hops[-1].resource_id
     )
+
+
+def test_an_extension_has_the_shape_of_a_vm_resource_in_azures_example(compute_a) -> None:
+    """VirtualMachine_Get.json's ``resources`` entry: the same fields, at both levels."""
+    vm_example = json.loads(
+        (SHARED / "reference" / "azure-compute-examples" / "VirtualMachine_Get.json").read_text()
+    )
+    (example,) = vm_example["responses"]["200"]["body"]["resources"]
+    vm = compute_a.virtual_machines.get(A_RG, "VM-Win2019")
+    (ours,) = vm.as_dict()["resources"]
+    raw = compute_a.virtual_machine_extensions.get(
+        A_RG, "VM-Win2019", ours["name"], cls=lambda r, d, h: r.http_response.json()
+    )
+    assert set(raw) == set(example)
+    assert set(example["properties"]) <= set(raw["properties"])
