@@ -300,6 +300,7 @@ def _settings(world: World, spec: Json) -> tuple[int, Json]:
                 # InvalidSetting: the stand-in's own
                 raise bad_request("InvalidSetting", "'lro_seconds' must be a number of seconds, 0 or more.")
             world.settings.lro_seconds = float(spec["lro_seconds"])
+        world.settings.update_throttle(spec)
     return 200, vars(world.settings)
 
 

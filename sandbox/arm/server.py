@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import math
 import re
 import ssl
+import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler
@@ -41,6 +43,10 @@ _OPENID = re.compile(r"^/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configurati
 _TOKEN = re.compile(r"^/(?P<tenant>[^/]+)/oauth2/v2\.0/token$")
 _METADATA = re.compile(r"^/metadata/endpoints/?$", re.I)
 _EMPTY_SEGMENTS = re.compile(r"/{2,}")
+_SUBSCRIPTION = re.compile(r"^/subscriptions/(?P<id>[^/]+)", re.I)
+# The kind of operation each method counts against (request-limits-and-throttling: "Subscription
+# scoped reads/writes remaining"; deletes have a bucket of their own since the 2024 token buckets).
+_KINDS = {"GET": "reads", "HEAD": "reads", "DELETE": "deletes"}
 
 
 def make_world(state_path: Path | None = None, settings: Settings | None = None) -> World:
@@ -73,6 +79,7 @@ class ArmServer(LoopbackServer):
         self.cloud = cloud  # the Azure cloud this sandbox plays: its token audiences and metadata
         self.faults = control.FaultBook()
         self.log = control.RequestLog()
+        self.throttle = Throttle(world)
         self.ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self.ssl_context.load_cert_chain(cert, key)
         super().__init__(port, _Handler)
@@ -87,6 +94,64 @@ class ArmServer(LoopbackServer):
         finally:
             with contextlib.suppress(ssl.SSLError, OSError, ValueError):
                 tls.unwrap()
+
+
+class Throttle:
+    """ARM's subscription token buckets (see ``world.ARM_BUCKETS`` for the source), one per
+    subscription, principal and kind of operation: the sandbox is one region.
+
+    Each request takes a token; an empty bucket answers 429 ``SubscriptionRequestsThrottled`` with
+    ``Retry-After`` until a token is back, and the refused request takes none. Every answer tells
+    what is left in ``x-ms-ratelimit-remaining-subscription-<kind>``. With ``throttle`` off the
+    buckets are not drawn on and the header shows a full one.
+    """
+
+    def __init__(self, world: World) -> None:
+        self.world = world  # its settings are read on each request: the control API changes them
+        self._lock = threading.Lock()
+        # (subscription, principal, kind) -> (tokens, when counted, the bucket size then)
+        self._buckets: dict[tuple[str, str, str], tuple[float, float, int]] = {}
+
+    def take(self, method: str, path: str, principal: str) -> dict[str, str]:
+        """The rate-limit header for this request, or ArmError 429 when its bucket is empty.
+
+        A bucket whose size the control API changed starts again full, so a test that shrinks it
+        leaves no empty bucket behind.
+        """
+        match = _SUBSCRIPTION.match(path)
+        if match is None:
+            return {}
+        kind = _KINDS.get(method, "writes")
+        header = f"x-ms-ratelimit-remaining-subscription-{kind}"
+        settings = self.world.settings
+        size, rate = settings.bucket(kind)
+        if not settings.throttle:
+            return {header: str(size)}
+        key = (match["id"].lower(), principal.lower(), kind)
+        now = time.monotonic()
+        with self._lock:
+            tokens, at, made = self._buckets.get(key, (float(size), now, size))
+            tokens = float(size) if made != size else min(float(size), tokens + (now - at) * rate)
+            if tokens < 1:
+                self._buckets[key] = (tokens, now, size)
+                wait = max(1, math.ceil((1 - tokens) / rate))
+                raise _throttled(kind, match["id"], principal, wait, header)
+            self._buckets[key] = (tokens - 1, now, size)
+        return {header: str(int(tokens - 1))}
+
+
+def _throttled(kind: str, subscription: str, principal: str, wait: int, header: str) -> ArmError:
+    """ARM's answer to an empty bucket, as real ARM words it (velero-io/velero#9171)."""
+    singular = {"reads": "read", "writes": "write", "deletes": "delete"}[kind]
+    return ArmError(
+        429,
+        # SubscriptionRequestsThrottled: ARM's code (velero-io/velero#9171, MicrosoftDocs/azure-docs#105248)
+        "SubscriptionRequestsThrottled",
+        f"Number of '{singular}' requests for subscription '{subscription}' actor '{principal}' exceeded. "
+        f"Please try again after '{wait}' seconds after additional tokens are available. "
+        "Refer to https://aka.ms/arm-throttling for additional information.",
+        headers={"Retry-After": str(wait), header: "0"},
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -113,6 +178,7 @@ class _Handler(BaseHTTPRequestHandler):
         url = url._replace(path=_EMPTY_SEGMENTS.sub("/", url.path))
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         status, body, headers = 500, None, {}
+        self.ratelimit: dict[str, str] = {}
         try:
             status, body, headers = self._route(url.path, url.query, raw)
         except ArmError as err:
@@ -123,6 +189,7 @@ class _Handler(BaseHTTPRequestHandler):
                 {"error": {"code": "InternalServerError", "message": repr(exc), "details": []}},
                 {},
             )
+        headers = self.ratelimit | headers
         if not url.path.startswith("/_sandbox"):
             self.server.log.record(self.command, url.path, url.query, status)
         self._send(status, body, headers)
@@ -147,6 +214,7 @@ class _Handler(BaseHTTPRequestHandler):
         if _METADATA.match(path) and self.command == "GET":
             return self._metadata(query)
         caller = identity.check_bearer(world.identity, self.headers.get("Authorization"), self.server.cloud)
+        self.ratelimit = self.server.throttle.take(self.command, path, caller)
         lro.settle(world)
         req = api.Request(
             method=self.command,

@@ -53,10 +53,52 @@ class Kind(Protocol):
     def refs(self, stored: Json) -> list[Ref]: ...
 
 
+# ARM's subscription limits, as token buckets per subscription, principal, region and kind of
+# operation: "Subscription | reads | 250 | 25", "deletes | 200 | 10", "writes | 200 | 10" (bucket
+# size, refill per second), learn.microsoft.com/azure/azure-resource-manager/management/
+# request-limits-and-throttling ("Regional throttling and token bucket algorithm", since 2024).
+ARM_BUCKETS: dict[str, tuple[int, float]] = {
+    "reads": (250, 25.0),
+    "writes": (200, 10.0),
+    "deletes": (200, 10.0),
+}
+
+
 @dataclass
 class Settings:
     page_size: int = 100
     lro_seconds: float = 0.0
+    throttle: bool = True  # refuse with ARM's 429 once a bucket is empty (off: every bucket stays full)
+    reads_bucket: int = ARM_BUCKETS["reads"][0]
+    reads_per_second: float = ARM_BUCKETS["reads"][1]
+    writes_bucket: int = ARM_BUCKETS["writes"][0]
+    writes_per_second: float = ARM_BUCKETS["writes"][1]
+    deletes_bucket: int = ARM_BUCKETS["deletes"][0]
+    deletes_per_second: float = ARM_BUCKETS["deletes"][1]
+
+    def bucket(self, kind: str) -> tuple[int, float]:
+        """Size and refill per second of the ``reads``, ``writes`` or ``deletes`` bucket."""
+        return getattr(self, f"{kind}_bucket"), getattr(self, f"{kind}_per_second")
+
+    def update_throttle(self, spec: Json) -> None:
+        """Apply the throttling fields of a ``PUT /_sandbox/settings`` body, refusing bad values."""
+        if "throttle" in spec:
+            if not isinstance(spec["throttle"], bool):
+                # InvalidSetting: the stand-in's own
+                raise ArmError(400, "InvalidSetting", "'throttle' must be true or false.")
+            self.throttle = spec["throttle"]
+        for kind in ARM_BUCKETS:
+            size, rate = spec.get(f"{kind}_bucket"), spec.get(f"{kind}_per_second")
+            if size is not None:
+                if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+                    # InvalidSetting: the stand-in's own
+                    raise ArmError(400, "InvalidSetting", f"'{kind}_bucket' must be a positive integer.")
+                setattr(self, f"{kind}_bucket", size)
+            if rate is not None:
+                if not isinstance(rate, int | float) or isinstance(rate, bool) or rate <= 0:
+                    # InvalidSetting: the stand-in's own
+                    raise ArmError(400, "InvalidSetting", f"'{kind}_per_second' must be a number above 0.")
+                setattr(self, f"{kind}_per_second", float(rate))
 
 
 @dataclass
