@@ -26,7 +26,7 @@ from dataclasses import dataclass
 # Every subscription natlink sweeps, on either side.
 SWEEP: dict[str, str] = {
     "Microsoft.Compute/virtualMachines/read": "sweep (VMs and power state, statusOnly list); find --vm",
-    "Microsoft.Network/privateLinkServices/read": "sweep (services list); status, map; create reads it back",
+    "Microsoft.Network/privateLinkServices/read": "sweep (services list); status, map; create reads it back; adopt",
     "Microsoft.Network/privateEndpoints/read": "sweep (endpoints list); decide reads a request's token",
     "Microsoft.Network/networkInterfaces/read": "sweep (NICs list); find --vm reads the VM's NIC",
     "Microsoft.Network/loadBalancers/read": "sweep (LBs list); create --lb, delete find natlink's LB",

@@ -15,7 +15,7 @@ from .values import Scope
 ACTIONS = frozenset(
     {
         "create", "request", "approve", "reject", "revoke", "delete", "share", "owners.add", "owners.remove",
-        "grant", "ungrant", "subscribe", "unsubscribe", "audit", "read", "verify",
+        "grant", "ungrant", "subscribe", "unsubscribe", "audit", "read", "verify", "adopt", "forget",
     }
 )  # fmt: skip
 OWNER_ACTIONS = frozenset(
@@ -29,12 +29,16 @@ OWNER_ACTIONS = frozenset(
         "owners.remove",
         "subscribe",
         "unsubscribe",
+        "forget",
     }
 )
 """What owners may do for their own service. ``unsubscribe`` is here because ``subscribe`` is."""
 ADMIN_ACTIONS = frozenset({"grant", "ungrant", "audit"})
-GRANTED_ACTIONS = frozenset({"create", "request"})
+GRANTED_ACTIONS = frozenset({"create", "request", "adopt"})
 """Actions allowed by a grant on the subscription (or resource group) they touch."""
+GRANT_FOR = {"adopt": "create"}
+"""The grant an action needs when it is not its own: adopting a service takes on what its creator
+would own, so a ``create`` grant on the service's scope allows it."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,7 @@ def _granted(actor: Actor, action: str, resource: Resource, facts: Facts) -> Dec
     """Creating a service or an endpoint spends Azure resources: it needs a grant covering where."""
     if action not in GRANTED_ACTIONS:
         return None
+    action = GRANT_FOR.get(action, action)
     if not resource.located:
         held = any(granted_action == action for granted_action, _ in facts.grants)
         if held:

@@ -53,6 +53,10 @@ _DURATION = re.compile(r"([0-9]{1,6})([mhd])")
 _SECONDS = re.compile(r"([0-9]{1,6})([sm])")
 _ALIAS = re.compile(r"(.+)\.([0-9a-fA-F-]{36})\.([A-Za-z0-9]+)\.azure\.privatelinkservice", re.IGNORECASE)
 _ALIAS_SUFFIX = ".azure.privatelinkservice"
+_PLS_ID = re.compile(
+    r"/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/privateLinkServices/[^/]+",
+    re.IGNORECASE,
+)
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}
 P = TypeVar("P", User, Channel)
 
@@ -69,6 +73,7 @@ class Kind(StrEnum):
     ENDPOINT_NAME = "endpoint-name"
     TARGET = "alias-or-service"
     REQUEST_OR_SERVICE = "request-id-or-service"
+    PLS = "pls-name-or-id"
     SERVICE_OR_STAR = "service-or-star"
     PORTS = "ports"
     NAT_IPS = "nat-ips"
@@ -189,6 +194,21 @@ def target(token: str) -> Alias | str:
     if escapes.unescape(token).lower().endswith(_ALIAS_SUFFIX):
         return alias(token)
     return service(token)
+
+
+def pls(token: str) -> str:
+    """A private link service natlink did not make: its Azure name, or its resource ID."""
+    text = _not_escape(token, "a private link service name or ID")
+    if not text.startswith("/"):
+        return azure_name(text, "private link service name")
+    if not _PLS_ID.fullmatch(text) or not _GUID.fullmatch(text.split("/")[2]):
+        raise InvalidValue(
+            f"{show(text, 60)} is not a private link service ID like `/subscriptions/<guid>/resourceGroups/"
+            "<group>/providers/Microsoft.Network/privateLinkServices/<name>`"
+        )
+    resource_group(text.split("/")[4])
+    azure_name(text.rsplit("/", 1)[1], "private link service name")
+    return text
 
 
 def service_or_star(token: str) -> str:
@@ -404,6 +424,7 @@ _CHECKS: dict[Kind, Callable[[str], Value]] = {
     Kind.AZURE_NAME: azure_name,
     Kind.ENDPOINT_NAME: endpoint_name,
     Kind.TARGET: target,
+    Kind.PLS: pls,
     Kind.SERVICE_OR_STAR: service_or_star,
     Kind.PORTS: ports,
     Kind.NAT_IPS: nat_ips,

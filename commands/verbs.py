@@ -20,10 +20,12 @@ from .help import render_help
 from .replies import Reply
 from .usecase import NoArgs, Paged, Payload
 from .usecases import (
+    adopt,
     audit,
     create,
     decide,
     delete,
+    forget,
     grant,
     owners,
     pending,
@@ -252,6 +254,57 @@ _TABLE: tuple[Verb, ...] = (
         run=delete.run,
         progress=True,
         examples=("delete rdp-vmb", "delete rdp-vmb --force"),
+    ),
+    Verb(
+        "adopt",
+        "Take on a private link service made elsewhere (Terraform, Bicep, the portal, AKS): natlink posts "
+        "its approval cards, sweeps its health and maps it, and never changes it.",
+        "adopt <pls> [--name N] [--owners @a,@b] [--channel #c] | adopt --scan [subscription]",
+        "an admin, or anyone with a `create` grant on the service's subscription or resource group",
+        "adopt",
+        args=(
+            Arg(
+                "pls",
+                Kind.PLS,
+                "the private link service's name or resource ID (with --scan: a subscription to list)",
+                required=False,
+            ),
+        ),
+        flags=(
+            Flag("name", Kind.SERVICE, "the natlink service name (default: the private link service's)", "N"),
+            Flag("owners", Kind.USERS, "owners besides you, who approve requests", "@a,@b"),
+            Flag("channel", Kind.CHANNEL, "the owner channel, for its approval cards (default: this one)", "#c"),
+            Flag(
+                "scan",
+                Kind.BOOL,
+                "list the private link services natlink could adopt, with their pending connections",
+                default=False,
+            ),
+        ),
+        payload=adopt.Adopt,
+        resource=adopt.place,
+        locate=adopt.locate,
+        run=adopt.run,
+        progress=True,
+        examples=(
+            "adopt orders-api --owners <@U02BOB|bob> --channel <#C02TEAMB|team-b>",
+            "adopt /subscriptions/22222222-2222-2222-2222-222222222222/resourceGroups/rg-orders/providers/"
+            "Microsoft.Network/privateLinkServices/orders-api --name orders",
+            "adopt --scan",
+            "adopt --scan 22222222-2222-2222-2222-222222222222",
+        ),
+    ),
+    Verb(
+        "forget",
+        "Stop watching an adopted service; its private link service and load balancer stay as they are.",
+        "forget <service>",
+        _OWNERS_OR_ADMINS,
+        "forget",
+        args=(Arg("service", Kind.SERVICE, "the adopted service"),),
+        payload=forget.Forget,
+        resource=resources.service("service"),
+        run=forget.run,
+        examples=("forget orders-api",),
     ),
     Verb(
         "status",

@@ -42,9 +42,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--world",
         choices=sorted(WORLDS),
         default="seed",
-        help="what a new state's Azure starts as: 'seed' (the default world, nothing exposed yet) or "
-        "'seed-by-hand' (the walkthrough as built in the portal: LB-temp with its RDP inbound NAT rule "
-        "and PrivateLink-01 on it)",
+        help="what a new state's Azure starts as: 'seed' (the default world, nothing natlink made yet, "
+        "two services made elsewhere to adopt), 'seed-by-hand' (the walkthrough as built in the portal: "
+        "LB-temp with its RDP inbound NAT rule and PrivateLink-01 on it) or 'walkthrough' (the seed "
+        "without the services made elsewhere)",
     )
     parser.add_argument(
         "--tour",

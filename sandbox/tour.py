@@ -419,7 +419,11 @@ class HandBuiltStory(Story):
         return told
 
 
-STORIES: dict[str, type[Story]] = {"seed": Story, "seed-by-hand": HandBuiltStory}
+STORIES: dict[str, type[Story]] = {
+    "seed": Story,
+    "walkthrough": Story,
+    "seed-by-hand": HandBuiltStory,
+}
 
 
 def tour(out: Callable[[str], None] | None = None, world: str = "seed") -> int:

@@ -234,11 +234,22 @@ def integrity_columns(db: Database) -> None:
         db.execute(statement)
 
 
+def service_origin(db: Database) -> None:
+    """Version 5: whether natlink made a service or adopted one made elsewhere (Terraform, the
+    portal, AKS): natlink never changes the load balancer or the private link service of an adopted
+    one (commands/usecases/adopt.py)."""
+    db.execute(
+        "ALTER TABLE services ADD COLUMN origin TEXT NOT NULL DEFAULT 'created' "
+        "CHECK (origin IN ('created', 'adopted'))"
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     initial_schema,
     scheduler_tables,
     integrity_columns,
     verifications_table,
+    service_origin,
 )
 """Append only. The position (1-based) of a migration is the schema version it produces."""
 

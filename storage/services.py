@@ -19,6 +19,9 @@ from storage.records import SERVICE_STATES, Service, ServiceState
 from storage.transactions import write
 
 TABLE = "services"
+ORIGINS = frozenset({"created", "adopted"})
+"""``created``: natlink made the private link service (and may change or delete it); ``adopted``:
+made elsewhere (Terraform, the portal, AKS) and only watched, its connections decided."""
 
 
 def upsert_service(
@@ -35,11 +38,13 @@ def upsert_service(
     lb_managed: bool = False,
     details: Mapping[str, Any] | None = None,
     state: ServiceState = "active",
+    origin: str = "created",
     now: datetime | None = None,
 ) -> Service:
     """Record a service, or refresh it if the name exists (keeping its creator, creation time and
     the name's original spelling), so a re-run create or a sweep can simply write what it saw."""
     require_choice(state, SERVICE_STATES, "state")
+    require_choice(origin, ORIGINS, "origin")
     at = clock.stamp(now)
     values: dict[str, Any] = {
         "pls_id": pls_id,
@@ -51,6 +56,7 @@ def upsert_service(
         "lb_managed": int(lb_managed),
         "details": dump_json(details or {}),
         "state": state,
+        "origin": origin,
         "updated_at": at,
     }
     with write(db):
@@ -81,6 +87,11 @@ def get_by_pls_id(db: Database, pls_id: str) -> Service | None:
 def find_service(db: Database, reference: str) -> Service | None:
     """Resolve what a user typed, which may be a name, an alias or a PLS id; names win."""
     return get_service(db, reference) or get_by_alias(db, reference) or get_by_pls_id(db, reference)
+
+
+def is_adopted(db: Database, name: str) -> bool:
+    """Whether the service called ``name`` was adopted rather than made by natlink."""
+    return any(db.table(TABLE).rows_where("name = ? AND origin = 'adopted'", [name], limit=1))
 
 
 def list_services(db: Database, *, state: ServiceState | None = None) -> list[Service]:

@@ -29,10 +29,11 @@ def arm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[launch.RunningSand
 
 @pytest.fixture
 def sandbox(arm: launch.RunningSandbox) -> launch.RunningSandbox:
-    """The session's sandbox, back to the seed world with no faults and default settings."""
+    """The session's sandbox, back to the walkthrough's world (the seed without the services made
+    elsewhere, which only the adopt tests want) with no faults and default settings."""
     arm.control("DELETE", "faults")
     arm.control("PUT", "settings", {"page_size": 100, "lro_seconds": 0})
-    arm.control("POST", "reset", {"world": "seed"})
+    arm.control("POST", "reset", {"world": "walkthrough"})
     arm.control("DELETE", "requests")
     return arm
 

@@ -64,8 +64,14 @@ class Placement(Located):
     target: VmTarget | LbTarget
 
 
-def locate(ctx: Context, clients: Clients, payload: Create) -> Placement:
+def locate(ctx: Context, clients: Clients, payload: Create) -> Placement | Refusal:
     """Find the VM or load balancer: its subscription and resource group are what the grant must cover."""
+    if services.is_adopted(ctx.db, payload.name):  # before any Azure read: natlink never converges it
+        return Refusal(
+            f"*{escape(payload.name)}* is adopted: whoever made it (Terraform, the portal, AKS) owns its "
+            "private link service and load balancer, and natlink never changes them.",
+            hint="Change it where it was made, or pick another name.",
+        )
     if payload.vm:
         vm = find_vm(clients, ctx.config.subscriptions, payload.vm)
         where = Resource(service=payload.name, subscription=vm.subscription, resource_group=vm.resource_group)

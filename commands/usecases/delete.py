@@ -36,6 +36,14 @@ def run(job: Job[Delete, None]) -> Outcome:
     service = services.get_service(ctx.db, job.payload.service)
     if service is None:
         return Outcome(Refusal(f"natlink no longer knows *{escape(job.payload.service)}*."))
+    if services.is_adopted(ctx.db, service.name):  # natlink never changes what it adopted
+        return Outcome(
+            Refusal(
+                f"natlink adopted *{escape(service.name)}*: its private link service and load balancer are "
+                "not natlink's to delete, and are left as they are.",
+                hint=f"`/natlink forget {escape(service.name)}` stops natlink watching it.",
+            )
+        )
     closed: list[LinkRequest] = []
     try:
         delete_service(

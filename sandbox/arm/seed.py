@@ -257,6 +257,14 @@ def seed_topology(world: World) -> None:
         apply(world, CAPTURE_STORAGE, {"location": REGION, "sku": {"name": "Standard_LRS"}, "kind": "StorageV2"})
 
 
+def seed_world(world: World) -> None:
+    """The sandbox's default world: the walkthrough's topology, and beside it the private link
+    services natlink did not make (``_made_elsewhere``), for ``/natlink adopt``."""
+    seed_topology(world)
+    with world.transaction():
+        _made_elsewhere(world)
+
+
 def generated_subscription(index: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"natlink-sandbox/subscription/{index}"))
 
@@ -447,9 +455,11 @@ def seed_by_hand(world: World) -> None:
     internal Standard LB ``LB-temp`` (frontend ``fe`` 10.2.0.4 in temp-vnet/default, pool ``pool``
     with VM-Win2019-2, and the inbound NAT rule ``RDP`` 3389 → 3389 on VM-Win2019-2's NIC, no
     load-balancing rule), and the private link service ``PrivateLink-01`` on ``fe``, its NAT IP
-    10.2.0.6 taken from the same subnet (whose private link service policies the portal disabled)."""
+    10.2.0.6 taken from the same subnet (whose private link service policies the portal disabled);
+    and, as in ``seed``, the services natlink did not make."""
     seed_topology(world)
     with world.transaction():
+        _made_elsewhere(world)
         subnet = _net(TEAM_B, "rg-team-b", "virtualNetworks", "temp-vnet") + "/subnets/default"
         _disable_pls_policies(world, subnet)
         lb = _net(TEAM_B, "rg-team-b", "loadBalancers", HAND_LB)
@@ -546,5 +556,166 @@ def _disable_pls_policies(world: World, subnet_id: str) -> None:
     apply(world, vnet_id, body)
 
 
-WORLDS = {"seed": seed_topology, "seed-by-hand": seed_by_hand}
-"""The worlds the sandbox can start from, by name (``--world``)."""
+TF_GROUP, TF_PLS, TF_ENDPOINTS = "rg-orders", "orders-api", ("pe-orders-api-batch", "pe-orders-api-reports")
+CONSUMER_GROUP = "rg-batch"
+AKS_GROUP, AKS_LB = "MC_rg-aks-orders_aks-orders_japaneast", "aks-orders-internal"
+AKS_FRONTEND = "a3f9c27e51d04b7f8e6a1c2d3e4f5a6b"
+AKS_PLS = f"pls-{AKS_FRONTEND}"
+
+
+def _made_elsewhere(world: World) -> None:
+    """Private link services natlink did not make, for ``/natlink adopt`` (issue 11 section 2),
+    each in its own VNets so the walkthrough's addresses stay as shared/topology.md says.
+
+    * ``orders-api`` in Team B, as Terraform makes one: its own LB ``lb-orders-api`` (frontend
+      ``fe-orders-api`` 10.5.0.10, rule 443 to the two instances of the scale set
+      ``vmss-orders-api``, 10.5.0.4 and .5; a scale set, so Team B's VM list stays the
+      walkthrough's), a NAT subnet of its own (10.5.1.4), tagged by Terraform, not by natlink;
+      two private endpoints of Team A (10.1.0.4 and .5 in ``rg-batch/batch-vnet``) wait on it
+      (Pending), because azurerm has no resource that approves a connection
+      (terraform-provider-azurerm #27903, #22082, #19777).
+    * An AKS cluster's internal LB with a private link service on it, as cloud-provider-azure
+      makes them in the cluster's ``MC_`` group: a scale-set node pool behind the LB, the PLS named
+      ``pls-<frontend name>`` and its NAT IP in the LB's subnet (cloud-provider-azure.sigs.k8s.io
+      topics/pls-integration). The LB is ``<configuration>-internal`` as with several standard
+      load balancers (topics/multislb), not the default ``kubernetes-internal``, which tests build
+      in rg-team-b and find by name.
+    """
+    world.add_group(TEAM_B, TF_GROUP, REGION)
+    world.add_group(TEAM_B, AKS_GROUP, REGION)
+    tf_vnet = add_vnet(
+        world,
+        TEAM_B,
+        TF_GROUP,
+        "orders-vnet",
+        "10.5.0.0/16",
+        {"app": "10.5.0.0/24", "pls-nat": "10.5.1.0/24"},
+        REGION,
+        pls_subnets=("pls-nat",),
+    )
+    app = f"{tf_vnet}/subnets/app"
+    tf_lb = _internal_lb(world, TF_GROUP, "lb-orders-api", "fe-orders-api", app, 443, ip="10.5.0.10")
+    add_scale_set(world, TEAM_B, TF_GROUP, "vmss-orders-api", app, [f"{tf_lb}/backendAddressPools/pool"])
+    tf_pls = _pls(
+        world,
+        TF_GROUP,
+        TF_PLS,
+        f"{tf_lb}/frontendIPConfigurations/fe-orders-api",
+        f"{tf_vnet}/subnets/pls-nat",
+        {"managed-by": "terraform", "workspace": "orders-prod"},
+    )
+    world.add_group(TEAM_A, CONSUMER_GROUP, REGION)
+    consumer = add_vnet(
+        world, TEAM_A, CONSUMER_GROUP, "batch-vnet", "10.1.0.0/16", {"default": "10.1.0.0/24"}, REGION
+    )
+    for pe in TF_ENDPOINTS:
+        apply(
+            world,
+            _net(TEAM_A, CONSUMER_GROUP, "privateEndpoints", pe),
+            {
+                "location": REGION,
+                "properties": {
+                    "subnet": {"id": f"{consumer}/subnets/default"},
+                    "manualPrivateLinkServiceConnections": [
+                        {
+                            "name": pe,
+                            "properties": {
+                                "privateLinkServiceId": tf_pls,
+                                "requestMessage": f"Team A {pe.rsplit('-', 1)[1]} jobs need the orders API",
+                            },
+                        }
+                    ],
+                },
+            },
+        )
+    aks_vnet = add_vnet(
+        world,
+        TEAM_B,
+        AKS_GROUP,
+        "aks-vnet-25419131",
+        "10.224.0.0/16",
+        {"aks-subnet": "10.224.0.0/24"},
+        REGION,
+        pls_subnets=("aks-subnet",),
+    )
+    subnet = f"{aks_vnet}/subnets/aks-subnet"
+    aks_lb = _internal_lb(world, AKS_GROUP, AKS_LB, AKS_FRONTEND, subnet, 8080, pool="kubernetes")
+    pool = f"{aks_lb}/backendAddressPools/kubernetes"
+    add_scale_set(world, TEAM_B, AKS_GROUP, "aks-nodepool1-25419131-vmss", subnet, [pool])
+    _pls(
+        world,
+        AKS_GROUP,
+        AKS_PLS,
+        f"{aks_lb}/frontendIPConfigurations/{AKS_FRONTEND}",
+        subnet,
+        {"k8s-azure-owner-service": "orders/orders-web", "k8s-azure-cluster-name": "kubernetes"},
+    )
+
+
+def _internal_lb(
+    world: World,
+    group: str,
+    name: str,
+    frontend: str,
+    subnet: str,
+    port: int,
+    pool: str = "pool",
+    ip: str | None = None,
+) -> str:
+    """An internal Standard LB with one frontend (at ``ip``, else the lowest free address), pool,
+    TCP probe and rule ``port`` → ``port``."""
+    lb = _net(TEAM_B, group, "loadBalancers", name)
+    where: Json = {"subnet": {"id": subnet}}
+    if ip:
+        where |= {"privateIPAllocationMethod": "Static", "privateIPAddress": ip}
+    apply(
+        world,
+        lb,
+        {
+            "location": REGION,
+            "sku": {"name": "Standard"},
+            "properties": {
+                "frontendIPConfigurations": [{"name": frontend, "properties": where}],
+                "backendAddressPools": [{"name": pool}],
+                "probes": [{"name": f"tcp-{port}", "properties": {"protocol": "Tcp", "port": port}}],
+                "loadBalancingRules": [
+                    {
+                        "name": f"tcp-{port}",
+                        "properties": {
+                            "protocol": "Tcp",
+                            "frontendPort": port,
+                            "backendPort": port,
+                            "frontendIPConfiguration": {"id": f"{lb}/frontendIPConfigurations/{frontend}"},
+                            "backendAddressPool": {"id": f"{lb}/backendAddressPools/{pool}"},
+                            "probe": {"id": f"{lb}/probes/tcp-{port}"},
+                        },
+                    }
+                ],
+            },
+        },
+    )
+    return lb
+
+
+def _pls(world: World, group: str, name: str, frontend: str, subnet: str, tags: dict[str, str]) -> str:
+    """A private link service on ``frontend`` with one NAT IP from ``subnet``, visible to Team A."""
+    rid = _net(TEAM_B, group, "privateLinkServices", name)
+    apply(
+        world,
+        rid,
+        {
+            "location": REGION,
+            "tags": tags,
+            "properties": {
+                "visibility": {"subscriptions": [TEAM_A]},
+                "loadBalancerFrontendIpConfigurations": [{"id": frontend}],
+                "ipConfigurations": [{"name": f"{name}-nat", "properties": {"subnet": {"id": subnet}}}],
+            },
+        },
+    )
+    return rid
+
+
+WORLDS = {"seed": seed_world, "seed-by-hand": seed_by_hand, "walkthrough": seed_topology}
+"""The worlds the sandbox can start from, by name (``--world``). ``walkthrough`` is the seed without
+the services made elsewhere: the tests' default, whose assertions read the walkthrough alone."""
