@@ -244,7 +244,7 @@ class NatlinkModel(RuleBasedStateMachine):
     def _world(self) -> None:
         self.arm.control("DELETE", "faults")
         self.arm.control("PUT", "settings", {"page_size": 100, "lro_seconds": 0})
-        self.arm.control("POST", "reset", {"world": "seed"})
+        self.arm.control("POST", "reset", {"world": "walkthrough"})  # the seed less the services to adopt
         self.arm.control("DELETE", "requests")
         network = self.sandboxes.networks[TEAM_A]
         vnet = network.virtual_networks.get("rg-team-a", "RG-normal-vnet")
