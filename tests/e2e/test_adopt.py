@@ -11,7 +11,16 @@ from sandbox.arm.seed import AKS_GROUP, AKS_LB, AKS_PLS, TF_ENDPOINTS, TF_GROUP,
 from storage import audit, services
 from storage.database import open_database
 from tests.conftest import TEAM_B
-from tests.e2e.harness import arm_count, database, ephemerals, find, ok, text_of, wait_for
+from tests.e2e.harness import (
+    arm_count,
+    database,
+    ephemerals,
+    find,
+    ok,
+    request_id_of,
+    text_of,
+    wait_for,
+)
 
 AKS_ID = f"/subscriptions/{TEAM_B}/resourceGroups/{AKS_GROUP}/providers/Microsoft.Network/privateLinkServices/{AKS_PLS}"
 SCOPE = f"{TEAM_B}/{TF_GROUP}"
@@ -64,6 +73,15 @@ def test_the_terraform_service_gets_two_cards_and_one_approval_reaches_azure(
     )
     approved = {TF_ENDPOINTS[0]: "Approved", TF_ENDPOINTS[1]: "Pending"}
     wait_for(lambda: _azure(net_b) == approved, 60, "Azure to hold the approval")
+
+    # Reject and revoke touch only the connection, as for natlink's own services.
+    reports = next(c for c in cards if TF_ENDPOINTS[1] in text_of(c))
+    ok(driver.slash_command("alice", "#team-b", f"reject {request_id_of(reports)} not this quarter"))
+    rejected = {TF_ENDPOINTS[0]: "Approved", TF_ENDPOINTS[1]: "Rejected"}
+    wait_for(lambda: _azure(net_b) == rejected, 60, "Azure to hold the rejection")
+    ok(driver.slash_command("alice", "#team-b", f"revoke {request_id_of(batch)}"))
+    wait_for(lambda: _azure(net_b).get(TF_ENDPOINTS[0], "gone") != "Approved", 60, "the revoke")
+    assert net_b.private_link_services.get(TF_GROUP, TF_PLS).provisioning_state == "Succeeded"
 
     # Adopting it again, by name or by resource ID, is refused before anything is queued.
     again = ok(driver.slash_command("admin", "#team-b", f"adopt {TF_PLS}"))
