@@ -19,7 +19,7 @@ import time
 from datetime import UTC, datetime
 
 from . import ids, pcap, storage
-from .common import ref_id, rendered
+from .common import ref_id, rendered, require_name
 from .errors import ArmError, bad_request, not_found
 from .watcher import require_agent, same_place
 from .world import Json, World, etag
@@ -54,6 +54,7 @@ def create(world: World, watcher: Json, name: str, body: Json) -> Json:
     """PacketCaptures_Create: validate, start capturing now; answered with ``Updating`` (as the
     example's 201 is) while the stored capture is ``Succeeded``."""
     rid = f"{watcher['id']}/packetCaptures/{name}"
+    require_name(name, rid)
     if find(watcher, name) is not None:
         raise ArmError(
             409,

@@ -29,9 +29,8 @@ NW_TYPE = "Microsoft.Network/networkWatchers"
 # Azure's automatic enablement creates the watcher in this group with this name (azure-docs
 # articles/network-watcher/network-watcher-create.md: "NetworkWatcher_<region>" in "NetworkWatcherRG").
 AUTO_GROUP = "NetworkWatcherRG"
-PROBES = (
-    100  # the spec example's probesSent; azure-docs network-watcher-connectivity-overview: "Max value is 100"
-)
+# probesSent: the spec example's; azure-docs network-watcher-connectivity-overview.md: "Max value is 100".
+PROBES = 100
 AGENT_PUBLISHER = "Microsoft.Azure.NetworkWatcher"
 
 
@@ -103,14 +102,6 @@ def enable(world: World, subscription: str, location: str) -> None:
     parsed = ids.parse(rid)
     assert parsed is not None
     world.put(NetworkWatchers().put(world, rid, parsed, {"location": location}))
-
-
-def enable_everywhere(world: World) -> None:
-    """A watcher in every subscription and region that has a virtual network (the seed's worlds)."""
-    for sub in list(world.subscriptions.values()):
-        regions = {v["location"] for v in world.list_type(sub["subscriptionId"], NETWORK, "virtualNetworks")}
-        for location in sorted(regions):
-            enable(world, sub["subscriptionId"], location)
 
 
 # --------------------------------------------------------------- connectivity
