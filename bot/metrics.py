@@ -3,9 +3,10 @@ prometheus-client, rather than hand-written exposition: its escaping, types and 
 are what Prometheus parses).
 
 Counters and histograms are kept in this process as things happen (ack latency by verb, ARM
-responses by status with 429s apart, Slack API errors by method, sweep durations); what lives in
-the database (operations by state and verb, the worker queue, the outbox, the lease holder) is
-read when Prometheus scrapes, so several instances sharing one database report the same truth.
+responses by status with 429s apart, Slack API errors by method, each sweep's duration and ARM
+requests, whichever way it was started); what lives in the database (operations by state and
+verb, the worker queue, the outbox, the lease holder) is read when Prometheus scrapes, so several
+instances sharing one database report the same truth.
 """
 
 from __future__ import annotations
@@ -22,6 +23,19 @@ from storage.database import open_database
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 ACK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)  # Slack wants an ack within 3 s
+SWEEP_BUCKETS = (0.5, 1.0, 2.5, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0)  # a big estate takes seconds
+REQUEST_BUCKETS = (
+    10,
+    25,
+    50,
+    100,
+    250,
+    500,
+    1000,
+    2500,
+    5000,
+    10000,
+)  # five lists per subscription, plus pages
 LEASES = ("scheduler",)
 
 
@@ -50,9 +64,23 @@ class Metrics:
             registry=self.registry,
         )
         self.sweeps = Histogram(
-            "natlink_sweep_seconds", "Duration of each sweep of Azure", registry=self.registry
+            "natlink_sweep_seconds",
+            "Duration of each sweep of Azure (scheduled, sweep --once or status --refresh)",
+            buckets=SWEEP_BUCKETS,
+            registry=self.registry,
+        )
+        self.sweep_requests = Histogram(
+            "natlink_sweep_arm_requests",
+            "ARM requests of each sweep of Azure, retries included",
+            buckets=REQUEST_BUCKETS,
+            registry=self.registry,
         )
         self.registry.register(_Stored(db_path))
+
+    def sweep(self, seconds: float, requests: int) -> None:
+        """One sweep, as ``Clients(on_sweep=...)`` reports it."""
+        self.sweeps.observe(seconds)
+        self.sweep_requests.observe(requests)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

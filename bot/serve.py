@@ -65,7 +65,11 @@ def serve(socket_mode: bool) -> int:
     slack = web_client(
         settings, on_error=lambda method, error: metrics.slack_errors.labels(method, error).inc()
     )
-    clients = Clients(settings.cloud, on_response=lambda status: metrics.arm.labels(str(status)).inc())
+    clients = Clients(
+        settings.cloud,
+        on_response=lambda status: metrics.arm.labels(str(status)).inc(),
+        on_sweep=metrics.sweep,
+    )
     workers = Workers(
         WorkerSettings(settings.db_path, settings.workers, timedelta(seconds=settings.stale_seconds)),
         config,
@@ -81,7 +85,6 @@ def serve(socket_mode: bool) -> int:
         Poster(slack),
         settings.schedule,
         holder_name(),
-        metrics.sweeps.observe,
     )
     workers.start()
     scheduler = start_scheduler(jobs, settings.schedule)

@@ -13,8 +13,9 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextvars import ContextVar, copy_context
 from typing import Any, TypeVar
 
 from azure.core.credentials import AccessToken, AccessTokenInfo
@@ -27,11 +28,11 @@ from azure.mgmt.monitor import MonitorManagementClient
 from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.storage import StorageManagementClient
 
-from .retry import ArmRetryPolicy
+from .retry import ArmRetryPolicy, Pacer, PacingPolicy
 from .settings import AzureCloud, CloudSettings
 
 T = TypeVar("T")
-MAX_WORKERS = 8  # subscriptions read at once
+MAX_WORKERS = 16  # subscriptions read at once; each is paced by ARM's remaining-reads header
 ARM_SCOPE = "https://management.azure.com/.default"  # public Azure's; each client uses its cloud's
 # Entra ID's own hosts; MSAL's instance discovery makes sense only against them.
 KNOWN_AUTHORITIES = frozenset(
@@ -49,6 +50,21 @@ RETRY_TIMEOUT = 60
 LRO_TIMEOUT = 600.0
 
 
+class RequestCount:
+    """ARM requests counted by :meth:`Clients.counting`, retries included; shared by its threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.total = 0
+
+    def add(self) -> None:
+        with self._lock:
+            self.total += 1
+
+
+_COUNTING: ContextVar[RequestCount | None] = ContextVar("natlink_arm_request_count", default=None)
+
+
 class Clients:
     """The Azure clients for ``settings``, created lazily and safe to share between threads."""
 
@@ -58,13 +74,17 @@ class Clients:
         polling_interval: float = 5.0,
         lro_timeout: float = LRO_TIMEOUT,
         on_response: Callable[[int], object] | None = None,
+        on_sweep: Callable[[float, int], object] | None = None,
     ) -> None:
-        """``on_response`` hears the HTTP status of every ARM response, retries included (/metrics)."""
+        """``on_response`` hears the HTTP status of every ARM response, retries included; ``on_sweep``
+        the seconds and ARM requests of every sweep, whatever started it (both for /metrics)."""
         self.settings = settings
         self.on_response = on_response
+        self.on_sweep = on_sweep or (lambda seconds, requests: None)
         self.polling_interval = polling_interval
         self.lro_timeout = lro_timeout
         self._lock = threading.Lock()
+        self.pacer = Pacer()  # one per Clients: ARM's buckets are per subscription, whichever client asks
         self._credential: CloudCredential | None = None
         self._network: dict[str, NetworkManagementClient] = {}
         self._compute: dict[str, ComputeManagementClient] = {}
@@ -123,8 +143,20 @@ class Clients:
             return []
         with contextlib.suppress(AzureError):
             self.credential.get_token(self.settings.cloud.scope)
+        contexts = [copy_context() for _ in subscriptions]  # a count (see counting) reaches the workers
         with ThreadPoolExecutor(max_workers=min(MAX_WORKERS, len(subscriptions))) as pool:
-            return list(pool.map(read, subscriptions))
+            return list(pool.map(lambda context, sub: context.run(read, sub), contexts, subscriptions))
+
+    @contextlib.contextmanager
+    def counting(self) -> Iterator[RequestCount]:
+        """Count the ARM requests made inside the block, by this thread and the subscription workers
+        it starts (not by other threads sharing these clients)."""
+        count = RequestCount()
+        token = _COUNTING.set(count)
+        try:
+            yield count
+        finally:
+            _COUNTING.reset(token)
 
     def _client(self, cache: dict[str, Any], kind: type, subscription: str) -> Any:
         credential = self.credential
@@ -147,7 +179,10 @@ class Clients:
                 timeout=RETRY_TIMEOUT,
             ),
             "polling_interval": self.polling_interval,
-            "per_retry_policies": [_Responses(self.on_response)] if self.on_response else [],
+            "per_retry_policies": [
+                PacingPolicy(self.pacer),
+                _Responses(self.on_response or (lambda status: None)),
+            ],
         }
 
     def _verify(self) -> str | bool:
@@ -155,13 +190,16 @@ class Clients:
 
 
 class _Responses(SansIOHTTPPolicy):  # type: ignore[type-arg]
-    """Tells ``hear`` each response's status; per retry, so a 429 that was retried still counts."""
+    """Tells ``hear`` each response's status, and counts it when a count is on (see
+    ``Clients.counting``); per retry, so a 429 that was retried still counts."""
 
     def __init__(self, hear: Callable[[int], object]) -> None:
         self.hear = hear
 
     def on_response(self, request: PipelineRequest, response: PipelineResponse) -> None:  # type: ignore[type-arg]
         self.hear(response.http_response.status_code)
+        if (count := _COUNTING.get()) is not None:
+            count.add()
 
 
 class CloudCredential(DefaultAzureCredential):

@@ -5,20 +5,31 @@ not in the subscription's NIC list (Azure/azure-cli#817), so for each scale set 
 and only then, two more list calls read its NICs and its instances with their power state.
 
 Per-resource GETs would grow with the estate and hit ARM throttling; list-by-subscription calls
-grow only by pages. Subscriptions are swept concurrently, and one the identity may not read is
-recorded as unreadable so the rest of the map still shows.
+grow only by pages. Subscriptions are swept concurrently (a bounded pool, each paced by ARM's
+remaining-reads header: see :mod:`cloud.retry`), and one the identity may not read is recorded as
+unreadable so the rest of the map still shows.
 
 The list calls go through each SDK client's own pipeline (authentication, retry, logging) with
 the SDK's own request builders, but their pages are read as JSON and converted directly:
 building SDK models for thousands of resources costs several times the HTTP work and the
 converter only reads the JSON underneath them.
+
+Pages are streamed into records, one subscription at a time: a subscription's NICs are indexed as
+their pages arrive, then its endpoints and services are converted page by page, so no sweep holds
+the whole estate's JSON at once (10,000 services held that way took over half a gigabyte). This is
+exact because Azure keeps everything a record draws on in the subscription of the resource
+itself: a NIC is in its virtual network's subscription (so an endpoint's NIC and subnet are its
+own), and a service's NAT subnet, load balancer and backend NICs share one virtual network. The
+one thing read across subscriptions is an endpoint's own request message, for a connection whose
+description no longer carries the natlink token; those tokens are kept, and filled in last.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from itertools import chain
 from typing import Any
 
 from azure.core.rest import HttpRequest
@@ -34,24 +45,21 @@ from azure.mgmt.network.operations._operations import (
     build_private_link_services_list_by_subscription_request,
 )
 
-from . import convert
+from . import convert, ids
 from .clients import Clients
 from .errors import raise_for_status, read_or_unreadable
-from .model import Snapshot, Unreadable
+from .model import Endpoint, Service, Snapshot, Unreadable
 
 Json = dict[str, Any]
 
 
 @dataclass(frozen=True)
-class _Listing:
-    """The resources (REST JSON) one subscription's list calls returned."""
+class _Part:
+    """One subscription's records, and the natlink tokens its endpoints' request messages carry."""
 
-    services: list[Json]
-    endpoints: list[Json]
-    nics: list[Json]
-    load_balancers: list[Json]
-    power: dict[str, str]
-    vm_names: dict[str, str]
+    services: list[Service]
+    endpoints: list[Endpoint]
+    tokens: dict[str, str]
 
 
 def snapshot(clients: Clients, subscriptions: Iterable[str]) -> Snapshot:
@@ -59,44 +67,38 @@ def snapshot(clients: Clients, subscriptions: Iterable[str]) -> Snapshot:
     subs = tuple(dict.fromkeys(s.lower() for s in subscriptions))
     taken_at = datetime.now(UTC)
     results = clients.per_subscription(subs, lambda sub: _read(clients, sub))
-    listings = [r for r in results if isinstance(r, _Listing)]
-    resources = convert.Resources.index(
-        nics=[n for listing in listings for n in listing.nics],
-        load_balancers=[lb for listing in listings for lb in listing.load_balancers],
-        endpoints=[pe for listing in listings for pe in listing.endpoints],
-        power={vm: state for listing in listings for vm, state in listing.power.items()},
-        vm_names={vm: name for listing in listings for vm, name in listing.vm_names.items()},
-    )
+    parts = [r for r in results if isinstance(r, _Part)]
+    tokens = {pe: token for part in parts for pe, token in part.tokens.items()}
     return Snapshot(
         taken_at=taken_at,
         subscriptions=subs,
-        services=tuple(convert.service(pls, resources) for listing in listings for pls in listing.services),
-        endpoints=tuple(convert.endpoint(pe, resources) for listing in listings for pe in listing.endpoints),
+        services=tuple(_with_tokens(s, tokens) for part in parts for s in part.services),
+        endpoints=tuple(pe for part in parts for pe in part.endpoints),
         unreadable=tuple(r for r in results if isinstance(r, Unreadable)),
     )
 
 
-def _read(clients: Clients, subscription: str) -> _Listing | Unreadable:
+def _read(clients: Clients, subscription: str) -> _Part | Unreadable:
     return read_or_unreadable(subscription, lambda: _list(clients, subscription))
 
 
-def _list(clients: Clients, subscription: str) -> _Listing:
-    """The five list calls, in the order the SDK-model version made them, then two per scale set
-    that a backend pool refers to."""
+def _list(clients: Clients, subscription: str) -> _Part:
+    """The five list calls, and two per scale set that a backend pool refers to; NICs are indexed
+    as their pages arrive, endpoints and services converted a page at a time."""
     network, compute = clients.network(subscription).send_request, clients.compute(subscription).send_request
     vms = pages(compute, build_virtual_machines_list_all_request(subscription, status_only="true"))
-    services = list(pages(network, build_private_link_services_list_by_subscription_request(subscription)))
-    endpoints = list(pages(network, build_private_endpoints_list_by_subscription_request(subscription)))
-    nics = list(pages(network, build_network_interfaces_list_all_request(subscription)))
-    load_balancers = list(pages(network, build_load_balancers_list_all_request(subscription)))
     power = {vm["id"]: state for vm in vms if (state := convert.power_state(_statuses(vm)))}
+    load_balancers = list(pages(network, build_load_balancers_list_all_request(subscription)))
     names: dict[str, str] = {}
+    scale_set_nics: list[Iterator[Json]] = []
     for group, scale_set in scale_sets_in_pools(load_balancers, subscription):
-        nics += pages(
-            network,
-            build_network_interfaces_list_virtual_machine_scale_set_network_interfaces_request(
-                group, scale_set, subscription
-            ),
+        scale_set_nics.append(
+            pages(
+                network,
+                build_network_interfaces_list_virtual_machine_scale_set_network_interfaces_request(
+                    group, scale_set, subscription
+                ),
+            )
         )
         for vm in pages(
             compute,
@@ -107,7 +109,31 @@ def _list(clients: Clients, subscription: str) -> _Listing:
             names[vm["id"]] = vm.get("name") or ""
             if state := convert.power_state(_statuses(vm)):
                 power[vm["id"]] = state
-    return _Listing(services, endpoints, nics, load_balancers, power, names)
+    nics = chain(pages(network, build_network_interfaces_list_all_request(subscription)), *scale_set_nics)
+    resources = convert.Resources.index(nics=nics, load_balancers=load_balancers, power=power, vm_names=names)
+    del load_balancers  # what the conversion needs of them is in the index now
+    endpoints, tokens = [], {}
+    for pe in pages(network, build_private_endpoints_list_by_subscription_request(subscription)):
+        endpoints.append(convert.endpoint(pe, resources))
+        if token := convert.endpoint_token(pe):
+            tokens[ids.key(pe.get("id"))] = token
+    services = [
+        convert.service(pls, resources)
+        for pls in pages(network, build_private_link_services_list_by_subscription_request(subscription))
+    ]
+    return _Part(services, endpoints, tokens)
+
+
+def _with_tokens(service: Service, tokens: dict[str, str]) -> Service:
+    """The service with each connection's token read from its endpoint's request message when its
+    description had none (the provider's decision overwrites the description)."""
+    if all(c.token for c in service.connections):
+        return service
+    connections = tuple(
+        c if c.token else replace(c, token=tokens.get(ids.key(c.private_endpoint_id)))
+        for c in service.connections
+    )
+    return replace(service, connections=connections)
 
 
 def scale_sets_in_pools(load_balancers: Iterable[Json], subscription: str) -> list[tuple[str, str]]:

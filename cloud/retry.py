@@ -10,16 +10,25 @@ Azure answers 429 when throttled and 409 ``RetryableErrorDueToAnotherOperation``
 was done, try again". azure-core retries 429 already but treats a 409 as final, and it sleeps for
 any Retry-After however long, so this policy adds those 409s and caps each wait. The total is
 bounded by the policy's own ``timeout`` (seconds over all tries) and ``retry_total``.
+
+Throttling is better not met at all: :class:`Pacer` reads ARM's ``x-ms-ratelimit-remaining-
+subscription-<reads|writes|deletes>`` header on every response and, once a subscription's bucket
+runs low, spaces that subscription's requests at ARM's refill rate; a 429's ``Retry-After`` holds
+every request to that subscription, not only the one refused, until it has passed.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from azure.core.exceptions import AzureError
-from azure.core.pipeline import PipelineResponse
-from azure.core.pipeline.policies import RetryPolicy
+from azure.core.pipeline import PipelineRequest, PipelineResponse
+from azure.core.pipeline.policies import HTTPPolicy, RetryPolicy
 
 # ARM's codes for "another operation holds the resource": RetryableErrorDueToAnotherOperation is
 # named in azure-docs request-limits-and-throttling.md ("the network resource provider returns 429
@@ -34,6 +43,12 @@ RETRYABLE_ERROR = "RetryableError"
 MAX_RETRY_AFTER = 20
 LRO_TRIES = 3  # a long-running operation that fails late is started at most this many times
 LRO_PAUSE = 2.0  # seconds between those tries
+# ARM's refill per second of each subscription bucket (learn.microsoft.com/azure/azure-resource-manager/
+# management/request-limits-and-throttling: reads 250 refilled at 25/s, writes and deletes 200 at 10/s).
+REFILL_PER_SECOND = {"reads": 25.0, "writes": 10.0, "deletes": 10.0}
+LOW_WATER_SECONDS = 2.0  # pace a subscription once fewer requests remain than this much refill
+_KINDS = {"GET": "reads", "HEAD": "reads", "DELETE": "deletes"}  # anything else counts as a write
+_SUBSCRIPTION = re.compile(r"/subscriptions/([^/?]+)", re.I)
 
 
 class ArmRetryPolicy(RetryPolicy):
@@ -51,6 +66,83 @@ class ArmRetryPolicy(RetryPolicy):
             transport.sleep(min(retry_after, MAX_RETRY_AFTER))
             return True
         return False
+
+
+class Pacer:
+    """Per subscription and kind of request: how many ARM says remain, the earliest the next
+    request may go, and any Retry-After a 429 asked for. Shared by every client of one ``Clients``."""
+
+    def __init__(
+        self, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self.clock, self.sleep = clock, sleep
+        self._lock = threading.Lock()
+        self._next: dict[tuple[str, str], float] = {}  # (subscription, kind) -> earliest next send
+        self._remaining: dict[tuple[str, str], int] = {}
+        self._held: dict[str, float] = {}  # subscription -> until when a 429 holds it
+        self.waited = 0.0  # seconds spent waiting, all threads together (for tests and benchmarks)
+
+    def wait(self, method: str, url: str) -> None:
+        """Block until this request may go: after any hold, and a refill's interval after the last
+        request of its kind while the bucket is low."""
+        where = _where(method, url)
+        if where is None:
+            return
+        low = LOW_WATER_SECONDS * REFILL_PER_SECOND[where[1]]
+        with self._lock:
+            now = self.clock()
+            at = max(now, self._held.get(where[0], 0.0))
+            if self._remaining.get(where, low) < low:
+                at = max(at, self._next.get(where, 0.0))
+                self._next[where] = at + 1 / REFILL_PER_SECOND[where[1]]
+            self.waited += at - now
+        if at > now:
+            self.sleep(at - now)
+
+    def heard(self, method: str, url: str, status: int, headers: Any) -> None:
+        """Note what ARM said remains, and hold the subscription for a 429's Retry-After."""
+        where = _where(method, url)
+        if where is None:
+            return
+        remaining = headers.get(f"x-ms-ratelimit-remaining-subscription-{where[1]}")
+        with self._lock:
+            if remaining is not None and str(remaining).isdigit():
+                self._remaining[where] = int(remaining)
+            if status == 429:
+                after = _seconds(headers.get("Retry-After"))
+                self._held[where[0]] = max(
+                    self._held.get(where[0], 0.0), self.clock() + min(after, MAX_RETRY_AFTER)
+                )
+
+
+class PacingPolicy(HTTPPolicy):  # type: ignore[type-arg]
+    """Each try (a per-retry policy) waits its turn with the :class:`Pacer`, which hears the answer."""
+
+    def __init__(self, pacer: Pacer) -> None:
+        super().__init__()
+        self.pacer = pacer
+
+    def send(self, request: PipelineRequest) -> PipelineResponse:  # type: ignore[type-arg]
+        http = request.http_request
+        self.pacer.wait(http.method, http.url)
+        response = self.next.send(request)
+        answer = response.http_response
+        self.pacer.heard(http.method, http.url, answer.status_code, answer.headers)
+        return response
+
+
+def _where(method: str, url: str) -> tuple[str, str] | None:
+    """``(subscription, kind)`` of an ARM request, or None for one outside a subscription."""
+    match = _SUBSCRIPTION.search(url)
+    return (match.group(1).lower(), _KINDS.get(method.upper(), "writes")) if match else None
+
+
+def _seconds(value: str | None) -> float:
+    """A Retry-After in seconds (ARM sends whole seconds); one second when absent or unreadable."""
+    try:
+        return max(float(value or 1), 0.0)
+    except ValueError:
+        return 1.0
 
 
 def conflict_code(response: PipelineResponse) -> str | None:

@@ -12,6 +12,7 @@ The first sweep only records a baseline; it has nothing to compare with.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -59,6 +60,8 @@ class SweepResult:
     events: int
     services: int
     unreadable: tuple[str, ...]
+    seconds: float = 0.0
+    arm_requests: int = 0  # retries included
 
 
 @dataclass(frozen=True)
@@ -96,12 +99,17 @@ def _who(request: LinkRequest | None) -> str:
 
 
 def sweep(db: Database, config: Config, clients: Clients, now: datetime | None = None) -> SweepResult:
-    """Read, compare, record and queue. ``now`` is the sweep's time (tests pass their own clock)."""
+    """Read, compare, record and queue. ``now`` is the sweep's time (tests pass their own clock).
+
+    Whatever started it (the scheduler, ``sweep --once``, a ``status --refresh``), its seconds and
+    ARM requests go to ``clients.on_sweep`` (/metrics)."""
+    began = time.monotonic()
     now = now or datetime.now(UTC)
     managed = {s.pls_id.lower(): s for s in services.list_services(db, state="active")}
     recorded = Recorded(managed, requests.list_requests(db, states=OPEN))  # before Azure: see Recorded
-    snapshot = inventory.snapshot(clients, config.subscriptions)
-    signals = metrics.read_signals(clients, config.subscriptions, metrics.regions(snapshot))
+    with clients.counting() as counted:
+        snapshot = inventory.snapshot(clients, config.subscriptions)
+        signals = metrics.read_signals(clients, config.subscriptions, metrics.regions(snapshot))
     unreadable = sorted({u.subscription for u in (*snapshot.unreadable, *signals.unreadable)})
     keep = observations.subscription_prefixes(unreadable)
     live = {s.id.lower(): s for s in snapshot.services if s.id.lower() in managed}
@@ -112,7 +120,9 @@ def sweep(db: Database, config: Config, clients: Clients, now: datetime | None =
         if queued:
             events.add_many(db, queued, now=now)
         observations.set_meta(db, LAST_SWEEP, now.isoformat(), now=now)
-    return SweepResult(now, baseline, len(queued), len(live), tuple(unreadable))
+    seconds = time.monotonic() - began
+    clients.on_sweep(seconds, counted.total)
+    return SweepResult(now, baseline, len(queued), len(live), tuple(unreadable), seconds, counted.total)
 
 
 def last_sweep(db: Database) -> datetime | None:

@@ -1,4 +1,5 @@
-"""The sweep reads list pages as JSON through the SDK's pipeline; the converter takes JSON or SDK models."""
+"""The sweep reads list pages as JSON through the SDK's pipeline, streamed a subscription at a time; the
+converter takes JSON or SDK models."""
 
 from __future__ import annotations
 
@@ -6,14 +7,20 @@ import json
 from typing import Any
 
 import pytest
+from azure.mgmt.compute.operations import _operations as compute_ops
 from azure.mgmt.network.models import NetworkInterface, PrivateEndpoint, PrivateLinkService
+from azure.mgmt.network.operations import _operations as net_ops
 
 from cloud.clients import Clients
 from cloud.convert import Resources, endpoint, nic_addresses, power_state, service
-from cloud.inventory import snapshot
+from cloud.expose import LbTarget
+from cloud.expose import expose as expose_on_lb
+from cloud.inventory import pages, scale_sets_in_pools, snapshot
 from sandbox.arm.launch import RunningSandbox
+from tests.arm_story import A_RG, B_RG, expose, pe_body
 from tests.cloud.arm_log import clients_for, requests
-from tests.conftest import SHARED
+from tests.conftest import SHARED, TEAM_A, TEAM_B
+from tests.sandbox.arm.test_scale_sets import build_aks
 
 EXAMPLES = SHARED / "reference" / "azure-network-examples"
 SUBNET = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/vnet/subnets/pe"
@@ -121,3 +128,70 @@ def test_a_throttled_list_page_is_retried_by_the_sdk_pipeline(
     taken = snapshot(clients, subs)
     assert [r["status"] for r in requests(sandbox, "GET", path)] == [429, 429, 200]
     assert (len(taken.endpoints), taken.unreadable) == (8, ())
+
+
+def whole_estate(clients: Clients, subs: list[str]) -> tuple[list, list]:
+    """The services and endpoints as the sweep made them before it streamed: every subscription's
+    JSON held at once, indexed together, then converted."""
+    listed: dict[str, list] = {"pls": [], "pe": [], "nic": [], "lb": []}
+    power: dict[str, str] = {}
+    names: dict[str, str] = {}
+    for sub in subs:
+        network, compute = clients.network(sub).send_request, clients.compute(sub).send_request
+        for kind, build in (
+            ("pls", net_ops.build_private_link_services_list_by_subscription_request),
+            ("pe", net_ops.build_private_endpoints_list_by_subscription_request),
+            ("nic", net_ops.build_network_interfaces_list_all_request),
+            ("lb", net_ops.build_load_balancers_list_all_request),
+        ):
+            listed[kind] += pages(network, build(sub))
+        for vm in pages(
+            compute, compute_ops.build_virtual_machines_list_all_request(sub, status_only="true")
+        ):
+            if state := power_state(vm["properties"].get("instanceView", {}).get("statuses", [])):
+                power[vm["id"]] = state
+        for group, scale_set in scale_sets_in_pools(listed["lb"], sub):
+            listed["nic"] += pages(
+                network,
+                net_ops.build_network_interfaces_list_virtual_machine_scale_set_network_interfaces_request(
+                    group, scale_set, sub
+                ),
+            )
+            vms = compute_ops.build_virtual_machine_scale_set_vms_list_request(
+                group, scale_set, sub, expand="instanceView"
+            )
+            for vm in pages(compute, vms):
+                names[vm["id"]] = vm["name"]
+                if state := power_state(vm["properties"].get("instanceView", {}).get("statuses", [])):
+                    power[vm["id"]] = state
+    resources = Resources.index(listed["nic"], listed["lb"], listed["pe"], power, names)
+    return [service(p, resources) for p in listed["pls"]], [endpoint(e, resources) for e in listed["pe"]]
+
+
+def test_streamed_pages_give_the_records_the_whole_estate_at_once_gave(
+    sandbox: RunningSandbox, clients: Clients, net_a, net_b, compute_b
+) -> None:
+    build_aks(net_b, compute_b)  # a pool of scale set instances: their NICs are listed apart
+    expose_on_lb(clients, "aks", LbTarget("kubernetes-internal", "fe"), visibility=[TEAM_A])
+    pls = expose(net_b)
+    net_a.private_endpoints.begin_create_or_update(
+        A_RG, "pe-decided", pe_body(pls.alias, "natlink:req-9")
+    ).result()
+    (connection,) = net_b.private_link_services.list_private_endpoint_connections(B_RG, "pls-rdp")
+    connection.private_link_service_connection_state.status = "Approved"
+    connection.private_link_service_connection_state.description = "approved in the portal"
+    net_b.private_link_services.update_private_endpoint_connection(
+        B_RG, "pls-rdp", connection.name, connection
+    )
+    sandbox.control("PUT", "settings", {"page_size": 2})  # every list streams in several pages
+    subs = [TEAM_A, TEAM_B]
+
+    streamed = snapshot(clients, subs)
+
+    services, endpoints = whole_estate(clients, subs)
+    assert list(streamed.services) == services and list(streamed.endpoints) == endpoints
+    decided = next(s for s in streamed.services if s.name == "pls-rdp").connections[0]
+    assert (decided.status, decided.token) == ("Approved", "natlink:req-9"), (
+        "the token comes from the endpoint's message, read in the other subscription"
+    )
+    assert any(b.kind == "scale set instance" for s in streamed.services for b in s.backends)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from cloud import ids
+from cloud.clients import Clients
 from cloud.tokens import new_request_id, token
 from commands.sweep import LAST_SWEEP, sweep
 from storage import channel_subscriptions, events, observations, requests, services
@@ -381,3 +382,13 @@ def test_a_token_on_its_own_requests_endpoint_gets_no_second_card(
         requests.attach_endpoint(db, bob.id, pe_id=ours.id.upper())  # Azure ids compare in any case
     assert _sweep(db, config, clients, 5).events == 0
     assert [r.id for r in requests.list_requests(db)] == [bob.id]
+
+
+def test_each_sweep_reports_its_seconds_and_arm_requests(db, config, clients, managed, sandbox) -> None:
+    heard: list[tuple[float, int]] = []
+    watched = Clients(clients.settings, polling_interval=0.05, on_sweep=lambda s, n: heard.append((s, n)))
+    sandbox.control("DELETE", "requests")
+    result = _sweep(db, config, watched, 0)
+    arm = [r for r in sandbox.control("GET", "requests")["recent"] if r["path"].startswith("/subscriptions/")]
+    assert heard == [(result.seconds, result.arm_requests)] and result.seconds > 0
+    assert result.arm_requests == len(arm), "every ARM request of the sweep, and only those"
