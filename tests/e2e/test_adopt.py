@@ -10,6 +10,7 @@ from azure.mgmt.network import NetworkManagementClient
 from sandbox.arm.seed import AKS_GROUP, AKS_LB, AKS_PLS, TF_ENDPOINTS, TF_GROUP, TF_PLS
 from storage import audit, services
 from storage.database import open_database
+from tests.arm_story import B_RG, create_lb, disable_pls_policies, pls_body
 from tests.conftest import TEAM_B
 from tests.e2e.harness import (
     arm_count,
@@ -181,3 +182,15 @@ def test_scan_lists_what_natlink_could_adopt(bot, driver, slack) -> None:
         "the second scan",
     )
     assert TF_PLS not in text_of(again[0]) and AKS_PLS in text_of(again[0])
+
+
+def test_a_service_natlink_made_is_not_adopted(bot, driver, slack, net_b) -> None:
+    """natlink's tag says who made it, even when natlink's records do not know it (a lost database)."""
+    create_lb(net_b)
+    disable_pls_policies(net_b)
+    body = pls_body() | {"tags": {"managed-by": "natlink", "natlink": "pls-rdp"}}
+    net_b.private_link_services.begin_create_or_update(B_RG, "pls-rdp", body).result()
+    ok(driver.slash_command("admin", "#team-b", "adopt pls-rdp"))
+    refusal = wait_for(lambda: find(slack, "team-b", "natlink made *pls-rdp*"), 60, "the refusal")
+    assert "nothing to adopt" in text_of(refusal)
+    assert services.get_service(open_database(database(bot)), "pls-rdp") is None
