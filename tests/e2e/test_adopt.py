@@ -194,3 +194,14 @@ def test_a_service_natlink_made_is_not_adopted(bot, driver, slack, net_b) -> Non
     refusal = wait_for(lambda: find(slack, "team-b", "natlink made *pls-rdp*"), 60, "the refusal")
     assert "nothing to adopt" in text_of(refusal)
     assert services.get_service(open_database(database(bot)), "pls-rdp") is None
+
+
+def test_an_owner_channel_natlink_cannot_post_in_is_refused_before_anything_is_recorded(
+    bot, driver, slack
+) -> None:
+    ops = slack.control("POST", "channels", {"name": "ops", "private": False})["id"]
+    ok(driver.slash_command("admin", "#team-b", f"adopt {TF_PLS} --channel <#{ops}|ops>"))
+    refusal = wait_for(lambda: find(slack, "team-b", f"natlink is not in <#{ops}>"), 60, "the refusal")
+    assert "/invite @natlink" in text_of(refusal) and "Nothing was recorded" in text_of(refusal)
+    assert services.get_service(open_database(database(bot)), TF_PLS) is None
+    assert not _cards(slack)
