@@ -258,3 +258,17 @@ def test_reports_are_read_from_what_natlink_posted() -> None:
     said = extract(calls)
     assert said.cards_posted == Counter({"r-aaaaaa": 1})
     assert [(r.request, r.state) for r in said.said] == [("r-aaaaaa", "approved"), ("r-aaaaaa", "removed")]
+
+
+def test_a_request_a_forced_delete_closed_is_reported_removed() -> None:
+    line = "`r-cccccc` for *svc-a* is closed: service *svc-a* is being deleted by <@U0ALICE>; its connection was rejected."
+    calls = [
+        {
+            "method": "chat.postMessage",
+            "status": 200,
+            "time": 1.0,
+            "response": {"ok": True},
+            "args": {"text": line},
+        }
+    ]
+    assert [(r.request, r.state) for r in extract(calls).said] == [("r-cccccc", "removed")]
