@@ -118,61 +118,74 @@ class _Link:
     request: LinkRequest
     live: LiveService | None
     row: Mapping | None
-    endpoint: Endpoint | None
+    endpoint: Endpoint
     port: int
     exposed: bool
+
+    @property
+    def address(self) -> str:
+        """The endpoint's address: what A connects to."""
+        return self.endpoint.ip or "?"
 
 
 def _verify(job: Job[Verify, None], service: Service, request: LinkRequest, snapshot: Snapshot) -> list[str]:
     clients, payload = job.clients, job.payload
     link = _link(service, request, snapshot)
-    if link.endpoint is None or link.endpoint.ip is None:
-        # EndpointNotReadable: natlink's own code
-        raise CloudError(
-            "EndpointNotReadable",
-            f"natlink cannot read the private endpoint of `{request.id}` or its address.",
-            request.pe_id,
-            "Check that the consumer subscription is in NATLINK_SUBSCRIPTIONS and readable.",
-        )
     job.progress("check the preconditions: Network Watcher, rights, agent, capture storage")
-    consumer = _consumer_vm(clients, request, link.endpoint)
-    consumer_watcher = watcher.watcher_for(clients, consumer.subscription, consumer.location)
-    provider = _provider_vm(clients, service, link) if payload.capture else None
-    provider_watcher = (
-        watcher.watcher_for(clients, provider.subscription, provider.location) if provider else None
-    )
-    storage_id = clients.settings.capture_storage
-    pair = (provider_watcher, provider) if provider_watcher and provider else None
-    needs = watcher.rights_needed((consumer_watcher, consumer), pair, storage_id, payload.install_agent)
-    watcher.require_rights(clients, f"verify `{request.id}`", needs)
-    installed = [
-        vm.name
-        for vm in (consumer, provider)
-        if vm and watcher.ensure_agent(clients, vm, payload.install_agent)
-    ]
-    store = watcher.capture_store(clients, storage_id) if pair else None
+    ready = _ready(clients, service, link, payload)
 
     def reach() -> watcher.Reachability:
-        job.progress(f"connectivity check from {consumer.name} to {link.endpoint.ip}:{link.port}")
-        return watcher.check(clients, consumer_watcher, consumer, link.endpoint.ip, link.port)
+        job.progress(f"connectivity check from {ready.consumer.name} to {link.address}:{link.port}")
+        return watcher.check(clients, ready.consumer_watcher, ready.consumer, link.address, link.port)
 
+    if ready.capture is None:
+        return _judged(job, service, link, ready, reach(), None)
+    watcher_b, vm_b, store = ready.capture
+    job.progress(f"capture on {vm_b.name} for {payload.capture} s while a check sends traffic")
     checked: list[watcher.Reachability] = []
-    captured = None
-    if pair and store and provider and provider_watcher:
-        job.progress(f"capture on {provider.name} for {payload.capture} s while a check sends traffic")
-        captured = watcher.capture(
-            clients,
-            provider_watcher,
-            provider,
-            _backend_port(link),
-            int(payload.capture or 0),
-            store,
-            lambda: checked.append(reach()),
-            f"natlink-{request.id}-{int(time.time())}",
-        )
-    else:
-        checked.append(reach())
-    return _judged(job, service, link, consumer, checked[0], captured, installed)
+    captured = watcher.capture(
+        clients,
+        watcher_b,
+        vm_b,
+        _backend_port(link),
+        int(payload.capture or 0),
+        store,
+        lambda: checked.append(reach()),
+        f"natlink-{request.id}-{int(time.time())}",
+    )
+    return _judged(job, service, link, ready, checked[0], captured)
+
+
+@dataclass(frozen=True)
+class _Ready:
+    """Every precondition met: the consumer VM and its watcher, and for a capture the provider's."""
+
+    consumer: VmInfo
+    consumer_watcher: watcher.Watcher
+    capture: tuple[watcher.Watcher, VmInfo, watcher.CaptureStore] | None
+    installed: tuple[str, ...]
+
+
+def _ready(clients: Clients, service: Service, link: _Link, payload: Verify) -> _Ready:
+    """Each precondition in turn, failing alone with its fix: the watchers, the rights, the agents,
+    the capture account."""
+    consumer = _consumer_vm(clients, link.request, link.endpoint)
+    consumer_watcher = watcher.watcher_for(clients, consumer.subscription, consumer.location)
+    provider = _provider_vm(clients, service, link) if payload.capture else None
+    provider_side = (
+        (watcher.watcher_for(clients, provider.subscription, provider.location), provider)
+        if provider
+        else None
+    )
+    storage_id = clients.settings.capture_storage
+    needs = watcher.rights_needed(
+        (consumer_watcher, consumer), provider_side, storage_id, payload.install_agent
+    )
+    watcher.require_rights(clients, f"verify `{link.request.id}`", needs)
+    vms = [consumer, *([provider] if provider else [])]
+    installed = tuple(vm.name for vm in vms if watcher.ensure_agent(clients, vm, payload.install_agent))
+    capture = (*provider_side, watcher.capture_store(clients, storage_id)) if provider_side else None
+    return _Ready(consumer, consumer_watcher, capture, installed)
 
 
 def _link(service: Service, request: LinkRequest, snapshot: Snapshot) -> _Link:
@@ -192,6 +205,14 @@ def _link(service: Service, request: LinkRequest, snapshot: Snapshot) -> _Link:
         # NoServicePort: natlink's own code
         raise CloudError(
             "NoServicePort", f"natlink knows no port of *{service.name}* to check.", service.pls_id
+        )
+    if endpoint is None or endpoint.ip is None:
+        # EndpointNotReadable: natlink's own code
+        raise CloudError(
+            "EndpointNotReadable",
+            f"natlink cannot read the private endpoint of `{request.id}` or its address.",
+            request.pe_id,
+            "Check that the consumer subscription is in NATLINK_SUBSCRIPTIONS and readable.",
         )
     return _Link(request, live, row, endpoint, port, port in live_ports)
 
@@ -252,14 +273,13 @@ def _judged(
     job: Job[Verify, None],
     service: Service,
     link: _Link,
-    consumer: VmInfo,
+    ready: _Ready,
     reach: watcher.Reachability,
     captured: watcher.Captured | None,
-    installed: list[str],
 ) -> list[str]:
     """The three lines, recorded as the connection's latest verification."""
-    row, request = link.row, link.request
-    destination = f"{link.endpoint.ip}:{link.port}" if link.endpoint else f"?:{link.port}"
+    row, request, consumer, installed = link.row, link.request, ready.consumer, ready.installed
+    destination = f"{link.address}:{link.port}"
     cause = None if reach.reachable else causes.first_cause(_situation(job.clients, link), reach)
     a_verdict = PROVEN if reach.reachable else FAILED
     a_line = (
