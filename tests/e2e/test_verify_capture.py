@@ -67,3 +67,19 @@ def test_a_capture_of_a_blocked_link_sees_nothing_and_leaves_nothing(capturing, 
     assert "What B sees as the source: :x: failed, VM-Win2019-2 saw no TCP SYN on 3389 in 5 s" in answer
     assert "What arrives at B, VM-Win2019-2 10.2.0.5:3389: :x: failed" in answer
     assert leftovers(sandbox) == ([], [])
+
+
+def test_a_capture_that_fails_midway_is_still_deleted_with_its_blob(capturing, slack, sandbox) -> None:
+    driver, _ = capturing
+    request = approved(driver, slack)
+    fault = {
+        "method": "POST",
+        "path": "packetCaptures/[^/]+/stop",
+        "status": 409,
+        "code": "StopRefused",
+        "count": 1,
+    }
+    sandbox.control("POST", "faults", fault)
+    answer = verify(driver, slack, f"{request} --capture 5s", needle="StopRefused")
+    assert "Injected by the sandbox" in answer
+    assert leftovers(sandbox) == ([], [])
