@@ -11,11 +11,12 @@ import pytest
 from azure.mgmt.storage import StorageManagementClient
 from azure.storage.blob import BlobServiceClient
 
+from cloud import roles, watcher
 from sandbox.arm.launch import RunningSandbox
 from sandbox.slack.driver import Driver
 from tests.conftest import TEAM_B
 from tests.e2e.harness import RunningBot, start_bot
-from tests.e2e.test_least_privilege import portal, portal_credential
+from tests.e2e.test_least_privilege import SCOPES, portal, portal_credential
 from tests.e2e.test_verify import NW, REACHED, _nsg, approved, verify
 
 
@@ -82,4 +83,40 @@ def test_a_capture_that_fails_midway_is_still_deleted_with_its_blob(capturing, s
     sandbox.control("POST", "faults", fault)
     answer = verify(driver, slack, f"{request} --capture 5s", needle="StopRefused")
     assert "Injected by the sandbox" in answer
+    assert leftovers(sandbox) == ([], [])
+
+
+def grant_verify_roles(sandbox: RunningSandbox, without: str | None = None) -> None:
+    """natlink holds exactly its two roles `--with-verify`, the provider's less ``without``."""
+    for side, scope in SCOPES.items():
+        role = roles.definition(side, [scope], verify=True)
+        if side == "provider" and without:
+            role["Actions"] = [a for a in role["Actions"] if a != without]  # type: ignore[union-attr]
+        sandbox.control("POST", "role-definitions", role)
+    assignments = [
+        {"role": f"{roles.ROLE_NAMES[s]} (with verify)", "scope": scope} for s, scope in SCOPES.items()
+    ]
+    sandbox.control(
+        "PUT", "role-assignments", {"principal": sandbox.config["client_id"], "assignments": assignments}
+    )
+
+
+def test_the_verify_roles_are_enough_for_a_capture(capturing, slack, sandbox) -> None:
+    driver, _ = capturing
+    request = approved(driver, slack)
+    grant_verify_roles(sandbox)
+    answer = verify(driver, slack, f"{request} --capture 5s")
+    assert REACHED in answer and "from 10.2.0.6 (the NAT IP of rdp-vmb), none from 10.0.0.4" in answer
+    assert leftovers(sandbox) == ([], [])
+
+
+@pytest.mark.parametrize("action", [watcher.CAPTURE[0], watcher.STORAGE[1]])
+def test_a_capture_right_missing_is_named_and_nothing_is_captured(
+    capturing, slack, sandbox, action: str
+) -> None:
+    driver, _ = capturing
+    request = approved(driver, slack)
+    grant_verify_roles(sandbox, without=action)
+    answer = verify(driver, slack, f"{request} --capture 5s", needle="MissingPermissions")
+    assert f"it lacks {action} at /subscriptions/{TEAM_B}/resourceGroups/" in answer
     assert leftovers(sandbox) == ([], [])
