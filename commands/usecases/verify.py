@@ -318,7 +318,8 @@ def _judged(
 
 
 def _figures(reach: watcher.Reachability) -> str:
-    hops = f"{len(reach.hops)} hops"
+    path = " → ".join(h.address or h.type or "?" for h in reach.hops)
+    hops = f"{len(reach.hops)} hops: {path}" if path else "no hops"
     latency = f", {reach.avg_latency_ms} ms average" if reach.avg_latency_ms is not None else ""
     probes = (
         f", {reach.probes_failed} of {reach.probes_sent} probes lost" if reach.probes_sent is not None else ""
