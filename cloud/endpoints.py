@@ -177,7 +177,12 @@ def _consumer_place(clients: Clients, consumer: str | SubnetRef) -> _Place:
         raise CloudError.from_azure(exc, f"/subscriptions/{consumer.subscription}") from exc
     named = [v for v in vnets if (v.name or "").lower() == consumer.vnet.lower()]
     vnet = unique(
-        named, "VirtualNetwork", consumer.vnet, lambda v: v.id, [f"subscription {consumer.subscription}"]
+        named,
+        "VirtualNetwork",
+        consumer.vnet,
+        lambda v: v.id,
+        [f"subscription {consumer.subscription}"],
+        (v.name or "" for v in vnets),
     )
     subnet = next((s for s in vnet.subnets or [] if (s.name or "").lower() == consumer.subnet.lower()), None)
     if subnet is None:

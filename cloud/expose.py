@@ -717,6 +717,7 @@ def find_lb(clients: Clients, target: LbTarget) -> LoadBalancer:
     natlink may not read is skipped and named as such, as ``find_vm`` does."""
     matches: list[LoadBalancer] = []
     looked_in: list[str] = []
+    known: list[str] = []
     for sub in clients.settings.subscriptions:
         network = clients.network(sub)
         try:
@@ -724,7 +725,8 @@ def find_lb(clients: Clients, target: LbTarget) -> LoadBalancer:
                 found = get_or_none(network.load_balancers.get, target.resource_group, target.lb)
                 matches += [found] if found is not None else []
             else:
-                lbs = network.load_balancers.list_all()
+                lbs = list(network.load_balancers.list_all())
+                known += [b.name or "" for b in lbs]
                 matches += [b for b in lbs if (b.name or "").lower() == target.lb.lower()]
         except HttpResponseError as exc:
             if exc.status_code not in (401, 403):
@@ -736,4 +738,4 @@ def find_lb(clients: Clients, target: LbTarget) -> LoadBalancer:
         looked_in.append(
             f"subscription {sub}" + (f" group {target.resource_group}" if target.resource_group else "")
         )
-    return unique(matches, "LoadBalancer", target.lb, lambda b: b.id, looked_in)
+    return unique(matches, "LoadBalancer", target.lb, lambda b: b.id, looked_in, known)

@@ -6,7 +6,8 @@ ARM does; two matches are never resolved by guessing, the error lists both IDs i
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from difflib import get_close_matches
 from typing import TypeVar
 
 from azure.core.exceptions import ResourceNotFoundError
@@ -19,12 +20,22 @@ from .errors import CloudError
 T = TypeVar("T")
 
 
+WORDS = {"Vm": "VM", "LoadBalancer": "load balancer", "VirtualNetwork": "VNet"}
+"""How a person names each kind: the error code keeps Azure's CamelCase, the sentence does not."""
+
+
 def unique(
-    matches: Sequence[T], kind: str, name: str, ident: Callable[[T], str], looked_in: Sequence[str]
+    matches: Sequence[T],
+    kind: str,
+    name: str,
+    ident: Callable[[T], str],
+    looked_in: Sequence[str],
+    known: Iterable[str] = (),
 ) -> T:
     """The single match; ``Ambiguous<Kind>Name`` or ``<Kind>NotFound`` otherwise.
 
     ``kind`` is the CamelCase resource word used in the error code (``Vm``, ``LoadBalancer``).
+    ``known`` are the names that do exist, for a "did you mean" when the name was mistyped.
     """
     if len(matches) == 1:
         return matches[0]
@@ -35,11 +46,22 @@ def unique(
             f"The name {name!r} matches {len(matches)} resources: {found}.",
             hint="Rename one of them, or name the resource group or subscription to pick one.",
         )
+    word = WORDS.get(kind, kind)
+    near = _near(name, known)
     raise CloudError(
         f"{kind}NotFound",
-        f"No {kind} named {name!r} in {', '.join(looked_in) or 'no subscriptions'}.",
-        hint="Check the name and that natlink's identity can read the subscription (NATLINK_SUBSCRIPTIONS).",
+        f"natlink found no {word} named {name!r}"
+        + (f"; did you mean {' or '.join(near)}?" if near else ".")
+        + f" It looked in {', '.join(looked_in) or 'no subscriptions'}.",
+        hint=f"Check the {word}'s name; if it is right, an admin can check that natlink may read its "
+        "subscription (`natlink doctor`).",
     )
+
+
+def _near(name: str, known: Iterable[str]) -> list[str]:
+    """Up to three existing names close to ``name``, compared as ARM compares names: ignoring case."""
+    by_lower = {k.lower(): k for k in known if k}
+    return sorted(by_lower[m] for m in get_close_matches(name.lower(), list(by_lower), n=3, cutoff=0.6))
 
 
 def get_or_none(getter: Callable[..., T], *args: str) -> T | None:

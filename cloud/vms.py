@@ -29,6 +29,7 @@ def find_vm(clients: Clients, subscriptions: Iterable[str], name: str) -> VmInfo
     """
     matches: list[tuple[str, VirtualMachine]] = []
     looked_in: list[str] = []
+    known: list[str] = []
     for sub in dict.fromkeys(s.lower() for s in subscriptions):
         try:
             vms = list(clients.compute(sub).virtual_machines.list_all(status_only="true"))
@@ -40,8 +41,9 @@ def find_vm(clients: Clients, subscriptions: Iterable[str], name: str) -> VmInfo
         except AzureError as exc:
             raise CloudError.from_azure(exc, f"/subscriptions/{sub}") from exc
         looked_in.append(f"subscription {sub}")
+        known += [vm.name or "" for vm in vms]
         matches += [(sub, vm) for vm in vms if (vm.name or "").lower() == name.lower()]
-    sub, vm = unique(matches, "Vm", name, lambda m: m[1].id, looked_in)
+    sub, vm = unique(matches, "Vm", name, lambda m: m[1].id, looked_in, known)
     return vm_info(clients, sub, vm)
 
 

@@ -55,3 +55,16 @@ def _vm(sub: str, group: str) -> VmInfo:
     return VmInfo(
         vm_id, "web", sub, group, "japaneast", "nic", "nic/ipConfigurations/ip", None, "s", "v", "v", None
     )
+
+
+def test_a_mistyped_name_gets_a_did_you_mean(clients: Clients) -> None:
+    with pytest.raises(CloudError) as caught:
+        find_vm(clients, [TEAM_A, TEAM_B], "vm-win2091")
+    assert caught.value.code == "VmNotFound"
+    assert "did you mean VM-Win2019 or VM-Win2019-2?" in caught.value.message, caught.value.message
+
+
+def test_a_name_like_nothing_gets_no_guess(clients: Clients) -> None:
+    with pytest.raises(CloudError) as caught:
+        find_vm(clients, [TEAM_A, TEAM_B], "database-primary")
+    assert "did you mean" not in caught.value.message and "found no VM named" in caught.value.message
