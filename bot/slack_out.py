@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
@@ -40,6 +40,7 @@ log = logging.getLogger("natlink.slack")
 UNREACHABLE = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 """Errors that say the bot cannot post in a channel at all (chat.postMessage errors)."""
 INVITE = "type `/invite @natlink` there"
+FAILED = "failed; why went privately to the person who ran it"
 
 
 def reach_of(slack: WebClient) -> Callable[[str], Reach]:
@@ -113,13 +114,14 @@ class ProgressMessage:
         """Post the message, or take up the one an earlier attempt posted (after a restart)."""
         if self.op.reply_ts and self.op.reply_channel:
             self.channel, self.ts = self.op.reply_channel, self.op.reply_ts
-            self._show(views.progress(self.title, [], True))
+            self._show(views.progress(self.title, [], True, actor=self.op.actor))
             return
         if self.op.reply_channel is None:
             return
         try:
             posted = self.slack.chat_postMessage(
-                channel=self.op.reply_channel, **views.progress(self.title, [], True).kwargs()
+                channel=self.op.reply_channel,
+                **views.progress(self.title, [], True, actor=self.op.actor).kwargs(),
             )
         except SlackApiError as error:
             log.warning("cannot post progress for operation %s: %s", self.op.id, error.response.get("error"))
@@ -129,15 +131,20 @@ class ProgressMessage:
 
     def step(self, text: str) -> None:
         self.steps.append(text)
-        self._show(views.progress(self.title, self.steps, True))
+        self._show(views.progress(self.title, self.steps, True, actor=self.op.actor))
 
     def finish(self, outcome: Outcome) -> None:
         """The final answer in the progress message, or privately when there is none or Slack
-        refuses the edit: the person always learns how it ended."""
+        refuses the edit: the person always learns how it ended. A failure's reasons go only to the
+        person who ran it (they may name subscriptions and resources the channel has no business
+        with); the channel's message just says it failed, so nobody waits on it."""
+        if isinstance(outcome.reply, Refusal):
+            if self.ts is not None:
+                self._show(views.progress(self.title, self.steps, False, failed=FAILED, actor=self.op.actor))
+            said = f"*{views.escape(self.title)}* did not finish. {outcome.reply.reason}"
+            reply_once(self.slack, self.op, render(replace(outcome.reply, reason=said)))
+            return
         message = render(outcome.reply)
-        if self.ts is not None and isinstance(outcome.reply, Refusal):
-            failed = views.progress(self.title, self.steps, False, failed="failed")
-            message = views.Message(message.text, failed.blocks + message.blocks)
         if self.ts is None or not self._show(message):
             reply_once(self.slack, self.op, message)
 

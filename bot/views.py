@@ -190,17 +190,21 @@ def error(problem: str, usage: str | None = None, hint: str | None = None) -> Me
     return Message(problem, blocks)
 
 
-def progress(title: str, steps: Sequence[str], running: bool, failed: str | None = None) -> Message:
-    """A long operation's message, updated in place as each step completes."""
+def progress(
+    title: str, steps: Sequence[str], running: bool, failed: str | None = None, actor: str | None = None
+) -> Message:
+    """A long operation's message, updated in place as each step completes; it names who ran it,
+    since everyone in the channel sees it."""
     marks = [f":white_check_mark: {escape(step)}" for step in steps]
     if failed:
         marks.append(f":x: {escape(failed)}")
     elif running:
         marks.append(":hourglass_flowing_sand: working…")
     body = "\n".join(marks) or ":hourglass_flowing_sand: queued…"
+    by = f" by {user(actor)}" if actor else ""
     return Message(
-        f"{title}: {'failed' if failed else 'working' if running else 'done'}",
-        [section(f"*{escape(title)}*"), section(body)],
+        f"{title}{by}: {'failed' if failed else 'working' if running else 'done'}",
+        [section(f"*{escape(title)}*{by}"), section(body)],
     )
 
 

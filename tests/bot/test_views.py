@@ -112,6 +112,8 @@ def test_error_and_progress_messages() -> None:
     )
     assert message_errors(running.blocks) == [] and "working" in running.text
     assert ":x: private link service: SubnetIsFull" in str(failed.blocks)
+    by_alice = views.progress("create rdp-vmb", [], running=True, actor="U0ALICE")
+    assert "*create rdp-vmb* by <@U0ALICE>" in str(by_alice.blocks) and "by <@U0ALICE>" in by_alice.text
 
 
 def test_every_line_of_a_long_list_is_on_exactly_one_page() -> None:

@@ -17,10 +17,15 @@ def test_failed_create_is_reported_and_a_rerun_converges(bot, driver, slack, san
     sandbox.control("POST", "lro-failures", {"type": "privateLinkServices", "code": "InternalServerError"})
 
     ok(driver.slash_command("alice", "#team-b", CREATE))
-    failed = wait_for(lambda: find(slack, "team-b", "InternalServerError"), 60, "the create to fail")
+    failed = wait_for(
+        lambda: find(slack, "team-b", "InternalServerError", ephemeral=True), 60, "the create to fail"
+    )
     body = text_of(failed)
     assert "Traceback" not in body
-    assert ":x:" in body, "the progress message ends marked failed"
+    public = text_of(find(slack, "team-b", "/natlink create rdp-vmb", ephemeral=False))
+    assert ":x:" in public and "by <@" in public, "the progress message ends marked failed, naming who ran it"
+    assert "InternalServerError" not in public, "why it failed goes only to the person who ran it"
+    assert "create rdp-vmb* did not finish" in body, body
     assert "failed at step" in body and "private link service" in body.lower(), body
     assert "Already in Azure" in body and "load balancer" in body.lower(), body
     assert failed["message"]["text"].strip(), "a readable fallback text"

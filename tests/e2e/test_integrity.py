@@ -159,8 +159,11 @@ def test_a_failed_request_removes_the_endpoint_it_made(bot, driver, slack, sandb
     create_rdp_vmb(driver, slack)
     sandbox.control("POST", "lro-failures", {"type": "privateEndpoints", "code": "InternalServerError"})
     ok(driver.slash_command("bob", "#team-a", "request rdp-vmb --vm VM-Win2019"))
-    failed = wait_for(lambda: find(slack, "team-a", ":x:"), 60, "the request to fail")
+    failed = wait_for(
+        lambda: find(slack, "team-a", "did not finish", ephemeral=True), 60, "the request to fail"
+    )
     assert "InternalServerError" in text_of(failed) and "Already in Azure" not in text_of(failed)
+    assert ":x:" in text_of(find(slack, "team-a", "/natlink request rdp-vmb", ephemeral=False))
     assert list(net_a.private_endpoints.list_by_subscription()) == []
     db = open_database(database(bot))
     assert [r.state for r in requests.list_requests(db)] == ["failed"]
