@@ -210,6 +210,7 @@ def require_agent(vm: Json, what: str) -> None:
     if not compute.has_agent(vm, AGENT_PUBLISHER):
         os_type = vm["properties"]["storageProfile"]["osDisk"].get("osType", "Windows")
         raise bad_request(
+            # AgentStopped: the stand-in's choice of a networkWatcher.json value (azure-rest-api-specs), see above
             "AgentStopped",
             f"The {what} needs the Network Watcher agent on {vm['id']}: install the VM extension of publisher "
             f"'{AGENT_PUBLISHER}' and type 'NetworkWatcherAgent{os_type}'.",
