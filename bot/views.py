@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from commands.escapes import escape
+from commands.escapes import escape, free_text
 from commands.validate import REASON_MAX
 
 Block = dict[str, Any]
@@ -233,7 +233,7 @@ def _card_fields(facts: CardFacts) -> Block:
             ("Private endpoint", escape(facts.pe_name or "?")),
             ("Request", f"`{escape(facts.request_id)}`"),
             ("Link identifier", escape(facts.link_identifier or "not yet known")),
-            ("Reason", escape(facts.reason) or "_none given_"),
+            ("Reason", free_text(facts.reason) or "_none given_"),
         ]
     )
 
@@ -264,7 +264,7 @@ def decided_card(
     """The same card after a decision: who decided (nobody in natlink, for one made in the portal)
     and when, and no buttons."""
     icon = ":white_check_mark:" if decision == "approved" else ":no_entry:"
-    note = f" — {escape(reason)}" if reason else ""
+    note = f" — {free_text(reason)}" if reason else ""
     who = f"by {user(by)}" if by else "outside natlink"
     blocks = [
         header(f"Endpoint request for {facts.service}"),

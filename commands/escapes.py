@@ -29,6 +29,20 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+_FORMATTING = str.maketrans({"*": "\u2217", "_": "\u02cd", "~": "\u223c", "`": "\u02cb"})
+"""mrkdwn's formatting characters and look-alikes that Slack renders as themselves.
+
+mrkdwn has no escape for ``*_~`` and backticks, so a reason typed as ``*urgent*`` or with a stray
+backtick would render bold or as code and could swallow the rest of the line."""
+
+
+def free_text(text: str) -> str:
+    """Text a person typed (a reason), for mrkdwn: escaped, and its formatting shown as typed.
+
+    Only for prose: names keep their characters, since people copy them back into commands."""
+    return escape(text).translate(_FORMATTING)
+
+
 def user(token: str) -> User | None:
     """The user a whole token mentions, or None when the token is not a user mention."""
     match = _USER.fullmatch(token)

@@ -21,7 +21,7 @@ from storage.transactions import write
 
 from .. import payloads
 from ..context import Context
-from ..escapes import escape, plain
+from ..escapes import escape, free_text, plain
 from ..replies import CardClosed, CardDecided, CardReopened, Outcome, Queued, Refusal, Reply, tell_requester
 from ..resources import stored_request
 from ..usecase import Job, Payload, failed, succeeded
@@ -119,7 +119,7 @@ def run(job: Job[Decide, None]) -> Outcome:
         request = requests.set_expiry(ctx.db, request.id, datetime.now(UTC) + timedelta(seconds=payload.for_))
     outcome = [
         f"`{request.id}` for *{escape(service.name)}* was {request.state} by <@{ctx.actor}>"
-        + (f": {escape(reason)}" if reason else ".")
+        + (f": {free_text(reason)}" if reason else ".")
     ]
     if verb == "approve":
         outcome += list(mapping_lines(job.clients, service, request))

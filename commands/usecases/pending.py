@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from storage import owners, requests
 
 from ..context import Context
-from ..escapes import escape
+from ..escapes import escape, free_text
 from ..replies import Reply, requester
 from ..usecase import Paged
 
@@ -23,7 +23,7 @@ def answer(ctx: Context, payload: Paged, now: datetime | None = None) -> Reply:
     ]
     lines = tuple(
         f"`{r.id}` *{escape(r.service)}* from {requester(r)} — waiting {_age(now - r.created_at)}"
-        f"{' — ' + escape(r.reason) if r.reason else ''}"
+        f"{' — ' + free_text(r.reason) if r.reason else ''}"
         for r in waiting
     )
     return Reply(

@@ -29,6 +29,15 @@ def test_escape_defuses_mentions_and_links() -> None:
     )
 
 
+def test_a_reason_shows_its_formatting_characters_as_typed() -> None:
+    """Issue 12: mrkdwn has no escape for ``*_~`` and backticks; a reason rendered them as formatting."""
+    card = views.approval_card(views.CardFacts(**{**vars(FACTS), "reason": "*urgent* _now_ ~maybe~ `x"}))
+    shown = str(card.blocks)
+    assert "*urgent*" not in shown and "`x" not in shown and "_now_" not in shown and "~maybe~" not in shown
+    assert "\u2217urgent\u2217" in shown and "\u02cbx" in shown
+    assert views.escape("*name_with_underscores*") == "*name_with_underscores*", "names are left alone"
+
+
 def test_approval_card_is_valid_and_escapes_the_reason() -> None:
     card = views.approval_card(FACTS)
     assert message_errors(card.blocks) == []
