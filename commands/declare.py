@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from .context import Context
 from .policy import Resource
 from .replies import Refusal
+from .usecase import SLASH as SLASH  # re-exported: the rest of commands reads it from here
 from .usecase import Locate, Payload, Run
 from .validate import Kind
 from .values import Value
-
-SLASH = "/natlink"
 
 
 def field_name(name: str) -> str:

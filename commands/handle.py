@@ -31,9 +31,12 @@ class Delivery:
 
 
 def handle(ctx: Context, text: str, delivery: Delivery) -> Answer:
-    """A slash command's text, from parsing to the answer or the queued operation."""
+    """A slash command's text, from parsing to the answer or the queued operation.
+
+    ``/natlink`` alone answers with help: someone who types just the app's name wants to know what
+    it does, not that a verb is missing."""
     try:
-        command = parse(text)
+        command = parse(text if text.strip() else "help")
     except UsageError as error:
         return Refusal(escape(error.message), usage=error.usage)
     verb = VERBS[command.verb]
@@ -46,7 +49,7 @@ def handle(ctx: Context, text: str, delivery: Delivery) -> Answer:
     op, created = payloads.enqueue(
         ctx, verb.name, payload, key=delivery.key, response_url=delivery.response_url
     )
-    return Queued(op, created, f"`/natlink {escape(text.strip())}`")
+    return Queued(op, created, f"`{escape(payload.title(verb.name))}`")
 
 
 def click(ctx: Context, verb_name: str, values: Mapping[str, str]) -> Answer:

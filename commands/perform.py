@@ -35,8 +35,7 @@ class Loaded:
     @property
     def title(self) -> str:
         """What the progress message is about: the verb and its target, never the raw text typed."""
-        target = self.payload.audit_target
-        return f"{SLASH} {self.verb.name}" + (f" {target}" if target != "-" else "")
+        return self.payload.title(self.verb.name)
 
 
 def load(op: Operation) -> Loaded:

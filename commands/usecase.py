@@ -22,6 +22,9 @@ from .escapes import escape
 from .policy import Resource
 from .replies import Outcome, Refusal
 
+SLASH = "/natlink"
+"""The slash command, as people type it."""
+
 Progress = Callable[[str], None]
 
 
@@ -38,6 +41,12 @@ class Payload:
     def audit_target(self) -> str:
         """The audit target: the value of the field ``TARGET`` names, or ``-``."""
         return str(getattr(self, self.TARGET, None) or "-") if self.TARGET else "-"
+
+    def title(self, verb: str) -> str:
+        """What an operation is about, for people: the verb and its target, never the text typed
+        (a reason may hold anything, and it is the person's, not the channel's)."""
+        target = self.audit_target
+        return f"{SLASH} {verb}" + (f" {target}" if target != "-" else "")
 
 
 @dataclass(frozen=True)

@@ -211,3 +211,16 @@ def test_whoami_says_what_each_person_may_do(db) -> None:
     )
     assert run(db, ADMIN, "whoami").lines[0].startswith("You are an admin")
     assert audit.list_entries(db, limit=5) == [], "reading your own rights is not audited"
+
+
+def test_natlink_alone_answers_with_help_not_a_warning(db) -> None:
+    """Issue 12: ``/natlink`` with nothing after it warned 'no verb given'."""
+    for text in ("", "   "):
+        answer = run(db, BOB, text)
+        assert isinstance(answer, Reply) and "request" in " ".join(answer.lines), answer
+
+
+def test_a_queued_summary_names_the_verb_and_target_not_the_text_typed(db) -> None:
+    """A reason may hold anything (a backtick breaks the summary's code span); the summary is the title."""
+    answer = run(db, ADMIN, "create rdp-vmb --vm VM-Win2019-2 --port 3389")
+    assert isinstance(answer, Queued) and answer.summary == "`/natlink create rdp-vmb`", answer.summary
