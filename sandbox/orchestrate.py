@@ -102,6 +102,7 @@ class Running:
     bot_url: str
     new: bool
     children: list[Child] = field(default_factory=list)
+    blob_endpoint: str | None = None  # Azurite's, when it runs
 
     @property
     def page_url(self) -> str:
@@ -310,7 +311,7 @@ def start(
     children.append(arm_child)
     arm = _first_line(arm_child, START_SECONDS)
     (state / "arm-config.json").write_text(json.dumps(arm, indent=2) + "\n")
-    _start_storage(state, arm, children)
+    blob_endpoint = _start_storage(state, arm, children)
 
     bot_port = free_port()
     bot_url = f"http://127.0.0.1:{bot_port}"
@@ -333,24 +334,25 @@ def start(
         lambda: _healthy(bot_child, bot_url), START_SECONDS, f"natlink serve to answer {bot_url}/healthz"
     )
 
-    running = Running(state, arm, slack, bot_url, new, [arm_child, slack_child, bot_child])
+    running = Running(state, arm, slack, bot_url, new, [arm_child, slack_child, bot_child], blob_endpoint)
     if new or not _marker(state).get("granted"):
         grant_rights(running, on_grant)
         _write_marker(state, granted=True)
     return running
 
 
-def _start_storage(state: Path, arm: dict[str, Any], children: list[Child]) -> None:
+def _start_storage(state: Path, arm: dict[str, Any], children: list[Child]) -> str | None:
     """Azurite for the ARM stand-in's storage account, when installed (without it the sandbox runs,
-    and storage calls answer how to install it)."""
+    and storage calls answer how to install it); its blob endpoint."""
     try:
         storage = azurite.start(state / "azurite")
     except azurite.AzuriteMissing as missing:
         print(f"natlink sandbox: {missing}; packet captures will fail", file=sys.stderr, flush=True)
-        return
+        return None
     children.append(Child("Azurite", storage.process, storage.workdir / "azurite.log"))  # type: ignore[arg-type]
     endpoint = {"blob_endpoint": storage.blob_endpoint}
     control(arm["control_url"], "PUT", "storage", endpoint, ca_bundle=arm["ca_bundle"], timeout=START_SECONDS)
+    return storage.blob_endpoint
 
 
 def grant_rights(running: Running, on_grant: Callable[[str, str, Any], None] | None = None) -> None:
@@ -424,6 +426,13 @@ def banner(running: Running) -> str:
             f"                bob ({users['bob']['id']}) may request in {TEAM_A} (team A),",
             f"                admin ({users[ADMIN]['id']}) is the natlink admin",
             f"  scheduler:    sweeps Azure every {SWEEP_SECONDS}s",
+            f"  captures:     {CAPTURE_STORAGE}",
+            "                "
+            + (
+                f"in Azurite at {running.blob_endpoint}"
+                if running.blob_endpoint
+                else f"no Azurite: {azurite.INSTALL}"
+            ),
             "Press Ctrl-C to stop.",
         ]
     )
