@@ -12,6 +12,7 @@ import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,8 @@ class Deps:
 def register(app: App, deps: Deps) -> None:
     app.command("/natlink")(lambda ack, body, client: _command(deps, ack, body, client))
     app.action(views.APPROVE)(lambda ack, body, client: _click(deps, ack, body, client, "approve"))
+    for action_id, days in views.APPROVE_FOR_DAYS.items():
+        app.action(action_id)(_approve_for(deps, int(timedelta(days=days).total_seconds())))
     app.action(views.REJECT)(lambda ack, body, client: _click(deps, ack, body, client, "reject"))
     app.view(views.REJECT_MODAL)(
         lambda ack, body, view, client: _reject_reason(deps, ack, body, view, client)
@@ -129,7 +132,15 @@ def _share(client: WebClient, ctx: Context, card: ShareCard, response_url: str |
         slack_out.private(client, ctx.actor, ctx.channel, response_url, slack_out.render(refusal))
 
 
-def _click(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, verb: str) -> None:
+def _approve_for(deps: Deps, seconds: int) -> Callable[[Ack, dict[str, Any], WebClient], None]:
+    """A timed-approval button's listener. bolt passes arguments by parameter name, so the duration
+    is bound here rather than as a default argument bolt would try to fill."""
+    return lambda ack, body, client: _click(deps, ack, body, client, "approve", seconds)
+
+
+def _click(
+    deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, verb: str, for_seconds: int | None = None
+) -> None:
     ack()
     request_id = body["actions"][0]["value"]
     user, channel = body["user"]["id"], (body.get("channel") or {}).get("id")
@@ -142,7 +153,7 @@ def _click(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, verb: 
         ts = (body.get("message") or {}).get("ts") or body.get("container", {}).get("message_ts", "")
         _open(client, body, views.reject_modal(request_id, channel or "", ts))
         return
-    _decide(deps, client, ctx, request_id, verb, None)
+    _decide(deps, client, ctx, request_id, verb, None, for_seconds)
 
 
 def _reject_reason(
@@ -155,11 +166,16 @@ def _reject_reason(
 
 
 def _decide(
-    deps: Deps, client: WebClient, ctx: Context, request_id: str, verb: str, reason: str | None
+    deps: Deps,
+    client: WebClient,
+    ctx: Context,
+    request_id: str,
+    verb: str,
+    reason: str | None,
+    for_seconds: int | None = None,
 ) -> None:
-    answer = click(
-        ctx, verb, {"request": request_id, "reason": reason} if reason else {"request": request_id}
-    )
+    values: dict[str, Any] = {"request": request_id, "reason": reason or None, "for_": for_seconds}
+    answer = click(ctx, verb, {k: v for k, v in values.items() if v is not None})
     if isinstance(answer, Queued):
         deps.wake()
         try:

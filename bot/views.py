@@ -29,6 +29,8 @@ MAX_FALLBACK = 3000
 MAX_TOTAL = 11_000  # all text in one message's blocks: Slack's ~12,000, less room for the note
 
 APPROVE = "natlink_approve"
+APPROVE_FOR_DAYS = {"natlink_approve_7d": 7, "natlink_approve_30d": 30}
+"""Timed approval in one click: the common answers to "for how long?" (any other: ``approve --for``)."""
 REJECT = "natlink_reject"
 REQUEST_ENDPOINT = "natlink_request_endpoint"
 REJECT_MODAL = "natlink_reject_reason"
@@ -249,6 +251,7 @@ def approval_card(facts: CardFacts) -> Message:
             "block_id": f"decide:{facts.request_id}",
             "elements": [
                 button("Approve", APPROVE, facts.request_id, style="primary"),
+                *(button(f"Approve for {d} days", a, facts.request_id) for a, d in APPROVE_FOR_DAYS.items()),
                 button("Reject", REJECT, facts.request_id, style="danger"),
             ],
         },

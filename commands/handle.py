@@ -52,7 +52,7 @@ def handle(ctx: Context, text: str, delivery: Delivery) -> Answer:
     return Queued(op, created, f"`{escape(payload.title(verb.name))}`")
 
 
-def click(ctx: Context, verb_name: str, values: Mapping[str, str]) -> Answer:
+def click(ctx: Context, verb_name: str, values: Mapping[str, str | int]) -> Answer:
     """A button or form that stands for a command: the same row, the same checks, no text to parse."""
     verb = VERBS[verb_name]
     payload = verb.payload(**values)

@@ -44,7 +44,11 @@ def test_approval_card_is_valid_and_escapes_the_reason() -> None:
     text = str(card.blocks)
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text
     actions = next(b for b in card.blocks if b["type"] == "actions")
-    approve, reject = actions["elements"]
+    approve, for_7, for_30, reject = actions["elements"]
+    assert [(b["action_id"], b["value"]) for b in (for_7, for_30)] == [
+        ("natlink_approve_7d", "r-7k2m9x"),
+        ("natlink_approve_30d", "r-7k2m9x"),
+    ]
     assert (approve["action_id"], approve["style"], approve["value"]) == (
         views.APPROVE,
         "primary",

@@ -8,14 +8,24 @@ These drive the bot through signed requests against the sandbox Slack, which ref
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from commands.context import Config
 from commands.sweep import sweep
-from storage import channel_subscriptions, services
+from storage import channel_subscriptions, requests, services
 from storage.database import open_database
 from tests.cloud.arm_log import clients_for
 from tests.conftest import TEAM_A, TEAM_B
-from tests.e2e.harness import create_rdp_vmb, database, find, ok, text_of, wait_for
+from tests.e2e.harness import (
+    create_rdp_vmb,
+    database,
+    find,
+    ok,
+    pending_request,
+    request_id_of,
+    text_of,
+    wait_for,
+)
 
 
 def _uninvited(slack, name: str, private: bool = False) -> str:
@@ -152,3 +162,19 @@ def test_a_read_and_a_share_answer_once(bot, driver, slack) -> None:
     wait_for(lambda: find(slack, "team-b", "is shared in", ephemeral=True), 30, "the share's answer")
     answers = [text_of(m) for m in slack.messages(team_b)[before:]]
     assert len(answers) == 2 and not [a for a in answers if "Queued" in a or "Sharing" in a], answers
+
+
+def test_the_card_approves_for_seven_days_in_one_click(bot, driver, slack) -> None:
+    """Issue 12: the card offers 'approve for 7 / 30 days' beside Approve."""
+    card = pending_request(driver, slack)
+    request_id = request_id_of(card)
+    labels = [
+        e["text"]["text"] for b in card["message"]["blocks"] if b["type"] == "actions" for e in b["elements"]
+    ]
+    assert labels == ["Approve", "Approve for 7 days", "Approve for 30 days", "Reject"], labels
+    ok(driver.click("alice", "#team-b", card["message"]["ts"], "natlink_approve_7d"))
+    wait_for(lambda: find(slack, slack.user("bob"), "was approved"), 60, "bob told of the approval")
+    request = requests.get_request(open_database(database(bot)), request_id)
+    assert request.state == "approved" and request.expires_at is not None
+    left = request.expires_at - datetime.now(UTC)
+    assert timedelta(days=6, hours=23) < left <= timedelta(days=7), left

@@ -49,7 +49,7 @@ def test_the_tour_tells_the_seed_story(tmp_path: Path) -> None:
         "--- 3. request",
         "bob in #team-a: /natlink request rdp-vmb --vm VM-Win2019",
         "== Endpoint request for rdp-vmb ==",
-        "[Approve] [Reject]",
+        "[Approve] [Approve for 7 days] [Approve for 30 days] [Reject]",
         "--- 4. approve",
         "alice in #team-b: clicks [Approve]",
         "natlink updated its message in #team-b:",
