@@ -93,12 +93,21 @@ def _mentions(users: Iterable[str]) -> str:
     return ", ".join(f"<@{u}>" for u in sorted(users))
 
 
+def _admins(facts: Facts) -> str:
+    """The admins by name, so a refused person knows whom to ask."""
+    return f"({_mentions(facts.admins)})" if facts.admins else "(none are set in NATLINK_ADMINS)"
+
+
+def _ask_admins(facts: Facts) -> str:
+    return f"ask an admin {_admins(facts)}"
+
+
 def _self_approval(actor: Actor, action: str, resource: Resource, facts: Facts) -> Decision | None:
     """Four eyes: nobody, admins included, approves their own request unless the setting allows it."""
     if action == "approve" and resource.requester == actor.user_id and not facts.allow_self_approval:
-        return Decision(
-            False, "you cannot approve your own request; another owner must (self-approval is off)"
-        )
+        others = _mentions(facts.owners - {actor.user_id})
+        who = f"another owner ({others}) or an admin" if others else f"an admin {_admins(facts)}"
+        return Decision(False, f"you cannot approve your own request (self-approval is off): {who} must")
     return None
 
 
@@ -118,8 +127,7 @@ def _admin_only(actor: Actor, action: str, resource: Resource, facts: Facts) -> 
     """Grants shape everyone's rights and the audit trail shows everyone's actions: admins only."""
     if action not in ADMIN_ACTIONS:
         return None
-    admins = f"admins: {_mentions(facts.admins)}" if facts.admins else "no admins are set in NATLINK_ADMINS"
-    return Decision(False, f"only admins may {action} ({admins})")
+    return Decision(False, f"only admins may {action}; {_ask_admins(facts)}")
 
 
 def _verify(actor: Actor, action: str, resource: Resource, facts: Facts) -> Decision | None:
@@ -148,11 +156,16 @@ def _owner(actor: Actor, action: str, resource: Resource, facts: Facts) -> Decis
     if action not in OWNER_ACTIONS:
         return None
     if resource.service is None:
-        return Decision(False, f"only admins may {action} for every service")
+        return Decision(False, f"only admins may {action} for every service; {_ask_admins(facts)}")
     if actor.user_id in facts.owners:
         return Decision(True, f"you are an owner of {resource.service}")
-    owners = f"owners: {_mentions(facts.owners)}" if facts.owners else "it has no owners"
-    return Decision(False, f"you are not an owner of {resource.service} ({owners})")
+    if facts.owners:
+        return Decision(
+            False, f"you are not an owner of {resource.service}; its owners are {_mentions(facts.owners)}"
+        )
+    return Decision(
+        False, f"you are not an owner of {resource.service}, which has none; {_ask_admins(facts)}"
+    )
 
 
 def _granted(actor: Actor, action: str, resource: Resource, facts: Facts) -> Decision | None:
@@ -165,7 +178,8 @@ def _granted(actor: Actor, action: str, resource: Resource, facts: Facts) -> Dec
         if held:
             return Decision(True, f"you hold a {action} grant; where it lands is checked once Azure says")
         return Decision(
-            False, f"you hold no *{action}* grant; an admin can give you one with `/natlink grant`"
+            False,
+            f"you hold no *{action}* grant; {_ask_admins(facts)}, who can give you one with `/natlink grant`",
         )
     target = resource.scope
     if target is None:
@@ -173,7 +187,7 @@ def _granted(actor: Actor, action: str, resource: Resource, facts: Facts) -> Dec
     for granted_action, scope in sorted(facts.grants, key=str):
         if granted_action == action and scope.covers(target):
             return Decision(True, f"your {action} grant on {scope} covers {target}")
-    return Decision(False, f"you have no {action} grant covering {target}; ask an admin for one")
+    return Decision(False, f"you have no {action} grant covering {target}; {_ask_admins(facts)} for one")
 
 
 RULES: tuple[Callable[[Actor, str, Resource, Facts], Decision | None], ...] = (

@@ -16,7 +16,7 @@ GRANTS = Facts(
     admins=frozenset({ADMIN}),
     grants=frozenset({("create", Scope(SUB_B, "rg-team-b")), ("request", Scope(SUB_A))}),
 )
-NOT_OWNER = "you are not an owner of rdp-vmb (owners: <@UOWNER>, <@UOWNER2>)"
+NOT_OWNER = "you are not an owner of rdp-vmb; its owners are <@UOWNER>, <@UOWNER2>"
 
 # (actor, action, resource, facts, allowed, reason)
 TABLE: list[tuple[str, str, Resource, Facts, bool, str]] = [
@@ -34,18 +34,18 @@ TABLE: list[tuple[str, str, Resource, Facts, bool, str]] = [
         (OTHER, a, SVC, FACTS, False, NOT_OWNER)
         for a in ["approve", "reject", "revoke", "delete", "share", "owners.add", "owners.remove", "subscribe", "unsubscribe"]
     ],
-    (OTHER, "delete", SVC, Facts(), False, "you are not an owner of rdp-vmb (it has no owners)"),
-    (OWNER, "subscribe", Resource(), FACTS, False, "only admins may subscribe for every service"),
+    (OTHER, "delete", SVC, Facts(), False, "you are not an owner of rdp-vmb, which has none; ask an admin (none are set in NATLINK_ADMINS)"),
+    (OWNER, "subscribe", Resource(), FACTS, False, "only admins may subscribe for every service; ask an admin (<@UADMIN>)"),
     # Grants, audit: admins only, and the reason says who the admins are.
-    (OWNER, "grant", SVC, FACTS, False, "only admins may grant (admins: <@UADMIN>)"),
-    (OWNER, "ungrant", SVC, FACTS, False, "only admins may ungrant (admins: <@UADMIN>)"),
-    (OWNER, "audit", SVC, FACTS, False, "only admins may audit (admins: <@UADMIN>)"),
-    (OTHER, "grant", SVC, Facts(), False, "only admins may grant (no admins are set in NATLINK_ADMINS)"),
+    (OWNER, "grant", SVC, FACTS, False, "only admins may grant; ask an admin (<@UADMIN>)"),
+    (OWNER, "ungrant", SVC, FACTS, False, "only admins may ungrant; ask an admin (<@UADMIN>)"),
+    (OWNER, "audit", SVC, FACTS, False, "only admins may audit; ask an admin (<@UADMIN>)"),
+    (OTHER, "grant", SVC, Facts(), False, "only admins may grant; ask an admin (none are set in NATLINK_ADMINS)"),
     # Self-approval: refused even to owners and admins, unless allowed.
     (REQUESTER, "approve", SVC, Facts(owners=frozenset({REQUESTER})), False,
-     "you cannot approve your own request; another owner must (self-approval is off)"),
+     "you cannot approve your own request (self-approval is off): an admin (none are set in NATLINK_ADMINS) must"),
     (REQUESTER, "approve", SVC, Facts(admins=frozenset({REQUESTER})), False,
-     "you cannot approve your own request; another owner must (self-approval is off)"),
+     "you cannot approve your own request (self-approval is off): an admin (<@UREQ>) must"),
     (REQUESTER, "approve", SVC, Facts(owners=frozenset({REQUESTER}), allow_self_approval=True), True,
      "you are an owner of rdp-vmb"),
     (REQUESTER, "reject", SVC, Facts(owners=frozenset({REQUESTER})), True, "you are an owner of rdp-vmb"),
@@ -53,19 +53,19 @@ TABLE: list[tuple[str, str, Resource, Facts, bool, str]] = [
     (OTHER, "create", Resource(subscription=SUB_B, resource_group="RG-Team-B"), GRANTS, True,
      f"your create grant on {SUB_B}/rg-team-b covers {SUB_B}/RG-Team-B"),
     (OTHER, "create", Resource(subscription=SUB_B, resource_group="rg-other"), GRANTS, False,
-     f"you have no create grant covering {SUB_B}/rg-other; ask an admin for one"),
+     f"you have no create grant covering {SUB_B}/rg-other; ask an admin (<@UADMIN>) for one"),
     (OTHER, "create", Resource(subscription=SUB_B), GRANTS, False,
-     f"you have no create grant covering {SUB_B}; ask an admin for one"),
+     f"you have no create grant covering {SUB_B}; ask an admin (<@UADMIN>) for one"),
     (OTHER, "create", Resource(subscription=SUB_A, resource_group="rg-team-a"), GRANTS, False,
-     f"you have no create grant covering {SUB_A}/rg-team-a; ask an admin for one"),
+     f"you have no create grant covering {SUB_A}/rg-team-a; ask an admin (<@UADMIN>) for one"),
     (OTHER, "create", Resource(), GRANTS, False, "cannot check your create grant: the target subscription is not known"),
     # Request needs a request grant covering the consumer side.
     (OTHER, "request", Resource(subscription=SUB_A, resource_group="rg-team-a"), GRANTS, True,
      f"your request grant on {SUB_A} covers {SUB_A}/rg-team-a"),
     (OTHER, "request", Resource(subscription=SUB_B, resource_group="rg-team-b"), GRANTS, False,
-     f"you have no request grant covering {SUB_B}/rg-team-b; ask an admin for one"),
+     f"you have no request grant covering {SUB_B}/rg-team-b; ask an admin (<@UADMIN>) for one"),
     (OWNER, "request", Resource(service="rdp-vmb", subscription=SUB_A), FACTS, False,
-     f"you have no request grant covering {SUB_A}; ask an admin for one"),
+     f"you have no request grant covering {SUB_A}; ask an admin (<@UADMIN>) for one"),
     # Default deny: anything no rule speaks for, even for admins.
     (OTHER, "rename", SVC, FACTS, False, "no rule allows `rename`"),
     (ADMIN, "drop-tables", SVC, FACTS, False, "no rule allows `drop-tables`"),

@@ -25,13 +25,13 @@ def facts(*grants: tuple[str, Scope], owners: frozenset[str] = frozenset()) -> F
         (ADMIN, ORDERS, facts(), True, "you are an admin"),
         (GRANTED, ORDERS, facts(("create", Scope(SUB_B))), True, f"your create grant on {SUB_B} covers {SUB_B}/rg-orders"),
         (GRANTED, ORDERS, facts(("create", Scope(SUB_B, "rg-orders"))), True, f"your create grant on {SUB_B}/rg-orders covers {SUB_B}/rg-orders"),
-        (GRANTED, ORDERS, facts(("create", Scope(SUB_B, "rg-team-b"))), False, f"you have no create grant covering {SUB_B}/rg-orders; ask an admin for one"),
-        (GRANTED, ORDERS, facts(("create", Scope(SUB_A))), False, f"you have no create grant covering {SUB_B}/rg-orders; ask an admin for one"),
-        (GRANTED, ORDERS, facts(("request", Scope(SUB_B))), False, f"you have no create grant covering {SUB_B}/rg-orders; ask an admin for one"),
-        (OTHER, ORDERS, facts(), False, f"you have no create grant covering {SUB_B}/rg-orders; ask an admin for one"),
+        (GRANTED, ORDERS, facts(("create", Scope(SUB_B, "rg-team-b"))), False, f"you have no create grant covering {SUB_B}/rg-orders; ask an admin (<@UADMIN>) for one"),
+        (GRANTED, ORDERS, facts(("create", Scope(SUB_A))), False, f"you have no create grant covering {SUB_B}/rg-orders; ask an admin (<@UADMIN>) for one"),
+        (GRANTED, ORDERS, facts(("request", Scope(SUB_B))), False, f"you have no create grant covering {SUB_B}/rg-orders; ask an admin (<@UADMIN>) for one"),
+        (OTHER, ORDERS, facts(), False, f"you have no create grant covering {SUB_B}/rg-orders; ask an admin (<@UADMIN>) for one"),
         # Before Azure is read (the first phase): any create grant lets the worker look.
         (GRANTED, BEFORE_AZURE, facts(("create", Scope(SUB_A))), True, "you hold a create grant; where it lands is checked once Azure says"),
-        (OTHER, BEFORE_AZURE, facts(("request", Scope(SUB_B))), False, "you hold no *create* grant; an admin can give you one with `/natlink grant`"),
+        (OTHER, BEFORE_AZURE, facts(("request", Scope(SUB_B))), False, "you hold no *create* grant; ask an admin (<@UADMIN>), who can give you one with `/natlink grant`"),
     ],
 )  # fmt: skip
 def test_adopt_needs_a_create_grant_on_the_services_scope(
@@ -46,7 +46,7 @@ def test_adopt_needs_a_create_grant_on_the_services_scope(
     [
         (ADMIN, True, "you are an admin"),
         (OWNER, True, "you are an owner of orders-api"),
-        (GRANTED, False, "you are not an owner of orders-api (owners: <@UOWNER>)"),
+        (GRANTED, False, "you are not an owner of orders-api; its owners are <@UOWNER>"),
     ],
 )
 def test_forget_is_for_owners_and_admins(actor: str, allowed: bool, reason: str) -> None:
@@ -57,4 +57,4 @@ def test_forget_is_for_owners_and_admins(actor: str, allowed: bool, reason: str)
 
 def test_a_create_grant_does_not_allow_forgetting_every_service() -> None:
     decision = decide(Actor(GRANTED), "forget", Resource(), facts(("create", Scope(SUB_B))))
-    assert (decision.allowed, decision.reason) == (False, "only admins may forget for every service")
+    assert (decision.allowed, decision.reason) == (False, "only admins may forget for every service; ask an admin (<@UADMIN>)")
