@@ -50,12 +50,20 @@ def pass_fail(ok: bool) -> str:
 
 
 @contextmanager
-def arm_sandbox(*args: str, environment: bool = False) -> Iterator[launch.RunningSandbox]:
+def arm_sandbox(
+    *args: str, environment: bool = False, throttle: bool = False
+) -> Iterator[launch.RunningSandbox]:
     """A private ARM sandbox (``launch.start(*args)``), always stopped; with ``environment``, its
-    variables are set in ``os.environ`` meanwhile (``DefaultAzureCredential`` reads them)."""
+    variables are set in ``os.environ`` meanwhile (``DefaultAzureCredential`` reads them).
+
+    ARM's throttling is off unless asked for: these benchmarks measure code (a naive script's
+    thousands of GETs a second would only measure ARM's refill rate); ``bench.sweep``'s big world
+    measures natlink under ARM's real buckets.
+    """
     sandbox = launch.start(*args)
     saved = dict(os.environ)
     try:
+        sandbox.control("PUT", "settings", {"throttle": throttle})
         if environment:
             os.environ.update(sandbox.environment())
         yield sandbox

@@ -16,17 +16,29 @@ request count is exact for every world (one GET per resource plus one per NIC it
 from an untimed listing); when a full run would exceed ``BASELINE_BUDGET_S`` it is timed on a
 deterministic stride sample and its time scaled by requests, and the result says so.
 
+The small worlds run with the stand-in's throttling off (a naive script's thousands of GETs a
+second would measure ARM's refill rate, not the script). Then the big world (issue 14): 10,000
+services with 3 endpoints each over 50 subscriptions, with ARM's buckets on (the stand-in's default)
+and 100 ms added to every ARM request. Its sweeps run in a child process of their own, so its peak
+RSS (``VmHWM``) is the sweeping process's alone, interpreter and SDKs included; the baseline is
+timed on a sample (a full run would take hours at 100 ms a GET). Its four targets: median sweep
+under 15 s, requests flat in services apart from pages, 100x fewer requests than the baseline, peak
+RSS under 300 MB.
+
 Everything goes to a private sandbox child process on 127.0.0.1, stopped in ``finally``.
 """
 
 from __future__ import annotations
 
 import math
+import multiprocessing
 import os
 import resource
 import statistics
+import tempfile
 import time
 import tracemalloc
+from pathlib import Path
 from typing import Any
 
 from azure.identity import ClientSecretCredential
@@ -38,7 +50,8 @@ from cloud.inventory import snapshot
 from cloud.mapping import mappings
 from cloud.model import Snapshot
 from cloud.settings import CloudSettings
-from sandbox.arm import launch
+from sandbox.arm import launch, seed
+from sandbox.arm.server import make_world
 
 SUBSCRIPTIONS = 5
 WORLDS = (10, 100, 1000)
@@ -48,6 +61,13 @@ BASELINE_REPEATS = 3
 BASELINE_BUDGET_S = 30.0  # all baseline repeats of one world together; keeps the module under ~4 min
 SWEEP_TARGET_S = 5.0
 REQUEST_RATIO_TARGET = 20.0
+BIG = {"subscriptions": 50, "services": 10_000, "endpoints": 3}
+BIG_LATENCY_S = 0.1  # added to every ARM request: real ARM answers in tens to hundreds of ms
+BIG_REPEATS = 3
+BIG_SWEEP_TARGET_S = 15.0
+BIG_RSS_TARGET_MB = 300.0
+BIG_RATIO_TARGET = 100.0
+LIST_CALLS = 5  # first pages per subscription; every other request of a sweep is a follow-up page
 
 
 def run() -> dict[str, Any]:
@@ -59,7 +79,8 @@ def run() -> dict[str, Any]:
         for services in WORLDS:
             result, baseline_rate = measure_world(sandbox, services, baseline_rate)
             worlds[f"services_{services}"] = result
-        return {"worlds": worlds, "targets": targets(worlds)}
+    big = measure_big_world()
+    return {"worlds": worlds, "big_world": big, "targets": targets(worlds) | big_targets(big)}
 
 
 def make_clients(sandbox: launch.RunningSandbox, subs: list[str]) -> Clients:
@@ -240,7 +261,19 @@ def measure_baseline(
 ) -> tuple[dict[str, Any], float]:
     """The baseline's exact request count, and its time (on a sample when a full run is too long)."""
     entra = credential(sandbox)
-    full = inventory(sandbox, entra, subs)
+    try:
+        full = inventory(sandbox, entra, subs)
+    finally:
+        entra.close()
+    return time_baseline(sandbox, subs, full, rate)
+
+
+def time_baseline(
+    sandbox: launch.RunningSandbox, subs: list[str], full: dict[str, list[Target]], rate: float | None
+) -> tuple[dict[str, Any], float]:
+    """Time the naive script over ``full`` (on a stride sample when ``rate``, seconds per GET, says
+    all of it would outlast ``BASELINE_BUDGET_S``)."""
+    entra = credential(sandbox)
     full_requests = gets_for(full)
     stride = 1
     if rate is not None:  # seconds per GET measured on the previous, smaller world
@@ -276,6 +309,103 @@ def measure_baseline(
     return result, statistics.median(seconds) / sample_requests
 
 
+# ----------------------------------------------------------------------------- the big world
+def measure_big_world() -> dict[str, Any]:
+    """natlink's sweeps of the big world in a child process, and the baseline, in one sandbox."""
+    with tempfile.TemporaryDirectory(prefix="natlink-bench-") as scratch:
+        began = time.perf_counter()
+        spawn = multiprocessing.get_context("spawn")
+        with spawn.Pool(1) as pool:  # its own process: this one stays small for the benches after it
+            state, subs = pool.apply(build_big_world, (Path(scratch) / "arm.json",))
+        sandbox = launch.start(state=state)
+        try:
+            generate_s = time.perf_counter() - began
+            entra = credential(sandbox)
+            try:
+                full = inventory(sandbox, entra, subs)  # before the latency: it is not what is timed
+            finally:
+                entra.close()
+            sandbox.control("POST", "latency", {"seconds": BIG_LATENCY_S})
+            with spawn.Pool(1) as pool:
+                child = pool.apply(sweep_in_child, (sandbox.config, subs, BIG_REPEATS))
+            baseline, _ = time_baseline(sandbox, subs, full, BIG_LATENCY_S)
+        finally:
+            sandbox.stop()
+    per_sweep = child.pop("per_sweep")
+    ratio = round(baseline["requests_full"] / per_sweep["total"], 1)
+    return {
+        "world": BIG | {"latency_s": BIG_LATENCY_S, "throttle": "ARM's buckets (stand-in default)"},
+        "generate_and_load_s": round(generate_s, 1),
+        "natlink": child | {"requests": per_sweep},
+        "baseline": baseline,
+        "ratios": {"requests_baseline_over_natlink": ratio},
+    }
+
+
+def build_big_world(state: Path) -> tuple[Path, list[str]]:
+    """The big world's state file, for the sandbox to load at start.
+
+    ``seed.generate`` refuses worlds over 16,000 addresses in all, a per-subnet limit it applies
+    to the whole world although each generated subscription has subnets of its own (10,000
+    services over 50 subscriptions use 1,200 addresses a subnet); so it generates what it allows
+    and the rest is added with its own per-service generator.
+    """
+    allowed = 3 * 16_000 // (BIG["endpoints"] + 3)
+    world = make_world(state)
+    subs = seed.generate(world, BIG["subscriptions"], allowed, BIG["endpoints"])["subscriptions"]
+    vnets = [
+        f"/subscriptions/{s}/resourceGroups/rg-natlink/providers/Microsoft.Network/virtualNetworks/vnet"
+        for s in subs
+    ]
+    with world.transaction():
+        for n in range(allowed, BIG["services"]):
+            seed._generate_service(world, subs, vnets, n, BIG["endpoints"], 443)
+    world.save()
+    return state, subs
+
+
+def sweep_in_child(config: dict[str, Any], subs: list[str], repeats: int) -> dict[str, Any]:
+    """In a fresh process: a warm-up sweep and ``repeats`` timed ones, one snapshot held at a time,
+    then this process's peak RSS (all of it: the interpreter and the SDKs included). The sandbox process belongs to the parent; only its control API
+    is used here."""
+    sandbox = launch.RunningSandbox(None, config)  # type: ignore[arg-type]
+    os.environ.update(sandbox.environment())
+    clients = make_clients(sandbox, subs)
+    try:
+        warm_s, snap, warm_served = timed_sweep(sandbox, clients, subs)
+        found = (len(snap.services), len(snap.endpoints), len(snap.unreadable))
+        if found != (BIG["services"], BIG["services"] * BIG["endpoints"], 0):
+            raise RuntimeError(f"sweep read {found} services, endpoints, unreadable subscriptions")
+        runs = []
+        for _ in range(repeats):
+            del snap
+            seconds, snap, counted = timed_sweep(sandbox, clients, subs)
+            runs.append((seconds, counted))
+        del snap
+    finally:
+        close_clients(clients)
+    per_sweep = [r for _, r in runs]
+    if any(r != per_sweep[0] for r in per_sweep):
+        raise RuntimeError(f"sweeps were served differently: {per_sweep}")
+    return {
+        "per_sweep": per_sweep[0],
+        "sweep": spread([s for s, _ in runs], "s"),
+        "warm_up_sweep_s": round(warm_s, 2),
+        "warm_up_requests": warm_served,
+        "paced_s": round(clients.pacer.waited, 2),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+    }
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident set (``VmHWM``). Not ``ru_maxrss``: Linux carries that across the
+    fork and exec that start a child, so a child of a big parent would report the parent's size."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
+
+
 # ----------------------------------------------------------------------------- targets
 def targets(worlds: dict[str, Any]) -> dict[str, str]:
     """PASS/FAIL for the cloud issue's three targets."""
@@ -296,5 +426,31 @@ def targets(worlds: dict[str, Any]) -> dict[str, str]:
         f"requests_{REQUEST_RATIO_TARGET:g}x_fewer_than_baseline": (
             f"{pass_fail(ratio >= REQUEST_RATIO_TARGET)}: baseline/natlink = {ratio}x "
             f"({large['baseline']['requests_full']} / {lr['total']})"
+        ),
+    }
+
+
+def big_targets(big: dict[str, Any]) -> dict[str, str]:
+    """PASS/FAIL for issue 14's four targets on the big world."""
+    natlink, subs = big["natlink"], BIG["subscriptions"]
+    requests, median, rss = natlink["requests"], natlink["sweep"]["median"], natlink["peak_rss_mb"]
+    first_pages = requests["total"] - requests["next_pages"]
+    ratio = big["ratios"]["requests_baseline_over_natlink"]
+    name = f"big_{BIG['services']}x{BIG['endpoints']}_over_{subs}"
+    return {
+        f"{name}_sweep_under_{BIG_SWEEP_TARGET_S:g}s": (
+            f"{pass_fail(median < BIG_SWEEP_TARGET_S)}: median {median:.2f} s with {BIG_LATENCY_S * 1000:g} ms "
+            f"per ARM request on {os.cpu_count()} CPUs ({requests['errors']} throttled or failed)"
+        ),
+        f"{name}_requests_flat_apart_from_pages": (
+            f"{pass_fail(first_pages == LIST_CALLS * subs)}: {requests['total']} requests = {first_pages} "
+            f"first pages ({LIST_CALLS} per subscription) + {requests['next_pages']} follow-up pages"
+        ),
+        f"{name}_requests_{BIG_RATIO_TARGET:g}x_fewer_than_baseline": (
+            f"{pass_fail(ratio >= BIG_RATIO_TARGET)}: baseline/natlink = {ratio}x "
+            f"({big['baseline']['requests_full']} / {requests['total']})"
+        ),
+        f"{name}_peak_rss_under_{BIG_RSS_TARGET_MB:g}mb": (
+            f"{pass_fail(rss < BIG_RSS_TARGET_MB)}: {rss} MB, peak RSS (VmHWM) of the sweeping child process"
         ),
     }
