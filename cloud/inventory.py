@@ -127,11 +127,11 @@ def _list(clients: Clients, subscription: str) -> _Part:
 def _with_tokens(service: Service, tokens: dict[str, str]) -> Service:
     """The service with each connection's token read from its endpoint's request message when its
     description had none (the provider's decision overwrites the description)."""
-    if all(c.token for c in service.connections):
+    found = [tokens.get(ids.key(c.private_endpoint_id)) if not c.token else None for c in service.connections]
+    if not any(found):
         return service
     connections = tuple(
-        c if c.token else replace(c, token=tokens.get(ids.key(c.private_endpoint_id)))
-        for c in service.connections
+        replace(c, token=token) if token else c for c, token in zip(service.connections, found, strict=True)
     )
     return replace(service, connections=connections)
 
