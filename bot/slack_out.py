@@ -264,17 +264,33 @@ def _deliver(slack: WebClient, db: Database, notice: Notice) -> None:
                 cards.remember(db, request.id, posted["channel"], posted["ts"])
         case CardDecided(request=request):
             show_decided(slack, db, request.id)
+            if settled := cards.current(db, request.id):
+                _settle_request_message(slack, db, settled, decided(settled))
         case CardReopened(request=request, problem=problem):
             if request.card_channel and request.card_ts:
                 card = views.approval_card(card_facts(request))
                 card.blocks.append(views.context(f":warning: {problem}"))
                 slack.chat_update(channel=request.card_channel, ts=request.card_ts, **card.kwargs())
         case CardClosed(request=request, note=note):
+            closed = views.closed_card(card_facts(request), note)
             if request.card_channel and request.card_ts:
-                closed = views.closed_card(card_facts(request), note)
                 slack.chat_update(channel=request.card_channel, ts=request.card_ts, **closed.kwargs())
+            _settle_request_message(slack, db, request, closed)
         case Tell(user=user, reply=reply):
             slack.chat_postMessage(channel=_dm(slack, user), **render(reply).kwargs())
+
+
+def _settle_request_message(slack: WebClient, db: Database, request: LinkRequest, now: views.Message) -> None:
+    """The reply to the request said "Waiting for an owner"; once Azure holds the decision it shows
+    what happened instead, as PagerDuty's incident messages do. The requester has the news by DM
+    too, so a message Slack will not edit any more (deleted, archived) costs only a log line."""
+    where = cards.request_message(db, request)
+    if where is None:
+        return
+    try:
+        slack.chat_update(channel=where[0], ts=where[1], **now.kwargs())
+    except SlackApiError as error:
+        log.warning("cannot update the request message of %s: %s", request.id, error.response.get("error"))
 
 
 def _card_to_owners(

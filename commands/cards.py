@@ -1,10 +1,11 @@
-"""Where a request's approval card lives, so it can be updated in place later."""
+"""Where a request's messages live (its approval card, and the reply to the request itself), so
+they can be updated in place later."""
 
 from __future__ import annotations
 
 from sqlite_utils import Database
 
-from storage import requests
+from storage import operations, requests
 from storage.records import LinkRequest
 
 
@@ -14,3 +15,10 @@ def remember(db: Database, request_id: str, channel: str, ts: str) -> None:
 
 def current(db: Database, request_id: str) -> LinkRequest | None:
     return requests.get_request(db, request_id)
+
+
+def request_message(db: Database, request: LinkRequest) -> tuple[str, str] | None:
+    """The channel and ts of the message that answered the request ("Waiting for an owner…"),
+    when natlink posted one: the operation that made the request remembers it."""
+    op = operations.get_operation(db, request.operation_id) if request.operation_id else None
+    return (op.reply_channel, op.reply_ts) if op and op.reply_channel and op.reply_ts else None

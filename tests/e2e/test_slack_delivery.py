@@ -178,3 +178,19 @@ def test_the_card_approves_for_seven_days_in_one_click(bot, driver, slack) -> No
     assert request.state == "approved" and request.expires_at is not None
     left = request.expires_at - datetime.now(UTC)
     assert timedelta(days=6, hours=23) < left <= timedelta(days=7), left
+
+
+def test_the_request_message_stops_waiting_once_decided(bot, driver, slack) -> None:
+    """Issue 12: the reply to a request said 'Waiting for an owner' after the approval."""
+    card = pending_request(driver, slack)
+    waiting = wait_for(lambda: find(slack, "team-a", "Waiting for an owner"), 30, "the request's reply")
+    ok(driver.click("alice", "#team-b", card["message"]["ts"], "natlink_approve"))
+    wait_for(lambda: find(slack, slack.user("bob"), "was approved"), 60, "bob told of the approval")
+    now = wait_for(
+        lambda: (
+            (m := find(slack, "team-a", "Approved")) and m["message"]["ts"] == waiting["message"]["ts"] and m
+        ),
+        30,
+        "the request's own message to show the decision",
+    )
+    assert "Waiting for an owner" not in text_of(now) and "natlink_approve" not in str(now["message"])
