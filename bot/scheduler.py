@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,7 +59,6 @@ class Jobs:
     poster: Poster
     schedule: Schedule
     holder: str
-    on_sweep: Callable[[float], object] = lambda seconds: None  # how long each sweep took (/metrics)
 
     def __post_init__(self) -> None:
         self.db = ThreadDatabase(self.db_path)
@@ -77,9 +75,7 @@ class Jobs:
         now = now or datetime.now(UTC)
         if not self.holds_lease(now):
             return 0
-        started = time.monotonic()
         result = sweep(self.db(), self.config, self.clients, now)
-        self.on_sweep(time.monotonic() - started)
         self._ran("sweep", now)
         self.post(now)
         return result.events
