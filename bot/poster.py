@@ -29,7 +29,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlite_utils import Database
 
-from commands import cards
+from commands import alerts, cards
 from storage import events, owners
 from storage.records import Event
 
@@ -134,10 +134,9 @@ class Poster:
             return Sent(outgoing)
         self._pace(outgoing.channel)
         try:
-            where = outgoing.channel
-            if where.startswith(("U", "W")):
-                where = self.slack.conversations_open(users=where)["channel"]["id"]
-            answer = self.slack.chat_postMessage(channel=where, **outgoing.message.kwargs())
+            answer = self.slack.chat_postMessage(
+                channel=self._where(outgoing.channel), **outgoing.message.kwargs()
+            )
         except SlackApiError as error:
             code = str(error.response.get("error"))
             log.warning("chat.postMessage to %s failed: %s", outgoing.channel, code)
@@ -147,6 +146,29 @@ class Poster:
         finally:
             self._stamp(outgoing.channel)
         return Sent(outgoing, answer["channel"], answer["ts"])
+
+    def _where(self, channel: str) -> str:
+        """A channel ID as chat methods take it: a user's events go to the DM with that user."""
+        if channel.startswith(("U", "W")):
+            return str(self.slack.conversations_open(users=channel)["channel"]["id"])
+        return channel
+
+    def _settle(self, db: Database, posted: tuple[Event, ...]) -> None:
+        """Mark the problems these recoveries end as resolved, in the messages that carried them.
+        The recovery itself is already posted, so a message Slack will not edit costs a log line."""
+        for settled in alerts.settled_by(db, posted):
+            message = summary(list(settled.events), settled.resolved)
+            try:
+                self.slack.chat_update(
+                    channel=self._where(settled.channel), ts=settled.message_ts, **message.kwargs()
+                )
+            except SlackApiError as error:
+                log.warning(
+                    "cannot mark %s in %s resolved: %s",
+                    settled.message_ts,
+                    settled.channel,
+                    error.response.get("error"),
+                )
 
     def _to_owners(self, outgoing: Outgoing, code: str) -> Sent:
         """The channel refused natlink: each owner of the services gets the message by DM, saying
@@ -179,6 +201,7 @@ class Poster:
             events.release(db, ids, claimer, error)
             return 0
         events.mark_posted(db, ids, sent.ts)
+        self._settle(db, sent.outgoing.events)
         first = sent.outgoing.events[0]
         if first.kind == "approval_card":
             cards.remember(db, first.payload["request"], sent.channel_id, sent.ts)
@@ -203,16 +226,21 @@ def _owners(db: Database, batch: tuple[Event, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(o.user_id for name in names for o in owners.list_owners(db, name)))
 
 
-def summary(batch: list[Event]) -> views.Message:
-    """Several events for one channel as one message: a count, then what happened and what to do."""
-    problems = sum(e.severity == "problem" for e in batch)
+def summary(batch: list[Event], resolved: frozenset[int] = frozenset()) -> views.Message:
+    """Several events for one channel as one message: a count, then what happened and what to do.
+    ``resolved`` are problems a later recovery ended: shown struck through, no longer counted."""
+    open_ = sum(e.severity == "problem" and e.id not in resolved for e in batch)
     title = f"natlink: {len(batch)} change{'s' if len(batch) > 1 else ''}" + (
-        f", {problems} need attention" if problems else ""
+        f", {open_} need attention" if open_ else ", all resolved" if resolved else ""
     )
     blocks = [views.header(title)]
     for event in batch:
+        line = event.payload.get("line", event.kind)
+        if event.id in resolved:
+            blocks.append(views.section(f":white_check_mark: ~{line}~ resolved"))
+            continue
         icon = ":rotating_light:" if event.severity == "problem" else ":information_source:"
-        blocks.append(views.section(f"{icon} {event.payload.get('line', event.kind)}"))
+        blocks.append(views.section(f"{icon} {line}"))
         since = f"Since {event.payload.get('since', '?')[:16]} UTC."
         note = " ".join(p for p in (event.payload.get("advice"), since) if p)
         blocks.append(views.context(f"{note} `/natlink status {event.service or ''}`".strip()))

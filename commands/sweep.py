@@ -30,6 +30,7 @@ from storage.observations import Keep
 from storage.records import OUTSIDE, Changes, LinkRequest, NewEvent, RequestState, Service
 from storage.transactions import write
 
+from . import alerts
 from .context import Config
 from .escapes import escape
 
@@ -496,7 +497,7 @@ def _address(db: Database, findings: Iterable[Finding], now: datetime) -> list[N
     out = []
     for finding in findings:
         for channel in _channels(db, finding):
-            payload = {"line": finding.line, "advice": finding.advice, "since": stamp}
+            payload = {"line": finding.line, "advice": finding.advice, "since": stamp, "key": finding.key}
             if finding.request:
                 payload = {"request": finding.request}
             out.append(
@@ -524,4 +525,4 @@ def _channels(db: Database, finding: Finding) -> list[str]:
     explicit = {s.channel for s in channel_subscriptions.list_for_service(db, service.name)}
     if service.owner_channel and service.owner_channel not in explicit and finding.severity == "problem":
         chosen.add(service.owner_channel)
-    return sorted(chosen)
+    return sorted(chosen | alerts.alerted(db, finding.kind, finding.key))

@@ -213,6 +213,33 @@ def recent(db: Database, service: str | None = None, *, limit: int = DEFAULT_LIM
     return [_record(row) for row in rows]
 
 
+def last_posted(db: Database, channel: str, kind: str, key: str) -> Event | None:
+    """The newest event of ``kind`` about ``key`` (its payload's ``key``) posted in ``channel``."""
+    rows = db.table(TABLE).rows_where(
+        "channel = ? AND kind = ? AND message_ts IS NOT NULL AND json_extract(payload, '$.key') = ?",
+        [channel, kind, key],
+        order_by="id DESC",
+        limit=1,
+    )
+    return next((_record(row) for row in rows), None)
+
+
+def channels_posted(db: Database, kind: str, key: str) -> set[str]:
+    """The channels where an event of ``kind`` about ``key`` was posted."""
+    rows = db.execute(
+        f"SELECT DISTINCT channel FROM {TABLE} WHERE kind = ? AND message_ts IS NOT NULL "
+        "AND json_extract(payload, '$.key') = ?",
+        [kind, key],
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def carried_by(db: Database, channel: str, message_ts: str) -> list[Event]:
+    """The events one Slack message carried, in the order they were queued."""
+    rows = db.table(TABLE).rows_where("channel = ? AND message_ts = ?", [channel, message_ts], order_by="id")
+    return [_record(row) for row in rows]
+
+
 def _pending_filter(max_attempts: int | None) -> tuple[list[str], list[Any]]:
     """The WHERE parts selecting pending events."""
     if max_attempts is None:
