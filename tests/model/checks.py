@@ -96,6 +96,14 @@ class Memory:
                     if e.startswith(lb + "/") and child_of(e.rsplit("/", 1)[-1]) == name
                 }
 
+    def unseen(self, at: float) -> None:
+        """natlink's step failed because every read of Azure did (503s): it learned nothing, so what
+        the portal changed since the last sweep is still natlink's to notice at the next sweep, not
+        a discrepancy of the request it failed to act on. Found by the soak (seed 534693630): an
+        approval refused by unreadable connections, after the portal had removed the connection."""
+        for k in self.touched:
+            self.touched[k] = at
+
     def swept(self, at: float) -> None:
         self.touched.clear()
         self.failed_since_sweep.clear()

@@ -220,6 +220,7 @@ class NatlinkModel(RuleBasedStateMachine):
         self.bot: RunningBot | None = None
         self.last_delivery: Delivery | None = None
         self.seen_ops = 0
+        self.blind = False  # this step's fault makes every read of Azure fail (see Memory.unseen)
         self.since_restart = 0
         self.create_failed: set[str] = set()
         self.map_key: object = None
@@ -310,6 +311,7 @@ class NatlinkModel(RuleBasedStateMachine):
             spec.setdefault("code", "Conflict" if spec["status"] == 409 else None)
             self.arm.control("POST", "faults", {k: v for k, v in spec.items() if v is not None})
         self.stats.faults[name] += 1
+        self.blind = name.startswith("503 x5 on reading")
 
     def _until(self, probe: Callable[[], object], timeout: float, what: str) -> None:
         deadline = time.monotonic() + timeout
@@ -349,6 +351,9 @@ class NatlinkModel(RuleBasedStateMachine):
     def _after(self) -> None:
         """Bookkeeping once quiet: what natlink's operations of this step reported."""
         self.view = natlink.read(self.db)
+        if self.blind and any(op.state == "failed" for op in self.view.operations[self.seen_ops :]):
+            self.memory.unseen(at=time.time())
+        self.blind = False
         for op in self.view.operations[self.seen_ops :]:
             args = _args(op.args)
             name = str(args.get("name") or args.get("service") or "").lower()

@@ -272,3 +272,16 @@ def test_a_request_a_forced_delete_closed_is_reported_removed() -> None:
         }
     ]
     assert [(r.request, r.state) for r in extract(calls).said] == [("r-cccccc", "removed")]
+
+
+def test_a_step_natlink_could_not_read_azure_for_leaves_the_portal_change_unseen() -> None:
+    """natlink's approval failed because every read of the connections did: it learned nothing of
+    the portal's earlier change, which stays for the next sweep to notice."""
+    memory = Memory()
+    memory.touch(f"{PLS}/privateEndpointConnections/c1", at=150.0)
+    failed_approval = request("pending", updated=160.0)  # the card reopened after the unreadable read
+    assert "pending-request-with-approved-connection" in kinds(
+        checks.requests_match_azure(truth(conn("Approved")), view(failed_approval), memory, 200.0)
+    )
+    memory.unseen(at=165.0)
+    assert checks.requests_match_azure(truth(conn("Approved")), view(failed_approval), memory, 200.0) == []
