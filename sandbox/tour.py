@@ -55,6 +55,7 @@ from .portal import Portal, PortalError
 
 STEP_SECONDS = 60
 DIGEST_SECONDS = 75  # the next minute boundary, then the poster's next round
+VERIFY_SECONDS = 90  # the connectivity check, a 5-second capture, its stop and the blob read
 VM_B = f"/subscriptions/{TEAM_B}/resourceGroups/rg-team-b/providers/Microsoft.Compute/virtualMachines/VM-Win2019-2"
 MAPPING = re.compile(
     r"from \S+ \([\d.]+\) connect to [\d.]+:\d+; it arrives at \S+ [\d.]+:\d+, which sees you as [\d.]+"
@@ -219,12 +220,22 @@ def plain(text: str, users: dict[str, str], channels: dict[str, str]) -> str:
 # -- the story --------------------------------------------------------------------------------------
 
 
+def card_request(card: dict[str, Any]) -> str:
+    """The request ID an approval card's Approve button carries."""
+    for block in card["message"].get("blocks") or []:
+        for element in block.get("elements") or []:
+            if isinstance(element, dict) and element.get("action_id") == "natlink_approve":
+                return str(element["value"])
+    raise LookupError("no Approve button on the card")
+
+
 class Story:
     def __init__(self, running: Running, transcript: Transcript) -> None:
         self.running = running
         self.t = transcript
         self.driver = running.driver()
         self.portal = Portal(lambda: running.arm)
+        self.approved_request = ""  # the request step 4 approves, for step 8
 
     def find(self, channel: str, needle: str, ephemeral: bool | None = None) -> dict[str, Any] | None:
         """The newest message in ``channel`` (a name, or a DM's ID) whose blocks or text hold ``needle``."""
@@ -262,8 +273,24 @@ class Story:
     def play(self) -> str:
         told = self.first_four()
         self.power_cycle_and_digest()
+        self.verify()
         self.heading("the mapping bob was sent")
         return told
+
+    def verify(self) -> None:
+        """Step 8: the walkthrough's own proof, automated: Network Watcher checks the path from
+        VM-Win2019 and captures on VM-Win2019-2 what source address arrives."""
+        step = "8 (verify)"
+        self.heading("8. verify: bob proves the double NAT with Network Watcher and a 5-second capture")
+        request = self.approved_request
+        self.command(step, "bob", "team-a", f"verify {request} --capture 5s")
+        self.wait(
+            step,
+            lambda: self.find("team-a", "TCP SYNs on 3389 from 10.2.0.6"),
+            "verify's answer in #team-a: what VM-Win2019-2 saw as the source",
+            VERIFY_SECONDS,
+        )
+        self.t.show_new()
 
     def first_four(self) -> str:
         """Create, share, request from VM-Win2019, approve: returns the mapping bob was sent."""
@@ -294,6 +321,7 @@ class Story:
         step = "4 (approve)"
         self.heading("4. approve: alice clicks Approve on the card in #team-b")
         self.t.clicked("alice", "team-b", "Approve")
+        self.approved_request = card_request(card)
         reply = self.driver.click("alice", "#team-b", card["message"]["ts"], "natlink_approve")
         if reply.status != 200:
             raise StepFailed(step, f"the bot answered the click with HTTP {reply.status}: {reply.text[:300]}")

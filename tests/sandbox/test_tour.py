@@ -64,6 +64,9 @@ def test_the_tour_tells_the_seed_story(tmp_path: Path) -> None:
         "--- 7. digest",
         "== natlink daily digest,",
         "VM-Win2019 10.0.0.4 → 10.0.0.5:3389",
+        "--- 8. verify",
+        "bob in #team-a: /natlink verify r-",
+        "TCP SYNs on 3389 from 10.2.0.6 (the NAT IP of rdp-vmb), none from 10.0.0.4",
     ]
     _in_order(out, in_order)
     assert "*" not in out.split("--- 1. create")[1].replace("* * * * *", ""), "mrkdwn bold left in the text"
