@@ -7,6 +7,7 @@ panel shows what Azure holds, whatever the bot believes.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -251,6 +252,29 @@ def _endpoint_status(pe: Json, service: _Service | None, requests: list[Json]) -
     return ""
 
 
+_REQUEST = re.compile(r"natlink:(r-[A-Za-z0-9_-]+)")
+"""natlink's request token in a connection's description or an endpoint's request message: the
+page's Verify button names the request. (The stand-in reads the token as any client would; it
+imports nothing of natlink.)"""
+
+
+def _request_of(pe: Json, service: _Service) -> str:
+    """The natlink request a link belongs to, when its connection or endpoint carries the token."""
+    texts = [
+        c.get("description") or ""
+        for c in service.entry["connections"]
+        if key(c["endpoint"]) == key(pe["id"])
+    ]
+    props = _props(pe)
+    for made in (
+        *(props.get("privateLinkServiceConnections") or []),
+        *(props.get("manualPrivateLinkServiceConnections") or []),
+    ):
+        texts.append(_props(made).get("requestMessage") or "")
+    found = next((m for t in texts if (m := _REQUEST.search(t))), None)
+    return found.group(1) if found else ""
+
+
 def _link(world: _Index, pe: Json, ips: list[str], status: str, service: _Service, rule: Json) -> Json:
     """What each side of one endpoint-to-service link sees, for one load-balancing rule."""
     destination = f"{ips[0] if ips else '?'}:{_or_unknown(rule['frontendPort'])}"
@@ -267,6 +291,7 @@ def _link(world: _Index, pe: Json, ips: list[str], status: str, service: _Servic
         "backends": [
             f"{b['vm'] or '?'} {b['ip']}:{backend_port}" for b in (service.lb or {}).get("backends", [])
         ],
+        "request": _request_of(pe, service),
         "aSees": f"connect to {destination}",
         "bSees": f"source {', '.join(nat_ips) or '?'}",
     }

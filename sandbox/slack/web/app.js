@@ -21,6 +21,7 @@ const EMOJI = {
   red_circle: "\ud83d\udd34", large_green_circle: "\ud83d\udfe2", information_source: "\u2139\ufe0f",
   hourglass: "\u231b", wave: "\ud83d\udc4b", tada: "\ud83c\udf89", bell: "\ud83d\udd14",
   heavy_check_mark: "\u2714\ufe0f", stop_sign: "\ud83d\uded1", zzz: "\ud83d\udca4", boom: "\ud83d\udca5",
+  rotating_light: "\ud83d\udea8", wastebasket: "\ud83d\uddd1\ufe0f", white_circle: "\u26aa",
 };
 
 // -- small helpers ----------------------------------------------------------------------------
@@ -497,7 +498,11 @@ function renderAzure() {
   },
   el("div", {}, el("b", { text: link.service }), " via ", el("span", { text: link.endpoint }), " ", el("span", { class: "status-" + link.status, text: link.status })),
   el("div", { "data-testid": "mapping-a", text: `${link.consumer} (A) sees: destination ${link.destination}` }),
-  el("div", { "data-testid": "mapping-b", text: `${link.provider} (B) sees: source ${link.natIps.join(", ") || "?"} → ${link.backends.join(", ") || "?"}` }))));
+  el("div", { "data-testid": "mapping-b", text: `${link.provider} (B) sees: source ${link.natIps.join(", ") || "?"} → ${link.backends.join(", ") || "?"}` }),
+  // natlink proves the link with Network Watcher, as the person on the page would type it
+  link.status === "Approved" && link.request
+    ? el("button", { type: "button", "data-testid": "verify-link", "data-request": link.request, text: "Verify", onclick: () => send(`/natlink verify ${link.request}`) })
+    : null)));
   const vnets = section("VNets", "vnet-list", w.vnets.map((v) => el("div", { class: "row", "data-testid": "vnet-row" },
     el("b", { text: v.name }), ` ${v.team} ${v.prefixes.join(", ")} — subnets: ${v.subnets.map((s) => s.name + " " + s.prefix).join(", ")}`)));
   const vms = section("VMs", "vm-list", w.vms.map((vm) => el("div", { class: "row", "data-testid": "vm-row", "data-vm-name": vm.name, "data-power": vm.power },

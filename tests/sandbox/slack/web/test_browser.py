@@ -286,6 +286,10 @@ def test_the_seed_story_in_the_browser_with_the_real_bot(tab: Any, product: Any,
     expect(link.get_by_test_id("mapping-a")).to_contain_text("destination 10.0.0.5:3389")
     expect(link.get_by_test_id("mapping-b")).to_contain_text("source 10.2.0.6")
     expect(link.get_by_test_id("mapping-b")).to_contain_text("VM-Win2019-2 10.2.0.5:3389")
+    link.get_by_test_id("verify-link").click()  # issue 11: the page proves the link with Network Watcher
+    proof = _messages(tab).filter(has_text="A connects to 10.0.0.5:3389")
+    expect(proof).to_contain_text("proven", timeout=SLOW)
+    expect(proof).to_contain_text("10.2.0.6")
     shot = tmp_path / "sandbox.png"
     tab.screenshot(path=str(shot), full_page=True)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
