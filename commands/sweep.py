@@ -225,7 +225,7 @@ def _connections(db: Database, recorded: Recorded, live: Live, keep: Keep, now: 
     found = []
     for new in changes.appeared:
         if (new.value or {}).get("status") == "Pending":
-            adopted = _adopt(db, owner[new.key], new.key, new.value, now)
+            adopted = record_outside(db, owner[new.key], new.key, new.value, now)
             if adopted is not None:
                 found.append(Finding("approval_card", owner[new.key], new.key, "", request=adopted.id))
         found += _first_sighting(db, owner[new.key], new.key, new.value or {}, now)
@@ -270,8 +270,11 @@ def _connection_gone(service: Service, key: str, pe_id: str | None, request: Lin
     )
 
 
-def _adopt(db: Database, service: Service, key: str, value: dict, now: datetime) -> LinkRequest | None:
-    """A pending connection natlink did not make: record it as a request, so its card's buttons work."""
+def record_outside(
+    db: Database, service: Service, key: str, value: dict, now: datetime, state: RequestState = "pending"
+) -> LinkRequest | None:
+    """A connection natlink did not make: record it as a request, so its card's buttons work (a
+    pending one) or ``revoke`` can reach it (one already approved when ``adopt`` finds it)."""
     own = tokens.request_id_of(value.get("token"))
     claimed = requests.get_request(db, own) if own else None
     if claimed is not None and _belongs(claimed, value.get("pe")):
@@ -286,7 +289,7 @@ def _adopt(db: Database, service: Service, key: str, value: dict, now: datetime)
         consumer_subscription=value.get("subscription") or "?",
         pe_name=ids.name(value.get("pe")),
         reason=_outside_reason(claimed),
-        state="pending",
+        state=state,
         now=now,
     )
     return requests.attach_endpoint(

@@ -2,7 +2,8 @@
 
 natlink becomes its approval, health and mapping layer, and nothing more: it records the service,
 its owners and owner channel, and gives each connection pending at adoption its approval card at
-once, as the sweep does for a connection made outside natlink (``sweep._adopt``). It never
+once, as the sweep does for a connection made outside natlink (``sweep.record_outside``); each
+connection already approved is recorded too, so ``revoke`` and expiry can reach it. It never
 changes the service's load balancer or private link service: ``create`` refuses an adopted name,
 ``delete`` points at ``forget``, which only drops natlink's records.
 
@@ -21,7 +22,7 @@ from cloud.clients import Clients
 from cloud.model import Connection
 from cloud.services import read_service
 from storage import owners, requests, services
-from storage.records import LinkRequest, Service
+from storage.records import LinkRequest, RequestState, Service
 
 from .. import describe
 from ..context import Context
@@ -29,7 +30,7 @@ from ..declare import SLASH
 from ..escapes import escape
 from ..policy import Resource
 from ..replies import CardNeeded, Outcome, Refusal, Reply
-from ..sweep import _adopt as record_outside
+from ..sweep import record_outside
 from ..usecase import Job, Located, Payload, succeeded
 from ..validate import InvalidValue
 from ..validate import service as service_name
@@ -143,6 +144,11 @@ def run(job: Job[Adopt, Found]) -> Outcome:
     for person in {ctx.actor, *payload.owners}:
         owners.add_owner(ctx.db, service.name, person, added_by=ctx.actor)
     waiting = [r for c in live.connections if c.status == "Pending" and (r := _waiting(ctx, service, c))]
+    approved = [
+        r
+        for c in live.connections
+        if c.status == "Approved" and (r := _recorded(ctx, service, c, "approved"))
+    ]
     succeeded(ctx, "adopt", service.name, live.id)
     owner_ids = tuple(o.user_id for o in owners.list_owners(ctx.db, service.name))
     lines = (
@@ -152,6 +158,15 @@ def run(job: Job[Adopt, Found]) -> Outcome:
         f"{len(waiting)} connection(s) wait for a decision: their approval cards follow."
         if waiting
         else "No connection waits for a decision.",
+        *(
+            (
+                f"{len(approved)} connection(s) were already approved: "
+                + ", ".join(f"`{r.id}` ({escape(r.pe_name or '?')})" for r in approved)
+                + f"; `{SLASH} revoke <id>` cuts one off.",
+            )
+            if approved
+            else ()
+        ),
         f"Stop watching it with `{SLASH} forget {escape(service.name)}` (Azure is left as it is).",
     )
     if cannot:
@@ -163,20 +178,27 @@ def run(job: Job[Adopt, Found]) -> Outcome:
 def _waiting(ctx: Context, service: Service, connection: Connection) -> LinkRequest | None:
     """The request behind a pending connection: recorded as the sweep records one made outside
     natlink, or, for a connection natlink knew before the service was forgotten, reopened."""
-    key = connection.id.lower()
+    made = _recorded(ctx, service, connection, "pending")
+    if made is not None:
+        return made
+    known = requests.find_by_connection_id(ctx.db, connection.id.lower())
+    if known is not None and known.state == "gone":
+        return requests.set_state(ctx.db, known.id, "pending")
+    return None
+
+
+def _recorded(
+    ctx: Context, service: Service, connection: Connection, state: RequestState
+) -> LinkRequest | None:
+    """A request for a connection made outside natlink, as the sweep records one; None when natlink
+    already has one for it."""
     value = {
         "pe": connection.private_endpoint_id,
         "token": connection.token,
         "link": connection.link_identifier,
         "subscription": connection.endpoint_subscription,
     }
-    made = record_outside(ctx.db, service, key, value, datetime.now(UTC))
-    if made is not None:
-        return made
-    known = requests.find_by_connection_id(ctx.db, key)
-    if known is not None and known.state == "gone":
-        return requests.set_state(ctx.db, known.id, "pending")
-    return None
+    return record_outside(ctx.db, service, connection.id.lower(), value, datetime.now(UTC), state)
 
 
 def _scan(job: Job[Adopt, Found]) -> Reply | Refusal:

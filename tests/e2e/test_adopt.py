@@ -205,3 +205,23 @@ def test_an_owner_channel_natlink_cannot_post_in_is_refused_before_anything_is_r
     assert "/invite @natlink" in text_of(refusal) and "Nothing was recorded" in text_of(refusal)
     assert services.get_service(open_database(database(bot)), TF_PLS) is None
     assert not _cards(slack)
+
+
+def test_a_connection_approved_before_adoption_can_be_revoked(
+    bot, driver, slack, net_b: NetworkManagementClient
+) -> None:
+    """Terraform approved one endpoint itself (auto-approval, or by hand): after adoption natlink
+    records it, names it in the reply, and revoke reaches it."""
+    pls = net_b.private_link_services.get(TF_GROUP, TF_PLS)
+    first = next(c for c in pls.private_endpoint_connections if TF_ENDPOINTS[0] in c.private_endpoint.id)
+    first.private_link_service_connection_state.status = "Approved"
+    net_b.private_link_services.update_private_endpoint_connection(TF_GROUP, TF_PLS, first.name, first)
+    adopted = _adopt_orders(driver, slack)
+    assert "1 connection(s) wait for a decision" in adopted
+    assert "1 connection(s) were already approved" in adopted and TF_ENDPOINTS[0] in adopted
+    request_id = adopted.split("already approved: `", 1)[1].split("`", 1)[0]
+    ok(driver.slash_command("alice", "#team-b", f"revoke {request_id}"))
+    wait_for(
+        lambda: _azure(net_b).get(TF_ENDPOINTS[0], "gone") != "Approved", 60, "the revoke to reach Azure"
+    )
+    assert _azure(net_b)[TF_ENDPOINTS[1]] == "Pending", "the other connection is left as it was"
