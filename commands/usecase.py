@@ -9,13 +9,14 @@ way to report progress.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
 
 from cloud.clients import Clients
 from cloud.errors import CloudError
-from storage import audit
+from storage import audit, owners
+from storage.records import Service
 
 from .context import Context
 from .escapes import escape
@@ -56,14 +57,33 @@ class NoArgs(Payload):
 
 @dataclass(frozen=True)
 class Paged(Payload):
-    """A listing: which page to show, and whether only the actor's own services (``--mine``)."""
+    """A listing: which page to show, and which services it covers (``--mine``, ``--owner``,
+    ``--subscription``): with a thousand services, a person narrows before paging."""
 
     page: int = 1
     mine: bool = False
+    owner: str | None = None
+    subscription: str | None = None
 
     def more(self, verb: str, *words: str | None) -> str:
         """The command that pages through this listing (without ``--page``)."""
-        return " ".join([verb, *(w for w in words if w), *(["--mine"] if self.mine else [])])
+        narrowed = [
+            *(["--mine"] if self.mine else []),
+            *([f"--owner <@{self.owner}>"] if self.owner else []),
+            *([f"--subscription {self.subscription}"] if self.subscription else []),
+        ]
+        return " ".join([verb, *(w for w in words if w), *narrowed])
+
+    def narrow(self, ctx: Context, found: Sequence[Service]) -> list[Service]:
+        """The services this listing covers, of ``found``."""
+        people = [p for p in (ctx.actor if self.mine else None, self.owner) if p]
+        owned = [{s.lower() for s in owners.services_owned_by(ctx.db, p)} for p in people]
+        return [
+            s
+            for s in found
+            if all(s.name.lower() in mine for mine in owned)
+            and (self.subscription is None or s.subscription.lower() == self.subscription.lower())
+        ]
 
 
 @dataclass(frozen=True)

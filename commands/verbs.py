@@ -46,6 +46,8 @@ _FOR = Flag(
 _OWNERS_OR_ADMINS = "owners of the service, or an admin"
 PAGING = (
     Flag("mine", Kind.BOOL, "only the services you own", default=False),
+    Flag("owner", Kind.USER, "only the services this person owns", "@USER"),
+    Flag("subscription", Kind.SUBSCRIPTION, "only the services in this subscription", "ID"),
     Flag(
         "page",
         Kind.PAGE,
@@ -273,7 +275,9 @@ _TABLE: tuple[Verb, ...] = (
         flags=(
             Flag("name", Kind.SERVICE, "the natlink service name (default: the private link service's)", "N"),
             Flag("owners", Kind.USERS, "owners besides you, who approve requests", "@a,@b"),
-            Flag("channel", Kind.CHANNEL, "the owner channel, for its approval cards (default: this one)", "#c"),
+            Flag(
+                "channel", Kind.CHANNEL, "the owner channel, for its approval cards (default: this one)", "#c"
+            ),
             Flag(
                 "scan",
                 Kind.BOOL,
@@ -309,7 +313,7 @@ _TABLE: tuple[Verb, ...] = (
     Verb(
         "status",
         "Health of one service or all: provisioning, connections, NAT IPs.",
-        "status [service] [--refresh] [--mine] [--page N]",
+        "status [service] [--refresh] [--mine] [--owner @USER] [--subscription ID] [--page N]",
         "everyone",
         "read",
         args=(Arg("service", Kind.SERVICE, "one service (default: all)", required=False),),
@@ -330,7 +334,7 @@ _TABLE: tuple[Verb, ...] = (
     Verb(
         "map",
         "Who sees which address: consumer VM → endpoint IP → NAT IP → provider VM.",
-        "map [service] [--mine] [--page N]",
+        "map [service] [--mine] [--owner @USER] [--subscription ID] [--page N]",
         "everyone",
         "read",
         args=(Arg("service", Kind.SERVICE, "one service (default: all)", required=False),),
@@ -373,12 +377,16 @@ _TABLE: tuple[Verb, ...] = (
         resource=verify.target,
         run=verify.run,
         progress=True,
-        examples=(f"verify {EXAMPLE_ID}", f"verify {EXAMPLE_ID} --capture 30s", "verify rdp-vmb --install-agent"),
+        examples=(
+            f"verify {EXAMPLE_ID}",
+            f"verify {EXAMPLE_ID} --capture 30s",
+            "verify rdp-vmb --install-agent",
+        ),
     ),
     Verb(
         "list",
         "List services with their aliases and owners.",
-        "list [--mine] [--page N]",
+        "list [--mine] [--owner @USER] [--subscription ID] [--page N]",
         "everyone",
         "read",
         flags=PAGING,
@@ -390,7 +398,7 @@ _TABLE: tuple[Verb, ...] = (
     Verb(
         "pending",
         "List requests waiting for a decision.",
-        "pending [--mine] [--page N]",
+        "pending [--mine] [--owner @USER] [--subscription ID] [--page N]",
         "everyone",
         "read",
         flags=PAGING,

@@ -18,11 +18,10 @@ def answer(ctx: Context, payload: Paged) -> Reply:
     held = frozenset(
         g.subscription.lower() for g in grants.grants_for(ctx.db, ctx.actor) if g.action == "request"
     )
-    owned = {s.lower() for s in owners.services_owned_by(ctx.db, ctx.actor)}
     visible = [
         s
-        for s in services.list_services(ctx.db, state="active")
-        if (s.name.lower() in owned if payload.mine else ctx.is_admin or _visible(s, held))
+        for s in payload.narrow(ctx, services.list_services(ctx.db, state="active"))
+        if payload.mine or ctx.is_admin or _visible(s, held)
     ]
     return Reply(
         "Your services" if payload.mine else "Services you may request",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from storage import owners, requests
+from storage import owners, requests, services
 
 from ..context import Context
 from ..escapes import escape, free_text
@@ -16,10 +16,12 @@ def answer(ctx: Context, payload: Paged, now: datetime | None = None) -> Reply:
     """The actor's own services' requests and their own requests (admins: all)."""
     now = now or datetime.now(UTC)
     mine = set(owners.services_owned_by(ctx.db, ctx.actor))
+    covered = {s.name for s in payload.narrow(ctx, services.list_services(ctx.db))}
     waiting = [
         r
         for r in requests.list_pending(ctx.db)
-        if (ctx.is_admin and not payload.mine) or r.service in mine or r.requester == ctx.actor
+        if r.service in covered
+        and ((ctx.is_admin and not payload.mine) or r.service in mine or r.requester == ctx.actor)
     ]
     lines = tuple(
         f"`{r.id}` *{escape(r.service)}* from {requester(r)} — waiting {_age(now - r.created_at)}"

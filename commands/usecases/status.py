@@ -19,7 +19,7 @@ from cloud.mapping import mappings
 from cloud.model import Service as LiveService
 from cloud.model import Snapshot
 from cloud.services import read_service
-from storage import owners, services
+from storage import services
 from storage.records import Service
 
 from .. import describe, refresh, sweep
@@ -49,11 +49,9 @@ def run(job: Job[Status, None]) -> Outcome:
     if job.payload.refresh:
         refreshed = refresh.refresh(ctx, lambda at: _sweep_now(ctx, clients, at, job.progress))
         return Outcome(
-            replace(
-                _refreshed_reply(ctx, _stored(ctx, name, paged.mine), refreshed), page=paged.page, more=more
-            )
+            replace(_refreshed_reply(ctx, _stored(ctx, name, paged), refreshed), page=paged.page, more=more)
         )
-    stored = _stored(ctx, name, paged.mine)
+    stored = _stored(ctx, name, paged)
     unreadable: tuple[str, ...] = ()
     if name:  # one service: read it alone (a few GETs), not every subscription
         live = {s.pls_id.lower(): _read_or_none(clients, s.pls_id) for s in stored}
@@ -113,9 +111,13 @@ def _unreadable(snapshot: Snapshot) -> tuple[str, ...]:
 
 def run_map(job: Job[Map, None]) -> Outcome:
     ctx, paged = job.ctx, job.payload
-    wanted = {s.name.lower() for s in _stored(ctx, paged.service, paged.mine)}
+    wanted = {s.name.lower() for s in _stored(ctx, paged.service, paged)}
     snapshot = inventory.snapshot(job.clients, ctx.config.subscriptions)
-    rows = [describe.mapping_row(m) + map_note(ctx.db, m) for m in mappings(snapshot) if m.service.lower() in wanted]
+    rows = [
+        describe.mapping_row(m) + map_note(ctx.db, m)
+        for m in mappings(snapshot)
+        if m.service.lower() in wanted
+    ]
     more = paged.more("map", paged.service)
     return Outcome(
         Reply("Address map", tuple(rows), empty="No connections to map yet.", page=paged.page, more=more)
@@ -157,12 +159,8 @@ def _sweep_age(ctx: Context) -> str:
     return f"_Latest sweep {minutes} min ago; `--refresh` sweeps now._"
 
 
-def _stored(ctx: Context, name: str | None, mine: bool = False) -> list[Service]:
+def _stored(ctx: Context, name: str | None, paged: Paged) -> list[Service]:
     if name:
         found = services.get_service(ctx.db, name)
         return [found] if found else []
-    active = services.list_services(ctx.db, state="active")
-    if not mine:
-        return active
-    owned = {s.lower() for s in owners.services_owned_by(ctx.db, ctx.actor)}
-    return [s for s in active if s.name.lower() in owned]
+    return paged.narrow(ctx, services.list_services(ctx.db, state="active"))

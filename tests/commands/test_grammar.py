@@ -190,7 +190,7 @@ BAD: list[tuple[str, str]] = [
         "unknown flag `--force` for create (another verb's flag); it takes --vm, --port, --lb, --frontend, "
         "--nat-ips, --visibility, --auto-approve, --proxy-protocol, --owners, --accept-no-outbound",
     ),
-    ("pending --all", "unknown flag `--all` for pending; it takes --mine, --page"),
+    ("pending --all", "unknown flag `--all` for pending; it takes --mine, --owner, --subscription, --page"),
     ("list --page 0", "--page: page 0 is out of range 1-10000"),
     ("whoami --all", "unknown flag `--all` for whoami; it takes no flags"),
     ("create rdp-vmb -vm VM-Win2019-2 --port 3389", "unknown flag `-vm`; did you mean `--vm`?"),

@@ -224,3 +224,29 @@ def test_a_queued_summary_names_the_verb_and_target_not_the_text_typed(db) -> No
     """A reason may hold anything (a backtick breaks the summary's code span); the summary is the title."""
     answer = run(db, ADMIN, "create rdp-vmb --vm VM-Win2019-2 --port 3389")
     assert isinstance(answer, Queued) and answer.summary == "`/natlink create rdp-vmb`", answer.summary
+
+
+def test_listings_narrow_by_owner_and_subscription(db) -> None:
+    """Issue 12: with a thousand services a person narrows before paging."""
+    services.upsert_service(
+        db,
+        name="ssh-vma",
+        pls_id=PLS.replace(TEAM_B, TEAM_A).replace("rdp-vmb", "ssh-vma"),
+        subscription=TEAM_A,
+        resource_group="rg-team-a",
+        location="japaneast",
+        alias=ALIAS.replace("rdp-vmb", "ssh-vma"),
+        created_by=BOB,
+        details={"ports": [22]},
+    )
+    owners.add_owner(db, "ssh-vma", BOB, added_by=BOB)
+
+    def shown(text: str) -> list[str]:
+        return [line.split("*")[1] for line in run(db, ADMIN, text).lines]
+
+    assert shown("list") == ["rdp-vmb", "ssh-vma"]
+    assert shown(f"list --owner <@{BOB}|bob>") == ["ssh-vma"]
+    assert shown(f"list --subscription {TEAM_B}") == ["rdp-vmb"]
+    assert shown(f"list --owner <@{BOB}|bob> --subscription {TEAM_B}") == []
+    paged = run(db, ADMIN, f"list --owner <@{BOB}|bob>")
+    assert paged.more == f"list --owner <@{BOB}>", "the next page keeps the filter"
