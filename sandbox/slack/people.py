@@ -150,6 +150,7 @@ class People:
         if command != "/natlink":
             self._system_ephemeral(channel["id"], user["id"], f"{command} is not a valid command.")
             return {"ok": False, "error": "invalid_command", "command": command}
+        rest = self._escaped(rest)
         try:
             reply = _delivered(lambda: self._driver().slash_command(user["id"], channel["id"], rest, command))
         except Refusal:
@@ -159,6 +160,25 @@ class People:
             raise
         self._show_command_reply(reply, channel["id"], user, text)
         return {"ok": True, "status": reply.status, "reply": _reply_body(reply)}
+
+    def _escaped(self, typed: str) -> str:
+        """The text as Slack sends a command whose app has "Escape channels, users, and links" on
+        (natlink's manifest, app.yaml: should_escape): ``&<>`` as entities, then ``@name`` of a member
+        as ``<@U…|name>`` and ``#name`` of a channel as ``<#C…|name>``. (api.slack.com/interactivity/
+        slash-commands, "How to escape"; names that match nobody stay as typed, as in Slack.)"""
+        text = typed.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        with self.world.lock:
+            users = {u["name"]: u["id"] for u in self.world.users.values() if not u["is_bot"]}
+            channels = {c["name"]: c["id"] for c in self.world.channels.values() if not c["is_im"]}
+
+        def mention(match: re.Match[str]) -> str:
+            sigil, name = match.group(1), match.group(2)
+            found = (users if sigil == "@" else channels).get(name)
+            if found is None:
+                return match.group(0)
+            return f"<@{found}|{name}>" if sigil == "@" else f"<#{found}|{name}>"
+
+        return re.sub(r"(?<![\w<])([@#])([a-z0-9](?:[a-z0-9._-]*[a-z0-9])?)", mention, text)
 
     def _show_command_reply(self, reply: Reply, channel: str, user: Json, typed: str) -> None:
         """Slack shows the HTTP answer to a slash command: ephemeral unless ``response_type: in_channel``."""

@@ -314,3 +314,14 @@ def test_without_a_bot_or_arm_the_page_says_so() -> None:
         assert page.ok("/web/message", {"user": "alice", "channel": "team-a", "text": "still chatting"})["ok"]
     finally:
         assert bare.stop() == 0
+
+
+def test_a_typed_command_reaches_the_bot_escaped_as_slack_sends_it(page: Page) -> None:
+    """Issue 12 §4: the README's commands work typed as written. Slack escapes &<> and turns
+    @member and #channel into their escaped forms; a name that matches nobody stays as typed."""
+    typed = "/natlink card rdp-vmb for @bob in #team-a, not @nobody in #nowhere <b> & co"
+    page.ok("/web/command", {"user": "alice", "channel": "C0TEAMB", "text": typed})
+    (command,) = _received(page, "command")
+    assert command.payload["text"] == (
+        "card rdp-vmb for <@U0BOB|bob> in <#C0TEAMA|team-a>, not @nobody in #nowhere &lt;b&gt; &amp; co"
+    )
