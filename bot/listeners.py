@@ -60,6 +60,8 @@ def register(app: App, deps: Deps) -> None:
         lambda ack, body, view, client: _reject_reason(deps, ack, body, view, client)
     )
     app.action(views.REQUEST_ENDPOINT)(lambda ack, body, client: _open_request_form(ack, body, client))
+    app.action(views.SHARE)(lambda ack, body, client: _open_share_form(deps, ack, body, client))
+    app.view(views.SHARE_MODAL)(lambda ack, body, view, client: _share_form(deps, ack, body, view, client))
     app.view(views.REQUEST_MODAL)(lambda ack, body, view: _request_form(deps, ack, body, view))
 
 
@@ -191,6 +193,31 @@ def _open_request_form(ack: Ack, body: dict[str, Any], client: WebClient) -> Non
     service = body["actions"][0]["value"]
     channel = (body.get("channel") or {}).get("id", "")
     _open(client, body, views.request_modal(service, channel))
+
+
+def _open_share_form(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    """The create result's *Share* button: the same check as ``/natlink share``, then the channel picker."""
+    ack()
+    service = body["actions"][0]["value"]
+    user, channel = body["user"]["id"], (body.get("channel") or {}).get("id")
+    refusal = may(deps.context(user, channel), "share", {"service": service})
+    if refusal is not None:
+        _ephemeral(client, channel, user, slack_out.render(refusal))
+        return
+    _open(client, body, views.share_modal(service, channel or ""))
+
+
+def _share_form(deps: Deps, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+    """The picked channel, as ``/natlink share <service> #channel``: the same row, checks and card."""
+    ack()
+    service, origin = view["private_metadata"].split("|")
+    picked = ((view["state"]["values"].get("channel") or {}).get("value") or {}).get("selected_conversation")
+    ctx = deps.context(body["user"]["id"], origin or None, client)
+    answer = click(ctx, "share", {"service": service, "channel": picked} if picked else {"service": service})
+    if isinstance(answer, ShareCard):
+        _share(client, ctx, answer, None)
+    else:
+        _ephemeral(client, origin or None, ctx.actor, slack_out.render(answer))
 
 
 def _open(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> None:

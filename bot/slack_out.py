@@ -73,9 +73,12 @@ def render(reply: Reply | Refusal) -> views.Message:
         if reply.usage:
             blocks.append(views.context(f"Usage: `{views.escape(reply.usage)}`"))
         return views.Message(reply.reason, blocks)
-    return views.lines_message(
+    message = views.lines_message(
         reply.title, reply.lines, reply.empty or "Nothing to show.", page=reply.page, more=reply.more
     )
+    if reply.share:
+        message.blocks.append(views.share_button(reply.share))
+    return message
 
 
 def card_facts(request: LinkRequest) -> views.CardFacts:

@@ -29,6 +29,8 @@ MAX_FALLBACK = 3000
 MAX_TOTAL = 11_000  # all text in one message's blocks: Slack's ~12,000, less room for the note
 
 APPROVE = "natlink_approve"
+SHARE = "natlink_share"
+SHARE_MODAL = "natlink_share_form"
 APPROVE_FOR_DAYS = {"natlink_approve_7d": 7, "natlink_approve_30d": 30}
 """Timed approval in one click: the common answers to "for how long?" (any other: ``approve --for``)."""
 REJECT = "natlink_reject"
@@ -301,6 +303,36 @@ def share_card(service: str, alias: str, location: str, ports: Sequence[int]) ->
         context(f"Or type `/natlink request {escape(service)} --vm <your VM>`"),
     ]
     return Message(f"{service} is available over Private Link: {alias}", blocks)
+
+
+def share_button(service: str) -> Block:
+    """Under the create result: share the alias without typing ``/natlink share``."""
+    return {"type": "actions", "block_id": f"share:{service}", "elements": [button("Share…", SHARE, service)]}
+
+
+def share_modal(service: str, channel: str) -> dict[str, Any]:
+    """Pick the channel to post the alias card in; where the button was clicked rides along."""
+    return {
+        "type": "modal",
+        "callback_id": SHARE_MODAL,
+        "private_metadata": f"{service}|{channel}",
+        "title": {"type": "plain_text", "text": "Share a service"},
+        "submit": {"type": "plain_text", "text": "Share"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            section(f"Post *{escape(service)}*'s alias, with its *Request endpoint* button, in a channel."),
+            {
+                "type": "input",
+                "block_id": "channel",
+                "label": {"type": "plain_text", "text": "Channel"},
+                "element": {
+                    "type": "conversations_select",
+                    "action_id": "value",
+                    "filter": {"include": ["public", "private"], "exclude_bot_users": True},
+                },
+            },
+        ],
+    }
 
 
 def reject_modal(request_id: str, channel: str, ts: str) -> dict[str, Any]:

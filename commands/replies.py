@@ -25,6 +25,7 @@ class Reply:
     public: bool = False
     page: int = 1
     more: str = ""
+    share: str | None = None  # a service to offer a *Share* button for (the create result)
 
 
 @dataclass(frozen=True)

@@ -143,7 +143,7 @@ def run(job: Job[Create, Placement]) -> Outcome:
         lines += (
             f":warning: {cannot[1]}: until then approval cards and alerts for it go to its owners by DM.",
         )
-    return Outcome(Reply(f"{payload.name} is exposed", lines, public=True))
+    return Outcome(Reply(f"{payload.name} is exposed", lines, public=True, share=payload.name))
 
 
 def _same_target(existing: Service, payload: Create, placed: Placement) -> bool:

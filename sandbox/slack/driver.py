@@ -192,7 +192,7 @@ class Driver:
         state = {
             block_id: {
                 action_id: (
-                    {"type": _input_type(stored, block_id, action_id), "value": entry}
+                    _state_value(_input_type(stored, block_id, action_id), entry)
                     if isinstance(entry, str)
                     else dict(entry)
                 )
@@ -317,6 +317,22 @@ def _find_action(
             if isinstance(element, dict) and element.get("action_id") == action_id:
                 return block, element
     raise LookupError(f"no element with action_id {action_id!r} (block_id {block_id!r}) on the message")
+
+
+_SELECTED = {
+    "conversations_select": "selected_conversation",
+    "channels_select": "selected_channel",
+    "users_select": "selected_user",
+}
+"""Where a view submission's state puts a picker's choice (api.slack.com/reference/interaction-payloads/
+views, view_submission: state.values; a conversations_select answers selected_conversation)."""
+
+
+def _state_value(kind: str, entry: str) -> dict[str, Any]:
+    """One input's state as Slack sends it: text inputs carry ``value``, pickers their selection."""
+    if kind in _SELECTED:
+        return {"type": kind, _SELECTED[kind]: entry or None}
+    return {"type": kind, "value": entry}
 
 
 def _input_type(view: Mapping[str, Any], block_id: str, action_id: str) -> str:

@@ -194,3 +194,22 @@ def test_the_request_message_stops_waiting_once_decided(bot, driver, slack) -> N
         "the request's own message to show the decision",
     )
     assert "Waiting for an owner" not in text_of(now) and "natlink_approve" not in str(now["message"])
+
+
+def test_the_create_result_shares_with_one_button_and_a_channel_picker(bot, driver, slack) -> None:
+    """Issue 12: the create result has a *Share* button; it opens a channel picker and posts the card."""
+    created = create_rdp_vmb(driver, slack)
+    ok(driver.click("alice", "#team-b", created["message"]["ts"], "natlink_share"))
+    form = wait_for(
+        lambda: [
+            v for v in slack.control("GET", "views")["views"] if v.get("callback_id") == "natlink_share_form"
+        ],
+        30,
+        "the share form",
+    )[-1]
+    ok(driver.submit_view("alice", form, {"channel": {"value": slack.channel("team-a")}}))
+    wait_for(lambda: find(slack, "team-a", "natlink_request_endpoint"), 30, "the alias card in #team-a")
+    wait_for(lambda: find(slack, "team-b", "is shared in", ephemeral=True), 30, "alice told where it went")
+    ok(driver.click("bob", "#team-b", created["message"]["ts"], "natlink_share"))
+    refused = wait_for(lambda: find(slack, "team-b", "not an owner", ephemeral=True), 30, "bob refused")
+    assert "its owners are" in text_of(refused)

@@ -247,6 +247,11 @@ function renderInput(block, ctx) {
     };
     field = element.multiline ? el("textarea", attrs) : el("input", Object.assign({ type: "text" }, attrs));
     if (element.initial_value) field.value = element.initial_value;
+  } else if (element.type === "conversations_select" || element.type === "channels_select") {
+    // the channels the person is in, as Slack's picker offers them
+    const mine = (S.state && S.state.channels || []).filter((c) => !c.is_im);
+    field = el("select", { id, "data-testid": "modal-input", "data-block-id": block.block_id, "data-action-id": element.action_id },
+      el("option", { value: "", text: "Choose a channel" }), ...mine.map((c) => el("option", { value: c.id, text: "#" + c.name })));
   } else {
     field = el("em", { text: "[unsupported input: " + element.type + "]" });
   }
