@@ -93,9 +93,12 @@ def _transitions(changes: Changes) -> list[tuple[str, dict | None, dict]]:  # ty
 
 
 def _who(request: LinkRequest | None) -> str:
-    """Who asked for the connection, when natlink knows (not for one made outside it)."""
-    if request is None or request.made_outside:
+    """The request behind the connection and who asked; one made outside natlink still names its
+    request, which is what ``revoke`` and the card's buttons act on."""
+    if request is None:
         return ""
+    if request.made_outside:
+        return f" (`{request.id}`, made outside natlink)"
     return f" (`{request.id}` from <@{request.requester}>)"
 
 

@@ -33,8 +33,8 @@ _LINES: tuple[tuple[re.Pattern[str], int, str | int], ...] = (
     (re.compile(rf"Azure refused to (?:approve|reject) `{_ID}`"), 1, "pending"),
     (re.compile(rf"`{_ID}` was already (\w+) by"), 1, 2),
     (re.compile(rf"`{_ID}` is (\w+); there is nothing to decide"), 1, 2),
-    (re.compile(rf"\(`{_ID}` from <@[^>]+>\) went from \w+ to \*(\w+)\* outside natlink"), 1, 2),
-    (re.compile(rf"\(`{_ID}` from <@[^>]+>\) is gone"), 1, "gone"),
+    (re.compile(rf"\(`{_ID}`[^)]*\) went from \w+ to \*(\w+)\* outside natlink"), 1, 2),
+    (re.compile(rf"\(`{_ID}`[^)]*\) is gone"), 1, "gone"),
 )
 _REQUEST_REPLY = re.compile(rf"`{_ID}`: endpoint \*")
 _DECIDED_CARD = re.compile(rf"^{_ID} (approved|rejected) by ")

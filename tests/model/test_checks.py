@@ -285,3 +285,19 @@ def test_a_step_natlink_could_not_read_azure_for_leaves_the_portal_change_unseen
     )
     memory.unseen(at=165.0)
     assert checks.requests_match_azure(truth(conn("Approved")), view(failed_approval), memory, 200.0) == []
+
+
+def test_a_status_change_of_a_request_made_outside_natlink_is_read() -> None:
+    """Soak seed 534693630: the sweep's line for a portal endpoint's request named no request, so
+    the model kept natlink's earlier word ('Azure refused to approve') as its latest."""
+    line = "*svc-a*: the connection of endpoint *portal-pe-1* (`r-dddddd`, made outside natlink) went from Pending to *Approved* outside natlink."
+    calls = [
+        {
+            "method": "chat.postMessage",
+            "status": 200,
+            "time": 1.0,
+            "response": {"ok": True},
+            "args": {"text": line},
+        }
+    ]
+    assert [(r.request, r.state) for r in extract(calls).said] == [("r-dddddd", "approved")]
