@@ -260,18 +260,15 @@ def test_reports_are_read_from_what_natlink_posted() -> None:
     assert [(r.request, r.state) for r in said.said] == [("r-aaaaaa", "approved"), ("r-aaaaaa", "removed")]
 
 
+def _said(line: str) -> list[tuple[str, str]]:
+    """What the model reads from one message natlink posted: (request, state) per report."""
+    posted = {"method": "chat.postMessage", "status": 200, "time": 1.0, "response": {"ok": True}}
+    return [(r.request, r.state) for r in extract([{**posted, "args": {"text": line}}]).said]
+
+
 def test_a_request_a_forced_delete_closed_is_reported_removed() -> None:
     line = "`r-cccccc` for *svc-a* is closed: service *svc-a* is being deleted by <@U0ALICE>; its connection was rejected."
-    calls = [
-        {
-            "method": "chat.postMessage",
-            "status": 200,
-            "time": 1.0,
-            "response": {"ok": True},
-            "args": {"text": line},
-        }
-    ]
-    assert [(r.request, r.state) for r in extract(calls).said] == [("r-cccccc", "removed")]
+    assert _said(line) == [("r-cccccc", "removed")]
 
 
 def test_a_step_natlink_could_not_read_azure_for_leaves_the_portal_change_unseen() -> None:
@@ -291,13 +288,4 @@ def test_a_status_change_of_a_request_made_outside_natlink_is_read() -> None:
     """Soak seed 534693630: the sweep's line for a portal endpoint's request named no request, so
     the model kept natlink's earlier word ('Azure refused to approve') as its latest."""
     line = "*svc-a*: the connection of endpoint *portal-pe-1* (`r-dddddd`, made outside natlink) went from Pending to *Approved* outside natlink."
-    calls = [
-        {
-            "method": "chat.postMessage",
-            "status": 200,
-            "time": 1.0,
-            "response": {"ok": True},
-            "args": {"text": line},
-        }
-    ]
-    assert [(r.request, r.state) for r in extract(calls).said] == [("r-dddddd", "approved")]
+    assert _said(line) == [("r-dddddd", "approved")]
