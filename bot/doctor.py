@@ -22,8 +22,9 @@ from dataclasses import dataclass
 
 from slack_sdk.errors import SlackApiError, SlackRequestError
 
-from cloud import metrics, permissions, reach, roles
+from cloud import metrics, permissions, reach, roles, watcher
 from cloud.clients import Clients
+from cloud.errors import CloudError
 from cloud.model import Unreadable
 from cloud.settings import SettingsError
 from storage.database import probe
@@ -163,7 +164,7 @@ def azure_checks(settings: BotSettings) -> list[Check]:
     token = Check("Azure token", True, f"Entra ID issued a token for {settings.cloud.cloud.name}'s ARM")
     subs = settings.cloud.subscriptions
     rows = clients.per_subscription(subs, lambda sub: _subscription_checks(clients, sub))
-    return [token, *(row for per_sub in rows for row in per_sub)]
+    return [token, *(row for per_sub in rows for row in per_sub), *_capture_checks(clients, settings)]
 
 
 def _subscription_checks(clients: Clients, sub: str) -> list[Check]:
@@ -180,7 +181,35 @@ def _subscription_checks(clients: Clients, sub: str) -> list[Check]:
     else:
         readable = Check(f"Azure {sub}", True, "readable")
     region = found[0] if isinstance(found, tuple) and found else FALLBACK_REGION
-    return [readable, _permissions_check(clients, sub), _monitor_check(clients, sub, region)]
+    regions = found if isinstance(found, tuple) else ()
+    return [
+        readable,
+        _permissions_check(clients, sub),
+        _monitor_check(clients, sub, region),
+        *(_watcher_check(clients, sub, r) for r in regions),
+    ]
+
+
+def _watcher_check(clients: Clients, sub: str, region: str) -> Check:
+    """``/natlink verify`` runs on Network Watcher: one per region natlink's VMs are in."""
+    name = f"Network Watcher {sub} {region}"
+    try:
+        found = watcher.watcher_for(clients, sub, region)
+    except CloudError as error:
+        return Check(name, False, error.message, error.hint or "", blocks_serve=False)
+    return Check(name, True, f"{found.name} (verify can check links here)")
+
+
+def _capture_checks(clients: Clients, settings: BotSettings) -> list[Check]:
+    """``verify --capture`` writes to NATLINK_CAPTURE_STORAGE; unset is fine (captures are refused)."""
+    if not settings.cloud.capture_storage:
+        return []
+    name = "capture storage (NATLINK_CAPTURE_STORAGE)"
+    try:
+        store = watcher.capture_store(clients, settings.cloud.capture_storage)
+    except CloudError as error:
+        return [Check(name, False, f"{error.code}: {error.message}", error.hint or "", blocks_serve=False)]
+    return [Check(name, True, f"{store.name}: blob endpoint and key readable")]
 
 
 def _permissions_check(clients: Clients, sub: str) -> Check:

@@ -123,3 +123,22 @@ def test_serve_logs_the_table_and_starts_fast(
         assert "natlink doctor:" in log and f"✓ Azure permissions {TEAM_B}" in log
     finally:
         assert bot.stop() == 0
+
+
+def test_verify_s_network_watchers_and_capture_storage_are_checked(
+    sandbox: RunningSandbox, slack: RunningSlack, tmp_path: Path, net_b
+) -> None:
+    """Issue 14 §2 / issue 11: doctor checks what verify needs — a Network Watcher in each region
+    natlink's services are in, and the capture account when NATLINK_CAPTURE_STORAGE is set."""
+    sandbox.control("POST", "reset", {"world": "seed"})  # the world with services, so regions
+    ran = doctor(sandbox, slack, tmp_path, NATLINK_CAPTURE_STORAGE=sandbox.capture_storage)
+    assert f"✓ Network Watcher {TEAM_B} japaneast" in ran.stdout, ran.stdout
+    assert "✓ capture storage (NATLINK_CAPTURE_STORAGE)" in ran.stdout, ran.stdout
+
+    net_b.network_watchers.begin_delete("NetworkWatcherRG", "NetworkWatcher_japaneast").result()
+    missing = sandbox.capture_storage.replace("natlinkcaptures", "nosuchaccount")
+    ran = doctor(sandbox, slack, tmp_path, NATLINK_CAPTURE_STORAGE=missing)
+    assert (
+        f"✗ Network Watcher {TEAM_B} japaneast" in ran.stdout and "az network watcher configure" in ran.stdout
+    )
+    assert "✗ capture storage (NATLINK_CAPTURE_STORAGE)" in ran.stdout and "nosuchaccount" in ran.stdout
