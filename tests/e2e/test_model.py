@@ -54,6 +54,10 @@ def test_natlink_agrees_with_azure_after_every_step(
     )
     chosen = None if chosen == -1 else chosen
     stats = Stats()
+    # The model judges who has access, not ARM's throttling (tests/cloud/test_pacing.py and
+    # tests/sandbox/arm/test_throttling.py do): its own reads of Azure's truth after every step share
+    # natlink's principal and would drain natlink's bucket, pacing natlink for the harness's reads.
+    arm.control("PUT", "settings", {"throttle": False})
     NatlinkModel.sandboxes = Sandboxes(
         arm, slack_process, credential, lambda: tmp_path_factory.mktemp("model", numbered=True)
     )
@@ -76,6 +80,7 @@ def test_natlink_agrees_with_azure_after_every_step(
             ),
         )
     finally:
+        arm.control("PUT", "settings", {"throttle": True})  # the session's sandbox, as the next test expects
         with capsys.disabled():
             print("\n" + stats.render() + (f"\n  seed             {chosen}" if chosen is not None else ""))
     if plan.count:
