@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import blocks as block_kit
-from . import socket_mode
+from . import files, socket_mode
 from .errors import SlackError
 from .world import APP_ID, BOT_ID, BOT_TOKEN, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID, Json, World, public
 
@@ -106,6 +106,8 @@ SCOPES = {
     "chat.postEphemeral": "chat:write",
     "conversations.open": "im:write",
     "users.info": "users:read",
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
 }
 """The bot scope each method requires (each method's page on api.slack.com/methods, "Required
 scopes"); conversations.info's depends on the channel (see ``conversations_info``)."""
@@ -257,6 +259,8 @@ METHODS: dict[str, Handler] = {
     "users.info": users_info,
     "conversations.info": conversations_info,
     "conversations.open": conversations_open,
+    "files.getUploadURLExternal": lambda world, args: files.get_upload_url(world, args),
+    "files.completeUploadExternal": lambda world, args: files.complete(world, args),
 }
 READ_ONLY = {"auth.test", "users.info", "conversations.info", "apps.connections.open"}
 APP_LEVEL = {"apps.connections.open"}  # methods that take the app-level token (xapp-) only

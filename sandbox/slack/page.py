@@ -51,6 +51,7 @@ class Page:
     """Serves ``/`` and ``/web/*`` for one Slack stand-in."""
 
     def __init__(self, world: World, base_url: str, bot_url: str | None, arm_config: Path | None) -> None:
+        self.world = world
         self.changes = Changes()
         self.bot_url = bot_url
         self.people = People(world, base_url, bot_url, self.changes)
@@ -81,6 +82,7 @@ class Page:
             ("GET", "/web/state"): lambda: self.state(query.get("user", "")),
             ("GET", "/web/version"): lambda: {"ok": True, "version": self.changes.version},
             ("GET", "/web/config"): self.config,
+            ("GET", "/web/file"): lambda: self.file(query.get("id", "")),
             ("POST", "/web/command"): lambda: people.command(spec),
             ("POST", "/web/message"): lambda: people.message(spec),
             ("POST", "/web/click"): lambda: people.click(spec),
@@ -91,6 +93,14 @@ class Page:
             ("POST", "/web/portal/reject"): lambda: azure.reject(spec),
             ("POST", "/web/portal/endpoint"): lambda: azure.create_endpoint(spec),
         }
+
+    def file(self, file_id: str) -> Json:
+        """An uploaded file's name and text (files.py), for the page's table and download link."""
+        with self.world.lock:
+            found = self.world.files.get(file_id)
+            if found is None or not found["completed"]:
+                raise LookupError(f"no file {file_id}")
+            return {"ok": True, "name": found["name"], "title": found["title"], "content": found["content"]}
 
     def config(self) -> Json:
         return {

@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from sandbox.loopback import LoopbackServer, read_json, send_bytes, send_json
 
-from . import api, hooks
+from . import api, files, hooks
 from .control import CallLog, Control, FaultBook
 from .errors import SlackError
 from .page import Page
@@ -33,6 +33,7 @@ class SlackServer(LoopbackServer):
         self.faults = FaultBook()
         self.log = CallLog()
         super().__init__(port, _Handler)
+        world.base_url = self.base_url
         self.control = Control(world, self.faults, self.log, self.base_url)
         self.page = Page(world, self.base_url, bot_url, arm_config)
 
@@ -69,6 +70,13 @@ class _Handler(BaseHTTPRequestHandler):
                 headers = {"Cache-Control": "no-store"}
             elif url.path.startswith("/api/"):
                 status, body, headers = self._api(url.path.removeprefix("/api/"), query, raw)
+            elif url.path.startswith(files.UPLOAD_PATH) and self.command == "POST":
+                files.receive(self.server.world, url.path.removeprefix(files.UPLOAD_PATH), raw)
+                status, body, headers = (
+                    200,
+                    {"ok": True},
+                    {},
+                )  # Slack answers 200 (files.getUploadURLExternal)
             elif url.path.startswith("/hooks/response/") and self.command == "POST":
                 status, body, headers = self._hook(url.path.removeprefix("/hooks/response/"), raw)
             elif url.path.startswith("/_sandbox/"):

@@ -92,7 +92,7 @@ def _channel(name: str, cid: str, members: list[str]) -> Json:
     }
 
 
-DEFAULT_SCOPES = ("commands", "chat:write", "im:write", "channels:read", "groups:read")
+DEFAULT_SCOPES = ("commands", "chat:write", "im:write", "channels:read", "groups:read", "files:write")
 """The bot token's scopes on a new workspace: what natlink's app.yaml asks for. The control API
 changes them (``PUT /_sandbox/scopes``), to see natlink meet a workspace that granted less."""
 
@@ -107,6 +107,7 @@ class World:
     def __init__(self, state_path: Path | None = None) -> None:
         self.lock = threading.RLock()
         self.state_path = state_path
+        self.base_url = "http://127.0.0.1"  # where the server listens; upload URLs point there (files.py)
         self.reset()
 
     def reset(self) -> None:
@@ -122,6 +123,7 @@ class World:
             self.triggers: dict[str, Json] = {}
             self.response_urls: dict[str, Json] = {}
             self.scopes: list[str] = list(DEFAULT_SCOPES)
+            self.files: dict[str, Json] = {}  # uploads by file id (api.files_*): name, content, shares
             self._last_ts = 0.0
 
     # -- look-ups -------------------------------------------------------------------------------
@@ -315,6 +317,7 @@ class World:
                 "views": self.views,
                 "response_urls": self.response_urls,
                 "scopes": self.scopes,
+                "files": self.files,
                 "last_ts": self._last_ts,
             }
 
@@ -326,6 +329,7 @@ class World:
             self.views = state["views"]
             self.response_urls = state["response_urls"]
             self.scopes = state.get("scopes", list(DEFAULT_SCOPES))
+            self.files = state.get("files", {})
             self._last_ts = state["last_ts"]
 
     def save(self) -> None:

@@ -358,11 +358,40 @@ function renderMessage(item, channel) {
   } else {
     body.append(renderMrkdwn(message.text || "", el("div", { class: "mrkdwn" })));
   }
+  for (const file of message.files || []) body.append(renderFile(file));
   return el("div", {
     class: "message" + (item.ephemeral ? " ephemeral" : ""),
     "data-testid": "message", "data-ts": message.ts, "data-user": message.user,
     "data-ephemeral": item.ephemeral ? "true" : "false", "data-edits": item.edits,
   }, meta, body);
+}
+
+// An uploaded file (files.completeUploadExternal): its name, a download link, and a CSV's first rows.
+function renderFile(file) {
+  const box = el("div", { class: "file", "data-testid": "file", "data-file": file.id },
+    el("div", { class: "file-name", "data-testid": "file-name", text: "\u{1F4CE} " + file.name }));
+  fetch(`/web/file?id=${encodeURIComponent(file.id)}`).then((r) => r.json()).then((found) => {
+    if (!found.ok) return;
+    const url = URL.createObjectURL(new Blob([found.content], { type: "text/csv" }));
+    box.append(el("a", { href: url, download: found.name, "data-testid": "file-download", text: "Download" }));
+    const rows = found.content.split("\n").filter((line) => line).slice(0, 6).map(csvRow);
+    box.append(el("table", { class: "file-table", "data-testid": "file-table" },
+      ...rows.map((cells) => el("tr", {}, ...cells.map((cell) => el("td", { text: cell }))))));
+  });
+  return box;
+}
+
+function csvRow(line) {
+  const cells = [];
+  let cell = "", quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i];
+    if (quoted && c === '"' && line[i + 1] === '"') { cell += '"'; i++; }
+    else if (c === '"') quoted = !quoted;
+    else if (c === "," && !quoted) { cells.push(cell); cell = ""; }
+    else if (c !== "\r") cell += c;
+  }
+  return [...cells, cell];
 }
 
 function render() {
