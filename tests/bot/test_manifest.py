@@ -39,6 +39,7 @@ def test_the_command_and_least_scopes() -> None:
         "channels:read",
         "chat:write",
         "commands",
+        "files:write",
         "groups:read",
         "im:write",
     ]
