@@ -25,7 +25,7 @@ from commands.handle import Delivery, click, handle, may
 from commands.replies import Queued, Refusal, Reply, ShareCard
 from commands.verbs import VERBS
 
-from . import logs, slack_out, views
+from . import listing, logs, paging, slack_out, views
 from .threaddb import ThreadDatabase
 
 log = logging.getLogger("natlink.listeners")
@@ -63,6 +63,7 @@ def register(app: App, deps: Deps) -> None:
     app.action(views.SHARE)(lambda ack, body, client: _open_share_form(deps, ack, body, client))
     app.view(views.SHARE_MODAL)(lambda ack, body, view, client: _share_form(deps, ack, body, view, client))
     app.view(views.REQUEST_MODAL)(lambda ack, body, view: _request_form(deps, ack, body, view))
+    paging.register(app, deps)
 
 
 def _command(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -101,6 +102,10 @@ def _answer_command(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClien
         case ShareCard():
             ack()  # _share answers once, with what happened
             _share(client, ctx, answer, body.get("response_url"))
+        case Reply(table=table) if table:  # --csv: the upload takes longer than an ack may
+            ack()
+            told = listing.upload(client, ctx.actor, answer)
+            slack_out.private(client, ctx.actor, ctx.channel, body.get("response_url"), told)
         case Reply(public=True):
             ack(response_type="in_channel", **slack_out.render(answer).kwargs())
         case _:

@@ -60,7 +60,12 @@ def serve(socket_mode: bool) -> int:
     open_database(settings.db_path)  # applies migrations once, before any thread starts
     if not doctor.at_start(settings, socket_mode):  # logs the doctor's table; a blocker stops here
         return 1
-    config = Config(settings.admins, settings.allow_self_approval, settings.cloud.subscriptions)
+    config = Config(
+        settings.admins,
+        settings.allow_self_approval,
+        settings.cloud.subscriptions,
+        settings.cloud.portal_home,
+    )
     metrics = Metrics(settings.db_path)
     slack = web_client(
         settings, on_error=lambda method, error: metrics.slack_errors.labels(method, error).inc()
@@ -121,7 +126,12 @@ def sweep_once() -> int:
         print(f"natlink sweep: {error}", file=sys.stderr)
         return 2
     open_database(settings.db_path)
-    config = Config(settings.admins, settings.allow_self_approval, settings.cloud.subscriptions)
+    config = Config(
+        settings.admins,
+        settings.allow_self_approval,
+        settings.cloud.subscriptions,
+        settings.cloud.portal_home,
+    )
     jobs = Jobs(
         settings.db_path,
         config,

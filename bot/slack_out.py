@@ -34,7 +34,7 @@ from commands.replies import (
 )
 from storage.records import LinkRequest, Operation
 
-from . import views
+from . import listing, views
 
 log = logging.getLogger("natlink.slack")
 UNREACHABLE = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
@@ -73,8 +73,19 @@ def render(reply: Reply | Refusal) -> views.Message:
         if reply.usage:
             blocks.append(views.context(f"Usage: `{views.escape(reply.usage)}`"))
         return views.Message(reply.reason, blocks)
+    listed = reply.listing
+    buttons = (
+        (lambda at, pages: views.page_buttons(lambda page: listing.button_value(listed, page), at, pages))
+        if listed
+        else None
+    )
     message = views.lines_message(
-        reply.title, reply.lines, reply.empty or "Nothing to show.", page=reply.page, more=reply.more
+        reply.title,
+        reply.lines,
+        reply.empty or "Nothing to show.",
+        page=reply.page,
+        more=reply.more,
+        buttons=buttons,
     )
     if reply.share:
         message.blocks.append(views.share_button(reply.share))
@@ -147,9 +158,21 @@ class ProgressMessage:
             said = f"*{views.escape(self.title)}* did not finish. {outcome.reply.reason}"
             reply_once(self.slack, self.op, render(replace(outcome.reply, reason=said)))
             return
+        if outcome.reply.table:  # --csv or Export CSV: the file, and a word on where it went
+            reply_once(self.slack, self.op, listing.upload(self.slack, self.op.actor, outcome.reply))
+            return
         message = render(outcome.reply)
+        if self._page_replaced(message):
+            return
         if self.ts is None or not self._show(message):
             reply_once(self.slack, self.op, message)
+
+    def _page_replaced(self, message: views.Message) -> bool:
+        """Another page of a listing (``commands.handle.page``) goes in place of the one clicked."""
+        if self.ts is not None or not self.op.reply_ts:
+            return False
+        place = Place(self.op.reply_channel, self.op.reply_ts, self.op.response_url)
+        return replace_message(self.slack, place, message)
 
     def _show(self, message: views.Message) -> bool:
         if self.ts is None:
@@ -165,6 +188,37 @@ class ProgressMessage:
             )
             return False
         return True
+
+
+@dataclass(frozen=True)
+class Place:
+    """A message to replace: one in a channel or a DM by ``chat.update``; an ephemeral one, which
+    ``chat.update`` cannot reach (``message_not_found``), through its click's response URL with
+    ``replace_original`` (api.slack.com/interactivity/handling#modifying_original)."""
+
+    channel: str | None
+    ts: str
+    response_url: str | None = None
+
+
+def replace_message(slack: WebClient, place: Place, message: views.Message) -> bool:
+    """Replace the message in place; False (logged with the method) when Slack refused."""
+    if place.response_url:
+        answer = WebhookClient(place.response_url, retry_handlers=slack.retry_handlers).send(
+            replace_original=True, **message.kwargs()
+        )
+        if answer.status_code == 200:
+            return True
+        log.warning("response_url replace in %s failed: %s", place.channel, _webhook_error(answer.body))
+        return False
+    try:
+        slack.chat_update(channel=place.channel, ts=place.ts, **message.kwargs())
+    except SlackApiError as error:
+        log.warning(
+            "chat.update of %s in %s failed: %s", place.ts, place.channel, error.response.get("error")
+        )
+        return False
+    return True
 
 
 def reply_once(slack: WebClient, op: Operation, message: views.Message) -> None:

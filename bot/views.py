@@ -12,7 +12,7 @@ Two rules hold for every message built here:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,6 +37,10 @@ REJECT = "natlink_reject"
 REQUEST_ENDPOINT = "natlink_request_endpoint"
 REJECT_MODAL = "natlink_reject_reason"
 REQUEST_MODAL = "natlink_request_modal"
+PAGE_PREVIOUS = "natlink_page_previous"
+PAGE_NEXT = "natlink_page_next"
+EXPORT_CSV = "natlink_export_csv"
+"""A listing's buttons; each its own action_id, as Slack wants them unique within a block."""
 
 
 def user(user_id: str) -> str:
@@ -123,14 +127,26 @@ def text_size(value: Any) -> int:
     return sum(text_size(v) for v in value.values())
 
 
+Buttons = Callable[[int, int], Block]
+"""A listing's buttons for the page shown and the number of pages (``page_buttons``)."""
+
+
 def lines_message(
-    title: str, lines: Sequence[str], empty: str, footer: str | None = None, *, page: int = 1, more: str = ""
+    title: str,
+    lines: Sequence[str],
+    empty: str,
+    footer: str | None = None,
+    *,
+    page: int = 1,
+    more: str = "",
+    buttons: Buttons | None = None,
 ) -> Message:
     """A list as sections of up to 3,000 characters each, within Slack's total for one message.
 
     A longer list is cut into pages, each as much as one message holds; ``page`` is the one shown.
     With ``more`` (the command that pages through the list) the last line names the command for
-    the next page; without it, it counts the lines left out."""
+    the next page; without it, it counts the lines left out. ``buttons`` (Previous, Next, Export
+    CSV) go under the page; their text is within the budget's reserve."""
     if not lines:
         return Message(f"{title}: {empty}", [header(title), section(empty)])
     budget = MAX_TOTAL - len(title) - len(footer or "") - 300  # the header, the footer, the page line
@@ -140,14 +156,37 @@ def lines_message(
     blocks: list[Block] = [header(title), *_sections(shown)]
     if len(pages) > 1 and more:
         only = f" (there are only {len(pages)})" if page > len(pages) else ""
-        after = f"; next: `/natlink {escape(more)} --page {at + 1}`" if at < len(pages) else ""
+        after = f"; next: {pasteable(f'/natlink {more} --page {at + 1}')}" if at < len(pages) else ""
         blocks.append(context(f"Page {at} of {len(pages)}{only}, {len(lines)} in all{after}"))
     elif len(pages) > 1:
         left = len(lines) - len(shown)
         blocks.append(context(f"…and {left} more of {len(lines)} not shown. Narrow the command to see them."))
     if footer:
         blocks.append(context(footer))
+    if buttons is not None:
+        blocks.append(buttons(at, len(pages)))
     return Message(notification(title, lines), blocks)
+
+
+_MENTION = re.compile(r"(<@[UW][A-Z0-9]+>)")
+
+
+def pasteable(command: str) -> str:
+    """A command as code, but with its mentions outside the code spans: Slack shows them as
+    ``@name``, so a copy pastes as a command Slack escapes again (a mention inside a code span
+    shows as ``<@U…>``, which pastes as text the grammar cannot read)."""
+    parts = [p.strip() for p in _MENTION.split(command) if p.strip()]
+    return " ".join(p if _MENTION.fullmatch(p) else f"`{escape(p)}`" for p in parts)
+
+
+def page_buttons(value: Callable[[int], str], at: int, pages: int) -> Block:
+    """Previous and Next, which edit the listing in place, and Export CSV, the whole list as a file."""
+    elements = [
+        *([button("◀ Previous", PAGE_PREVIOUS, value(at - 1))] if at > 1 else []),
+        *([button("Next ▶", PAGE_NEXT, value(at + 1))] if at < pages else []),
+        button("Export CSV", EXPORT_CSV, value(1)),
+    ]
+    return {"type": "actions", "block_id": "natlink_listing", "elements": elements}
 
 
 def notification(title: str, lines: Sequence[str]) -> str:

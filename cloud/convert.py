@@ -126,7 +126,7 @@ class Resources:
                     pools[ids.key(pool.get("id"))].append(member)
                 subnet = props.get("subnet")
                 if subnet is not None and vm_id and ip:
-                    subnets[ids.key(subnet.get("id"))].append(SubnetVm(_vm_name(vm_id, names), ip))
+                    subnets[ids.key(subnet.get("id"))].append(SubnetVm(_vm_name(vm_id, names), ip, vm_id))
         return cls(
             nic_addresses=addresses,
             frontend_ips=frontend_ips,
@@ -348,6 +348,7 @@ def _backend(
 ) -> Backend:
     return Backend(
         vm_name=_vm_name(member.vm_id, resources.vm_names) if member.vm_id else None,
+        vm_id=member.vm_id,
         nic_id=member.nic_id,
         ip=member.ip,
         port=port,

@@ -68,4 +68,9 @@ def _mapping(
         backend_vm=backend.vm_name if backend else None,
         load_balancer=service.load_balancer,
         via=forward.via if forward else None,
+        service_id=service.id,
+        endpoint_id=endpoint.id if endpoint is not None else None,
+        consumer_vm_id=sole.id if sole else None,
+        backend_vm_id=backend.vm_id if backend else None,
+        load_balancer_id=service.load_balancer_ids[0] if len(service.load_balancer_ids) == 1 else None,
     )

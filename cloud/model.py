@@ -36,6 +36,7 @@ class Backend:
     kind: str = BackendKind.VM
     frontend_port: int | None = None
     via: str | None = None  # "NAT rule RDP" for an inbound NAT rule; None for a load-balancing rule
+    vm_id: str | None = None  # the VM (or scale set instance) behind the NIC, for its portal link
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,7 @@ class SubnetVm:
 
     name: str
     ip: str
+    id: str | None = None  # the VM's resource ID, for its portal link
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,12 @@ class Mapping:
     backend_vm: str | None = None
     load_balancer: str | None = None
     via: str | None = None  # "NAT rule RDP" when an inbound NAT rule forwards it
+    # resource IDs of what the row names, so each name links to the Azure portal (commands/portal.py)
+    service_id: str | None = None
+    endpoint_id: str | None = None
+    consumer_vm_id: str | None = None
+    backend_vm_id: str | None = None
+    load_balancer_id: str | None = None
 
     @property
     def consumer_destination(self) -> str | None:

@@ -27,6 +27,7 @@ class AzureCloud:
     arm_url: str
     authority_host: str
     audience: str
+    portal: str = "https://portal.azure.com"  # where people open a resource (its portal link)
 
     @property
     def scope(self) -> str:
@@ -48,12 +49,14 @@ CLOUDS = {
             "https://management.usgovcloudapi.net",
             f"https://{AzureAuthorityHosts.AZURE_GOVERNMENT}",
             "https://management.usgovcloudapi.net",
+            "https://portal.azure.us",
         ),
         AzureCloud(
             "AzureChinaCloud",
             "https://management.chinacloudapi.cn",
             f"https://{AzureAuthorityHosts.AZURE_CHINA}",
             "https://management.chinacloudapi.cn",
+            "https://portal.azure.cn",
         ),
     )
 }
@@ -79,6 +82,14 @@ class CloudSettings:
     capture_storage: str | None = None
     # NATLINK_VERIFY_AFTER_APPROVAL: queue a `verify` of each connection as soon as it is approved.
     verify_after_approval: bool = False
+    # AZURE_TENANT_ID (azure-identity's own variable): the directory portal links open in.
+    tenant: str | None = None
+
+    @property
+    def portal_home(self) -> str:
+        """The start of every portal link: ``https://portal.azure.com/#@<tenant>`` (a link without
+        the tenant opens in the person's default directory, which may not hold the resource)."""
+        return f"{self.cloud.portal}/#@{self.tenant}" if self.tenant else f"{self.cloud.portal}/#"
 
     @property
     def is_public_cloud(self) -> bool:
@@ -98,6 +109,7 @@ class CloudSettings:
             verify_after_approval=_flag(
                 "NATLINK_VERIFY_AFTER_APPROVAL", environ.get("NATLINK_VERIFY_AFTER_APPROVAL")
             ),
+            tenant=environ.get("AZURE_TENANT_ID", "").strip() or None,
         )
 
 

@@ -30,11 +30,13 @@ INVITE = "type `/invite @natlink` in it"
 
 @dataclass(frozen=True)
 class Config:
-    """The deployment's rules, from settings: admins, self-approval, the subscriptions natlink sweeps."""
+    """The deployment's rules, from settings: admins, self-approval, the subscriptions natlink sweeps,
+    and where the Azure portal opens natlink's resources (``commands.portal``)."""
 
     admins: frozenset[str]
     allow_self_approval: bool
     subscriptions: tuple[str, ...]
+    portal: str = "https://portal.azure.com/#"
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from cloud.model import Backend, BackendKind, Forward, Mapping, Service
 
+from . import portal
 from .escapes import escape
 
 
@@ -25,16 +26,29 @@ def destination(m: Mapping) -> str:
     return m.consumer_destination or "no address yet"
 
 
-def mapping_row(m: Mapping) -> str:
-    """One line of the map: consumer source → PE IP:port ⇒ NAT IP → LB frontend:port (how) → backend."""
-    source = f"{escape(m.consumer_vm)} {m.consumer_source_ip}" if m.consumer_vm else "consumer"
+def mapping_row(m: Mapping, portal_home: str | None = None) -> str:
+    """One line of the map: consumer source → PE IP:port ⇒ NAT IP → LB frontend:port (how) → backend.
+
+    With ``portal_home`` each Azure resource it names (service, VMs, endpoint, load balancer) links
+    to the portal (``commands.portal``)."""
+
+    def named(resource_id: str | None, name: str) -> str:
+        return portal.link(portal_home, resource_id, name) if portal_home else escape(name)
+
+    source = (
+        f"{named(m.consumer_vm_id, m.consumer_vm)} {m.consumer_source_ip}" if m.consumer_vm else "consumer"
+    )
     nat = ", ".join(m.nat_ips) or "?"
     via = f" ({escape(m.via)})" if m.via else ""
     port = m.port if m.port is not None else "?"
+    goes_to = destination(m)
+    if m.consumer_visible and m.consumer_destination and m.endpoint_id:
+        goes_to = f"{named(m.endpoint_id, m.consumer_destination)}"
     return (
-        f"*{escape(m.service)}* {m.status or '?'}: {source} → {destination(m)} ⇒ NAT {nat} → "
-        f"{escape(m.load_balancer or 'frontend')} {m.frontend_ip or '?'}:{port}{via} → "
-        f"{escape(m.backend_vm or 'backend')} {m.backend_ip or '?'}:{m.backend_port or '?'} (sees {nat})"
+        f"*{named(m.service_id, m.service)}* {m.status or '?'}: {source} → {goes_to} ⇒ NAT {nat} → "
+        f"{named(m.load_balancer_id, m.load_balancer or 'frontend')} {m.frontend_ip or '?'}:{port}{via} → "
+        f"{named(m.backend_vm_id, m.backend_vm or 'backend')} {m.backend_ip or '?'}:{m.backend_port or '?'} "
+        f"(sees {nat})"
     )
 
 

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from . import payloads
 from .context import Context
 from .declare import Verb
-from .enforce import enforce
+from .enforce import authorize, enforce
 from .escapes import escape
 from .grammar import UsageError, parse
-from .replies import Queued, Refusal, Reply, ShareCard
+from .policy import Resource
+from .replies import Listing, Queued, Refusal, Reply, ShareCard
+from .usecase import Paged
 from .verbs import VERBS
 
 Answer = Reply | Refusal | ShareCard | Queued
@@ -63,3 +65,33 @@ def may(ctx: Context, verb_name: str, values: Mapping[str, str]) -> Refusal | No
     """The check alone, before asking the person for more (the reject reason): None when allowed."""
     verb: Verb = VERBS[verb_name]
     return enforce(ctx, verb, verb.payload(**values))
+
+
+def page(
+    ctx: Context,
+    listing: Listing,
+    page: int,
+    delivery: Delivery,
+    *,
+    csv: bool = False,
+    reply_ts: str | None = None,
+) -> Answer:
+    """A listing's Previous/Next (``page``) or Export CSV (``csv``) button: the person who asked for
+    the listing (the policy's ``page``), then the verb's own checks, as the command had them; a
+    page of a verb that reads Azure is queued, and its answer replaces ``reply_ts``."""
+    verb = VERBS.get(listing.verb)
+    if verb is None or not issubclass(verb.payload, Paged):
+        return Refusal(f"natlink has no listing called `{escape(listing.verb)}`.")
+    decision = authorize(ctx, "page", Resource(asked_by=listing.asked_by))
+    if not decision.allowed:
+        return Refusal(decision.reason)
+    payload = verb.payload(**{**listing.args, "page": page, "csv": csv})
+    refusal = enforce(ctx, verb, payload)
+    if refusal is not None:
+        return refusal
+    if verb.answer is not None:
+        return verb.answer(ctx, payload)  # type: ignore[return-value]
+    op, created = payloads.enqueue(
+        ctx, verb.name, payload, key=delivery.key, response_url=delivery.response_url, reply_ts=reply_ts
+    )
+    return Queued(op, created, f"`{escape(payload.title(verb.name))}`")

@@ -58,9 +58,16 @@ def decode(cls: type[Payload], args: Mapping[str, Any]) -> Payload:
 
 
 def enqueue(
-    ctx: Context, verb: str, payload: Payload, *, key: str | None, response_url: str | None = None
+    ctx: Context,
+    verb: str,
+    payload: Payload,
+    *,
+    key: str | None,
+    response_url: str | None = None,
+    reply_ts: str | None = None,
 ) -> tuple[Operation, bool]:
-    """Record the operation before Slack is acknowledged; a repeated ``key`` gets the first one back."""
+    """Record the operation before Slack is acknowledged; a repeated ``key`` gets the first one back.
+    ``reply_ts`` is a message the answer replaces (a listing's next page, ``handle.page``)."""
     return operations.enqueue(
         ctx.db,
         verb,
@@ -68,5 +75,6 @@ def enqueue(
         args=encode(payload),
         idempotency_key=key,
         reply_channel=ctx.channel,
+        reply_ts=reply_ts,
         response_url=response_url,
     )

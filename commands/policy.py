@@ -15,7 +15,7 @@ from .values import Scope
 ACTIONS = frozenset(
     {
         "create", "request", "approve", "reject", "revoke", "delete", "share", "owners.add", "owners.remove",
-        "grant", "ungrant", "subscribe", "unsubscribe", "audit", "read", "verify", "adopt", "forget",
+        "grant", "ungrant", "subscribe", "unsubscribe", "audit", "read", "verify", "adopt", "forget", "page",
     }
 )  # fmt: skip
 OWNER_ACTIONS = frozenset(
@@ -57,6 +57,8 @@ class Resource:
     subscription: str | None = None
     resource_group: str | None = None
     requester: str | None = None
+    asked_by: str | None = None
+    """Who asked for a listing whose page or CSV a button asks for (``page``)."""
     located: bool = True
     """False before Azure says where a new resource lands (the first phase of ``create``/``request``)."""
 
@@ -109,6 +111,18 @@ def _self_approval(actor: Actor, action: str, resource: Resource, facts: Facts) 
         who = f"another owner ({others}) or an admin" if others else f"an admin {_admins(facts)}"
         return Decision(False, f"you cannot approve your own request (self-approval is off): {who} must")
     return None
+
+
+def _page(actor: Actor, action: str, resource: Resource, facts: Facts) -> Decision | None:
+    """A listing's Previous/Next and Export CSV buttons: only for the person who asked for it, admins
+    included. Its rows are worked out for that person (what they may see, ``--mine``), and a page
+    edits the message everyone in the channel sees; anyone else types the command for their own."""
+    if action != "page":
+        return None
+    if resource.asked_by == actor.user_id:
+        return Decision(True, "you asked for this listing")
+    who = f"<@{resource.asked_by}>" if resource.asked_by else "someone else"
+    return Decision(False, f"this listing was asked for by {who}; type the command for a listing of your own")
 
 
 def _admin(actor: Actor, action: str, resource: Resource, facts: Facts) -> Decision | None:
@@ -192,6 +206,7 @@ def _granted(actor: Actor, action: str, resource: Resource, facts: Facts) -> Dec
 
 RULES: tuple[Callable[[Actor, str, Resource, Facts], Decision | None], ...] = (
     _self_approval,
+    _page,
     _admin,
     _read,
     _admin_only,

@@ -6,9 +6,21 @@ the bot lays it out in blocks but never has to guess what is safe.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from storage.records import LinkRequest, Operation, Service
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The command a listing answers, for its buttons (Previous, Next, Export CSV): the verb, its
+    filters (the payload's fields but the page), and who asked, for whom its rows were worked out."""
+
+    verb: str
+    args: Mapping[str, Any]
+    asked_by: str
 
 
 @dataclass(frozen=True)
@@ -26,6 +38,9 @@ class Reply:
     page: int = 1
     more: str = ""
     share: str | None = None  # a service to offer a *Share* button for (the create result)
+    listing: Listing | None = None  # a listing's own command: its paging and export buttons
+    table: tuple[tuple[str, ...], ...] = field(default=(), repr=False)
+    """The whole listing as plain cells, header first, for a CSV (``--csv``); empty otherwise."""
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ way to report progress.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
@@ -21,7 +22,7 @@ from storage.records import Service
 from .context import Context
 from .escapes import escape
 from .policy import Resource
-from .replies import Outcome, Refusal
+from .replies import Listing, Outcome, Refusal
 
 SLASH = "/natlink"
 """The slash command, as people type it."""
@@ -55,6 +56,11 @@ class NoArgs(Payload):
     """For verbs that take nothing."""
 
 
+_NOT_KEPT = ("page", "csv", "refresh")
+"""What a listing's buttons do not carry over: the page, the export switch, and a ``status
+--refresh`` (turning a page never sweeps Azure again)."""
+
+
 @dataclass(frozen=True)
 class Paged(Payload):
     """A listing: which page to show, and which services it covers (``--mine``, ``--owner``,
@@ -64,9 +70,16 @@ class Paged(Payload):
     mine: bool = False
     owner: str | None = None
     subscription: str | None = None
+    csv: bool = False
+
+    def listing(self, verb: str, actor: str) -> Listing:
+        """This listing's command for its buttons: every field but the page and the export switch."""
+        args = {k: v for k, v in dataclasses.asdict(self).items() if k not in _NOT_KEPT}
+        return Listing(verb, args, actor)
 
     def more(self, verb: str, *words: str | None) -> str:
-        """The command that pages through this listing (without ``--page``)."""
+        """The command that pages through this listing (without ``--page``); a mention stays a mention
+        (``views`` keeps it out of the code span, so a copy pastes as ``@name``)."""
         narrowed = [
             *(["--mine"] if self.mine else []),
             *([f"--owner <@{self.owner}>"] if self.owner else []),

@@ -55,6 +55,12 @@ PAGING = (
         "N",
         default=1,
     ),
+    Flag(
+        "csv",
+        Kind.BOOL,
+        "upload the whole list, every page, as a CSV file to your DM with natlink (instead of a page)",
+        default=False,
+    ),
 )
 """The flags of every listing: a big estate is read a page at a time, and every row is reachable."""
 
@@ -313,7 +319,7 @@ _TABLE: tuple[Verb, ...] = (
     Verb(
         "status",
         "Health of one service or all: provisioning, connections, NAT IPs.",
-        "status [service] [--refresh] [--mine] [--owner @USER] [--subscription ID] [--page N]",
+        "status [service] [--refresh] [--mine] [--owner @USER] [--subscription ID] [--page N] [--csv]",
         "everyone",
         "read",
         args=(Arg("service", Kind.SERVICE, "one service (default: all)", required=False),),
@@ -334,7 +340,7 @@ _TABLE: tuple[Verb, ...] = (
     Verb(
         "map",
         "Who sees which address: consumer VM → endpoint IP → NAT IP → provider VM.",
-        "map [service] [--mine] [--owner @USER] [--subscription ID] [--page N]",
+        "map [service] [--mine] [--owner @USER] [--subscription ID] [--page N] [--csv]",
         "everyone",
         "read",
         args=(Arg("service", Kind.SERVICE, "one service (default: all)", required=False),),
@@ -386,7 +392,7 @@ _TABLE: tuple[Verb, ...] = (
     Verb(
         "list",
         "List services with their aliases and owners.",
-        "list [--mine] [--owner @USER] [--subscription ID] [--page N]",
+        "list [--mine] [--owner @USER] [--subscription ID] [--page N] [--csv]",
         "everyone",
         "read",
         flags=PAGING,
@@ -398,7 +404,7 @@ _TABLE: tuple[Verb, ...] = (
     Verb(
         "pending",
         "List requests waiting for a decision.",
-        "pending [--mine] [--owner @USER] [--subscription ID] [--page N]",
+        "pending [--mine] [--owner @USER] [--subscription ID] [--page N] [--csv]",
         "everyone",
         "read",
         flags=PAGING,

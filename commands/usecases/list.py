@@ -5,11 +5,14 @@ from __future__ import annotations
 from storage import grants, owners, services
 from storage.records import Service
 
+from .. import portal
 from ..context import Context
 from ..escapes import escape
 from ..replies import Reply
 from ..usecase import Paged
 from ..values import STAR
+
+COLUMNS = ("service", "ports", "alias", "owners", "subscription", "resource_group", "portal")
 
 
 def answer(ctx: Context, payload: Paged) -> Reply:
@@ -23,14 +26,17 @@ def answer(ctx: Context, payload: Paged) -> Reply:
         for s in payload.narrow(ctx, services.list_services(ctx.db, state="active"))
         if payload.mine or ctx.is_admin or _visible(s, held)
     ]
+    owned = {s.name: [o.user_id for o in owners.list_owners(ctx.db, s.name)] for s in visible}
     return Reply(
         "Your services" if payload.mine else "Services you may request",
-        tuple(_line(ctx, s) for s in visible),
+        tuple(_line(ctx, s, owned[s.name]) for s in visible),
         empty="You own no service."
         if payload.mine
         else "No service is visible to a subscription you may request from. Ask an admin for a grant.",
         page=payload.page,
         more=payload.more("list"),
+        listing=payload.listing("list", ctx.actor),
+        table=(COLUMNS, *(_row(ctx, s, owned[s.name]) for s in visible)) if payload.csv else (),
     )
 
 
@@ -39,7 +45,23 @@ def _visible(service: Service, subscriptions: frozenset[str]) -> bool:
     return STAR in allowed or bool(allowed & subscriptions) or service.subscription.lower() in subscriptions
 
 
-def _line(ctx: Context, service: Service) -> str:
-    ports = ", ".join(str(p) for p in service.details.get("ports", [])) or "?"
-    who = ", ".join(f"<@{o.user_id}>" for o in owners.list_owners(ctx.db, service.name)) or "no owners"
-    return f"*{escape(service.name)}* — ports {ports} — `{escape(service.alias)}` — owners {who}"
+def _ports(service: Service) -> str:
+    return ", ".join(str(p) for p in service.details.get("ports", [])) or "?"
+
+
+def _line(ctx: Context, service: Service, owned_by: list[str]) -> str:
+    who = ", ".join(f"<@{o}>" for o in owned_by) or "no owners"
+    name = portal.link(ctx.config.portal, service.pls_id, service.name)
+    return f"*{name}* — ports {_ports(service)} — `{escape(service.alias)}` — owners {who}"
+
+
+def _row(ctx: Context, service: Service, owned_by: list[str]) -> tuple[str, ...]:
+    return (
+        service.name,
+        _ports(service),
+        service.alias,
+        " ".join(owned_by),
+        service.subscription,
+        service.resource_group,
+        portal.url(ctx.config.portal, service.pls_id),
+    )

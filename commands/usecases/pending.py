@@ -5,18 +5,22 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from storage import owners, requests, services
+from storage.records import LinkRequest
 
+from .. import portal
 from ..context import Context
-from ..escapes import escape, free_text
+from ..escapes import free_text
 from ..replies import Reply, requester
 from ..usecase import Paged
+
+COLUMNS = ("request", "service", "requester", "waiting", "reason", "portal")
 
 
 def answer(ctx: Context, payload: Paged, now: datetime | None = None) -> Reply:
     """The actor's own services' requests and their own requests (admins: all)."""
     now = now or datetime.now(UTC)
     mine = set(owners.services_owned_by(ctx.db, ctx.actor))
-    covered = {s.name for s in payload.narrow(ctx, services.list_services(ctx.db))}
+    covered = {s.name: s.pls_id for s in payload.narrow(ctx, services.list_services(ctx.db))}
     waiting = [
         r
         for r in requests.list_pending(ctx.db)
@@ -24,8 +28,8 @@ def answer(ctx: Context, payload: Paged, now: datetime | None = None) -> Reply:
         and ((ctx.is_admin and not payload.mine) or r.service in mine or r.requester == ctx.actor)
     ]
     lines = tuple(
-        f"`{r.id}` *{escape(r.service)}* from {requester(r)} — waiting {_age(now - r.created_at)}"
-        f"{' — ' + free_text(r.reason) if r.reason else ''}"
+        f"`{r.id}` *{portal.link(ctx.config.portal, covered[r.service], r.service)}* from {requester(r)} — "
+        f"waiting {_age(now - r.created_at)}{' — ' + free_text(r.reason) if r.reason else ''}"
         for r in waiting
     )
     return Reply(
@@ -34,6 +38,19 @@ def answer(ctx: Context, payload: Paged, now: datetime | None = None) -> Reply:
         empty="Nothing is waiting for a decision.",
         page=payload.page,
         more=payload.more("pending"),
+        listing=payload.listing("pending", ctx.actor),
+        table=(COLUMNS, *(_row(ctx, r, covered[r.service], now) for r in waiting)) if payload.csv else (),
+    )
+
+
+def _row(ctx: Context, request: LinkRequest, service_id: str, now: datetime) -> tuple[str, ...]:
+    return (
+        request.id,
+        request.service,
+        request.requester,
+        _age(now - request.created_at),
+        request.reason or "",
+        portal.url(ctx.config.portal, service_id),
     )
 
 

@@ -16,15 +16,15 @@ from cloud.clients import Clients
 from cloud.errors import CloudError
 from cloud.health import service_health
 from cloud.mapping import mappings
+from cloud.model import Mapping, Snapshot
 from cloud.model import Service as LiveService
-from cloud.model import Snapshot
 from cloud.services import read_service
 from storage import services
 from storage.records import Service
 
-from .. import describe, refresh, sweep
+from .. import describe, portal, refresh, sweep
 from ..context import Context
-from ..escapes import escape
+from ..escapes import escape, unescape
 from ..replies import Outcome, Reply
 from ..usecase import Job, Paged, Progress
 from .verify import map_note, service_note
@@ -49,7 +49,12 @@ def run(job: Job[Status, None]) -> Outcome:
     if job.payload.refresh:
         refreshed = refresh.refresh(ctx, lambda at: _sweep_now(ctx, clients, at, job.progress))
         return Outcome(
-            replace(_refreshed_reply(ctx, _stored(ctx, name, paged), refreshed), page=paged.page, more=more)
+            replace(
+                _refreshed_reply(ctx, _stored(ctx, name, paged), refreshed),
+                page=paged.page,
+                more=more,
+                listing=paged.listing("status", ctx.actor),
+            )
         )
     stored = _stored(ctx, name, paged)
     unreadable: tuple[str, ...] = ()
@@ -59,7 +64,15 @@ def run(job: Job[Status, None]) -> Outcome:
         snapshot = inventory.snapshot(clients, ctx.config.subscriptions)
         live = {s.id.lower(): s for s in snapshot.services}
         unreadable = _unreadable(snapshot)
-    lines = tuple(_status_line(s, live.get(s.pls_id.lower())) + service_note(ctx.db, s.name) for s in stored)
+    home = ctx.config.portal
+    lines = tuple(
+        _status_line(s, live.get(s.pls_id.lower()), home) + service_note(ctx.db, s.name) for s in stored
+    )
+    table = (
+        (("service", "status", "portal"), *(_status_row(s, live.get(s.pls_id.lower()), home) for s in stored))
+        if paged.csv
+        else ()
+    )
     return Outcome(
         Reply(
             "Status",
@@ -67,7 +80,19 @@ def run(job: Job[Status, None]) -> Outcome:
             empty="natlink manages no services yet.",
             page=paged.page,
             more=more,
+            listing=paged.listing("status", ctx.actor),
+            table=table,
         )
+    )
+
+
+def _status_row(stored: Service, live: LiveService | None, home: str) -> tuple[str, ...]:
+    """A service's status as CSV cells: its line without mrkdwn, and its portal page."""
+    line = _status_line(stored, live, None).replace("*", "")
+    return (
+        stored.name,
+        unescape(line.split(" ", 1)[1] if " " in line else line),
+        portal.url(home, stored.pls_id),
     )
 
 
@@ -78,7 +103,9 @@ def _sweep_now(ctx: Context, clients: Clients, at: datetime, progress: Progress)
     snapshot = inventory.snapshot(clients, ctx.config.subscriptions)
     known = {s.pls_id.lower(): s for s in services.list_services(ctx.db)}
     lines = {
-        key: _status_line(known[key], live) for live in snapshot.services if (key := live.id.lower()) in known
+        key: _status_line(known[key], live, ctx.config.portal)
+        for live in snapshot.services
+        if (key := live.id.lower()) in known
     }
     return refresh.View(at, lines, _unreadable(snapshot))
 
@@ -88,11 +115,15 @@ def _refreshed_reply(ctx: Context, stored: list[Service], refreshed: refresh.Ref
     if not stored:
         return Reply("Status", (), empty="natlink manages no services yet.")
     view = refreshed.view
-    lines = (*(_line_in(view, s) + service_note(ctx.db, s.name) for s in stored), *view.notes) if view else ()
+    lines = (
+        (*(_line_in(ctx, view, s) + service_note(ctx.db, s.name) for s in stored), *view.notes)
+        if view
+        else ()
+    )
     return Reply("Status", (*lines, refresh.note(ctx, refreshed)))
 
 
-def _line_in(view: refresh.View, stored: Service) -> str:
+def _line_in(ctx: Context, view: refresh.View, stored: Service) -> str:
     """A service's line from the view; one created after that sweep began is not called missing."""
     line = view.lines.get(stored.pls_id.lower())
     if line is not None:
@@ -100,7 +131,7 @@ def _line_in(view: refresh.View, stored: Service) -> str:
     if stored.created_at > view.taken_at:
         name = escape(stored.name)
         return f"*{name}*: created after this sweep; `/natlink status {name}` reads it now."
-    return _status_line(stored, None)
+    return _status_line(stored, None, ctx.config.portal)
 
 
 def _unreadable(snapshot: Snapshot) -> tuple[str, ...]:
@@ -113,14 +144,44 @@ def run_map(job: Job[Map, None]) -> Outcome:
     ctx, paged = job.ctx, job.payload
     wanted = {s.name.lower() for s in _stored(ctx, paged.service, paged)}
     snapshot = inventory.snapshot(job.clients, ctx.config.subscriptions)
-    rows = [
-        describe.mapping_row(m) + map_note(ctx.db, m)
-        for m in mappings(snapshot)
-        if m.service.lower() in wanted
-    ]
+    found = [m for m in mappings(snapshot) if m.service.lower() in wanted]
+    rows = [describe.mapping_row(m, ctx.config.portal) + map_note(ctx.db, m) for m in found]
     more = paged.more("map", paged.service)
+    table = (MAP_COLUMNS, *(_map_row(ctx.config.portal, m) for m in found)) if paged.csv else ()
     return Outcome(
-        Reply("Address map", tuple(rows), empty="No connections to map yet.", page=paged.page, more=more)
+        Reply(
+            "Address map",
+            tuple(rows),
+            empty="No connections to map yet.",
+            page=paged.page,
+            more=more,
+            listing=paged.listing("map", ctx.actor),
+            table=table,
+        )
+    )
+
+
+MAP_COLUMNS = (
+    "service", "status", "consumer_vm", "consumer_ip", "connects_to", "nat_ips", "load_balancer",
+    "frontend", "backend_vm", "backend", "service_portal", "endpoint_portal",
+)  # fmt: skip
+
+
+def _map_row(home: str, m: Mapping) -> tuple[str, ...]:
+    """One connection's row of the map as CSV cells: the double NAT in columns, and portal pages."""
+    return (
+        m.service,
+        m.status or "",
+        m.consumer_vm or "",
+        m.consumer_source_ip or "",
+        describe.destination(m),
+        " ".join(m.nat_ips),
+        m.load_balancer or "",
+        f"{m.frontend_ip or '?'}:{m.port if m.port is not None else '?'}",
+        m.backend_vm or "",
+        f"{m.backend_ip or '?'}:{m.backend_port or '?'}",
+        portal.url(home, m.service_id) if m.service_id else "",
+        portal.url(home, m.endpoint_id) if m.endpoint_id else "",
     )
 
 
@@ -135,9 +196,11 @@ def _read_or_none(clients: Clients, service_id: str) -> LiveService | None:
         raise
 
 
-def _status_line(stored: Service, live: LiveService | None) -> str:
+def _status_line(stored: Service, live: LiveService | None, home: str | None) -> str:
+    """A service's health in one line; with ``home`` its name links to the portal."""
+    name = portal.link(home, stored.pls_id, stored.name) if home else escape(stored.name)
     if live is None:
-        return f"*{escape(stored.name)}*: down — not found in Azure (deleted outside natlink?)"
+        return f"*{name}*: down — not found in Azure (deleted outside natlink?)"
     health = service_health(live)
     counts: dict[str, int] = {}
     for connection in live.connections:
@@ -145,7 +208,7 @@ def _status_line(stored: Service, live: LiveService | None) -> str:
         counts[status] = counts.get(status, 0) + 1
     connections = ", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "none"
     return (
-        f"*{escape(stored.name)}* {health.level}: {escape(health.reason)}; NAT {', '.join(live.nat_ips) or '?'}; "
+        f"*{name}* {health.level}: {escape(health.reason)}; NAT {', '.join(live.nat_ips) or '?'}; "
         f"connections {connections}"
     )
 

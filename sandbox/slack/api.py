@@ -240,6 +240,19 @@ def conversations_open(world: World, args: Json) -> Json:
     return answer
 
 
+def files_complete_upload_external(world: World, args: Json) -> Json:
+    """Step 3 of an upload (files.py): with ``channel_id`` the files are shared there in one message,
+    which Slack refuses as chat.postMessage does (``not_in_channel``); without, they stay private."""
+    records = files.to_complete(world, args.get("files"))
+    channel = _member_channel(world, args["channel_id"]) if args.get("channel_id") else None
+    shared = files.complete(records, channel["id"] if channel else None)
+    if channel is not None:
+        message = bot_message(world, str(args.get("initial_comment") or ""), None, args.get("thread_ts"))
+        message["files"] = shared
+        world.add_message(channel["id"], message, via="files.completeUploadExternal")
+    return {"ok": True, "files": shared}
+
+
 def apps_connections_open(world: World, args: Json) -> Json:
     """A one-use WebSocket URL for Socket Mode; the endpoint starts on the first call."""
     endpoint = socket_mode.hub(world, start=True)
@@ -259,8 +272,8 @@ METHODS: dict[str, Handler] = {
     "users.info": users_info,
     "conversations.info": conversations_info,
     "conversations.open": conversations_open,
-    "files.getUploadURLExternal": lambda world, args: files.get_upload_url(world, args),
-    "files.completeUploadExternal": lambda world, args: files.complete(world, args),
+    "files.getUploadURLExternal": files.get_upload_url,
+    "files.completeUploadExternal": files_complete_upload_external,
 }
 READ_ONLY = {"auth.test", "users.info", "conversations.info", "apps.connections.open"}
 APP_LEVEL = {"apps.connections.open"}  # methods that take the app-level token (xapp-) only

@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from . import api
 from .errors import SlackError
 from .world import BOT_USER_ID, Json, World, public, random_id
 
@@ -81,29 +80,26 @@ def _text(raw: bytes) -> str:
     return text
 
 
-def complete(world: World, args: Json) -> Json:
-    """Step 3: finish the uploads named in ``files`` and share them in ``channel_id`` with one message."""
-    wanted = _files_arg(args.get("files"))
-    records = []
-    for item in wanted:
+def to_complete(world: World, value: Any) -> list[tuple[Json, Json]]:
+    """Step 3's ``files``: each named file with its item, all uploaded; nothing is changed yet."""
+    found = []
+    for item in _files_arg(value):
         record = world.files.get(item["id"])
         if record is None or not record["uploaded"]:
             # an id Slack never issued, or one whose bytes never arrived: Slack cannot finish it
             raise SlackError("file_not_found")
-        records.append((record, item))
-    channel = api._member_channel(world, args["channel_id"]) if args.get("channel_id") else None
+        found.append((record, item))
+    return found
+
+
+def complete(records: list[tuple[Json, Json]], channel: str | None) -> list[Json]:
+    """Finish the uploads, shared in ``channel`` (or private); the file objects Slack answers with."""
     for record, item in records:
         record["completed"] = True
         record["title"] = str(item.get("title") or record["name"])
-    shared = [_shown(record) for record, _ in records]
-    if channel is not None:
-        text = str(args.get("initial_comment") or "")
-        message = api.bot_message(world, text, None, args.get("thread_ts"))
-        message["files"] = shared
-        world.add_message(channel["id"], message, via="files.completeUploadExternal")
-        for record, _ in records:
-            record["channels"].append(channel["id"])
-    return {"ok": True, "files": [_shown(record) for record, _ in records]}
+        if channel is not None:
+            record["channels"].append(channel)
+    return [shown(record) for record, _ in records]
 
 
 def _files_arg(value: Any) -> list[Json]:
@@ -120,7 +116,7 @@ def _files_arg(value: Any) -> list[Json]:
     return value
 
 
-def _shown(record: Json) -> Json:
+def shown(record: Json) -> Json:
     """A file object as Slack returns it (without the bytes, which the page fetches by id)."""
     shown = public({k: v for k, v in record.items() if k not in ("content", "uploaded", "completed")})
     return shown | {"mimetype": "text/csv" if record["name"].endswith(".csv") else "text/plain"}

@@ -149,3 +149,68 @@ def test_every_line_of_a_long_list_is_on_exactly_one_page() -> None:
     assert seen == lines
     beyond = views.lines_message("Address map", lines, "none", page=count + 5, more="map")
     assert f"Page {count} of {count} (there are only {count})" in str(beyond.blocks[-1])
+
+
+def test_a_thousand_linked_services_page_within_slacks_limits_with_buttons() -> None:
+    """Issue 12: portal links make each line longer; the budget counts them, every page stays
+    within 12,000 characters in all and 3,000 a section, and the buttons walk every page."""
+    from bot import listing, slack_out
+    from commands import portal
+    from commands.replies import Listing, Reply
+
+    home = "https://portal.azure.com/#@00000000-0000-0000-0000-0000000000aa"
+    sub = "22222222-2222-2222-2222-222222222222"
+    pls = f"/subscriptions/{sub}/resourceGroups/rg-team-b/providers/Microsoft.Network/privateLinkServices/"
+    lines = tuple(
+        f"*{portal.link(home, pls + f'svc-{i:04}', f'svc-{i:04}')}*"
+        f" — ports 443 — `svc-{i:04}.00000000-0000-0000-0000-000000000000.japaneast.azure.privatelinkservice`"
+        " — owners <@U0ALICE>, <@U0BOB>"
+        for i in range(1000)
+    )
+    asked = Listing("list", {"mine": False, "owner": "U0ALICE", "subscription": None}, "U0ADMIN")
+    seen: list[str] = []
+    page, pages = 1, None
+    while True:
+        reply = Reply(
+            "Services you may request", lines, page=page, more="list --owner <@U0ALICE>", listing=asked
+        )
+        blocks = slack_out.render(reply).blocks
+        assert message_errors(blocks) == [] and text_total(blocks) <= MESSAGE_TEXT_TOTAL
+        assert views.fit(blocks) == blocks, "nothing is cut: the buttons and links are in the budget"
+        assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
+        seen += [line for b in blocks if b["type"] == "section" for line in b["text"]["text"].split("\n")]
+        note = next(b for b in blocks if b["type"] == "context")["elements"][0]["text"]
+        pages = int(note.split(" of ")[1].split(",")[0])
+        buttons = {e["action_id"]: e for e in blocks[-1]["elements"]}
+        assert (views.PAGE_PREVIOUS in buttons) == (page > 1) and (views.PAGE_NEXT in buttons) == (
+            page < pages
+        )
+        assert views.EXPORT_CSV in buttons
+        if page < pages:
+            # the hint is pasteable: the mention is outside the code spans, so it copies as @name
+            assert f"`/natlink list --owner` <@U0ALICE> `--page {page + 1}`" in note
+            listed, page = listing.read_button(buttons[views.PAGE_NEXT]["value"])
+            assert listed == asked
+        else:
+            break
+    assert pages > 1 and seen == list(lines)
+    assert f"<{home}/resource/subscriptions/" in seen[0] and seen[0].startswith(
+        "*<https://portal.azure.com/#@"
+    )
+
+
+def test_portal_links_escape_their_labels() -> None:
+    from commands import portal
+
+    assert portal.link("https://portal.azure.com/#@t", "/x/y", "a|b<c>") == (
+        "<https://portal.azure.com/#@t/resource/x/y|a\u01c0b&lt;c&gt;>"
+    )
+    assert portal.link("https://portal.azure.com/#@t", None, "vm&1") == "vm&amp;1"
+
+
+def test_a_csv_cell_never_runs_as_a_formula() -> None:
+    from bot.listing import to_csv
+
+    assert to_csv([("service", "reason"), ("svc-1", "=HYPERLINK(1)"), ("svc-2", 'say "hi", then')]) == (
+        'service,reason\nsvc-1,\'=HYPERLINK(1)\nsvc-2,"say ""hi"", then"\n'
+    )

@@ -94,20 +94,23 @@ GOOD: list[tuple[str, Command]] = [
         "delete rdp-vmb --force",
         Command("delete", {"service": "rdp-vmb"}, {"force": True}, frozenset({"force"})),
     ),
-    ("status", Command("status", {}, {"refresh": False, "mine": False, "page": 1})),
+    ("status", Command("status", {}, {"refresh": False, "mine": False, "page": 1, "csv": False})),
     (
         "STATUS rdp-vmb --refresh",
         Command(
             "status",
             {"service": "rdp-vmb"},
-            {"refresh": True, "mine": False, "page": 1},
+            {"refresh": True, "mine": False, "page": 1, "csv": False},
             frozenset({"refresh"}),
         ),
     ),
-    ("map rdp-vmb", Command("map", {"service": "rdp-vmb"}, {"mine": False, "page": 1})),
-    ("list", Command("list", {}, {"mine": False, "page": 1})),
-    ("  pending  ", Command("pending", {}, {"mine": False, "page": 1})),
-    ("list --mine --page 3", Command("list", {}, {"mine": True, "page": 3}, frozenset({"mine", "page"}))),
+    ("map rdp-vmb", Command("map", {"service": "rdp-vmb"}, {"mine": False, "page": 1, "csv": False})),
+    ("list", Command("list", {}, {"mine": False, "page": 1, "csv": False})),
+    ("  pending  ", Command("pending", {}, {"mine": False, "page": 1, "csv": False})),
+    (
+        "list --mine --page 3",
+        Command("list", {}, {"mine": True, "page": 3, "csv": False}, frozenset({"mine", "page"})),
+    ),
     ("owners rdp-vmb list", Command("owners", {"service": "rdp-vmb", "op": "list"})),
     (
         "owners rdp-vmb ADD <@U02BOB|bob> <@U03CAROL|carol>",
@@ -190,7 +193,10 @@ BAD: list[tuple[str, str]] = [
         "unknown flag `--force` for create (another verb's flag); it takes --vm, --port, --lb, --frontend, "
         "--nat-ips, --visibility, --auto-approve, --proxy-protocol, --owners, --accept-no-outbound",
     ),
-    ("pending --all", "unknown flag `--all` for pending; it takes --mine, --owner, --subscription, --page"),
+    (
+        "pending --all",
+        "unknown flag `--all` for pending; it takes --mine, --owner, --subscription, --page, --csv",
+    ),
     ("list --page 0", "--page: page 0 is out of range 1-10000"),
     ("whoami --all", "unknown flag `--all` for whoami; it takes no flags"),
     ("create rdp-vmb -vm VM-Win2019-2 --port 3389", "unknown flag `-vm`; did you mean `--vm`?"),

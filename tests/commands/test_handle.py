@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -242,7 +243,9 @@ def test_listings_narrow_by_owner_and_subscription(db) -> None:
     owners.add_owner(db, "ssh-vma", BOB, added_by=BOB)
 
     def shown(text: str) -> list[str]:
-        return [line.split("*")[1] for line in run(db, ADMIN, text).lines]
+        return [
+            re.sub(r"<[^|>]+\|([^>]+)>", r"\1", line).split("*")[1] for line in run(db, ADMIN, text).lines
+        ]
 
     assert shown("list") == ["rdp-vmb", "ssh-vma"]
     assert shown(f"list --owner <@{BOB}|bob>") == ["ssh-vma"]

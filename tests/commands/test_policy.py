@@ -21,7 +21,17 @@ NOT_OWNER = "you are not an owner of rdp-vmb; its owners are <@UOWNER>, <@UOWNER
 # (actor, action, resource, facts, allowed, reason)
 TABLE: list[tuple[str, str, Resource, Facts, bool, str]] = [
     # Admins may do everything, by NATLINK_ADMINS or as the caller already knows.
-    *[(ADMIN, a, SVC, FACTS, True, "you are an admin") for a in sorted(ACTIONS)],
+    *[(ADMIN, a, SVC, FACTS, True, "you are an admin") for a in sorted(ACTIONS - {"page"})],
+    # A listing's buttons are for whoever asked for it, admins too: its rows are worked out for them.
+    (OTHER, "page", Resource(asked_by=OTHER), Facts(), True, "you asked for this listing"),
+    (
+        ADMIN,
+        "page",
+        Resource(asked_by=OTHER),
+        FACTS,
+        False,
+        f"this listing was asked for by <@{OTHER}>; type the command for a listing of your own",
+    ),
     # Read verbs are for everyone.
     (OTHER, "read", Resource(), Facts(), True, "everyone may read"),
     # Owners run their own service...

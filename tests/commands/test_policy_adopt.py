@@ -57,4 +57,7 @@ def test_forget_is_for_owners_and_admins(actor: str, allowed: bool, reason: str)
 
 def test_a_create_grant_does_not_allow_forgetting_every_service() -> None:
     decision = decide(Actor(GRANTED), "forget", Resource(), facts(("create", Scope(SUB_B))))
-    assert (decision.allowed, decision.reason) == (False, "only admins may forget for every service; ask an admin (<@UADMIN>)")
+    assert (decision.allowed, decision.reason) == (
+        False,
+        "only admins may forget for every service; ask an admin (<@UADMIN>)",
+    )
