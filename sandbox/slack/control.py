@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from . import socket_mode
+from . import api, socket_mode
 from .errors import SlackError
 from .world import (
     APP_ID,
@@ -154,6 +154,7 @@ class Control:
             ("DELETE", "faults"): lambda: (self.faults.clear(), {"cleared": True})[1],
             ("GET", "messages"): lambda: self._messages(query),
             ("POST", "messages"): lambda: self._post_as_user(spec),
+            ("POST", "command-answers"): lambda: self._command_answer(spec),
             ("GET", "views"): lambda: self._views(query),
             ("POST", "triggers"): lambda: self._trigger(spec),
             ("POST", "response-urls"): lambda: self._response_url(spec),
@@ -206,6 +207,20 @@ class Control:
             self.world.add_message(channel["id"], message, via="person")
             self.world.save()
             return {"channel": channel["id"], "ts": message["ts"], "message": message}
+
+    def _command_answer(self, spec: Json) -> Json:
+        """A slash command's HTTP answer (``body``) shown as Slack shows it, ephemeral to ``user``
+        unless ``in_channel``: what the page does for a typed command, for tests that drive the bot
+        with the driver and then click the answer's buttons."""
+        body = spec.get("body") or {}
+        text, blocks = api.message_content(body)
+        with self.world.lock:
+            channel, user = self.world.channel(spec.get("channel")), self.world.user(spec.get("user"))
+            message = api.bot_message(self.world, text, blocks)
+            to = None if body.get("response_type") == "in_channel" else user["id"]
+            self.world.add_message(channel["id"], message, via="slash_command_response", ephemeral_to=to)
+            self.world.save()
+        return {"channel": channel["id"], "ts": message["ts"]}
 
     def _views(self, query: dict[str, str]) -> Json:
         with self.world.lock:
