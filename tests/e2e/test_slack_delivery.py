@@ -146,7 +146,7 @@ def test_a_thousand_services_are_listed_a_page_at_a_time(bot, driver, slack) -> 
     listed = set()
     for page in range(1, pages + 1):
         answer = ok(driver.slash_command("admin", "#team-b", f"list --page {page}"))
-        listed |= set(re.findall(r"\*(svc-\d{4})\*", str(answer)))
+        listed |= set(re.findall(r"\*(?:<[^|]+\|)?(svc-\d{4})>?\*", str(answer)))
     assert listed == {f"svc-{i:04}" for i in range(1000)}
 
 

@@ -393,13 +393,15 @@ def cards(view: View, reports: Reports) -> list[Discrepancy]:
 
 
 _MAP_ROW = re.compile(r"^\*(?P<service>[^*]+)\* (?P<status>\S+): .*? → (?P<pe>\S+?)(?::\d+)? ⇒")
+_LINK = re.compile(r"<[^|<>]+\|([^<>]+)>")
+"""A portal link (``commands/portal.py``): the row is read by what it says, its label."""
 
 
 def map_rows(lines: list[str]) -> Counter[tuple[str, str, str]]:
     """``(service, status, endpoint address)`` of each row of a ``/natlink map`` reply."""
     rows: Counter[tuple[str, str, str]] = Counter()
     for line in lines:
-        if m := _MAP_ROW.match(line):
+        if m := _MAP_ROW.match(_LINK.sub(r"\1", line)):
             rows[(m["service"].lower(), m["status"], m["pe"])] += 1
     return rows
 
