@@ -20,9 +20,12 @@ from typing import Any
 import pytest
 from slack_sdk import WebClient
 
+from bot import views
 from sandbox.arm.launch import RunningSandbox
 from sandbox.loopback import free_port
 from sandbox.slack import launch
+from storage import services
+from storage.database import open_database
 from tests.conftest import ROOT, TEAM_A, TEAM_B
 from tests.e2e import harness
 from tests.sandbox.slack.web.conftest import Page
@@ -252,7 +255,9 @@ def test_the_seed_story_in_the_browser_with_the_real_bot(tab: Any, product: Any,
     expect(tab.get_by_test_id("me")).to_contain_text("admin")
 
     _channel(tab, "team-b")
-    assert _type(tab, f"/natlink grant @alice create {TEAM_B}")["status"] == 200  # the page escapes @alice, as Slack
+    assert (
+        _type(tab, f"/natlink grant @alice create {TEAM_B}")["status"] == 200
+    )  # the page escapes @alice, as Slack
     _channel(tab, "team-a")
     assert _type(tab, f"/natlink grant @bob request {TEAM_A}")["status"] == 200
 
@@ -295,3 +300,38 @@ def test_the_seed_story_in_the_browser_with_the_real_bot(tab: Any, product: Any,
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     if os.environ.get("NATLINK_UPDATE_SCREENSHOT") == "1":  # refresh the README's picture on purpose only
         shutil.copyfile(shot, ROOT / "docs" / "sandbox.png")
+    _big_list_pages_and_exports(tab, slack, tmp_path / "natlink.db")
+
+
+def _big_list_pages_and_exports(tab: Any, slack: launch.RunningSlack, db_path: Path) -> None:
+    """Issue 12 on the page: Next edits the listing in place by clicking, and Export CSV's file shows
+    in the DM with natlink, named, with a table and a download link."""
+    expect = _expect()
+    db = open_database(db_path)
+    for i in range(80):
+        services.upsert_service(
+            db,
+            name=f"svc-{i:03}",
+            pls_id=f"/subscriptions/{TEAM_B}/resourceGroups/rg-team-b/providers/Microsoft.Network/privateLinkServices/svc-{i:03}",
+            subscription=TEAM_B,
+            resource_group="rg-team-b",
+            location="japaneast",
+            alias=f"svc-{i:03}.00000000-0000-0000-0000-000000000000.japaneast.azure.privatelinkservice",
+            created_by="U0ALICE",
+            details={"ports": [443], "visibility": ["*"]},
+        )
+    _as(tab, "admin")
+    _channel(tab, "team-b")
+    assert _type(tab, "/natlink list")["status"] == 200
+    listing = _messages(tab).filter(has_text="Services you may request").last
+    expect(listing).to_contain_text("Page 1 of", timeout=SLOW)
+    ts = listing.get_attribute("data-ts")
+    listing.locator(f'[data-testid=action-button][data-action-id="{views.PAGE_NEXT}"]').click()
+    same = tab.locator(f'[data-testid=message][data-ts="{ts}"]')
+    expect(same).to_contain_text("Page 2 of", timeout=SLOW)
+    same.locator(f'[data-testid=action-button][data-action-id="{views.EXPORT_CSV}"]').click()
+    _channel(tab, "natlink")
+    file = tab.locator("[data-testid=file]").filter(has_text="natlink-list.csv")
+    expect(file).to_have_count(1, timeout=SLOW)
+    expect(file.get_by_test_id("file-table")).to_contain_text("svc-000")
+    expect(file.get_by_test_id("file-download")).to_have_attribute("download", "natlink-list.csv")
