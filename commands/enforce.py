@@ -22,6 +22,8 @@ from .usecase import Located, Payload
 from .values import Scope
 
 READ = "read"
+READS = frozenset({READ, "page"})
+"""Actions that change nothing (a listing's page is a read again): only their denials are audited."""
 
 
 def facts(ctx: Context, service: str | None) -> Facts:
@@ -63,7 +65,7 @@ def authorize(ctx: Context, action: str, resource: Resource, *, audit_allowed: b
     second phase decides for real and audits then.
     """
     decision = decide(Actor(ctx.actor, ctx.is_admin), action, resource, facts(ctx, resource.service))
-    changes = action != READ and audit_allowed and resource.located
+    changes = action not in READS and audit_allowed and resource.located
     if not decision.allowed or changes:
         audit.record(
             ctx.db,

@@ -85,7 +85,10 @@ def page(
     decision = authorize(ctx, "page", Resource(asked_by=listing.asked_by))
     if not decision.allowed:
         return Refusal(decision.reason)
-    payload = verb.payload(**{**listing.args, "page": page, "csv": csv})
+    try:
+        payload = verb.payload(**{**listing.args, "page": page, "csv": csv})
+    except TypeError:  # a button an older release wrote, whose fields this one does not take
+        return Refusal("that button is from an older natlink; type the command again.")
     refusal = enforce(ctx, verb, payload)
     if refusal is not None:
         return refusal
