@@ -427,7 +427,7 @@ class HandBuiltStory(Story):
         self.command(step, "bob", "team-a", f"map {self.service}")
         self.wait(
             step,
-            lambda: self.find("team-a", "LB-temp 10.2.0.4:3389 (NAT rule RDP)", ephemeral=True),
+            lambda: self.find("team-a", "10.2.0.4:3389 (NAT rule RDP)", ephemeral=True),  # LB-temp: a link
             "the map row through LB-temp's NAT rule RDP",
         )
         self.t.show_new()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -100,10 +101,16 @@ def wait_for(probe: Callable[[], T], timeout: float, what: str) -> T:
         time.sleep(0.1)
 
 
+_WEB_LINK = re.compile(r"<https?://[^|<>\s]+\|([^<>]+)>")
+"""A link as mrkdwn writes it (``<url|label>``): Slack shows its label (portal links, commands/portal.py)."""
+
+
 def text_of(record: dict[str, Any]) -> str:
-    """Everything a person would read in a stored message: fallback text and every block's text."""
+    """Everything a person would read in a stored message: fallback text and every block's text, as
+    stored and then with each web link read as Slack shows it, by its label."""
     message = record["message"]
-    return json.dumps(message.get("blocks") or [], ensure_ascii=False) + " " + (message.get("text") or "")
+    stored = json.dumps(message.get("blocks") or [], ensure_ascii=False) + " " + (message.get("text") or "")
+    return stored + " " + _WEB_LINK.sub(r"\1", stored)
 
 
 def find(

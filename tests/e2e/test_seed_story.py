@@ -72,7 +72,10 @@ def test_seed_story(bot, driver, slack) -> None:
     assert "approved" in text_of(told)
     _ok(driver.slash_command("bob", "#team-a", "map rdp-vmb"))
     mapped = wait_for(
-        lambda: find(slack, "team-a", "natlink-lb-temp-vnet-default 10.2.0.4:3389", ephemeral=True), 60, "the map reply"
+        # the load balancer's name links to the portal (commands/portal.py)
+        lambda: find(slack, "team-a", "|natlink-lb-temp-vnet-default> 10.2.0.4:3389", ephemeral=True),
+        60,
+        "the map reply",
     )
     assert "10.0.0.5:3389" in text_of(mapped) and "NAT 10.2.0.6" in text_of(mapped)
 
