@@ -46,7 +46,7 @@ class Map(Paged):
 def run(job: Job[Status, None]) -> Outcome:
     ctx, clients, name, paged = job.ctx, job.clients, job.payload.service, job.payload
     more = paged.more("status", name)
-    if job.payload.refresh:
+    if job.payload.refresh and not paged.csv:  # a CSV is read from Azure now, row by row, without a sweep
         refreshed = refresh.refresh(ctx, lambda at: _sweep_now(ctx, clients, at, job.progress))
         return Outcome(
             replace(
