@@ -1,0 +1,65 @@
+"""App Home end to end: opening the Home tab sends a signed app_home_opened through the real bolt
+app; natlink publishes what that person has, read from its records and the sandbox ARM, afresh on
+every open; a Home tab Slack refuses is told to the person."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from tests.e2e.harness import find, ok, pending_request, request_id_of, text_of, wait_for
+from tests.e2e.test_seed_story import MAPPING
+
+
+def _home(slack, user: str, after: str | None = None, needle: str = "") -> dict[str, Any]:
+    """``user``'s Home tab once it is published (anew, when ``after`` is the hash it had) with ``needle``."""
+
+    def published() -> dict[str, Any] | None:
+        view = slack.control("GET", "home", query={"user": slack.user(user)})["view"]
+        fresh = view and view["hash"] != after and needle in json.dumps(view["blocks"], ensure_ascii=False)
+        return view if fresh else None
+
+    return wait_for(published, 30, f"{user}'s Home tab with {needle!r}")
+
+
+def test_home_shows_each_person_theirs_refreshed_on_open(bot, driver, slack) -> None:
+    card = pending_request(driver, slack)
+    request = request_id_of(card)
+
+    # alice owns rdp-vmb: her Home lists it, and bob's request waiting for her.
+    ok(driver.open_home("alice"))
+    alice = _home(slack, "alice", needle=request)
+    shown = json.dumps(alice["blocks"], ensure_ascii=False)
+    assert alice["type"] == "home" and "*rdp-vmb* — ports 3389" in shown and "1 waiting" in shown
+    assert f"`{request}` *rdp-vmb* from <@{slack.user('bob')}>" in shown and "RDP please" in shown
+
+    # bob's Home shows his endpoint, waiting; he owns nothing.
+    ok(driver.open_home("bob"))
+    bob = _home(slack, "bob", needle=request)
+    shown = json.dumps(bob["blocks"], ensure_ascii=False)
+    assert "*rdp-vmb* pending" in shown and "You own no service." in shown
+
+    # alice approves; bob opens Home again and sees the mapping, read from Azure now.
+    ok(driver.click("alice", "#team-b", card["message"]["ts"], "natlink_approve"))
+    wait_for(lambda: find(slack, slack.user("bob"), MAPPING), 60, "the approval to reach bob")
+    ok(driver.open_home("bob"))
+    again = _home(slack, "bob", after=bob["hash"], needle=MAPPING)
+    assert again["id"] == bob["id"], "one Home tab per person, republished in place"
+    assert "*rdp-vmb* approved" in json.dumps(again["blocks"], ensure_ascii=False)
+
+    # and alice's no longer lists it as waiting.
+    ok(driver.open_home("alice"))
+    _home(slack, "alice", after=alice["hash"], needle="Nothing waits for your decision.")
+
+    # Opening the Messages tab publishes nothing.
+    publishes = len(slack.calls("views.publish"))
+    ok(driver.open_home("carol", tab="messages"))
+
+    # A workspace where the Home tab is off: Slack refuses, and carol is told by DM why.
+    slack.control("PUT", "app-home", {"home_tab_enabled": False})
+    ok(driver.open_home("carol"))
+    told = wait_for(lambda: find(slack, slack.user("carol"), "not_enabled"), 30, "carol to be told")
+    assert "Home tab" in text_of(told)
+    calls = slack.calls("views.publish")
+    assert [c["args"]["user_id"] for c in calls[publishes:]] == [slack.user("carol")]
+    assert "views.publish for U0CAROL failed: not_enabled" in bot.log.read_text()
