@@ -7,8 +7,15 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from tests.e2e.harness import find, ok, pending_request, request_id_of, text_of, wait_for
+from commands.context import Config
+from commands.sweep import sweep
+from storage.database import open_database
+from tests.cloud.arm_log import clients_for
+from tests.conftest import TEAM_A, TEAM_B
+from tests.e2e.harness import ADMIN, database, find, ok, pending_request, request_id_of, text_of, wait_for
 from tests.e2e.test_seed_story import MAPPING
+
+VM_B = f"/subscriptions/{TEAM_B}/resourceGroups/rg-team-b/providers/Microsoft.Compute/virtualMachines/VM-Win2019-2"
 
 
 def _home(slack, user: str, after: str | None = None, needle: str = "") -> dict[str, Any]:
@@ -22,7 +29,7 @@ def _home(slack, user: str, after: str | None = None, needle: str = "") -> dict[
     return wait_for(published, 30, f"{user}'s Home tab with {needle!r}")
 
 
-def test_home_shows_each_person_theirs_refreshed_on_open(bot, driver, slack) -> None:
+def test_home_shows_each_person_theirs_refreshed_on_open(bot, driver, slack, sandbox, monkeypatch) -> None:
     card = pending_request(driver, slack)
     request = request_id_of(card)
 
@@ -47,9 +54,20 @@ def test_home_shows_each_person_theirs_refreshed_on_open(bot, driver, slack) -> 
     assert again["id"] == bob["id"], "one Home tab per person, republished in place"
     assert "*rdp-vmb* approved" in json.dumps(again["blocks"], ensure_ascii=False)
 
-    # and alice's no longer lists it as waiting.
+    # The backend stops: the sweep's alert is in alice's Home (she owns rdp-vmb) and in bob's (his
+    # endpoint reaches it); alice's no longer lists the request as waiting.
+    for key, value in sandbox.environment().items():
+        monkeypatch.setenv(key, value)
+    config = Config(frozenset({ADMIN}), False, (TEAM_A, TEAM_B))
+    sweep(open_database(database(bot)), config, clients_for(sandbox, [TEAM_A, TEAM_B]))  # the baseline
+    sandbox.control("POST", "power", {"vm": VM_B, "state": "stopped"})
+    ok(driver.slash_command("alice", "#team-b", "status rdp-vmb --refresh"))
+    wait_for(lambda: find(slack, "team-b", "is *stopped*"), 60, "the alert in #team-b")
     ok(driver.open_home("alice"))
-    _home(slack, "alice", after=alice["hash"], needle="Nothing waits for your decision.")
+    latest = _home(slack, "alice", after=alice["hash"], needle="is *stopped*")
+    assert "Nothing waits for your decision." in json.dumps(latest["blocks"], ensure_ascii=False)
+    ok(driver.open_home("bob"))
+    _home(slack, "bob", after=again["hash"], needle="is *stopped*")
 
     # Opening the Messages tab publishes nothing.
     publishes = len(slack.calls("views.publish"))
