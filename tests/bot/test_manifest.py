@@ -83,3 +83,5 @@ def test_the_home_tab_and_its_event() -> None:
     assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
     socket = yaml.safe_load(render(None, socket_mode=True))
     assert socket["settings"]["event_subscriptions"] == {"bot_events": ["app_home_opened"]}
+    http = yaml.safe_load(render("https://bot.team.example"))
+    assert http["settings"]["event_subscriptions"]["request_url"] == "https://bot.team.example/slack/events"
