@@ -58,13 +58,14 @@ def gather(ctx: Context, snapshots: Snapshots | None, now: datetime | None = Non
     which address (read from Azure now, when ``snapshots`` is given), and the recent alerts about
     any of them."""
     now = now or datetime.now(UTC)
-    owned = [s for n in owners.services_owned_by(ctx.db, ctx.actor) if (s := services.get_service(ctx.db, n))]
-    owned = [s for s in owned if s.state == "active"]
+    mine_names = set(owners.services_owned_by(ctx.db, ctx.actor))
+    owned = [s for s in services.list_services(ctx.db, state="active") if s.name in mine_names]
     names = {s.name for s in owned}
-    waiting = [
+    waiting = [  # an admin may decide every request; nobody their own unless self-approval is on
         r
         for r in requests.list_pending(ctx.db)
-        if r.service in names and (r.requester != ctx.actor or ctx.config.allow_self_approval)
+        if (ctx.is_admin or r.service in names)
+        and (r.requester != ctx.actor or ctx.config.allow_self_approval)
     ]
     mine = [r for r in requests.list_requests(ctx.db, states=OPEN) if r.requester == ctx.actor]
     mine.sort(key=lambda r: r.created_at, reverse=True)
@@ -75,7 +76,7 @@ def gather(ctx: Context, snapshots: Snapshots | None, now: datetime | None = Non
             "Waiting for your decision",
             [_waiting_line(r) for r in waiting],  # oldest first: the longest wait is the most urgent
             "Nothing waits for your decision.",
-            "pending --mine",
+            "pending" if ctx.is_admin else "pending --mine",
         ),
         _part(
             "Your endpoints",

@@ -63,6 +63,9 @@ def test_many_items_show_the_first_few_within_slacks_limits(tmp_path: Path) -> N
     assert any("of 150 shown; `/natlink pending --mine` lists them all" in n for n in notes), notes
     assert free_text("*why*") in str(shown) and "*why*" not in str(shown), "user text cannot format"
 
+    admin = gather(Context(db, Config(frozenset({"U0ADMIN"}), False, ("s",)), "U0ADMIN"), None)
+    assert admin.parts[1].total == 150 and admin.parts[1].more == "pending", "an admin may decide them all"
+
     bob = gather(Context(db, config, "U0BOB"), None)
     assert bob.parts[2].total == 150 and bob.parts[2].lines[0].startswith("*svc-149-")
     assert bob.parts[0].lines == () and bob.parts[1].lines == ()
