@@ -8,6 +8,7 @@ them all.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -71,7 +72,7 @@ def gather(ctx: Context, snapshots: Snapshots | None, now: datetime | None = Non
     mine.sort(key=lambda r: r.created_at, reverse=True)
     watched = names | {r.service for r in mine if r.state == "approved"}
     parts = (
-        _services(ctx, owned, waiting),
+        _services(owned, waiting),
         _part(
             "Waiting for your decision",
             [_waiting_line(r) for r in waiting],  # oldest first: the longest wait is the most urgent
@@ -99,9 +100,9 @@ def _part(title: str, lines: list[str], empty: str, more: str, total: int | None
     return Part(title, tuple(lines[:SHOWN]), len(lines) if total is None else total, empty, more)
 
 
-def _services(ctx: Context, owned: list[Service], waiting: list[LinkRequest]) -> Part:
+def _services(owned: list[Service], waiting: list[LinkRequest]) -> Part:
     """Newest first, each with how many requests wait on it."""
-    counts = {s.name: sum(r.service == s.name for r in waiting) for s in owned}
+    counts = Counter(r.service for r in waiting)
     newest = sorted(owned, key=lambda s: s.created_at, reverse=True)
     lines = [
         f"*{escape(s.name)}* — ports {', '.join(str(p) for p in s.details.get('ports', [])) or '?'} — "
