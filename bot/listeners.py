@@ -22,10 +22,11 @@ from slack_sdk.errors import SlackApiError
 
 from commands.context import Config, Context
 from commands.handle import Delivery, click, handle, may
+from commands.home import Snapshots
 from commands.replies import Queued, Refusal, Reply, ShareCard
 from commands.verbs import VERBS
 
-from . import logs, slack_out, views
+from . import home, logs, slack_out, views
 from .threaddb import ThreadDatabase
 
 log = logging.getLogger("natlink.listeners")
@@ -39,6 +40,7 @@ class Deps:
     config: Config
     wake: Callable[[], None]
     on_ack: Callable[[str, float], object] = lambda verb, seconds: None  # ack latency by verb (/metrics)
+    snapshots: Snapshots | None = None  # Azure read for App Home's mappings (None: the tab shows none)
 
     def __post_init__(self) -> None:
         self.db = ThreadDatabase(self.db_path)
@@ -63,6 +65,7 @@ def register(app: App, deps: Deps) -> None:
     app.action(views.SHARE)(lambda ack, body, client: _open_share_form(deps, ack, body, client))
     app.view(views.SHARE_MODAL)(lambda ack, body, view, client: _share_form(deps, ack, body, view, client))
     app.view(views.REQUEST_MODAL)(lambda ack, body, view: _request_form(deps, ack, body, view))
+    app.event("app_home_opened")(home.on_opened(lambda user: deps.context(user, None), deps.snapshots))
 
 
 def _command(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> None:

@@ -11,10 +11,12 @@ import signal
 import sys
 import threading
 from datetime import timedelta
+from functools import partial
 
 from slack_bolt import App
 from sqlite_utils import Database
 
+from cloud import inventory
 from cloud.clients import Clients
 from cloud.errors import CloudError
 from cloud.settings import SettingsError
@@ -76,7 +78,13 @@ def serve(socket_mode: bool) -> int:
         clients,
         slack,
     )
-    deps = Deps(settings.db_path, config, workers.wake, lambda verb, s: metrics.ack.labels(verb).observe(s))
+    deps = Deps(
+        settings.db_path,
+        config,
+        workers.wake,
+        lambda verb, s: metrics.ack.labels(verb).observe(s),
+        snapshots=partial(inventory.snapshot, clients),
+    )
     app = build_app(settings, deps, slack)
     jobs = Jobs(
         settings.db_path,

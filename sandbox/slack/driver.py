@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 import time
 import urllib.parse
 from collections.abc import Mapping
@@ -28,7 +29,11 @@ from sandbox.loopback import control, request
 
 VERIFICATION_TOKEN = "sandboxVerificationToken"  # Slack still sends the deprecated token field
 USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
-SLASH_COMMANDS, INTERACTIVE = "slash_commands", "interactive"  # Socket Mode's envelope types
+SLASH_COMMANDS, INTERACTIVE, EVENTS_API = (
+    "slash_commands",
+    "interactive",
+    "events_api",
+)  # Socket Mode's envelope types
 
 
 @dataclass(frozen=True)
@@ -214,6 +219,42 @@ class Driver:
         }
         return self._deliver(INTERACTIVE, payload, wrong_signature, age)
 
+    def open_home(self, user: str, tab: str = "home", *, wrong_signature: bool = False) -> Reply:
+        """The person opens natlink's App Home: Slack sends ``app_home_opened`` in an Events API
+        envelope (api.slack.com/events/app_home_opened: ``tab`` is "home" or "messages"; ``view``, the
+        Home tab as last published, only once one was), as JSON, signed like every delivery."""
+        uid = self.user_id(user)
+        home = self._control("GET", "home", query={"user": uid})
+        event: dict[str, Any] = {
+            "type": "app_home_opened",
+            "user": uid,
+            "channel": home["channel"],
+            "tab": tab,
+            "event_ts": f"{time.time():.6f}",
+        }
+        if tab == "home" and home.get("view"):
+            event["view"] = home["view"]
+        payload = {
+            "token": VERIFICATION_TOKEN,
+            "team_id": self.config["team_id"],
+            "api_app_id": self.config["api_app_id"],
+            "event": event,
+            "type": "event_callback",
+            "event_id": "Ev" + secrets.token_hex(5).upper(),
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": self.config["team_id"],
+                    "user_id": self.config["bot_user_id"],
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+        }
+        return self._deliver(EVENTS_API, payload, wrong_signature, 0.0)
+
     def replay(self, delivery: Delivery | Reply, retry_num: int = 1, reason: str = "http_timeout") -> Reply:
         """Send the same delivery again, byte for byte, as Slack retries it (over a socket: the same
         payload in a new envelope carrying ``retry_attempt`` and ``retry_reason``)."""
@@ -235,11 +276,18 @@ class Driver:
             spec = {"type": kind, "payload": payload, "timeout": self.timeout}
             url = f"{self.config['control_url']}/socket/deliver"
             return self.send(Delivery(url, json.dumps(spec).encode(), {"Content-Type": "application/json"}))
-        body = urllib.parse.urlencode(payload).encode() if kind == SLASH_COMMANDS else _payload_body(payload)
+        body = (
+            urllib.parse.urlencode(payload).encode()
+            if kind == SLASH_COMMANDS
+            else json.dumps(payload).encode()  # the Events API posts its envelope as JSON
+            if kind == EVENTS_API
+            else _payload_body(payload)
+        )
         timestamp = int(time.time() - age)
         secret = self.config["signing_secret"] + ("-forged" if wrong_signature else "")
+        form = "application/json" if kind == EVENTS_API else "application/x-www-form-urlencoded"
         headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Type": form,
             "User-Agent": USER_AGENT,
             "X-Slack-Request-Timestamp": str(timestamp),
             "X-Slack-Signature": sign(secret, timestamp, body),

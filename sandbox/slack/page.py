@@ -15,6 +15,8 @@ Endpoints (JSON unless noted):
 * ``POST /web/click`` ``{user, channel, ts, action_id, block_id?, value?}``: a signed block action
 * ``POST /web/submit`` ``{user, view_id, values: {block_id: {action_id: text}}}``: a view submission
 * ``POST /web/close`` ``{user, view_id}``: close a modal without submitting
+* ``POST /web/home`` ``{user}``: open natlink's Home tab (a signed ``app_home_opened``); ``state``'s
+  ``home`` is what the bot published
 * ``GET /web/azure`` the ARM world, summarised, with what each side of each link sees
 * ``POST /web/portal/power`` ``{vm: name or id, state: "stopped"|"running"}``
 * ``POST /web/portal/reject`` ``{connection: id of a PLS privateEndpointConnection, description?}``
@@ -86,6 +88,7 @@ class Page:
             ("POST", "/web/click"): lambda: people.click(spec),
             ("POST", "/web/submit"): lambda: people.submit(spec),
             ("POST", "/web/close"): lambda: people.close(spec),
+            ("POST", "/web/home"): lambda: people.open_home(spec),
             ("GET", "/web/azure"): azure.summary,
             ("POST", "/web/portal/power"): lambda: azure.power(spec),
             ("POST", "/web/portal/reject"): lambda: azure.reject(spec),

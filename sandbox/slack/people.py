@@ -91,6 +91,7 @@ class People:
                 if stored["_user"] == user["id"] and stored["id"] not in self.dismissed:
                     view = public(stored)
             me = users[user["id"]] | {"id": user["id"]} | user.get("_natlink", {})
+            home = self.world.homes.get(user["id"])
         return {
             "ok": True,
             "version": self.changes.version,
@@ -99,6 +100,7 @@ class People:
             "channels": channels,
             "messages": messages,
             "view": view,
+            "home": public(home) if home else None,
             "bot": bool(self.bot_url),
         }
 
@@ -256,6 +258,14 @@ class People:
                 self.dismissed.add(view_id)
         self.changes.bump()
         return answer
+
+    def open_home(self, spec: Json) -> Json:
+        """The person opens natlink's Home tab: ``app_home_opened`` goes to the bot, signed; what the
+        bot publishes comes back through ``state``'s ``home``."""
+        user = self._user(spec)
+        reply = _delivered(lambda: self._driver().open_home(user["id"]))
+        self.changes.bump()
+        return {"ok": reply.status == 200, "status": reply.status}
 
     def close(self, spec: Json) -> Json:
         user = self._user(spec)

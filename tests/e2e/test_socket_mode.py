@@ -92,6 +92,16 @@ def test_create_through_socket_mode(socket_bot: SocketBot, slack: RunningSlack) 
     assert ack["response_type"] == "ephemeral" and "Queued" in str(ack)
     created = wait_for(lambda: find(slack, "team-b", "rdp-vmb is exposed"), 60, "rdp-vmb to be exposed")
     assert created["message"]["user"] == slack.config["bot_user_id"]
+
+    # Events come as events_api envelopes: alice's Home tab, published when she opens it.
+    opened = driver.open_home("alice")
+    assert opened.status == 200 and opened.socket is not None
+    assert opened.socket["envelope"]["type"] == "events_api"
+    wait_for(
+        lambda: "*rdp-vmb* — ports 3389" in str(slack.control("GET", "home", query={"user": alice})["view"]),
+        30,
+        "alice's Home tab",
+    )
     assert connections(slack) == 1, "one connection all along: no reconnects"
 
 

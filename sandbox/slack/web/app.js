@@ -10,6 +10,7 @@ const S = {
   state: null,      // last /web/state answer
   version: 0,
   openView: null,   // id of the modal on screen
+  home: false,      // natlink's Home tab on screen instead of a channel
   polling: null,
   azure: null,
   portal: { alias: "", name: "" },  // the portal form's values, kept across re-renders
@@ -376,10 +377,13 @@ function render() {
   const item = (c) => el("li", {
     class: c.id === S.channel ? "active" : "", "data-testid": "channel-item",
     "data-channel-id": c.id, "data-channel-name": c.name, text: (c.is_im ? "@" : "# ") + c.name,
-    onclick: () => { S.channel = c.id; render(); },
+    onclick: () => { S.channel = c.id; S.home = false; render(); },
   });
   channelList.replaceChildren(...state.channels.filter((c) => !c.is_im).map(item));
   dmList.replaceChildren(...state.channels.filter((c) => c.is_im).map(item));
+  document.getElementById("app-home").className = S.home ? "active" : "";
+  document.getElementById("composer").hidden = S.home;
+  if (S.home) { renderHome(state.home); showModal(state.view); return; }
   const current = state.channels.find((c) => c.id === S.channel);
   document.getElementById("channel-header").textContent = current ? (current.is_im ? "@" : "#") + current.name : "";
   const list = document.getElementById("messages");
@@ -387,6 +391,24 @@ function render() {
   list.replaceChildren(...(state.messages[S.channel] || []).map((m) => renderMessage(m, S.channel)));
   if (atBottom) list.scrollTop = list.scrollHeight;
   showModal(state.view);
+}
+
+// natlink's Home tab: opening it sends app_home_opened (signed, through the stand-in); the view the
+// bot publishes arrives with the next state, drawn by the same block renderer as messages.
+function renderHome(view) {
+  document.getElementById("channel-header").textContent = "natlink — Home";
+  const body = el("div", { class: "home", "data-testid": "home-view", "data-view-id": view ? view.id : "" });
+  if (view) body.append(...renderBlocks(view.blocks || [], { home: true }));
+  else body.append(el("div", { class: "block-context", "data-testid": "home-empty", text: "natlink has not published a Home tab yet." }));
+  document.getElementById("messages").replaceChildren(body);
+}
+
+async function openHome() {
+  S.home = true;
+  render();
+  const answer = await api("POST", "/web/home", { user: S.me });
+  notice(answer.data.ok ? "" : "Home not opened: " + (answer.data.error || answer.status));
+  refresh();
 }
 
 let refreshing = null;
@@ -426,7 +448,7 @@ function selectUser(name) {
   const url = new URL(window.location.href);
   url.searchParams.set("user", name);
   window.history.replaceState(null, "", url);
-  refresh();
+  if (S.home) openHome(); else refresh();  // the Home tab follows the person: theirs opens
 }
 
 async function send(text) {
@@ -568,6 +590,7 @@ async function start() {
     send(text);
   });
   document.getElementById("azure-refresh").addEventListener("click", refreshAzure);
+  document.getElementById("app-home").addEventListener("click", openHome);
   selectUser(name);
   startEvents();
   setInterval(() => { refresh(); }, 5000);
