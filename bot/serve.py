@@ -19,8 +19,10 @@ from sqlite_utils import Database
 from cloud import inventory
 from cloud.clients import Clients
 from cloud.errors import CloudError
+from cloud.places import places
 from cloud.settings import SettingsError
 from commands.context import Config
+from commands.form import Catalog
 from commands.sweep import sweep
 from storage import leases, operations
 from storage.database import open_database
@@ -84,6 +86,7 @@ def serve(socket_mode: bool) -> int:
         workers.wake,
         lambda verb, s: metrics.ack.labels(verb).observe(s),
         snapshots=partial(inventory.snapshot, clients),
+        catalog=Catalog(lambda: places(clients, config.subscriptions)),
     )
     app = build_app(settings, deps, slack)
     jobs = Jobs(

@@ -59,7 +59,9 @@ def locate(ctx: Context, clients: Clients, payload: Request) -> Consumer | Refus
     if service is None:
         return Refusal(f"natlink no longer knows *{escape(payload.target)}*.")
     if payload.vm:
-        vm = find_vm(clients, ctx.config.subscriptions, payload.vm)
+        vm = find_vm(
+            clients, (payload.subscription,) if payload.subscription else ctx.config.subscriptions, payload.vm
+        )
         where = Resource(service=service.name, subscription=vm.subscription, resource_group=vm.resource_group)
         return Consumer(where, service, vm.name, vm.vnet_name, vm.subnet_id.rsplit("/", 1)[-1])
     subscription = payload.subscription or _only_subscription(ctx)

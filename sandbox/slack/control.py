@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from . import socket_mode
+from . import interactivity, socket_mode
 from .errors import SlackError
 from .world import (
     APP_ID,
@@ -133,6 +133,7 @@ def describe(world: World, base_url: str) -> Json:
             "bot_id": BOT_ID,
             "users": {u["name"]: {"id": u["id"]} | u.get("_natlink", {}) for u in humans},
             "channels": {c["name"]: c["id"] for c in channels},
+            "shortcuts": list(interactivity.SHORTCUTS),  # what the app declares (its manifest)
         }
 
 
