@@ -13,7 +13,15 @@ import pytest
 from storage import audit
 from storage.database import open_database
 from tests.conftest import TEAM_A, TEAM_B
-from tests.e2e.harness import create_rdp_vmb, database, ephemerals, find, ok, text_of, wait_for
+from tests.e2e.harness import (
+    create_rdp_vmb,
+    database,
+    ephemerals,
+    find,
+    ok,
+    text_of,
+    wait_for,
+)
 
 FORM = "natlink_request_modal"
 
@@ -41,7 +49,7 @@ def _one(options: dict[str, str], needle: str) -> str:
     return value
 
 
-def test_the_form_offers_what_you_may_use_and_checks_it_before_closing(bot, driver, slack) -> None:
+def test_the_form_offers_what_you_may_use_checks_it_and_opens_from_shortcuts(bot, driver, slack) -> None:
     create_rdp_vmb(driver, slack)  # bob may request from team A's subscription only
 
     # carol holds no grant: the shortcut answers privately, naming the admins, and opens nothing
@@ -87,16 +95,21 @@ def test_the_form_offers_what_you_may_use_and_checks_it_before_closing(bot, driv
     )
     assert body == {}
     card = wait_for(lambda: find(slack, "team-b", "natlink_approve"), 60, "the approval card")
-    assert "VM-Win2019" in text_of(card) or "RDP" in text_of(card)
+    assert "RDP" in text_of(card) and "RG-normal-vnet" in text_of(card)  # the reason, and the VM's place
+    _message_shortcut_works_on_natlinks_cards_only(driver, slack, card)
 
 
-def test_the_message_shortcut_works_on_natlinks_cards_only(bot, driver, slack) -> None:
-    create_rdp_vmb(driver, slack)
+def _message_shortcut_works_on_natlinks_cards_only(driver: Any, slack: Any, card: dict[str, Any]) -> None:
+    """One bot for both stories (starting one costs more than the checks); the card is about rdp-vmb."""
+    ok(driver.message_shortcut("alice", "#team-b", card["message"]["ts"], "natlink_message_request"))
+    refused = wait_for(lambda: ephemerals(slack, "team-b", slack.user("alice"), "grant"), 30, "alice refused")
+    assert "<@U0ADMIN>" in text_of(refused[0])  # an owner, but no request grant: the admins can give one
+
     ok(driver.slash_command("alice", "#team-b", "share rdp-vmb <#C0TEAMA|team-a>"))
     card = wait_for(lambda: find(slack, "team-a", "natlink_request_endpoint"), 30, "the share card")
 
     ok(driver.message_shortcut("bob", "#team-a", card["message"]["ts"], "natlink_message_request"))
-    form = _form(slack, "bob", 0)
+    form = _form(slack, "bob", 1)
     assert form["private_metadata"].startswith("rdp-vmb|")
     assert "rdp-vmb" in text_of({"message": {"blocks": form["blocks"]}})
 
