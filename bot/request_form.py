@@ -93,6 +93,8 @@ def _open_form(
         else:
             _ephemeral(client, channel, user, answer)
         return
+    if deps.catalog is not None:
+        deps.catalog.warm()
     _open(client, body, views.request_modal(service, channel or ""))
 
 
@@ -138,7 +140,7 @@ def _submitted(deps: Deps, ack: Ack, body: dict[str, Any], view: dict[str, Any])
     answer = handle(ctx, judged, Delivery(key=f"view:{view['id']}"))
     if isinstance(answer, Refusal):
         field = "reason" if "--reason" in answer.reason else "vm" if submission.vm else "subnet"
-        field = "service" if not service and "service" in answer.reason else field
+        field = "service" if not service and "<target>" in answer.reason else field
         ack(response_action="errors", errors={field: _plain_text(answer.reason)[:ERROR_MAX]})
         return
     ack()

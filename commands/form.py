@@ -10,6 +10,7 @@ passes becomes the ``request`` command and takes the command's path.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import shlex
 import threading
@@ -62,6 +63,16 @@ class Catalog:
                     ) from error
             return self._value
 
+    def warm(self) -> None:
+        """Read in the background when stale, as a form opens: its first options load (which Slack
+        sends as the picker opens) then finds the places read. A failure is met again, and said,
+        by the loads and the submission."""
+        threading.Thread(target=self._quietly, name="natlink-places", daemon=True).start()
+
+    def _quietly(self) -> None:
+        with contextlib.suppress(Unavailable):
+            self.places()
+
 
 def key(place: Place) -> str:
     """An option's value: short (Slack allows 150 characters; IDs run longer) and stable across reads."""
@@ -95,7 +106,9 @@ def options(ctx: Context, catalog: Catalog, kind: str, typed: str) -> list[Group
     groups: dict[str, list[tuple[str, str]]] = {}
     shown = 0
     for place in sorted(catalog.places().places, key=lambda p: (p.subscription, label(p).lower())):
-        if place.kind != kind or wanted not in label(place).lower() or shown == MAX_OPTIONS:
+        if shown == MAX_OPTIONS:
+            break
+        if place.kind != kind or wanted not in label(place).lower():
             continue
         if decide(actor, "request", _where(None, place), held).allowed:
             groups.setdefault(place.subscription, []).append((label(place), key(place)))
@@ -106,7 +119,7 @@ def options(ctx: Context, catalog: Catalog, kind: str, typed: str) -> list[Group
 def service_options(ctx: Context, typed: str) -> list[str]:
     """natlink's services whose name contains ``typed``, for the form opened without one."""
     wanted = typed.strip().lower()
-    names = sorted(s.name for s in services.list_services(ctx.db) if s.state == "active")
+    names = sorted(s.name for s in services.list_services(ctx.db, state="active"))
     return [n for n in names if wanted in n][:MAX_OPTIONS]
 
 
@@ -147,7 +160,8 @@ def judge(ctx: Context, catalog: Catalog, form: Submission) -> dict[str, str] | 
     """Errors by input block (``service``, ``vm``, ``subnet``, ``reason``), or the ``request``
     command the submission stands for. A refused right is audited (``authorize``); an allowed one
     is audited by the command's own second check, in the worker."""
-    errors: dict[str, str] = {}
+    errors: dict[str, str] = {} if form.service else {"service": "Pick the service to reach."}
+    why = ""
     try:
         why = reason(form.reason) if form.reason else ""
     except InvalidValue as error:
@@ -159,7 +173,7 @@ def judge(ctx: Context, catalog: Catalog, form: Submission) -> dict[str, str] | 
     place, problem = _find(catalog, kind, str(form.vm or form.subnet))
     if place is None:
         return errors | {block: problem}
-    decision = authorize(ctx, "request", _where(form.service, place), audit_allowed=False)
+    decision = authorize(ctx, "request", _where(form.service or None, place), audit_allowed=False)
     if not decision.allowed:
         return errors | {block: plain(decision.reason)}
     if errors:

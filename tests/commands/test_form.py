@@ -82,3 +82,16 @@ def test_azure_unreadable_is_said_in_the_form(db) -> None:  # noqa: F811
     failing = form.Catalog(fail)
     submission = form.Submission("rdp-vmb", "f" * 24, None, "")
     assert "could not read Azure" in form.judge(Context(db, CONFIG, BOB), failing, submission)["vm"]
+
+
+def test_a_form_opening_warms_the_catalog_once() -> None:
+    reads: list[int] = []
+    catalog = form.Catalog(lambda: (reads.append(1), Places(PLACES, ()))[1])
+    catalog.warm()
+    assert catalog.places().places == PLACES  # waits for the warming read, and reads no second time
+    assert reads == [1]
+
+
+def test_the_service_is_needed_when_the_form_did_not_name_one(db) -> None:  # noqa: F811
+    judged = form.judge(Context(db, CONFIG, BOB), CATALOG, form.Submission("", form.key(PLACES[0]), None, ""))
+    assert judged == {"service": "Pick the service to reach."}
