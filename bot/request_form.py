@@ -135,13 +135,17 @@ def _submitted(deps: Deps, ack: Ack, body: dict[str, Any], view: dict[str, Any])
     assert deps.catalog is not None
     judged = form.judge(ctx, deps.catalog, submission)
     if isinstance(judged, dict):
-        ack(response_action="errors", errors={k: _plain_text(v)[:ERROR_MAX] for k, v in judged.items()})
+        ack(
+            response_action="errors",
+            errors={k: views.cut(_plain_text(v), ERROR_MAX) for k, v in judged.items()},
+        )
         return
     answer = handle(ctx, judged, Delivery(key=f"view:{view['id']}"))
     if isinstance(answer, Refusal):
         field = "reason" if "--reason" in answer.reason else "vm" if submission.vm else "subnet"
-        field = "service" if not service and "<target>" in answer.reason else field
-        ack(response_action="errors", errors={field: _plain_text(answer.reason)[:ERROR_MAX]})
+        about_service = "<target>" in answer.reason or "service" in answer.reason.lower()
+        field = "service" if not service and about_service else field
+        ack(response_action="errors", errors={field: views.cut(_plain_text(answer.reason), ERROR_MAX)})
         return
     ack()
     if isinstance(answer, Queued):

@@ -210,8 +210,8 @@ def _find(catalog: Catalog, kind: str, value: str) -> tuple[Place | None, str]:
         if len(twins) > 1:
             groups = ", ".join(sorted(p.resource_group for p in twins))
             return None, (
-                f"Subscription {place.subscription} has {len(twins)} VMs called {place.name} (in {groups}); "
-                "natlink cannot tell them apart: pick the subnet instead."
+                f"{len(twins)} VMs are called {place.name} in its subscription ({groups}), and natlink "
+                "never guesses: pick the subnet instead."
             )
     return place, ""
 
