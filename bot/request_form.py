@@ -19,7 +19,7 @@ from commands.handle import Delivery, handle
 from commands.replies import Queued, Refusal
 
 from . import slack_out, views
-from .listeners import Deps, _ephemeral, _open, _plain_text
+from .listeners import Deps, _open, _plain_text
 
 log = logging.getLogger("natlink.request_form")
 
@@ -71,12 +71,11 @@ def _from_message(
             if ours
             else "natlink acts only on its own messages: use the shortcut on one of natlink's cards."
         )
-        message_out = slack_out.render(Refusal(problem))
-        slack_out.private(client, user, channel, body.get("response_url"), message_out)
+        _tell(client, body, channel, Refusal(problem))
         return
     found = form.service_about(deps.context(user, channel), *subject)
     if isinstance(found, Refusal):
-        slack_out.private(client, user, channel, body.get("response_url"), slack_out.render(found))
+        _tell(client, body, channel, found)
         return
     _open_form(deps, client, body, found, channel)
 
@@ -87,15 +86,19 @@ def _open_form(
     user = body["user"]["id"]
     refusal = form.may_open(deps.context(user, channel), service)
     if refusal is not None:
-        answer = slack_out.render(refusal)
-        if body.get("response_url"):
-            slack_out.private(client, user, channel, body["response_url"], answer)
-        else:
-            _ephemeral(client, channel, user, answer)
+        _tell(client, body, channel, refusal)
         return
     if deps.catalog is not None:
         deps.catalog.warm()
     _open(client, body, views.request_modal(service, channel or ""))
+
+
+def _tell(client: WebClient, body: dict[str, Any], channel: str | None, refusal: Refusal) -> None:
+    """Privately: through the message shortcut's response URL, else ephemerally, else by DM (a
+    global shortcut has neither channel nor response URL)."""
+    user = body["user"]["id"]
+    if slack_out.private(client, user, channel, body.get("response_url"), slack_out.render(refusal)):
+        log.error("%s could not be told by any means that %s", user, refusal.reason)
 
 
 def _places(deps: Deps, ack: Ack, body: dict[str, Any], kind: str) -> None:
