@@ -102,6 +102,20 @@ def test_create_through_socket_mode(socket_bot: SocketBot, slack: RunningSlack) 
         30,
         "alice's Home tab",
     )
+
+    # A shortcut and an options load come as interactive envelopes; the options ride in the ack.
+    assert driver.shortcut("admin", "natlink_request_shortcut").socket["envelope"]["type"] == "interactive"
+    form = wait_for(
+        lambda: [
+            v
+            for v in slack.control("GET", "views")["views"]
+            if v.get("callback_id") == "natlink_request_modal"
+        ],
+        30,
+        "the request form",
+    )[-1]
+    groups = ok(driver.suggest("admin", form, "vm", "Win2019"))["option_groups"]
+    assert len(groups) == 2, groups  # an admin may use both subscriptions' VMs
     assert connections(slack) == 1, "one connection all along: no reconnects"
 
 
