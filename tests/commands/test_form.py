@@ -60,6 +60,7 @@ def test_a_submission_is_judged_before_the_form_closes(db) -> None:  # noqa: F81
     )
     assert "never guesses: pick the subnet" in _submit(db, BOB, PLACES[1])["vm"]
     assert "reason has a control character" in _submit(db, BOB, PLACES[0], reason="a\nb")["reason"]
+    assert "at most 119 fit" in _submit(db, BOB, PLACES[0], reason="x" * 120)["reason"]
     assert set(_submit(db, BOB, PLACES[0], PLACES[4])) == {"vm"}  # one of the two
     denied = _submit(db, BOB, PLACES[3])["vm"]
     assert (
