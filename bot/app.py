@@ -12,6 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
+from . import request_form
 from .listeners import Deps, register
 from .settings import BotSettings
 
@@ -93,4 +94,5 @@ def build_app(settings: BotSettings, deps: Deps, client: WebClient) -> App:
         ),
     )
     register(app, deps)
+    request_form.register(app, deps)
     return app

@@ -8,7 +8,6 @@ person who clicked is told.
 from __future__ import annotations
 
 import logging
-import shlex
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,11 +20,13 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from commands.context import Config, Context
+from commands.form import Catalog
 from commands.handle import Delivery, click, handle, may
+from commands.home import Snapshots
 from commands.replies import Queued, Refusal, Reply, ShareCard
 from commands.verbs import VERBS
 
-from . import listing, logs, paging, slack_out, views
+from . import home, listing, logs, paging, slack_out, views
 from .threaddb import ThreadDatabase
 
 log = logging.getLogger("natlink.listeners")
@@ -39,6 +40,8 @@ class Deps:
     config: Config
     wake: Callable[[], None]
     on_ack: Callable[[str, float], object] = lambda verb, seconds: None  # ack latency by verb (/metrics)
+    snapshots: Snapshots | None = None  # Azure read for App Home's mappings (None: the tab shows none)
+    catalog: Catalog | None = None  # the request form's places (bot/request_form.py)
 
     def __post_init__(self) -> None:
         self.db = ThreadDatabase(self.db_path)
@@ -59,10 +62,9 @@ def register(app: App, deps: Deps) -> None:
     app.view(views.REJECT_MODAL)(
         lambda ack, body, view, client: _reject_reason(deps, ack, body, view, client)
     )
-    app.action(views.REQUEST_ENDPOINT)(lambda ack, body, client: _open_request_form(ack, body, client))
     app.action(views.SHARE)(lambda ack, body, client: _open_share_form(deps, ack, body, client))
     app.view(views.SHARE_MODAL)(lambda ack, body, view, client: _share_form(deps, ack, body, view, client))
-    app.view(views.REQUEST_MODAL)(lambda ack, body, view: _request_form(deps, ack, body, view))
+    app.event("app_home_opened")(home.on_opened(lambda user: deps.context(user, None), deps.snapshots))
     paging.register(app, deps)
 
 
@@ -193,13 +195,6 @@ def _decide(
     _ephemeral(client, ctx.channel, ctx.actor, slack_out.render(answer))
 
 
-def _open_request_form(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
-    ack()
-    service = body["actions"][0]["value"]
-    channel = (body.get("channel") or {}).get("id", "")
-    _open(client, body, views.request_modal(service, channel))
-
-
 def _open_share_form(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
     """The create result's *Share* button: the same check as ``/natlink share``, then the channel picker."""
     ack()
@@ -236,29 +231,6 @@ def _open(client: WebClient, body: dict[str, Any], view: dict[str, Any]) -> None
         log.warning("views.open for %s in %s failed: %s", user, channel, code)
         refusal = Refusal(f"Slack would not open the form ({code}). Click the button again.")
         slack_out.private(client, user, channel, body.get("response_url"), slack_out.render(refusal))
-
-
-def _request_form(deps: Deps, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-    """The form is the command in another shape: build the command text and let the grammar judge it."""
-    service, channel = view["private_metadata"].split("|")
-    values = {
-        k: ((v.get("value") or {}).get("value") or "").strip() for k, v in view["state"]["values"].items()
-    }
-    words = ["request", service]
-    for field in ("vm", "vnet", "subnet", "reason"):
-        if values.get(field):
-            words += [f"--{field}", values[field]]
-    text = " ".join(shlex.quote(w) for w in words)
-    answer = handle(
-        deps.context(body["user"]["id"], channel or None), text, Delivery(key=f"view:{view['id']}")
-    )
-    if isinstance(answer, Refusal):
-        field = next((f for f in ("vm", "vnet", "subnet", "reason") if f"--{f}" in answer.reason), "vm")
-        ack(response_action="errors", errors={field: _plain_text(answer.reason)[:150]})
-        return
-    ack()
-    if isinstance(answer, Queued):
-        deps.wake()
 
 
 def _ephemeral(client: WebClient, channel: str | None, user: str, message: views.Message) -> None:

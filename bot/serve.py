@@ -11,14 +11,18 @@ import signal
 import sys
 import threading
 from datetime import timedelta
+from functools import partial
 
 from slack_bolt import App
 from sqlite_utils import Database
 
+from cloud import inventory
 from cloud.clients import Clients
 from cloud.errors import CloudError
+from cloud.places import places
 from cloud.settings import SettingsError
 from commands.context import Config
+from commands.form import Catalog
 from commands.sweep import sweep
 from storage import leases, operations
 from storage.database import open_database
@@ -81,7 +85,14 @@ def serve(socket_mode: bool) -> int:
         clients,
         slack,
     )
-    deps = Deps(settings.db_path, config, workers.wake, lambda verb, s: metrics.ack.labels(verb).observe(s))
+    deps = Deps(
+        settings.db_path,
+        config,
+        workers.wake,
+        lambda verb, s: metrics.ack.labels(verb).observe(s),
+        snapshots=partial(inventory.snapshot, clients),
+        catalog=Catalog(lambda: places(clients, config.subscriptions)),
+    )
     app = build_app(settings, deps, slack)
     jobs = Jobs(
         settings.db_path,

@@ -396,33 +396,97 @@ def reject_modal(request_id: str, channel: str, ts: str) -> dict[str, Any]:
     }
 
 
-def request_modal(service: str, channel: str) -> dict[str, Any]:
-    """The form behind *Request endpoint*: the same fields as ``/natlink request``."""
+VM_PICKER = "natlink_pick_vm"
+SUBNET_PICKER = "natlink_pick_subnet"
+SERVICE_PICKER = "natlink_pick_service"
+PICKERS = (VM_PICKER, SUBNET_PICKER, SERVICE_PICKER)
+REQUEST_SHORTCUT = "natlink_request_shortcut"
+"""The global shortcut "Request private endpoint" (app.yaml, features.shortcuts)."""
+MESSAGE_SHORTCUT = "natlink_message_request"
+"""The message shortcut on natlink's own messages: the request form for the service one is about."""
 
-    def text_input(block_id: str, label: str, optional: bool, hint: str, max_length: int = 80) -> Block:
+
+def request_modal(service: str | None, channel: str) -> dict[str, Any]:
+    """The form behind *Request endpoint* and the shortcuts: pickers of the VMs and subnets the
+    person may use, in every subscription natlink manages (each option names its place), so
+    nothing is typed that could be wrong. Without a service (the global shortcut) it is picked too."""
+
+    def picker(block_id: str, action_id: str, label: str, hint: str, placeholder: str) -> Block:
         return {
             "type": "input",
             "block_id": block_id,
-            "optional": optional,
+            "optional": block_id != "service",
             "label": {"type": "plain_text", "text": label},
             "hint": {"type": "plain_text", "text": hint},
-            "element": {"type": "plain_text_input", "action_id": "value", "max_length": max_length},
+            "element": {
+                "type": "external_select",
+                "action_id": action_id,
+                "min_query_length": 0,  # offer the list as soon as it opens; typing narrows it
+                "placeholder": {"type": "plain_text", "text": placeholder},
+            },
         }
 
+    about = (
+        section(f"Request a private endpoint to *{escape(service)}*.")
+        if service
+        else picker(
+            "service", SERVICE_PICKER, "Service", "A service natlink manages.", "Type part of its name"
+        )
+    )
     return {
         "type": "modal",
         "callback_id": REQUEST_MODAL,
-        "private_metadata": f"{service}|{channel}",
+        "private_metadata": f"{service or ''}|{channel}",
         "title": {"type": "plain_text", "text": "Request endpoint"},
         "submit": {"type": "plain_text", "text": "Request"},
         "close": {"type": "plain_text", "text": "Cancel"},
         "blocks": [
-            section(f"Request a private endpoint to *{escape(service)}*."),
-            text_input(
-                "vm", "Your VM", True, "The endpoint goes in this VM's subnet. Or give VNet and subnet."
+            about,
+            picker(
+                "vm",
+                VM_PICKER,
+                "Your VM",
+                "The endpoint goes in this VM's subnet. Only VMs your grants cover are listed.",
+                "Type part of the VM's name",
             ),
-            text_input("vnet", "VNet", True, "With subnet, instead of a VM."),
-            text_input("subnet", "Subnet", True, "With VNet, instead of a VM."),
-            text_input("reason", "Reason", True, "Shown to the service's owners.", max_length=REASON_MAX),
+            picker(
+                "subnet", SUBNET_PICKER, "Or a subnet", "Instead of a VM.", "Type part of the VNet or subnet"
+            ),
+            {
+                "type": "input",
+                "block_id": "reason",
+                "optional": True,
+                "label": {"type": "plain_text", "text": "Reason"},
+                "hint": {"type": "plain_text", "text": "Shown to the service's owners."},
+                "element": {"type": "plain_text_input", "action_id": "value", "max_length": REASON_MAX},
+            },
         ],
     }
+
+
+def option(text: str, value: str) -> Block:
+    """One option of a select: text at most 75 characters, value at most 150 (Block Kit: option object)."""
+    return {"text": {"type": "plain_text", "text": cut(text, 75)}, "value": value}
+
+
+def option_groups(groups: Iterable[tuple[str, Iterable[tuple[str, str]]]]) -> list[Block]:
+    """An options load's answer by group (a subscription each): labels at most 75 characters."""
+    return [
+        {
+            "label": {"type": "plain_text", "text": cut(f"Subscription {name}", 75)},
+            "options": [option(*o) for o in found],
+        }
+        for name, found in groups
+    ]
+
+
+def subject_of(message: dict[str, Any]) -> tuple[str, str] | None:
+    """What a natlink message is about, read from its own block ids: ``("service", name)`` for a
+    share card, ``("request", id)`` for an approval card; None for anything else."""
+    for block in message.get("blocks") or []:
+        kind, _, value = str(block.get("block_id", "")).partition(":")
+        if value and kind == "share":
+            return "service", value
+        if value and kind == "decide":
+            return "request", value
+    return None

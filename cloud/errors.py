@@ -124,6 +124,7 @@ class CloudError(Exception):
         *,
         step: str | None = None,
         exists: tuple[str, ...] = (),
+        unanswered: bool = False,
     ) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
@@ -132,11 +133,12 @@ class CloudError(Exception):
         self.hint = hint
         self.step = step
         self.exists = exists
+        self.unanswered = unanswered
 
     @classmethod
     def from_azure(cls, error: AzureError, resource: str | None = None) -> CloudError:
         code, message = _code_and_message(error)
-        return cls(code, message, resource, hint_for(code, message, resource))
+        return cls(code, message, resource, hint_for(code, message, resource), unanswered=_unanswered(error))
 
 
 def hint_for(code: str, message: str, resource: str | None) -> str:
@@ -173,6 +175,14 @@ def _code_and_message(error: AzureError) -> tuple[str, str]:
     if isinstance(error, ServiceRequestError | ServiceResponseError):
         return type(error).__name__, error.message
     return type(error).__name__, str(error)
+
+
+def _unanswered(error: AzureError) -> bool:
+    """True when Azure gave no verdict: no answer, a 5xx, or throttling that outlasted the retries.
+    A person is then told natlink could not reach Azure, not that Azure refused."""
+    if isinstance(error, HttpResponseError) and error.status_code is not None:
+        return error.status_code >= 500 or error.status_code == 429
+    return isinstance(error, ServiceRequestError | ServiceResponseError)
 
 
 def raise_for_status(response: Any) -> None:

@@ -48,12 +48,12 @@ def settled_by(db: Database, posted: Sequence[Event]) -> list[Settled]:
         if alert is None or alert.id > recovery.id or not alert.message_ts:
             continue
         carried = tuple(events.carried_by(db, alert.channel, alert.message_ts))
-        resolved = frozenset(e.id for e in carried if _resolved(db, e))
+        resolved = frozenset(e.id for e in carried if is_resolved(db, e))
         found[(alert.channel, alert.message_ts)] = Settled(alert.channel, alert.message_ts, carried, resolved)
     return list(found.values())
 
 
-def _resolved(db: Database, alert: Event) -> bool:
+def is_resolved(db: Database, alert: Event) -> bool:
     """Whether a recovery for the alert's key was posted in its channel after it."""
     key = alert.payload.get("key")
     if alert.kind not in RESOLVED_BY or not key:

@@ -151,7 +151,7 @@ _TABLE: tuple[Verb, ...] = (
     Verb(
         "request",
         "Ask for a private endpoint to a service, from a VM's subnet or a given subnet.",
-        "request <alias|service> (--vm VM | --vnet V --subnet S [--subscription SUB]) [--name PE] "
+        "request <alias|service> (--vm VM | --vnet V --subnet S) [--subscription SUB] [--name PE] "
         "[--reason TEXT] [--for DURATION]",
         "an admin, or anyone with a `request` grant on the consumer subscription or resource group",
         "request",
@@ -163,7 +163,7 @@ _TABLE: tuple[Verb, ...] = (
             Flag(
                 "subscription",
                 Kind.SUBSCRIPTION,
-                "subscription of --vnet, when its name alone is ambiguous",
+                "subscription of --vm or --vnet, when the name alone is ambiguous (the request form names it)",
                 "SUB",
             ),
             Flag(
@@ -184,7 +184,6 @@ _TABLE: tuple[Verb, ...] = (
             OneOf(("vm", "vnet")),
             Requires("vnet", "subnet"),
             Requires("subnet", "vnet"),
-            Requires("subscription", "vnet"),
         ),
         payload=request.Request,
         resource=resources.requested_service,

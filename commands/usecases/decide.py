@@ -112,7 +112,8 @@ def run(job: Job[Decide, None]) -> Outcome:
             return _gone_from_azure(job, request, service, error)
         reopened = requests.set_state(ctx.db, request.id, "pending")
         failed(ctx, verb, service.name, error)
-        problem = f"Azure refused to {verb} `{request.id}`: {escape(error.code)}: {escape(error.message)}"
+        said = f"natlink could not reach Azure to {verb}" if error.unanswered else f"Azure refused to {verb}"
+        problem = f"{said} `{request.id}`: {escape(error.code)}: {escape(error.message)}"
         return Outcome(Refusal(problem, hint=error.hint or None), (CardReopened(reopened, problem),))
     succeeded(ctx, verb, service.name, request.id)
     if verb == "approve" and payload.for_:

@@ -17,7 +17,7 @@ from cloud.endpoints import SubnetRef, discard_endpoint, request_endpoint
 from cloud.errors import CloudError
 from cloud.limits import ENDPOINT_NAME_MAX
 from cloud.mapping import mappings
-from cloud.model import Connection
+from cloud.model import Connection, Snapshot
 from cloud.services import read_service
 from cloud.vms import find_vm
 from storage import owners, requests, services
@@ -59,7 +59,9 @@ def locate(ctx: Context, clients: Clients, payload: Request) -> Consumer | Refus
     if service is None:
         return Refusal(f"natlink no longer knows *{escape(payload.target)}*.")
     if payload.vm:
-        vm = find_vm(clients, ctx.config.subscriptions, payload.vm)
+        vm = find_vm(
+            clients, (payload.subscription,) if payload.subscription else ctx.config.subscriptions, payload.vm
+        )
         where = Resource(service=service.name, subscription=vm.subscription, resource_group=vm.resource_group)
         return Consumer(where, service, vm.name, vm.vnet_name, vm.subnet_id.rsplit("/", 1)[-1])
     subscription = payload.subscription or _only_subscription(ctx)
@@ -208,9 +210,15 @@ def _connection(clients: Clients, service: Service, token: str) -> Connection:
 def mapping_lines(clients: Clients, service: Service, request: LinkRequest) -> tuple[str, ...]:
     """Who sees what for this one connection, read from both sides' subscriptions."""
     snapshot = inventory.snapshot(clients, {service.subscription, request.consumer_subscription})
+    return connection_sentences(snapshot, request)
+
+
+def connection_sentences(snapshot: Snapshot, request: LinkRequest) -> tuple[str, ...]:
+    """Who sees what for one request's connection, in a snapshot already read (App Home reads one
+    snapshot for all of a person's endpoints)."""
     name = (request.connection_id or "").rsplit("/", 1)[-1].lower()
     return tuple(
         describe.mapping_sentence(m)
         for m in mappings(snapshot)
-        if m.service.lower() == service.name.lower() and (m.connection or "").lower() == name
+        if m.service.lower() == request.service.lower() and (m.connection or "").lower() == name
     )

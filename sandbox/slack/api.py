@@ -203,6 +203,36 @@ def views_update(world: World, args: Json) -> Json:
     return {"ok": True, "view": public(stored)}
 
 
+VIEW_BYTES = 250_000
+"""views.publish's ``view_too_large``: "the provided view is greater than 250kb" (its method page)."""
+
+
+def views_publish(world: World, args: Json) -> Json:
+    """Publish a user's Home tab (api.slack.com/methods/views.publish). It needs no scope beyond the
+    bot token (the method page lists none); its documented errors include ``not_enabled`` ("a home
+    view is published but the Home tab isn't enabled for the app": app.yaml's
+    ``features.app_home.home_tab_enabled``), ``hash_conflict``, ``view_too_large`` and
+    ``invalid_arguments`` for a view that fails validation (a Home tab holds at most 100 blocks,
+    api.slack.com/reference/surfaces/views). The list has no ``user_not_found``: an unknown
+    ``user_id`` is an invalid argument."""
+    user = args.get("user_id")
+    if not isinstance(user, str) or user not in world.users or world.users[user]["is_bot"]:
+        raise SlackError("invalid_arguments", ["[ERROR] user_id must name a person [json-pointer:/user_id]"])
+    view = _view_arg(args)
+    if view.get("type") != "home":
+        raise SlackError(
+            "invalid_arguments", ["[ERROR] must be one of the provided values [json-pointer:/view/type]"]
+        )
+    if len(json.dumps(view)) > VIEW_BYTES:
+        raise SlackError("view_too_large")
+    if not world.home_tab:
+        raise SlackError("not_enabled")
+    current = world.homes.get(user)
+    if args.get("hash") and (current is None or args["hash"] != current["hash"]):
+        raise SlackError("hash_conflict")
+    return {"ok": True, "view": public(world.publish_home(view, user))}
+
+
 def users_info(world: World, args: Json) -> Json:
     return {"ok": True, "user": public(world.user(args.get("user")))}
 
@@ -269,6 +299,7 @@ METHODS: dict[str, Handler] = {
     "chat.postEphemeral": chat_post_ephemeral,
     "views.open": views_open,
     "views.update": views_update,
+    "views.publish": views_publish,
     "users.info": users_info,
     "conversations.info": conversations_info,
     "conversations.open": conversations_open,

@@ -134,6 +134,18 @@ class _Check:
             self.image(obj, pointer)
         elif kind in _NEEDS_OPTIONS and "option_groups" not in obj:
             self.require(obj, "options", pointer)
+        if kind in ("external_select", "multi_external_select"):
+            self.external(obj, pointer)
+
+    def external(self, obj: dict[str, Any], pointer: str) -> None:
+        """A select whose options the app serves (Block Kit, select menu element "external_select"):
+        ``min_query_length`` a whole number, a plain_text placeholder of at most 150 characters."""
+        if "min_query_length" in obj:
+            value = obj["min_query_length"]
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                self.fail(f"{pointer}/min_query_length", "must be a non-negative integer")
+        if "placeholder" in obj:
+            self.text(obj["placeholder"], f"{pointer}/placeholder", 150, plain=True)
 
     def image(self, obj: dict[str, Any], pointer: str) -> None:
         if "slack_file" not in obj and self.require(obj, "image_url", pointer):

@@ -13,7 +13,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from . import api, socket_mode
+from . import api, interactivity, socket_mode
 from .errors import SlackError
 from .world import (
     APP_ID,
@@ -133,6 +133,7 @@ def describe(world: World, base_url: str) -> Json:
             "bot_id": BOT_ID,
             "users": {u["name"]: {"id": u["id"]} | u.get("_natlink", {}) for u in humans},
             "channels": {c["name"]: c["id"] for c in channels},
+            "shortcuts": list(interactivity.SHORTCUTS),  # what the app declares (its manifest)
         }
 
 
@@ -168,6 +169,8 @@ class Control:
             ("POST", "kick"): lambda: self._saved(self.world.remove_bot(spec.get("channel"))),
             ("GET", "scopes"): lambda: {"scopes": self.world.scopes},
             ("PUT", "scopes"): lambda: self._scopes(spec),
+            ("GET", "home"): lambda: self._home(query),
+            ("PUT", "app-home"): lambda: self._app_home(spec),
             ("GET", "socket"): self._socket,
             ("POST", "socket/deliver"): lambda: self._socket_deliver(spec),
             ("POST", "socket/disconnect"): lambda: self._socket_disconnect(spec),
@@ -244,6 +247,28 @@ class Control:
             )
             self.world.save()
         return {"response_url": f"{self.base_url}/hooks/response/{hook_id}"}
+
+    def _home(self, query: dict[str, str]) -> Json:
+        """A user's App Home: its DM channel (app_home_opened names it) and the Home tab as last
+        published (``None`` before the first views.publish)."""
+        with self.world.lock:
+            user = self.world.user(query.get("user"))
+            channel = self.world.open_dm(user["id"])
+            home = self.world.homes.get(user["id"])
+            self.world.save()
+            return {"channel": channel["id"], "view": public(home) if home else None}
+
+    def _app_home(self, spec: Json) -> Json:
+        """The app's Home tab on or off, as app.yaml's ``features.app_home.home_tab_enabled`` says."""
+        enabled = spec.get("home_tab_enabled")
+        if not isinstance(enabled, bool):
+            raise SlackError(
+                "invalid_arguments", ["[ERROR] 'home_tab_enabled' must be true or false"], status=400
+            )
+        with self.world.lock:
+            self.world.home_tab = enabled
+            self.world.save()
+        return {"home_tab_enabled": enabled}
 
     def _socket(self) -> Json:
         """Socket Mode: the open connections (``num_connections``), tickets and acks nobody waited for."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import secrets
 import time
 import urllib.parse
 from collections.abc import Mapping
@@ -26,9 +27,16 @@ from typing import Any
 
 from sandbox.loopback import control, request
 
+from . import interactivity
+from .interactivity import AnswerRefused
+
 VERIFICATION_TOKEN = "sandboxVerificationToken"  # Slack still sends the deprecated token field
 USER_AGENT = "Slackbot 1.0 (+https://api.slack.com/robots)"
-SLASH_COMMANDS, INTERACTIVE = "slash_commands", "interactive"  # Socket Mode's envelope types
+SLASH_COMMANDS, INTERACTIVE, EVENTS_API = (
+    "slash_commands",
+    "interactive",
+    "events_api",
+)  # Socket Mode's envelope types
 
 
 @dataclass(frozen=True)
@@ -212,7 +220,135 @@ class Driver:
             "is_enterprise_install": False,
             "enterprise": None,
         }
-        return self._deliver(INTERACTIVE, payload, wrong_signature, age)
+        reply = self._deliver(INTERACTIVE, payload, wrong_signature, age)
+        if reply.status == 200 and (refused := interactivity.submission_errors(stored, _json_or_none(reply))):
+            raise AnswerRefused(refused)
+        return reply
+
+    def suggest(self, user: str, view: str | Mapping[str, Any], block_id: str, typed: str = "") -> Reply:
+        """What Slack sends the options load URL as the person types into an open view's
+        ``external_select`` (``block_suggestion``); an answer Slack would not show raises ``AnswerRefused``."""
+        uid = self.user_id(user)
+        stored = self._view(view)
+        element = next(
+            (
+                b.get("element") or {}
+                for b in stored.get("blocks") or []
+                if b.get("block_id") == block_id and (b.get("element") or {}).get("type") == "external_select"
+            ),
+            None,
+        )
+        if element is None:
+            raise LookupError(f"no external_select in block {block_id!r} of view {stored['id']}")
+        if len(typed) < interactivity.min_query_length(element):
+            raise LookupError(
+                f"Slack sends no options load before {interactivity.min_query_length(element)} characters"
+            )
+        payload = {
+            "type": "block_suggestion",
+            "user": self._user_object(uid),
+            "container": {"type": "view", "view_id": stored["id"]},
+            "api_app_id": self.config["api_app_id"],
+            "token": VERIFICATION_TOKEN,
+            "action_id": element["action_id"],
+            "block_id": block_id,
+            "value": typed,
+            "team": self._team(),
+            "enterprise": None,
+            "is_enterprise_install": False,
+            "view": stored,
+        }
+        started = time.monotonic()
+        reply = self._deliver(INTERACTIVE, payload, False, 0.0)
+        refused = interactivity.options_errors(reply.status, _json_or_none(reply), time.monotonic() - started)
+        if refused:
+            raise AnswerRefused(refused)
+        return reply
+
+    def shortcut(self, user: str, callback_id: str) -> Reply:
+        """A global shortcut, from the composer's shortcut menu: no channel, a trigger to open a modal."""
+        interactivity.shortcut(callback_id, "global")
+        uid = self.user_id(user)
+        payload = {
+            "type": "shortcut",
+            "token": VERIFICATION_TOKEN,
+            "action_ts": f"{time.time():.6f}",
+            "team": self._team(),
+            "user": self._user_object(uid) | {"username": self.user_name(uid)},
+            "is_enterprise_install": False,
+            "enterprise": None,
+            "callback_id": callback_id,
+            "trigger_id": self._trigger(uid),
+        }
+        return self._deliver(INTERACTIVE, payload, False, 0.0)
+
+    def message_shortcut(self, user: str, channel: str, message_ts: str, callback_id: str) -> Reply:
+        """A message shortcut from a message's "More actions" menu (``message_action``): the channel,
+        the whole message, a trigger and a response URL."""
+        interactivity.shortcut(callback_id, "message")
+        uid, cid = self.user_id(user), self.channel_id(channel)
+        found = self._control("GET", "messages", query={"channel": cid, "ts": message_ts})["messages"]
+        if not found or (found[0]["ephemeral"] and found[0]["to"] != uid):
+            raise LookupError(f"no message {message_ts} in {cid} that {uid} can see")
+        payload = {
+            "type": "message_action",
+            "token": VERIFICATION_TOKEN,
+            "action_ts": f"{time.time():.6f}",
+            "team": self._team(),
+            "user": self._user_object(uid),
+            "channel": {"id": cid, "name": self.channel_name(cid)},
+            "is_enterprise_install": False,
+            "enterprise": None,
+            "callback_id": callback_id,
+            "trigger_id": self._trigger(uid),
+            "response_url": self._response_url(cid, uid, message_ts, found[0]["ephemeral"]),
+            "message_ts": message_ts,
+            "message": found[0]["message"],
+        }
+        return self._deliver(INTERACTIVE, payload, False, 0.0)
+
+    def _view(self, view: str | Mapping[str, Any]) -> dict[str, Any]:
+        view_id = view if isinstance(view, str) else view["id"]
+        found = self._control("GET", "views", query={"id": view_id})["views"]
+        if not found:
+            raise LookupError(f"no view {view_id}")
+        return {k: v for k, v in found[0].items() if k != "user"}
+
+    def open_home(self, user: str, tab: str = "home", *, wrong_signature: bool = False) -> Reply:
+        """The person opens natlink's App Home: Slack sends ``app_home_opened`` in an Events API
+        envelope (api.slack.com/events/app_home_opened: ``tab`` is "home" or "messages"; ``view``, the
+        Home tab as last published, only once one was), as JSON, signed like every delivery."""
+        uid = self.user_id(user)
+        home = self._control("GET", "home", query={"user": uid})
+        event: dict[str, Any] = {
+            "type": "app_home_opened",
+            "user": uid,
+            "channel": home["channel"],
+            "tab": tab,
+            "event_ts": f"{time.time():.6f}",
+        }
+        if tab == "home" and home.get("view"):
+            event["view"] = home["view"]
+        payload = {
+            "token": VERIFICATION_TOKEN,
+            "team_id": self.config["team_id"],
+            "api_app_id": self.config["api_app_id"],
+            "event": event,
+            "type": "event_callback",
+            "event_id": "Ev" + secrets.token_hex(5).upper(),
+            "event_time": int(time.time()),
+            "authorizations": [
+                {
+                    "enterprise_id": None,
+                    "team_id": self.config["team_id"],
+                    "user_id": self.config["bot_user_id"],
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
+            ],
+            "is_ext_shared_channel": False,
+        }
+        return self._deliver(EVENTS_API, payload, wrong_signature, 0.0)
 
     def replay(self, delivery: Delivery | Reply, retry_num: int = 1, reason: str = "http_timeout") -> Reply:
         """Send the same delivery again, byte for byte, as Slack retries it (over a socket: the same
@@ -235,11 +371,18 @@ class Driver:
             spec = {"type": kind, "payload": payload, "timeout": self.timeout}
             url = f"{self.config['control_url']}/socket/deliver"
             return self.send(Delivery(url, json.dumps(spec).encode(), {"Content-Type": "application/json"}))
-        body = urllib.parse.urlencode(payload).encode() if kind == SLASH_COMMANDS else _payload_body(payload)
+        body = (
+            urllib.parse.urlencode(payload).encode()
+            if kind == SLASH_COMMANDS
+            else json.dumps(payload).encode()  # the Events API posts its envelope as JSON
+            if kind == EVENTS_API
+            else _payload_body(payload)
+        )
         timestamp = int(time.time() - age)
         secret = self.config["signing_secret"] + ("-forged" if wrong_signature else "")
+        form = "application/json" if kind == EVENTS_API else "application/x-www-form-urlencoded"
         headers = {
-            "Content-Type": "application/x-www-form-urlencoded",
+            "Content-Type": form,
             "User-Agent": USER_AGENT,
             "X-Slack-Request-Timestamp": str(timestamp),
             "X-Slack-Signature": sign(secret, timestamp, body),
@@ -300,6 +443,13 @@ def _acked(answer: Reply) -> Reply:
     return Reply(200, {"content-type": "application/json"}, body, answer.delivery, socket=outcome)
 
 
+def _json_or_none(reply: Reply) -> Any:
+    try:
+        return reply.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+
+
 def _payload_body(payload: Mapping[str, Any]) -> bytes:
     return urllib.parse.urlencode({"payload": json.dumps(payload)}).encode()
 
@@ -320,6 +470,8 @@ def _find_action(
 
 
 _SELECTED = {
+    "external_select": "selected_option",
+    "static_select": "selected_option",
     "conversations_select": "selected_conversation",
     "channels_select": "selected_channel",
     "users_select": "selected_user",
@@ -330,6 +482,9 @@ views, view_submission: state.values; a conversations_select answers selected_co
 
 def _state_value(kind: str, entry: str) -> dict[str, Any]:
     """One input's state as Slack sends it: text inputs carry ``value``, pickers their selection."""
+    if kind in ("external_select", "static_select"):  # an option object; its text is not kept here
+        chosen = {"text": {"type": "plain_text", "text": entry}, "value": entry} if entry else None
+        return {"type": kind, "selected_option": chosen}
     if kind in _SELECTED:
         return {"type": kind, _SELECTED[kind]: entry or None}
     return {"type": kind, "value": entry}

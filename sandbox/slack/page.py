@@ -13,8 +13,14 @@ Endpoints (JSON unless noted):
 * ``POST /web/command`` ``{user, channel, text}``: ``/natlink ...`` as a signed slash command
 * ``POST /web/message`` ``{user, channel, text}``: a plain message typed by the user
 * ``POST /web/click`` ``{user, channel, ts, action_id, block_id?, value?}``: a signed block action
-* ``POST /web/submit`` ``{user, view_id, values: {block_id: {action_id: text}}}``: a view submission
+* ``POST /web/submit`` ``{user, view_id, values: {block_id: {action_id: text or {value, text}}}}``: a
+  view submission (a picker's choice as ``{value, text}``)
 * ``POST /web/close`` ``{user, view_id}``: close a modal without submitting
+* ``POST /web/home`` ``{user}``: open natlink's Home tab (a signed ``app_home_opened``); ``state``'s
+  ``home`` is what the bot published
+* ``POST /web/suggest`` ``{user, view_id, block_id, value}``: an external_select's options load
+* ``POST /web/shortcut`` ``{user, callback_id}``: a global shortcut (the composer's lightning menu)
+* ``POST /web/message-shortcut`` ``{user, channel, ts, callback_id}``: a message's "More actions"
 * ``GET /web/azure`` the ARM world, summarised, with what each side of each link sees
 * ``POST /web/portal/power`` ``{vm: name or id, state: "stopped"|"running"}``
 * ``POST /web/portal/reject`` ``{connection: id of a PLS privateEndpointConnection, description?}``
@@ -88,6 +94,10 @@ class Page:
             ("POST", "/web/click"): lambda: people.click(spec),
             ("POST", "/web/submit"): lambda: people.submit(spec),
             ("POST", "/web/close"): lambda: people.close(spec),
+            ("POST", "/web/home"): lambda: people.open_home(spec),
+            ("POST", "/web/suggest"): lambda: people.suggest(spec),
+            ("POST", "/web/shortcut"): lambda: people.shortcut(spec),
+            ("POST", "/web/message-shortcut"): lambda: people.message_shortcut(spec),
             ("GET", "/web/azure"): azure.summary,
             ("POST", "/web/portal/power"): lambda: azure.power(spec),
             ("POST", "/web/portal/reject"): lambda: azure.reject(spec),

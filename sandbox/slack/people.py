@@ -20,6 +20,7 @@ from .changes import Changes
 from .control import describe
 from .driver import Driver, Reply
 from .errors import SlackError
+from .interactivity import AnswerRefused
 from .world import TEAM_ID, Json, World, public
 
 
@@ -91,6 +92,7 @@ class People:
                 if stored["_user"] == user["id"] and stored["id"] not in self.dismissed:
                     view = public(stored)
             me = users[user["id"]] | {"id": user["id"]} | user.get("_natlink", {})
+            home = self.world.homes.get(user["id"])
         return {
             "ok": True,
             "version": self.changes.version,
@@ -99,6 +101,7 @@ class People:
             "channels": channels,
             "messages": messages,
             "view": view,
+            "home": public(home) if home else None,
             "bot": bool(self.bot_url),
         }
 
@@ -234,11 +237,18 @@ class People:
                 raise Refusal(404, "view_not_found", view_id)
         values = spec.get("values") if isinstance(spec.get("values"), dict) else {}
         clean = {
-            str(block): {str(action): str(value) for action, value in actions.items()}
+            str(block): {str(action): _state(value) for action, value in actions.items()}
             for block, actions in values.items()
             if isinstance(actions, dict)
         }
-        reply = _delivered(lambda: self._driver().submit_view(user["id"], view_id, clean))
+        try:
+            reply = _delivered(lambda: self._driver().submit_view(user["id"], view_id, clean))
+        except AnswerRefused as refused:  # Slack shows the form failed, and keeps it open
+            return {
+                "ok": False,
+                "status": 200,
+                "errors": {"": f"Slack could not use natlink's answer: {refused}"},
+            }
         body = _reply_body(reply)
         answer: Json = {"ok": reply.status == 200, "status": reply.status, "reply": body}
         if reply.status != 200:
@@ -257,6 +267,51 @@ class People:
         self.changes.bump()
         return answer
 
+    def open_home(self, spec: Json) -> Json:
+        """The person opens natlink's Home tab: ``app_home_opened`` goes to the bot, signed; what the
+        bot publishes comes back through ``state``'s ``home``."""
+        user = self._user(spec)
+        reply = _delivered(lambda: self._driver().open_home(user["id"]))
+        self.changes.bump()
+        return {"ok": reply.status == 200, "status": reply.status}
+
+    def suggest(self, spec: Json) -> Json:
+        """An ``external_select`` being typed into: the options load Slack sends the app, and the
+        options it answered (flattened, each with its group's label), or why Slack would show none."""
+        user = self._user(spec)
+        view_id, block_id = spec.get("view_id"), spec.get("block_id")
+        if not isinstance(view_id, str) or not isinstance(block_id, str):
+            raise Refusal(400, "invalid_arguments", "'view_id' and 'block_id' are required")
+        typed = str(spec.get("value") or "")
+        try:
+            reply = _delivered(lambda: self._driver().suggest(user["id"], view_id, block_id, typed))
+        except AnswerRefused as refused:
+            return {"ok": False, "error": "answer_refused", "detail": str(refused)}
+        body = reply.json() or {}
+        groups = body.get("option_groups") or [{"label": {"text": ""}, "options": body.get("options") or []}]
+        options = [
+            {"group": g["label"]["text"], "text": o["text"]["text"], "value": o["value"]}
+            for g in groups
+            for o in g["options"]
+        ]
+        return {"ok": True, "options": options}
+
+    def shortcut(self, spec: Json) -> Json:
+        """A global shortcut from the composer's shortcut menu."""
+        user = self._user(spec)
+        reply = _delivered(lambda: self._driver().shortcut(user["id"], str(spec.get("callback_id"))))
+        return {"ok": reply.status == 200, "status": reply.status}
+
+    def message_shortcut(self, spec: Json) -> Json:
+        """A message shortcut from a message's "More actions" menu."""
+        user = self._user(spec)
+        channel = self._channel(spec.get("channel"), user)
+        ts, callback_id = str(spec.get("ts")), str(spec.get("callback_id"))
+        reply = _delivered(
+            lambda: self._driver().message_shortcut(user["id"], channel["id"], ts, callback_id)
+        )
+        return {"ok": reply.status == 200, "status": reply.status}
+
     def close(self, spec: Json) -> Json:
         user = self._user(spec)
         with self.world.lock:
@@ -273,6 +328,21 @@ def _delivered(send: Callable[[], Reply]) -> Reply:
         return send()
     except OSError as err:
         raise Refusal(502, "bot_unreachable", str(err)) from None
+
+
+def _state(value: Any) -> Any:
+    """A typed input's text as is; a picker's choice (``{value, text}``) as the state value Slack
+    sends for a select (``selected_option``, an option object)."""
+    if isinstance(value, dict):
+        chosen = {
+            "text": {"type": "plain_text", "text": str(value.get("text", ""))},
+            "value": str(value.get("value", "")),
+        }
+        return {
+            "type": str(value.get("type", "external_select")),
+            "selected_option": chosen if chosen["value"] else None,
+        }
+    return str(value)
 
 
 def _reply_body(reply: Reply) -> Any:

@@ -124,6 +124,8 @@ class World:
             self.response_urls: dict[str, Json] = {}
             self.scopes: list[str] = list(DEFAULT_SCOPES)
             self.files: dict[str, Json] = {}  # uploads by file id (api.files_*): name, content, shares
+            self.homes: dict[str, Json] = {}  # user ID → their published Home tab view
+            self.home_tab = True  # app.yaml's features.app_home.home_tab_enabled
             self._last_ts = 0.0
 
     # -- look-ups -------------------------------------------------------------------------------
@@ -297,6 +299,14 @@ class World:
         self.views[view_id] = stored
         return stored
 
+    def publish_home(self, view: Json, user: str) -> Json:
+        """The user's Home tab: one published view per user, keeping its ID across publishes, and
+        apart from the modals (a Home tab is never "open" as a modal is)."""
+        current = self.homes.get(user)
+        stored = self.store_view(view, user, current["id"] if current else None)
+        self.homes[user] = self.views.pop(stored["id"])
+        return self.homes[user]
+
     def view_by(self, view_id: Any, external_id: Any) -> Json:
         if isinstance(view_id, str) and view_id in self.views:
             return self.views[view_id]
@@ -318,6 +328,8 @@ class World:
                 "response_urls": self.response_urls,
                 "scopes": self.scopes,
                 "files": self.files,
+                "homes": self.homes,
+                "home_tab": self.home_tab,
                 "last_ts": self._last_ts,
             }
 
@@ -330,6 +342,8 @@ class World:
             self.response_urls = state["response_urls"]
             self.scopes = state.get("scopes", list(DEFAULT_SCOPES))
             self.files = state.get("files", {})
+            self.homes = state.get("homes", {})
+            self.home_tab = state.get("home_tab", True)
             self._last_ts = state["last_ts"]
 
     def save(self) -> None:

@@ -76,3 +76,13 @@ def test_bad_urls_are_refused(url: str) -> None:
         [sys.executable, "-m", "bot.cli", "manifest", "--url", url], capture_output=True, text=True
     )
     assert result.returncode == 2 and "--url must be an https origin" in result.stderr
+
+
+def test_the_home_tab_and_its_event() -> None:
+    manifest = yaml.safe_load(MANIFEST.read_text())
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    assert manifest["settings"]["event_subscriptions"]["bot_events"] == ["app_home_opened"]
+    socket = yaml.safe_load(render(None, socket_mode=True))
+    assert socket["settings"]["event_subscriptions"] == {"bot_events": ["app_home_opened"]}
+    http = yaml.safe_load(render("https://bot.team.example"))
+    assert http["settings"]["event_subscriptions"]["request_url"] == "https://bot.team.example/slack/events"

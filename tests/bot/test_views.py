@@ -84,6 +84,15 @@ def test_share_card_and_modals_are_valid() -> None:
     )
     assert view_errors(views.reject_modal("r-1", "C1", "1.2")) == []
     assert view_errors(views.request_modal("rdp-vmb", "C1")) == []
+    opened_anywhere = views.request_modal(None, "")  # the global shortcut: the service is picked too
+    assert view_errors(opened_anywhere) == []
+    assert [b.get("block_id") for b in opened_anywhere["blocks"]][:3] == ["service", "vm", "subnet"]
+
+
+def test_a_natlink_message_says_what_it_is_about() -> None:
+    card = views.share_card("rdp-vmb", "rdp-vmb.x.japaneast.azure.privatelinkservice", "japaneast", [3389])
+    assert views.subject_of({"blocks": card.blocks}) == ("service", "rdp-vmb")
+    assert views.subject_of({"blocks": [views.section("hello")]}) is None
 
 
 @pytest.mark.parametrize("count", [0, 1, 49, 50, 51, 500, 2000])

@@ -52,6 +52,17 @@ def test_throttling_after_bounded_retries(sandbox: RunningSandbox, clients: Clie
     with pytest.raises(CloudError) as caught:
         snapshot(clients, [TEAM_B])
     assert caught.value.code == "TooManyRequests" and "throttling" in caught.value.hint
+    assert caught.value.unanswered, "throttling that outlasts the retries is no verdict of Azure's"
+
+
+def test_only_an_answer_of_azure_is_a_refusal(sandbox: RunningSandbox, net_a) -> None:
+    """A 4xx is Azure's verdict; a 5xx or no answer at all is not, and people are told which."""
+    assert not raised(lambda: net_a.private_endpoints.get(A_RG, "no-such-pe")).unanswered
+    sandbox.control(
+        "POST", "faults", {"status": 503, "path": "privateEndpoints", "count": 10, "retry_after": 0}
+    )
+    assert raised(lambda: net_a.private_endpoints.get(A_RG, "no-such-pe")).unanswered
+    assert CloudError.from_azure(ServiceRequestError("connection refused")).unanswered
 
 
 @pytest.mark.parametrize(

@@ -250,7 +250,10 @@ BAD: list[tuple[str, str]] = [
     ("share rdp-vmb <@U1ABC|alice>", "<channel>: expected a channel (#channel), got a user mention (@alice)"),
     ("request rdp-vmb", "give one of --vm or --vnet"),
     ("request rdp-vmb --vnet v", "--vnet needs --subnet"),
-    (f"request rdp-vmb --vm VM-Win2019 --subscription {SUB_A}", "--subscription needs --vnet"),
+    (
+        "request rdp-vmb --vm VM-Win2019 --subscription sub-a",
+        "--subscription: subscription `sub-a` is not a GUID like `11111111-2222-3333-4444-555555555555`",
+    ),
     (
         "request bad.alias.azure.privatelinkservice --vm VM-Win2019",
         "<target>: `bad.alias.azure.privatelinkservice` is not an alias like "

@@ -92,6 +92,30 @@ def test_create_through_socket_mode(socket_bot: SocketBot, slack: RunningSlack) 
     assert ack["response_type"] == "ephemeral" and "Queued" in str(ack)
     created = wait_for(lambda: find(slack, "team-b", "rdp-vmb is exposed"), 60, "rdp-vmb to be exposed")
     assert created["message"]["user"] == slack.config["bot_user_id"]
+
+    # Events come as events_api envelopes: alice's Home tab, published when she opens it.
+    opened = driver.open_home("alice")
+    assert opened.status == 200 and opened.socket is not None
+    assert opened.socket["envelope"]["type"] == "events_api"
+    wait_for(
+        lambda: "*rdp-vmb* — ports 3389" in str(slack.control("GET", "home", query={"user": alice})["view"]),
+        30,
+        "alice's Home tab",
+    )
+
+    # A shortcut and an options load come as interactive envelopes; the options ride in the ack.
+    assert driver.shortcut("admin", "natlink_request_shortcut").socket["envelope"]["type"] == "interactive"
+    form = wait_for(
+        lambda: [
+            v
+            for v in slack.control("GET", "views")["views"]
+            if v.get("callback_id") == "natlink_request_modal"
+        ],
+        30,
+        "the request form",
+    )[-1]
+    groups = ok(driver.suggest("admin", form, "vm", "Win2019"))["option_groups"]
+    assert len(groups) == 2, groups  # an admin may use both subscriptions' VMs
     assert connections(slack) == 1, "one connection all along: no reconnects"
 
 

@@ -30,7 +30,11 @@ _LINES: tuple[tuple[re.Pattern[str], int, str | int], ...] = (
     (re.compile(rf"`{_ID}` for \*[^*]+\* was revoked by"), 1, "removed"),
     (re.compile(rf"`{_ID}` for \*[^*]+\* expired at"), 1, "removed"),
     (re.compile(rf"`{_ID}` for \*[^*]+\* is closed: "), 1, "removed"),  # a forced delete rejected it
-    (re.compile(rf"Azure refused to (?:approve|reject) `{_ID}`"), 1, "pending"),
+    (
+        re.compile(rf"(?:Azure refused|natlink could not reach Azure) to (?:approve|reject) `{_ID}`"),
+        1,
+        "pending",
+    ),
     (re.compile(rf"`{_ID}` was already (\w+) by"), 1, 2),
     (re.compile(rf"`{_ID}` is (\w+); there is nothing to decide"), 1, 2),
     (re.compile(rf"\(`{_ID}`[^)]*\) went from \w+ to \*(\w+)\* outside natlink"), 1, 2),

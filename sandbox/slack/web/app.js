@@ -10,6 +10,7 @@ const S = {
   state: null,      // last /web/state answer
   version: 0,
   openView: null,   // id of the modal on screen
+  home: false,      // natlink's Home tab on screen instead of a channel
   polling: null,
   azure: null,
   portal: { alias: "", name: "" },  // the portal form's values, kept across re-renders
@@ -252,6 +253,8 @@ function renderInput(block, ctx) {
     const mine = (S.state && S.state.channels || []).filter((c) => !c.is_im);
     field = el("select", { id, "data-testid": "modal-input", "data-block-id": block.block_id, "data-action-id": element.action_id },
       el("option", { value: "", text: "Choose a channel" }), ...mine.map((c) => el("option", { value: c.id, text: "#" + c.name })));
+  } else if (element.type === "external_select") {
+    field = renderPicker(block, element, id, ctx);
   } else {
     field = el("em", { text: "[unsupported input: " + element.type + "]" });
   }
@@ -259,6 +262,82 @@ function renderInput(block, ctx) {
     label, field,
     block.hint ? el("div", { class: "hint", text: block.hint.text }) : null,
     el("div", { class: "error", "data-testid": "modal-error", "data-block-id": block.block_id }));
+}
+
+// A searchable picker, as Slack's external_select: typing (from min_query_length characters, 3 by
+// default) asks the app for options through the stand-in (an options load), and a choice is kept
+// in a hidden input with its text, sent on submit as the option Slack would send.
+function renderPicker(block, element, id, ctx) {
+  const chosen = el("input", {
+    type: "hidden", "data-testid": "modal-input", "data-kind": "external_select",
+    "data-block-id": block.block_id, "data-action-id": element.action_id,
+  });
+  const search = el("input", {
+    id, type: "text", "data-testid": "picker-search", "data-block-id": block.block_id,
+    placeholder: (element.placeholder && element.placeholder.text) || "Search", autocomplete: "off",
+  });
+  const list = el("ul", { class: "picker-options", "data-testid": "picker-options", "data-block-id": block.block_id, hidden: true });
+  const least = Number.isInteger(element.min_query_length) ? element.min_query_length : 3;
+  let asked = 0;
+  const load = async () => {
+    if (search.value.length < least) { list.hidden = true; return; }
+    const mine = ++asked;
+    const answer = await api("POST", "/web/suggest", { user: S.me, view_id: ctx.viewId, block_id: block.block_id, value: search.value });
+    if (mine !== asked) return;  // a later keystroke's answer wins
+    const options = answer.data.ok ? answer.data.options : [];
+    const items = [];
+    let group = null;
+    for (const option of options) {
+      if (option.group && option.group !== group) {
+        group = option.group;
+        items.push(el("li", { class: "picker-group", text: group }));
+      }
+      items.push(el("li", {
+        class: "picker-option", "data-testid": "picker-option", "data-value": option.value, text: option.text,
+        onmousedown: (event) => {
+          event.preventDefault();
+          chosen.value = option.value;
+          chosen.dataset.text = option.text;
+          search.value = option.text;
+          list.hidden = true;
+        },
+      }));
+    }
+    if (!items.length) items.push(el("li", { class: "picker-empty", text: answer.data.ok ? "No results" : "Could not load options" }));
+    list.replaceChildren(...items);
+    list.hidden = false;
+  };
+  search.addEventListener("focus", load);
+  search.addEventListener("input", () => { chosen.value = ""; load(); });
+  search.addEventListener("blur", () => { list.hidden = true; });
+  return el("div", { class: "picker", "data-testid": "picker", "data-block-id": block.block_id }, search, list, chosen);
+}
+
+// -- shortcuts ----------------------------------------------------------------------------------
+
+// Slack lists an app's global shortcuts under the composer's lightning button, and its message
+// shortcuts under each message's "More actions"; both come from the app's declaration.
+function shortcutMenu(kind, anchor, pick) {
+  const overlay = document.getElementById("menu");
+  const shortcuts = ((S.workspace && S.workspace.shortcuts) || []).filter((s) => s.type === kind);
+  const close = () => { overlay.hidden = true; overlay.replaceChildren(); };
+  overlay.replaceChildren(el("div", { class: "menu", "data-testid": kind + "-shortcuts" },
+    shortcuts.map((s) => el("button", {
+      type: "button", class: "menu-item", "data-testid": "shortcut-item", "data-callback-id": s.callback_id,
+      title: s.description, onclick: () => { close(); pick(s); },
+    }, el("b", { text: s.name }), el("span", { class: "hint", text: " natlink" }))),
+    el("button", { type: "button", class: "menu-item", text: "Cancel", onclick: close })));
+  const box = anchor.getBoundingClientRect();
+  overlay.style.left = Math.max(8, box.left) + "px";
+  overlay.style.top = Math.max(8, box.top - 8 - 40 * (shortcuts.length + 1)) + "px";
+  overlay.hidden = false;
+}
+
+async function runShortcut(path, spec) {
+  const answer = await api("POST", path, Object.assign({ user: S.me }, spec));
+  if (!answer.data.ok) notice("The shortcut failed: " + JSON.stringify(answer.data));
+  else notice("");
+  refresh();
 }
 
 // -- dialogs ----------------------------------------------------------------------------------
@@ -291,7 +370,7 @@ function showModal(view) {
   S.openView = signature;
   const form = el("form", { class: "dialog", role: "dialog", "data-testid": "modal", "data-view-id": view.id, "data-callback-id": view.callback_id });
   form.append(el("h2", { "data-testid": "modal-title", text: (view.title && view.title.text) || "" }));
-  form.append(...renderBlocks(view.blocks || [], { inModal: true }));
+  form.append(...renderBlocks(view.blocks || [], { inModal: true, viewId: view.id }));
   form.append(el("div", { class: "form-error", "data-testid": "modal-form-error" }));
   form.append(el("div", { class: "foot" },
     el("button", { type: "button", class: "btn", "data-testid": "modal-close", text: (view.close && view.close.text) || "Cancel", onclick: () => closeModal(view.id) }),
@@ -300,7 +379,10 @@ function showModal(view) {
     event.preventDefault();
     const values = {};
     for (const input of form.querySelectorAll("[data-testid=modal-input]")) {
-      values[input.dataset.blockId] = { [input.dataset.actionId]: input.value };
+      const value = input.dataset.kind === "external_select"
+        ? { type: "external_select", value: input.value, text: input.dataset.text || "" }
+        : input.value;
+      values[input.dataset.blockId] = { [input.dataset.actionId]: value };
     }
     for (const slot of form.querySelectorAll("[data-testid=modal-error]")) slot.textContent = "";
     form.querySelector("[data-testid=modal-form-error]").textContent = "";
@@ -351,7 +433,12 @@ function renderMessage(item, channel) {
     el("span", { class: "author", "data-testid": "message-author", text: author + (isBot ? " (app)" : "") }),
     el("span", { class: "time", text: new Date(parseFloat(message.ts) * 1000).toLocaleTimeString() }),
     item.ephemeral ? el("span", { class: "only-you", "data-testid": "ephemeral-note", text: "Only visible to you" }) : null,
-    message.edited ? el("span", { class: "edited", "data-testid": "edited-note", text: "(edited)" }) : null);
+    message.edited ? el("span", { class: "edited", "data-testid": "edited-note", text: "(edited)" }) : null,
+    item.ephemeral ? null : el("button", {
+      type: "button", class: "more-actions", "data-testid": "more-actions", title: "More actions", text: "\u22ee",
+      onclick: (event) => shortcutMenu("message", event.currentTarget, (s) =>
+        runShortcut("/web/message-shortcut", { channel, ts: message.ts, callback_id: s.callback_id })),
+    }));
   const body = el("div", { class: "body" });
   if (message.blocks && message.blocks.length) {
     body.append(...renderBlocks(message.blocks, { channel, message, fallback: message.text }));
@@ -405,10 +492,13 @@ function render() {
   const item = (c) => el("li", {
     class: c.id === S.channel ? "active" : "", "data-testid": "channel-item",
     "data-channel-id": c.id, "data-channel-name": c.name, text: (c.is_im ? "@" : "# ") + c.name,
-    onclick: () => { S.channel = c.id; render(); },
+    onclick: () => { S.channel = c.id; S.home = false; render(); },
   });
   channelList.replaceChildren(...state.channels.filter((c) => !c.is_im).map(item));
   dmList.replaceChildren(...state.channels.filter((c) => c.is_im).map(item));
+  document.getElementById("app-home").className = S.home ? "active" : "";
+  document.getElementById("composer").hidden = S.home;
+  if (S.home) { renderHome(state.home); showModal(state.view); return; }
   const current = state.channels.find((c) => c.id === S.channel);
   document.getElementById("channel-header").textContent = current ? (current.is_im ? "@" : "#") + current.name : "";
   const list = document.getElementById("messages");
@@ -416,6 +506,24 @@ function render() {
   list.replaceChildren(...(state.messages[S.channel] || []).map((m) => renderMessage(m, S.channel)));
   if (atBottom) list.scrollTop = list.scrollHeight;
   showModal(state.view);
+}
+
+// natlink's Home tab: opening it sends app_home_opened (signed, through the stand-in); the view the
+// bot publishes arrives with the next state, drawn by the same block renderer as messages.
+function renderHome(view) {
+  document.getElementById("channel-header").textContent = "natlink — Home";
+  const body = el("div", { class: "home", "data-testid": "home-view", "data-view-id": view ? view.id : "" });
+  if (view) body.append(...renderBlocks(view.blocks || [], { home: true }));
+  else body.append(el("div", { class: "block-context", "data-testid": "home-empty", text: "natlink has not published a Home tab yet." }));
+  document.getElementById("messages").replaceChildren(body);
+}
+
+async function openHome() {
+  S.home = true;
+  render();
+  const answer = await api("POST", "/web/home", { user: S.me });
+  notice(answer.data.ok ? "" : "Home not opened: " + (answer.data.error || answer.status));
+  refresh();
 }
 
 let refreshing = null;
@@ -455,7 +563,7 @@ function selectUser(name) {
   const url = new URL(window.location.href);
   url.searchParams.set("user", name);
   window.history.replaceState(null, "", url);
-  refresh();
+  if (S.home) openHome(); else refresh();  // the Home tab follows the person: theirs opens
 }
 
 async function send(text) {
@@ -597,6 +705,9 @@ async function start() {
     send(text);
   });
   document.getElementById("azure-refresh").addEventListener("click", refreshAzure);
+  document.getElementById("app-home").addEventListener("click", openHome);
+  document.getElementById("shortcuts-button").addEventListener("click", (event) =>
+    shortcutMenu("global", event.currentTarget, (s) => runShortcut("/web/shortcut", { callback_id: s.callback_id })));
   selectUser(name);
   startEvents();
   setInterval(() => { refresh(); }, 5000);

@@ -6,7 +6,7 @@
 * ``/natlink whisper`` answers with ``chat.postEphemeral`` to the caller only.
 * Approve edits the card in place (``chat.update``) and DMs the clicker.
 * Reject opens a modal (``views.open``) asking for a reason; a reason of ``bad`` is refused with
-  ``response_action: errors``; anything else edits the card to say it was rejected.
+  ``response_action: errors`` (``misplaced``: keyed to no block of the view); anything else edits the card to say it was rejected.
 """
 
 from __future__ import annotations
@@ -120,6 +120,8 @@ class ScriptedBot(BotEndpoint):
         reason = view["state"]["values"].get("reason", {}).get("value", {}).get("value") or ""
         if reason == "bad":
             return {"response_action": "errors", "errors": {"reason": "That is not a reason"}}
+        if reason == "misplaced":  # an error under a block the view does not have: Slack refuses it
+            return {"response_action": "errors", "errors": {"nowhere": "lost"}}
         service, channel, ts = view["private_metadata"].split("|")
         self.slack(
             "chat.update",

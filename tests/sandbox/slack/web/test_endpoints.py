@@ -153,12 +153,14 @@ def test_clicks_and_submissions_reach_the_bot_and_modals_follow_its_answers(page
     )
     assert refused["errors"] == {"reason": "That is not a reason"}
     assert page.ok("/web/state?user=alice")["view"]["id"] == view["id"]  # still open
+    misplaced = {"user": "alice", "view_id": view["id"], "values": {"reason": {"value": "misplaced"}}}
+    assert "'nowhere' is not the block_id" in page.ok("/web/submit", misplaced)["errors"][""]
     done = page.ok(
         "/web/submit", {"user": "alice", "view_id": view["id"], "values": {"reason": {"value": "no budget"}}}
     )
     assert done["ok"] and "errors" not in done
     submissions = _received(page, "view_submission")
-    assert all(s.valid for s in submissions) and len(submissions) == 2
+    assert all(s.valid for s in submissions) and len(submissions) == 3
     assert submissions[-1].payload["view"]["state"]["values"] == {
         "reason": {"value": {"type": "plain_text_input", "value": "no budget"}}
     }

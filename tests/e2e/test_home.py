@@ -1,0 +1,83 @@
+"""App Home end to end: opening the Home tab sends a signed app_home_opened through the real bolt
+app; natlink publishes what that person has, read from its records and the sandbox ARM, afresh on
+every open; a Home tab Slack refuses is told to the person."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from commands.context import Config
+from commands.sweep import sweep
+from storage.database import open_database
+from tests.cloud.arm_log import clients_for
+from tests.conftest import TEAM_A, TEAM_B
+from tests.e2e.harness import ADMIN, database, find, ok, pending_request, request_id_of, text_of, wait_for
+from tests.e2e.test_seed_story import MAPPING
+
+VM_B = f"/subscriptions/{TEAM_B}/resourceGroups/rg-team-b/providers/Microsoft.Compute/virtualMachines/VM-Win2019-2"
+
+
+def _home(slack, user: str, after: str | None = None, needle: str = "") -> dict[str, Any]:
+    """``user``'s Home tab once it is published (anew, when ``after`` is the hash it had) with ``needle``."""
+
+    def published() -> dict[str, Any] | None:
+        view = slack.control("GET", "home", query={"user": slack.user(user)})["view"]
+        fresh = view and view["hash"] != after and needle in json.dumps(view["blocks"], ensure_ascii=False)
+        return view if fresh else None
+
+    return wait_for(published, 30, f"{user}'s Home tab with {needle!r}")
+
+
+def test_home_shows_each_person_theirs_refreshed_on_open(bot, driver, slack, sandbox, monkeypatch) -> None:
+    card = pending_request(driver, slack)
+    request = request_id_of(card)
+
+    # alice owns rdp-vmb: her Home lists it, and bob's request waiting for her.
+    ok(driver.open_home("alice"))
+    alice = _home(slack, "alice", needle=request)
+    shown = json.dumps(alice["blocks"], ensure_ascii=False)
+    assert alice["type"] == "home" and "*rdp-vmb* — ports 3389" in shown and "1 waiting" in shown
+    assert f"`{request}` *rdp-vmb* from <@{slack.user('bob')}>" in shown and "RDP please" in shown
+
+    # bob's Home shows his endpoint, waiting; he owns nothing.
+    ok(driver.open_home("bob"))
+    bob = _home(slack, "bob", needle=request)
+    shown = json.dumps(bob["blocks"], ensure_ascii=False)
+    assert "*rdp-vmb* pending" in shown and "You own no service." in shown
+
+    # alice approves; bob opens Home again and sees the mapping, read from Azure now.
+    ok(driver.click("alice", "#team-b", card["message"]["ts"], "natlink_approve"))
+    wait_for(lambda: find(slack, slack.user("bob"), MAPPING), 60, "the approval to reach bob")
+    ok(driver.open_home("bob"))
+    again = _home(slack, "bob", after=bob["hash"], needle=MAPPING)
+    assert again["id"] == bob["id"], "one Home tab per person, republished in place"
+    assert "*rdp-vmb* approved" in json.dumps(again["blocks"], ensure_ascii=False)
+
+    # The backend stops: the sweep's alert is in alice's Home (she owns rdp-vmb) and in bob's (his
+    # endpoint reaches it); alice's no longer lists the request as waiting.
+    for key, value in sandbox.environment().items():
+        monkeypatch.setenv(key, value)
+    config = Config(frozenset({ADMIN}), False, (TEAM_A, TEAM_B))
+    sweep(open_database(database(bot)), config, clients_for(sandbox, [TEAM_A, TEAM_B]))  # the baseline
+    sandbox.control("POST", "power", {"vm": VM_B, "state": "stopped"})
+    ok(driver.slash_command("alice", "#team-b", "status rdp-vmb --refresh"))
+    wait_for(lambda: find(slack, "team-b", "is *stopped*"), 60, "the alert in #team-b")
+    ok(driver.open_home("alice"))
+    latest = _home(slack, "alice", after=alice["hash"], needle="is *stopped*")
+    assert "Nothing waits for your decision." in json.dumps(latest["blocks"], ensure_ascii=False)
+    ok(driver.open_home("bob"))
+    _home(slack, "bob", after=again["hash"], needle="is *stopped*")
+
+    # Opening the Messages tab publishes nothing.
+    publishes = len(slack.calls("views.publish"))
+    ok(driver.open_home("carol", tab="messages"))
+
+    # A workspace where the Home tab is off: Slack refuses, and carol is told by DM why.
+    slack.control("PUT", "app-home", {"home_tab_enabled": False})
+    ok(driver.open_home("carol"))
+    told = wait_for(lambda: find(slack, slack.user("carol"), "not_enabled"), 30, "carol to be told")
+    assert "Home tab" in text_of(told)
+    calls = slack.calls("views.publish")
+    assert [c["args"]["user_id"] for c in calls[publishes:]] == [slack.user("carol")]
+    assert "views.publish for U0CAROL failed: not_enabled" in bot.log.read_text()

@@ -1,0 +1,126 @@
+"""Issue 12: the request form with pickers, checked in the form, and the shortcuts that open it.
+
+Signed deliveries through the real bolt app, against the ARM and Slack stand-ins; the stand-in's
+driver refuses any answer real Slack would throw away (an options load over 3 s or 100 options,
+an error keyed to no input block of the view)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from storage import audit
+from storage.database import open_database
+from tests.conftest import TEAM_A, TEAM_B
+from tests.e2e.harness import (
+    create_rdp_vmb,
+    database,
+    ephemerals,
+    find,
+    ok,
+    text_of,
+    wait_for,
+)
+
+FORM = "natlink_request_modal"
+
+
+def _form(slack: Any, user: str, seen: int) -> dict[str, Any]:
+    """The newest request form opened for ``user``, once there are more than ``seen`` of them."""
+    uid = slack.user(user)
+
+    def opened() -> list[dict[str, Any]]:
+        views = slack.control("GET", "views")["views"]
+        return [v for v in views if v.get("callback_id") == FORM and v["user"] == uid]
+
+    return wait_for(lambda: len(opened()) > seen and opened(), 30, f"the request form for {user}")[-1]
+
+
+def _options(reply: Any) -> dict[str, str]:
+    """An options load's answer as {text: value}, across its groups; each group names its subscription."""
+    body = ok(reply)
+    groups = body.get("option_groups") or [{"label": {"text": ""}, "options": body.get("options") or []}]
+    return {f"{g['label']['text']}|{o['text']['text']}": o["value"] for g in groups for o in g["options"]}
+
+
+def _one(options: dict[str, str], needle: str) -> str:
+    (value,) = [v for text, v in options.items() if needle in text]
+    return value
+
+
+def test_the_form_offers_what_you_may_use_checks_it_and_opens_from_shortcuts(bot, driver, slack) -> None:
+    create_rdp_vmb(driver, slack)  # bob may request from team A's subscription only
+
+    # carol holds no grant: the shortcut answers privately, naming the admins, and opens nothing
+    ok(driver.shortcut("carol", "natlink_request_shortcut"))
+    refusal = wait_for(lambda: find(slack, slack.user("carol"), "request"), 30, "carol told")
+    assert "<@U0ADMIN>" in text_of(refusal) and "grant" in text_of(refusal)
+    assert not [v for v in slack.control("GET", "views")["views"] if v["user"] == slack.user("carol")]
+
+    # bob's global shortcut opens the form; it picks the service, then a VM of his subscription only
+    ok(driver.shortcut("bob", "natlink_request_shortcut"))
+    form = _form(slack, "bob", 0)
+    assert "rdp-vmb" in _options(driver.suggest("bob", form, "service", "rdp")).values()
+    vms = _options(driver.suggest("bob", form, "vm"))
+    assert any(TEAM_A in text and "VM-Win2019 (" in text for text in vms)
+    assert not any(TEAM_B in text for text in vms), vms
+    assert _options(driver.suggest("bob", form, "vm", "nothing-like-it")) == {}
+    admins = _options(driver.suggest("admin", form, "vm", "Win2019-2"))
+    team_b_vm = _one(admins, "VM-Win2019-2")
+
+    # mistakes come back in the form, under their field
+    def errors(values: dict[str, Any]) -> dict[str, str]:
+        body = ok(driver.submit_view("bob", form, values))
+        assert body.get("response_action") == "errors", body
+        return body["errors"]
+
+    service = {"service": {"natlink_pick_service": "rdp-vmb"}}
+    assert set(errors(service)) == {"vm"}  # neither a VM nor a subnet
+    assert "no longer" in errors(service | {"vm": {"natlink_pick_vm": "f00d" * 6}})["vm"]
+    denied = errors(service | {"vm": {"natlink_pick_vm": team_b_vm}})
+    assert "no request grant covering" in denied["vm"] and "U0ADMIN" in denied["vm"]
+    db = open_database(database(bot))
+    assert any(
+        e.actor == slack.user("bob") and e.outcome == "denied" and e.action == "request"
+        for e in audit.list_entries(db)
+    )
+
+    # a good submission closes the form and becomes the request: the card reaches the owners
+    own_vm = _one(vms, "VM-Win2019 (")
+    body = ok(
+        driver.submit_view(
+            "bob", form, service | {"vm": {"natlink_pick_vm": own_vm}, "reason": {"value": "RDP"}}
+        )
+    )
+    assert body == {}
+    card = wait_for(lambda: find(slack, "team-b", "natlink_approve"), 60, "the approval card")
+    assert "RDP" in text_of(card) and "RG-normal-vnet" in text_of(card)  # the reason, and the VM's place
+    _message_shortcut_works_on_natlinks_cards_only(driver, slack, card)
+
+
+def _message_shortcut_works_on_natlinks_cards_only(driver: Any, slack: Any, card: dict[str, Any]) -> None:
+    """One bot for both stories (starting one costs more than the checks); the card is about rdp-vmb."""
+    ok(driver.message_shortcut("alice", "#team-b", card["message"]["ts"], "natlink_message_request"))
+    refused = wait_for(lambda: ephemerals(slack, "team-b", slack.user("alice"), "grant"), 30, "alice refused")
+    assert "<@U0ADMIN>" in text_of(refused[0])  # an owner, but no request grant: the admins can give one
+
+    ok(driver.slash_command("alice", "#team-b", "share rdp-vmb <#C0TEAMA|team-a>"))
+    card = wait_for(lambda: find(slack, "team-a", "natlink_request_endpoint"), 30, "the share card")
+
+    ok(driver.message_shortcut("bob", "#team-a", card["message"]["ts"], "natlink_message_request"))
+    form = _form(slack, "bob", 1)
+    assert form["private_metadata"].startswith("rdp-vmb|")
+    assert "rdp-vmb" in text_of({"message": {"blocks": form["blocks"]}})
+
+    typed = slack.control(
+        "POST", "messages", {"user": slack.user("bob"), "channel": slack.channel("team-a"), "text": "hello"}
+    )
+    ok(driver.message_shortcut("bob", "#team-a", typed["ts"], "natlink_message_request"))
+    told = wait_for(
+        lambda: ephemerals(slack, "team-a", slack.user("bob"), "its own messages"), 30, "bob told"
+    )
+    assert told
+
+    with pytest.raises(LookupError):  # Slack offers only the shortcuts the app declares
+        driver.message_shortcut("bob", "#team-a", card["message"]["ts"], "natlink_no_such_shortcut")
