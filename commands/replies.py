@@ -88,6 +88,16 @@ class CardClosed:
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """News about a request for the owners who follow it: a reply in its card's thread, where the
+    card (edited in place) stays the channel's one line about it. Nothing when natlink never
+    posted the card (the requester and the decider are told by their own messages)."""
+
+    request: LinkRequest
+    reply: Reply
+
+
+@dataclass(frozen=True)
 class Tell:
     """A direct message to one person, such as the requester learning the outcome and the mapping."""
 
@@ -95,7 +105,7 @@ class Tell:
     reply: Reply
 
 
-Notice = CardNeeded | CardDecided | CardReopened | CardClosed | Tell
+Notice = CardNeeded | CardDecided | CardReopened | CardClosed | FollowUp | Tell
 
 
 def requester(request: LinkRequest) -> str:

@@ -22,7 +22,17 @@ from storage.transactions import write
 from .. import payloads
 from ..context import Context
 from ..escapes import escape, free_text, plain
-from ..replies import CardClosed, CardDecided, CardReopened, Outcome, Queued, Refusal, Reply, tell_requester
+from ..replies import (
+    CardClosed,
+    CardDecided,
+    CardReopened,
+    FollowUp,
+    Outcome,
+    Queued,
+    Refusal,
+    Reply,
+    tell_requester,
+)
 from ..resources import stored_request
 from ..usecase import Job, Payload, failed, succeeded
 from .request import mapping_lines
@@ -126,9 +136,13 @@ def run(job: Job[Decide, None]) -> Outcome:
         outcome += list(mapping_lines(job.clients, service, request))
     if verb == "approve" and job.clients.settings.verify_after_approval:
         after_approval(ctx, request.id)
-        outcome.append(f"natlink now verifies the link (`/natlink verify {request.id}`); its result follows.")
+        outcome.append(
+            f"natlink now verifies the link (`/natlink verify {request.id}`); its result follows"
+            + (" in the card's thread." if request.card_ts else ".")
+        )
     tell = tell_requester(request, Reply(f"Your request {request.id} was {request.state}", tuple(outcome)))
-    return Outcome(Reply(f"{request.id} {request.state}", tuple(outcome)), (CardDecided(request), *tell))
+    reply = Reply(f"{request.id} {request.state}", tuple(outcome))
+    return Outcome(reply, (CardDecided(request), FollowUp(request, reply), *tell))
 
 
 def _rejected_in_azure(
@@ -149,7 +163,8 @@ def _rejected_in_azure(
     )
     hint = f"The requester can ask again with `{escape(again)}`; natlink replaces the rejected endpoint."
     tell = tell_requester(request, Reply(f"Your request {request.id} was rejected", (line, hint)))
-    return Outcome(Refusal(line, hint=hint), (CardDecided(settled), *tell))
+    follow = FollowUp(settled, Reply(f"{request.id} rejected", (line,)))
+    return Outcome(Refusal(line, hint=hint), (CardDecided(settled), follow, *tell))
 
 
 def _gone_from_azure(
@@ -170,7 +185,11 @@ def _gone_from_azure(
     tell = tell_requester(request, Reply(f"Your request {request.id} is gone", (line, hint)))
     return Outcome(
         Refusal(line, hint=hint),
-        (CardClosed(gone, "Gone: its connection was removed outside natlink."), *tell),
+        (
+            CardClosed(gone, "Gone: its connection was removed outside natlink."),
+            FollowUp(gone, Reply(f"{request.id} is gone", (line,))),
+            *tell,
+        ),
     )
 
 

@@ -11,7 +11,7 @@ digest show it with its age.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlite_utils import Database
@@ -61,7 +61,15 @@ def target(ctx: Context, payload: Verify) -> Resource | Refusal:
 
 
 def after_approval(ctx: Context, request_id: str) -> None:
-    """Queue a verification of a connection just approved (``NATLINK_VERIFY_AFTER_APPROVAL``)."""
+    """Queue a verification of a connection just approved (``NATLINK_VERIFY_AFTER_APPROVAL``).
+
+    Its result is news for the owners who follow the request: it goes in the card's thread in the
+    owner channel, wherever the decision was typed; without a card there (it went to the owners
+    by DM), it goes where the decision was made, as before (``commands/cards.py``)."""
+    request = requests.get_request(ctx.db, request_id)
+    service = services.get_service(ctx.db, request.service) if request else None
+    if request and service and request.card_ts and request.card_channel == service.owner_channel:
+        ctx = replace(ctx, channel=request.card_channel)
     payloads.enqueue(ctx, "verify", Verify(request_id), key=f"verify-after-approval:{request_id}")
 
 
