@@ -135,10 +135,10 @@ def run(job: Job[Decide, None]) -> Outcome:
     if verb == "approve":
         outcome += list(mapping_lines(job.clients, service, request))
     if verb == "approve" and job.clients.settings.verify_after_approval:
-        after_approval(ctx, request.id)
+        threaded = after_approval(ctx, request.id)
         outcome.append(
             f"natlink now verifies the link (`/natlink verify {request.id}`); its result follows"
-            + (" in the card's thread." if request.card_ts else ".")
+            + (" in the card's thread." if threaded else ".")
         )
     tell = tell_requester(request, Reply(f"Your request {request.id} was {request.state}", tuple(outcome)))
     reply = Reply(f"{request.id} {request.state}", tuple(outcome))
