@@ -2,10 +2,10 @@
 
 Many events for one channel in one sweep become one message with a summary line on top (within
 Block Kit's limits; the rest go in the next message a second later). Approval cards, digests and
-reminders are messages of their own, and so is each follow-up about a request whose card is in the
-channel: it goes in the card's thread (``commands.cards.thread``). Channels are posted in parallel (a bounded pool, so a slow
-Slack answer for one channel does not hold up fifty others), while the database work stays on the
-draining thread.
+reminders are messages of their own, and so is each follow-up about a request whose card is in
+the channel: it goes in the card's thread (``commands.cards.thread``). Channels are posted in
+parallel (a bounded pool, so a slow Slack answer for one channel does not hold up fifty others),
+while the database work stays on the draining thread.
 
 Claim, then post (invariant 5, see :mod:`storage.events`): several drains run at once (each
 scheduler job's own and the post job's), so a drain posts only what it has claimed. It marks an
