@@ -515,7 +515,7 @@ function render() {
   dmList.replaceChildren(...state.channels.filter((c) => c.is_im).map(item));
   document.getElementById("app-home").className = S.home ? "active" : "";
   document.getElementById("composer").hidden = S.home;
-  if (S.home) { renderHome(state.home); showModal(state.view); return; }
+  if (S.home) { S.shownChannel = null; renderHome(state.home); showModal(state.view); return; }
   const current = state.channels.find((c) => c.id === S.channel);
   document.getElementById("channel-header").textContent = current ? (current.is_im ? "@" : "#") + current.name : "";
   const list = document.getElementById("messages");
