@@ -233,6 +233,40 @@ def test_expiry_removes_the_connection_on_time(db, config, clients, managed, web
     assert job.expiry(T0 + timedelta(days=8)) == 0
 
 
+def test_an_expiry_goes_in_its_cards_thread_and_to_the_requester_by_dm(
+    db, config, clients, managed, web, slack, net_a
+) -> None:
+    pe = net_a.private_endpoints.begin_create_or_update(A_RG, "pe-carded", pe_body(managed.alias)).result()
+    request = requests.create_request(
+        db,
+        request_id=new_request_id(),
+        service="rdp-vmb",
+        requester="U0BOB",
+        consumer_subscription=TEAM_A,
+        expires_at=T0 + timedelta(days=1),
+        now=T0,
+    )
+    requests.attach_endpoint(
+        db,
+        request.id,
+        pe_id=pe.id,
+        pe_name=None,
+        vnet=None,
+        subnet=None,
+        connection_id=None,
+        link_identifier=None,
+    )
+    requests.set_state(db, request.id, "approved")
+    card = web.chat_postMessage(channel=OWNER_CHANNEL, text=f"card of {request.id}")
+    cards.remember(db, request.id, card["channel"], card["ts"])
+    assert jobs(db, config, clients, web).expiry(T0 + timedelta(days=1, seconds=1)) == 1
+    (parent, reply) = slack.messages(OWNER_CHANNEL)
+    assert parent["message"]["ts"] == card["ts"] and parent["message"]["reply_count"] == 1
+    assert reply["message"]["thread_ts"] == card["ts"] and "expired" in text_of(reply)
+    (dm,) = slack.messages("U0BOB")
+    assert "thread_ts" not in dm["message"] and "expired" in text_of(dm)
+
+
 def test_the_digest_shows_the_exact_mapping_line(
     db, config, clients, managed, web, slack, net_a, net_b
 ) -> None:
