@@ -280,8 +280,10 @@ HISTORY_SCOPES = {"im": "im:history", "private": "groups:history", "public": "ch
 
 def conversations_replies(world: World, args: Json) -> Json:
     """A thread: its parent first, then the replies, oldest first. ``ts`` must name a message of the
-    channel (``thread_not_found`` otherwise, the method page's errors); a message without replies
-    answers alone. The bot must be in the channel, as for reading its history."""
+    channel (``thread_not_found`` otherwise, the method page's errors), the parent or any reply
+    (slackapi/bolt-js#2307: "the ts parameter can accept a timestamp for both a top-level message
+    and threaded message"); a message without replies answers alone. The bot must be in the
+    channel, as for reading its history."""
     channel = _seen(world, args.get("channel"))
     if not channel["is_im"] and channel["id"] != args.get("channel"):
         raise SlackError("channel_not_found")  # conversations.* take IDs, not names
