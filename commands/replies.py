@@ -90,8 +90,9 @@ class CardClosed:
 @dataclass(frozen=True)
 class FollowUp:
     """News about a request for the owners who follow it: a reply in its card's thread, where the
-    card (edited in place) stays the channel's one line about it. Nothing when natlink never
-    posted the card (the requester and the decider are told by their own messages)."""
+    card (edited in place) stays the channel's one line about it. Use cases ask for one only when
+    the card is in the owner channel (``cards.thread``); the requester and the decider are told
+    by their own messages."""
 
     request: LinkRequest
     reply: Reply

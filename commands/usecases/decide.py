@@ -19,7 +19,7 @@ from storage import audit, requests
 from storage.records import LinkRequest, Service
 from storage.transactions import write
 
-from .. import payloads
+from .. import cards, payloads
 from ..context import Context
 from ..escapes import escape, free_text, plain
 from ..replies import (
@@ -142,7 +142,7 @@ def run(job: Job[Decide, None]) -> Outcome:
         )
     tell = tell_requester(request, Reply(f"Your request {request.id} was {request.state}", tuple(outcome)))
     reply = Reply(f"{request.id} {request.state}", tuple(outcome))
-    return Outcome(reply, (CardDecided(request), FollowUp(request, reply), *tell))
+    return Outcome(reply, (CardDecided(request), *_follow(ctx, service, request, reply), *tell))
 
 
 def _rejected_in_azure(
@@ -163,8 +163,8 @@ def _rejected_in_azure(
     )
     hint = f"The requester can ask again with `{escape(again)}`; natlink replaces the rejected endpoint."
     tell = tell_requester(request, Reply(f"Your request {request.id} was rejected", (line, hint)))
-    follow = FollowUp(settled, Reply(f"{request.id} rejected", (line,)))
-    return Outcome(Refusal(line, hint=hint), (CardDecided(settled), follow, *tell))
+    follow = _follow(ctx, service, settled, Reply(f"{request.id} rejected", (line,)))
+    return Outcome(Refusal(line, hint=hint), (CardDecided(settled), *follow, *tell))
 
 
 def _gone_from_azure(
@@ -187,10 +187,16 @@ def _gone_from_azure(
         Refusal(line, hint=hint),
         (
             CardClosed(gone, "Gone: its connection was removed outside natlink."),
-            FollowUp(gone, Reply(f"{request.id} is gone", (line,))),
+            *_follow(ctx, service, gone, Reply(f"{request.id} is gone", (line,))),
             *tell,
         ),
     )
+
+
+def _follow(ctx: Context, service: Service, request: LinkRequest, reply: Reply) -> tuple[FollowUp, ...]:
+    """The decision as a reply in the card's thread, when the card is in the owner channel
+    (``commands/cards.py``); a card the owners got by DM shows the decision itself, as before."""
+    return (FollowUp(request, reply),) if cards.thread(ctx.db, request.id, service.owner_channel) else ()
 
 
 def _place(request: LinkRequest) -> str:
