@@ -2,9 +2,10 @@
 
 Many events for one channel in one sweep become one message with a summary line on top (within
 Block Kit's limits; the rest go in the next message a second later). Approval cards, digests and
-reminders are messages of their own. Channels are posted in parallel (a bounded pool, so a slow
-Slack answer for one channel does not hold up fifty others), while the database work stays on the
-draining thread.
+reminders are messages of their own, and so is each follow-up about a request whose card is in
+the channel: it goes in the card's thread (``commands.cards.thread``). Channels are posted in
+parallel (a bounded pool, so a slow Slack answer for one channel does not hold up fifty others),
+while the database work stays on the draining thread.
 
 Claim, then post (invariant 5, see :mod:`storage.events`): several drains run at once (each
 scheduler job's own and the post job's), so a drain posts only what it has claimed. It marks an
@@ -58,6 +59,7 @@ class Outgoing:
     events: tuple[Event, ...]
     message: views.Message | None
     owners: tuple[str, ...] = ()
+    thread: str | None = None  # the card's ts: a request's follow-up goes in its card's thread
 
 
 @dataclass(frozen=True)
@@ -108,12 +110,13 @@ class Poster:
             stale_after=self.stale_after,
             now=now,
         )
+        threads = {e.id: _thread(db, e) for e in batch}
         singles = [
-            Outgoing(channel, (e,), self._single(db, e), _owners(db, (e,)))
+            Outgoing(channel, (e,), self._single(db, e), _owners(db, (e,)), threads[e.id])
             for e in batch
-            if e.kind in SINGLES
+            if e.kind in SINGLES or threads[e.id]
         ]
-        lines = tuple(e for e in batch if e.kind not in SINGLES)
+        lines = tuple(e for e in batch if e.kind not in SINGLES and not threads[e.id])
         return singles + (
             [Outgoing(channel, lines, summary(list(lines)), _owners(db, lines))] if lines else []
         )
@@ -122,6 +125,8 @@ class Poster:
         if event.kind == "approval_card":
             request = cards.current(db, event.payload["request"])
             return views.approval_card(slack_out.card_facts(request)) if request else None
+        if "line" in event.payload:  # a change about one request, alone in its card's thread
+            return summary([event])
         title = event.payload.get("title", "natlink")
         return views.lines_message(title, tuple(event.payload.get("lines", ())), "Nothing to report.")
 
@@ -134,8 +139,8 @@ class Poster:
             return Sent(outgoing)
         self._pace(outgoing.channel)
         try:
-            answer = self.slack.chat_postMessage(
-                channel=self._where(outgoing.channel), **outgoing.message.kwargs()
+            answer = slack_out.post_in_thread(
+                self.slack, self._where(outgoing.channel), outgoing.thread, outgoing.message
             )
         except SlackApiError as error:
             code = str(error.response.get("error"))
@@ -218,6 +223,14 @@ class Poster:
         """Taken once Slack has answered, so the gap holds as Slack sees it, not only as natlink sends."""
         with self._lock:
             self._last[channel] = self.clock()
+
+
+def _thread(db: Database, event: Event) -> str | None:
+    """The card's ts when the event is a follow-up about a request whose card is in the event's
+    channel (a reminder, an expiry, a change made in the portal); a DM to a person stays a DM."""
+    if event.kind == "approval_card":
+        return None
+    return cards.thread(db, event.payload.get("request"), event.channel)
 
 
 def _owners(db: Database, batch: tuple[Event, ...]) -> tuple[str, ...]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from slack_sdk.web import SlackResponse
 from slack_sdk.webhook import WebhookClient
 from sqlite_utils import Database
 
@@ -26,6 +27,7 @@ from commands.replies import (
     CardDecided,
     CardNeeded,
     CardReopened,
+    FollowUp,
     Notice,
     Outcome,
     Refusal,
@@ -39,6 +41,8 @@ from . import listing, views
 log = logging.getLogger("natlink.slack")
 UNREACHABLE = frozenset({"not_in_channel", "channel_not_found", "is_archived"})
 """Errors that say the bot cannot post in a channel at all (chat.postMessage errors)."""
+THREAD_GONE = frozenset({"thread_not_found", "invalid_thread_ts"})
+"""chat.postMessage's refusals of a thread_ts: the card was deleted (sandbox/slack/api.thread_of)."""
 INVITE = "type `/invite @natlink` there"
 FAILED = "failed; why went privately to the person who ran it"
 
@@ -62,6 +66,27 @@ def reach_of(slack: WebClient) -> Callable[[str], Reach]:
         return Reach.MEMBER if info.get("is_member") and not info.get("is_archived") else Reach.OUTSIDE
 
     return reach
+
+
+def post_in_thread(
+    slack: WebClient, channel: str, thread_ts: str | None, message: views.Message
+) -> SlackResponse:
+    """Post a request's follow-up in its card's thread (``commands.cards.thread``), or on its own
+    when it has none. A card deleted since is no reason to lose the follow-up: Slack refuses the
+    thread, and the message goes on its own, as before threads. Other refusals raise."""
+    if thread_ts:
+        try:
+            return slack.chat_postMessage(channel=channel, thread_ts=thread_ts, **message.kwargs())
+        except SlackApiError as error:
+            if error.response.get("error") not in THREAD_GONE:
+                raise
+            log.warning(
+                "the card %s in %s is gone (%s); posting on its own",
+                thread_ts,
+                channel,
+                error.response.get("error"),
+            )
+    return slack.chat_postMessage(channel=channel, **message.kwargs())
 
 
 def render(reply: Reply | Refusal) -> views.Message:
@@ -123,6 +148,8 @@ class ProgressMessage:
     steps: list[str] = field(default_factory=list)
     channel: str | None = None
     ts: str | None = None
+    thread: str | None = None
+    """The card's ts when the operation is about a request whose card is in its channel."""
 
     def open(self, remember: Callable[[str, str], object]) -> None:
         """Post the message, or take up the one an earlier attempt posted (after a restart)."""
@@ -133,9 +160,11 @@ class ProgressMessage:
         if self.op.reply_channel is None:
             return
         try:
-            posted = self.slack.chat_postMessage(
-                channel=self.op.reply_channel,
-                **views.progress(self.title, [], True, actor=self.op.actor).kwargs(),
+            posted = post_in_thread(
+                self.slack,
+                self.op.reply_channel,
+                self.thread,
+                views.progress(self.title, [], True, actor=self.op.actor),
             )
         except SlackApiError as error:
             log.warning("cannot post progress for operation %s: %s", self.op.id, error.response.get("error"))
@@ -295,6 +324,8 @@ def _what(notice: Notice) -> str:
             | CardClosed(request=request)
         ):
             return f"the approval card of {request.id}"
+        case FollowUp(request=request):
+            return f"a reply in the thread of {request.id}'s card"
         case Tell(user=user):
             return f"a message to {views.user(user)}"
     return "a message"
@@ -333,6 +364,10 @@ def _deliver(slack: WebClient, db: Database, notice: Notice) -> None:
             if request.card_channel and request.card_ts:
                 slack.chat_update(channel=request.card_channel, ts=request.card_ts, **closed.kwargs())
             _settle_request_message(slack, db, request, closed)
+        case FollowUp(request=request, reply=reply):
+            card = cards.current(db, request.id) or request
+            if card.card_channel and card.card_ts:
+                post_in_thread(slack, card.card_channel, card.card_ts, render(reply))
         case Tell(user=user, reply=reply):
             slack.chat_postMessage(channel=_dm(slack, user), **render(reply).kwargs())
 

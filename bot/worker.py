@@ -20,7 +20,7 @@ from slack_sdk import WebClient
 from sqlite_utils import Database
 
 from cloud.clients import Clients
-from commands import perform
+from commands import cards, perform
 from commands.context import Config, Context
 from commands.replies import Outcome, Refusal
 from storage import operations
@@ -99,7 +99,10 @@ class Workers:
             log.exception("operation %s (%s) cannot be read", op.id, op.kind)
             loaded = None
         progress = slack_out.ProgressMessage(
-            self.slack, op, loaded.title if loaded else f"/natlink {op.kind}"
+            self.slack,
+            op,
+            loaded.title if loaded else f"/natlink {op.kind}",
+            thread=cards.thread(db, loaded.request, op.reply_channel) if loaded else None,
         )
         if loaded and loaded.verb.progress:
             progress.open(lambda channel, ts: operations.set_reply(db, op.id, channel, ts))

@@ -67,7 +67,7 @@ def expire(db: Database, clients: Clients, now: datetime) -> int:
                     service.name,
                     "expired",
                     "info",
-                    {"line": line, "since": now.isoformat()},
+                    {"line": line, "since": now.isoformat(), "request": request.id},
                 )
                 for p in places
             ],

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cloud import tokens
 from cloud.clients import Clients
 from cloud.errors import CloudError
 from storage import requests
@@ -36,6 +37,13 @@ class Loaded:
     def title(self) -> str:
         """What the progress message is about: the verb and its target, never the raw text typed."""
         return self.payload.title(self.verb.name)
+
+    @property
+    def request(self) -> str | None:
+        """The one request this operation is about (a decision, a revoke, a verification of one
+        connection), whose card's thread its messages go in; None for anything else."""
+        about = getattr(self.payload, "request", None) or getattr(self.payload, "target", None)
+        return about if isinstance(about, str) and tokens.is_request_id(about) else None
 
 
 def load(op: Operation) -> Loaded:

@@ -48,5 +48,5 @@ def _event(request: LinkRequest, channel: str, who: str, age: timedelta) -> NewE
         request.service,
         "reminder",
         "problem",
-        {"title": "Waiting for a decision", "lines": [line]},
+        {"title": "Waiting for a decision", "lines": [line], "request": request.id},
     )

@@ -103,6 +103,17 @@ class CardClosed:
 
 
 @dataclass(frozen=True)
+class FollowUp:
+    """News about a request for the owners who follow it: a reply in its card's thread, where the
+    card (edited in place) stays the channel's one line about it. Use cases ask for one only when
+    the card is in the owner channel (``cards.thread``); the requester and the decider are told
+    by their own messages."""
+
+    request: LinkRequest
+    reply: Reply
+
+
+@dataclass(frozen=True)
 class Tell:
     """A direct message to one person, such as the requester learning the outcome and the mapping."""
 
@@ -110,7 +121,7 @@ class Tell:
     reply: Reply
 
 
-Notice = CardNeeded | CardDecided | CardReopened | CardClosed | Tell
+Notice = CardNeeded | CardDecided | CardReopened | CardClosed | FollowUp | Tell
 
 
 def requester(request: LinkRequest) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlite_utils import Database
@@ -268,9 +268,10 @@ def _never_seen_gone(
 
 def _connection_gone(service: Service, key: str, pe_id: str | None, request: LinkRequest | None) -> Finding:
     endpoint = escape(ids.name(pe_id) or "?")
-    return _finding(
+    found = _finding(
         "connection_gone", service, key, f"the connection of endpoint *{endpoint}*{_who(request)} is gone."
     )
+    return replace(found, request=request.id) if request else found
 
 
 def record_outside(
@@ -353,15 +354,14 @@ def _status_change(
     if request is not None and state is not None:
         requests.set_state(db, request.id, state, now=now)
     pe = escape(ids.name(new.get("pe")) or "?")
-    return [
-        _finding(
-            "status_changed",
-            service,
-            key,
-            f"endpoint *{pe}*{_who(request)} went from {before} to *{after}* outside natlink.",
-            severity="problem" if after in ("Rejected", "Disconnected") else "info",
-        )
-    ]
+    found = _finding(
+        "status_changed",
+        service,
+        key,
+        f"endpoint *{pe}*{_who(request)} went from {before} to *{after}* outside natlink.",
+        severity="problem" if after in ("Rejected", "Disconnected") else "info",
+    )
+    return [replace(found, request=request.id) if request else found]
 
 
 def _backends(db: Database, managed: Managed, live: Live, keep: Keep, now: datetime) -> list[Finding]:
@@ -504,8 +504,10 @@ def _address(db: Database, findings: Iterable[Finding], now: datetime) -> list[N
     for finding in findings:
         for channel in _channels(db, finding):
             payload = {"line": finding.line, "advice": finding.advice, "since": stamp, "key": finding.key}
-            if finding.request:
+            if finding.kind == "approval_card":
                 payload = {"request": finding.request}
+            elif finding.request:  # a follow-up about one request: its card's thread (commands/cards.py)
+                payload["request"] = finding.request
             out.append(
                 NewEvent(
                     f"{finding.kind}:{finding.key}:{channel}:{stamp}",

@@ -19,10 +19,20 @@ from storage import audit, requests
 from storage.records import LinkRequest, Service
 from storage.transactions import write
 
-from .. import payloads
+from .. import cards, payloads
 from ..context import Context
 from ..escapes import escape, free_text, plain
-from ..replies import CardClosed, CardDecided, CardReopened, Outcome, Queued, Refusal, Reply, tell_requester
+from ..replies import (
+    CardClosed,
+    CardDecided,
+    CardReopened,
+    FollowUp,
+    Outcome,
+    Queued,
+    Refusal,
+    Reply,
+    tell_requester,
+)
 from ..resources import stored_request
 from ..usecase import Job, Payload, failed, succeeded
 from .request import mapping_lines
@@ -125,10 +135,14 @@ def run(job: Job[Decide, None]) -> Outcome:
     if verb == "approve":
         outcome += list(mapping_lines(job.clients, service, request))
     if verb == "approve" and job.clients.settings.verify_after_approval:
-        after_approval(ctx, request.id)
-        outcome.append(f"natlink now verifies the link (`/natlink verify {request.id}`); its result follows.")
+        threaded = after_approval(ctx, request.id)
+        outcome.append(
+            f"natlink now verifies the link (`/natlink verify {request.id}`); its result follows"
+            + (" in the card's thread." if threaded else ".")
+        )
     tell = tell_requester(request, Reply(f"Your request {request.id} was {request.state}", tuple(outcome)))
-    return Outcome(Reply(f"{request.id} {request.state}", tuple(outcome)), (CardDecided(request), *tell))
+    reply = Reply(f"{request.id} {request.state}", tuple(outcome))
+    return Outcome(reply, (CardDecided(request), *_follow(ctx, service, request, reply), *tell))
 
 
 def _rejected_in_azure(
@@ -149,7 +163,8 @@ def _rejected_in_azure(
     )
     hint = f"The requester can ask again with `{escape(again)}`; natlink replaces the rejected endpoint."
     tell = tell_requester(request, Reply(f"Your request {request.id} was rejected", (line, hint)))
-    return Outcome(Refusal(line, hint=hint), (CardDecided(settled), *tell))
+    follow = _follow(ctx, service, settled, Reply(f"{request.id} rejected", (line,)))
+    return Outcome(Refusal(line, hint=hint), (CardDecided(settled), *follow, *tell))
 
 
 def _gone_from_azure(
@@ -170,8 +185,18 @@ def _gone_from_azure(
     tell = tell_requester(request, Reply(f"Your request {request.id} is gone", (line, hint)))
     return Outcome(
         Refusal(line, hint=hint),
-        (CardClosed(gone, "Gone: its connection was removed outside natlink."), *tell),
+        (
+            CardClosed(gone, "Gone: its connection was removed outside natlink."),
+            *_follow(ctx, service, gone, Reply(f"{request.id} is gone", (line,))),
+            *tell,
+        ),
     )
+
+
+def _follow(ctx: Context, service: Service, request: LinkRequest, reply: Reply) -> tuple[FollowUp, ...]:
+    """The decision as a reply in the card's thread, when the card is in the owner channel
+    (``commands/cards.py``); a card the owners got by DM shows the decision itself, as before."""
+    return (FollowUp(request, reply),) if cards.thread(ctx.db, request.id, service.owner_channel) else ()
 
 
 def _place(request: LinkRequest) -> str:

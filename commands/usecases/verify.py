@@ -11,7 +11,7 @@ digest show it with its age.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlite_utils import Database
@@ -27,7 +27,7 @@ from storage import requests, services, verifications
 from storage.records import LinkRequest, Service
 from storage.verifications import Verification
 
-from .. import payloads
+from .. import cards, payloads
 from ..context import Context
 from ..escapes import escape
 from ..policy import Resource
@@ -60,9 +60,19 @@ def target(ctx: Context, payload: Verify) -> Resource | Refusal:
     return Resource(service=found.name) if found else unknown_service(payload.target)
 
 
-def after_approval(ctx: Context, request_id: str) -> None:
-    """Queue a verification of a connection just approved (``NATLINK_VERIFY_AFTER_APPROVAL``)."""
+def after_approval(ctx: Context, request_id: str) -> bool:
+    """Queue a verification of a connection just approved (``NATLINK_VERIFY_AFTER_APPROVAL``).
+
+    Its result is news for the owners who follow the request: it goes in the card's thread in the
+    owner channel, wherever the decision was typed; without a card there (it went to the owners
+    by DM), it goes where the decision was made, as before (``commands/cards.py``). Returns
+    whether it goes in the card's thread."""
+    request = requests.get_request(ctx.db, request_id)
+    service = services.get_service(ctx.db, request.service) if request else None
+    if request and service and request.card_ts and request.card_channel == service.owner_channel:
+        ctx = replace(ctx, channel=request.card_channel)
     payloads.enqueue(ctx, "verify", Verify(request_id), key=f"verify-after-approval:{request_id}")
+    return cards.thread(ctx.db, request_id, ctx.channel) is not None
 
 
 def run(job: Job[Verify, None]) -> Outcome:

@@ -7,8 +7,10 @@ exactly as Slack accepts both.
 
 from __future__ import annotations
 
+import base64
 import copy
 import json
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -82,6 +84,29 @@ def bot_message(world: World, text: str, blocks: list[Any] | None, thread_ts: An
     return message
 
 
+TS = re.compile(r"\d{1,12}\.\d{1,6}")
+
+
+def thread_of(world: World, channel_id: str, thread_ts: Any) -> str | None:
+    """The thread a message goes in, refused as Slack refuses it. A ts that is no timestamp is
+    ``invalid_thread_ts`` ("[ERROR] 0 is not a valid thread_ts", Slack's answer quoted in
+    jenkinsci/slack-plugin#584); one that names no message of this channel (never posted there, or
+    deleted) is ``thread_not_found`` (slackapi/bolt-js#2307: a reply to a deleted parent). Slack
+    accepts a reply to a reply and shows it nowhere (slackapi/python-slack-sdk#840,
+    botman/botman#327); the stand-in refuses it instead, so such a silent loss fails a test."""
+    if thread_ts is None or thread_ts == "":
+        return None
+    if not isinstance(thread_ts, str) or not TS.fullmatch(thread_ts):
+        raise SlackError("invalid_thread_ts", [f"[ERROR] {thread_ts} is not a valid thread_ts"])
+    try:
+        parent = world.find(channel_id, thread_ts)
+    except SlackError:
+        raise SlackError("thread_not_found") from None
+    if parent["ephemeral"] or parent["message"].get("thread_ts", thread_ts) != thread_ts:
+        raise SlackError("thread_not_found", ["[ERROR] the sandbox refuses a reply to a reply"])
+    return thread_ts
+
+
 def _member_channel(world: World, ref: Any) -> Json:
     """Where the bot may post: a private channel it is not in does not exist for it (Slack answers
     ``channel_not_found``); a public one answers ``not_in_channel`` (chat.postMessage errors)."""
@@ -135,7 +160,7 @@ def auth_test(world: World, args: Json) -> Json:
 def chat_post_message(world: World, args: Json) -> Json:
     channel = _member_channel(world, args.get("channel"))
     text, blocks = message_content(args)
-    message = bot_message(world, text, blocks, args.get("thread_ts"))
+    message = bot_message(world, text, blocks, thread_of(world, channel["id"], args.get("thread_ts")))
     world.add_message(channel["id"], message, via="chat.postMessage")
     answer: Json = {"ok": True, "channel": channel["id"], "ts": message["ts"], "message": message}
     if blocks and not text:
@@ -175,7 +200,7 @@ def chat_post_ephemeral(world: World, args: Json) -> Json:
     if user["id"] not in channel["_members"]:
         raise SlackError("user_not_in_channel")
     text, blocks = message_content(args)
-    message = bot_message(world, text, blocks, args.get("thread_ts"))
+    message = bot_message(world, text, blocks, thread_of(world, channel["id"], args.get("thread_ts")))
     world.add_message(channel["id"], message, via="chat.postEphemeral", ephemeral_to=user["id"])
     return {"ok": True, "message_ts": message["ts"]}
 
@@ -251,6 +276,62 @@ def conversations_info(world: World, args: Json) -> Json:
     return {"ok": True, "channel": shown}
 
 
+HISTORY_SCOPES = {"im": "im:history", "private": "groups:history", "public": "channels:history"}
+"""conversations.replies' bot scope by the channel's type (its method page, "Required scopes")."""
+
+
+def conversations_replies(world: World, args: Json) -> Json:
+    """A thread: its parent first, then the replies, oldest first. ``ts`` must name a message of the
+    channel (``thread_not_found`` otherwise, the method page's errors), the parent or any reply
+    (slackapi/bolt-js#2307: "the ts parameter can accept a timestamp for both a top-level message
+    and threaded message"); a message without replies answers alone. The bot must be in the
+    channel, as for reading its history."""
+    channel = _seen(world, args.get("channel"))
+    if not channel["is_im"] and channel["id"] != args.get("channel"):
+        raise SlackError("channel_not_found")  # conversations.* take IDs, not names
+    kind = "im" if channel["is_im"] else "private" if channel["is_private"] else "public"
+    require_scope(world, HISTORY_SCOPES[kind])
+    if BOT_USER_ID not in channel["_members"]:
+        raise SlackError("not_in_channel")
+    ts = args.get("ts")
+    if not isinstance(ts, str) or not TS.fullmatch(ts):
+        raise SlackError("thread_not_found")
+    try:
+        records = world.thread(channel["id"], ts)
+    except SlackError:
+        raise SlackError("thread_not_found") from None
+    shown = [copy.deepcopy(r["message"]) for r in records]
+    start, limit = _cursor(args.get("cursor")), _limit(args.get("limit"))
+    answer: Json = {
+        "ok": True,
+        "messages": shown[start : start + limit],
+        "has_more": start + limit < len(shown),
+    }
+    if answer["has_more"]:
+        answer["response_metadata"] = {
+            "next_cursor": base64.b64encode(f"next:{start + limit}".encode()).decode()
+        }
+    return answer
+
+
+def _cursor(value: Any) -> int:
+    """Where a page starts: Slack's cursors are opaque; the stand-in's encode an offset."""
+    if not value:
+        return 0
+    try:
+        return int(base64.b64decode(str(value)).decode().removeprefix("next:"))
+    except ValueError:
+        raise SlackError("invalid_cursor") from None
+
+
+def _limit(value: Any) -> int:
+    """conversations.* take 1 to 1,000 items a page (default 1,000 for replies, per its method page)."""
+    try:
+        return min(max(int(value or 1000), 1), 1000)
+    except (TypeError, ValueError):
+        raise SlackError("invalid_limit") from None
+
+
 def conversations_open(world: World, args: Json) -> Json:
     if args.get("channel"):
         channel = world.channel(args["channel"])
@@ -305,8 +386,15 @@ METHODS: dict[str, Handler] = {
     "conversations.open": conversations_open,
     "files.getUploadURLExternal": files.get_upload_url,
     "files.completeUploadExternal": files_complete_upload_external,
+    "conversations.replies": conversations_replies,
 }
-READ_ONLY = {"auth.test", "users.info", "conversations.info", "apps.connections.open"}
+READ_ONLY = {
+    "auth.test",
+    "users.info",
+    "conversations.info",
+    "conversations.replies",
+    "apps.connections.open",
+}
 APP_LEVEL = {"apps.connections.open"}  # methods that take the app-level token (xapp-) only
 
 

@@ -152,7 +152,7 @@ class World:
     def add_channel(self, name: str, private: bool, with_bot: bool) -> Json:
         """A channel every person is in; the bot only when ``with_bot`` (as if invited)."""
         with self.lock:
-            if any(c["name"] == name for c in self.channels.values()):
+            if any(c.get("name") == name for c in self.channels.values()):  # a DM has no name
                 raise SlackError("name_taken")
             humans = [u["id"] for u in self.users.values() if not u["is_bot"]]
             # Private channels made since 2021 have C IDs too; is_private tells them apart.
@@ -227,7 +227,34 @@ class World:
             "message": message,
         }
         self.messages.setdefault(channel_id, []).append(record)
+        if not record["ephemeral"] and message.get("thread_ts", message["ts"]) != message["ts"]:
+            self._count_reply(self.find(channel_id, message["thread_ts"])["message"], message)
         return record
+
+    @staticmethod
+    def _count_reply(parent: Json, reply: Json) -> None:
+        """A parent as conversations.history shows it once it has replies: its own ``thread_ts``,
+        ``reply_count``, ``reply_users`` (up to five), ``reply_users_count`` and ``latest_reply``
+        (api.slack.com/messaging/retrieving#finding_threads). Ephemeral replies count for nobody."""
+        parent["thread_ts"] = parent["ts"]
+        parent["reply_count"] = parent.get("reply_count", 0) + 1
+        users = parent.setdefault("reply_users", [])
+        if reply.get("user") and reply["user"] not in users:
+            users.append(reply["user"])
+        parent["reply_users_count"] = len(users)
+        parent["latest_reply"] = reply["ts"]
+
+    def thread(self, channel_id: str, ts: str) -> list[Json]:
+        """A parent and its replies, oldest first: what conversations.replies answers (the parent
+        alone when it has none). A reply's ts names its whole thread, as in Slack."""
+        parent = self.find(channel_id, ts)["message"]
+        root = parent.get("thread_ts", parent["ts"])
+        return [
+            r
+            for r in self.messages.get(channel_id, [])
+            if not (r["deleted"] or r["ephemeral"])
+            and root in (r["message"]["ts"], r["message"].get("thread_ts"))
+        ]
 
     def edit_message(self, record: Json, text: str, blocks: list[Any] | None, by: str) -> Json:
         message = record["message"]

@@ -14,6 +14,7 @@ from bot.poster import GONE, Poster
 from bot.scheduler import Jobs, missed
 from bot.settings import Schedule
 from cloud.tokens import new_request_id
+from commands import cards
 from storage import channel_subscriptions, events, requests
 from tests.arm_story import A_RG, B_RG, pe_body
 from tests.conftest import TEAM_A
@@ -170,6 +171,36 @@ def test_reminders_fire_at_the_right_times(db, config, clients, managed, web, sl
     assert slack.messages("U0ADMIN") and job.reminders(T0 + timedelta(hours=72)) == 0
 
 
+def test_a_reminder_goes_in_its_cards_thread_or_alone_when_the_card_is_gone(
+    db, config, clients, managed, web, slack
+) -> None:
+    """Issue 12, §3: the owner channel's line about a request is its card; a card deleted since
+    (Slack answers thread_not_found) does not lose the reminder, which goes on its own."""
+    kept, deleted = (
+        requests.create_request(
+            db,
+            request_id=new_request_id(),
+            service="rdp-vmb",
+            requester="U0BOB",
+            consumer_subscription=TEAM_A,
+            now=T0,
+        )
+        for _ in range(2)
+    )
+    for request in (kept, deleted):
+        requests.set_state(db, request.id, "pending", now=T0)
+        posted = web.chat_postMessage(channel=OWNER_CHANNEL, text=f"card of {request.id}")
+        cards.remember(db, request.id, posted["channel"], posted["ts"])
+    web.chat_delete(channel=OWNER_CHANNEL, ts=requests.get_request(db, deleted.id).card_ts)
+    assert jobs(db, config, clients, web).reminders(T0 + timedelta(hours=24)) == 2
+    card = requests.get_request(db, kept.id).card_ts
+    threaded = [m for m in slack.messages(OWNER_CHANNEL) if m["message"].get("thread_ts") == card]
+    assert [m["message"]["ts"] != card for m in threaded] == [False, True]  # the card, then its reply
+    assert kept.id in text_of(threaded[1]) and "has waited 24 h" in text_of(threaded[1])
+    (alone,) = [m for m in slack.messages(OWNER_CHANNEL) if deleted.id in text_of(m) and not m["deleted"]]
+    assert "thread_ts" not in alone["message"] and "has waited 24 h" in text_of(alone)
+
+
 def test_expiry_removes_the_connection_on_time(db, config, clients, managed, web, slack, net_a) -> None:
     pe = net_a.private_endpoints.begin_create_or_update(A_RG, "pe-timed", pe_body(managed.alias)).result()
     request = requests.create_request(
@@ -200,6 +231,40 @@ def test_expiry_removes_the_connection_on_time(db, config, clients, managed, web
     assert requests.get_request(db, request.id).state == "removed"
     assert "expired" in text_of(slack.messages(OWNER_CHANNEL)[0]) and slack.messages("U0BOB")
     assert job.expiry(T0 + timedelta(days=8)) == 0
+
+
+def test_an_expiry_goes_in_its_cards_thread_and_to_the_requester_by_dm(
+    db, config, clients, managed, web, slack, net_a
+) -> None:
+    pe = net_a.private_endpoints.begin_create_or_update(A_RG, "pe-carded", pe_body(managed.alias)).result()
+    request = requests.create_request(
+        db,
+        request_id=new_request_id(),
+        service="rdp-vmb",
+        requester="U0BOB",
+        consumer_subscription=TEAM_A,
+        expires_at=T0 + timedelta(days=1),
+        now=T0,
+    )
+    requests.attach_endpoint(
+        db,
+        request.id,
+        pe_id=pe.id,
+        pe_name=None,
+        vnet=None,
+        subnet=None,
+        connection_id=None,
+        link_identifier=None,
+    )
+    requests.set_state(db, request.id, "approved")
+    card = web.chat_postMessage(channel=OWNER_CHANNEL, text=f"card of {request.id}")
+    cards.remember(db, request.id, card["channel"], card["ts"])
+    assert jobs(db, config, clients, web).expiry(T0 + timedelta(days=1, seconds=1)) == 1
+    (parent, reply) = slack.messages(OWNER_CHANNEL)
+    assert parent["message"]["ts"] == card["ts"] and parent["message"]["reply_count"] == 1
+    assert reply["message"]["thread_ts"] == card["ts"] and "expired" in text_of(reply)
+    (dm,) = slack.messages("U0BOB")
+    assert "thread_ts" not in dm["message"] and "expired" in text_of(dm)
 
 
 def test_the_digest_shows_the_exact_mapping_line(

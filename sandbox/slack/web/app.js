@@ -14,6 +14,8 @@ const S = {
   polling: null,
   azure: null,
   portal: { alias: "", name: "" },  // the portal form's values, kept across re-renders
+  thread: null,     // {channel, ts} of the thread open in the side pane
+  shownChannel: null, // the channel the message list shows: another one opens at its newest message
 };
 
 const EMOJI = {
@@ -425,7 +427,44 @@ async function closeModal(viewId) {
 
 // -- the workspace ------------------------------------------------------------------------------
 
-function renderMessage(item, channel) {
+// -- threads: a reply (thread_ts names another message) shows in its thread, not in the channel --
+
+function isReply(message) {
+  return !!message.thread_ts && message.thread_ts !== message.ts && !message.reply_broadcast;
+}
+
+function threadOf(channel, ts) {
+  return (S.state.messages[channel] || []).filter((m) => m.message.ts === ts || m.message.thread_ts === ts);
+}
+
+function openThread(channel, ts) {
+  S.thread = { channel, ts };
+  render();
+}
+
+function closeThread() {
+  S.thread = null;
+  render();
+}
+
+function renderThread() {
+  const pane = document.getElementById("thread");
+  const items = S.thread ? threadOf(S.thread.channel, S.thread.ts) : [];
+  document.querySelector(".app").classList.toggle("with-thread", items.length > 0);
+  pane.hidden = items.length === 0;
+  if (!items.length) { S.thread = null; pane.replaceChildren(); return; }
+  const where = channelName(S.thread.channel);
+  const atBottom = pane.scrollHeight - pane.scrollTop - pane.clientHeight < 40;
+  pane.replaceChildren(
+    el("div", { class: "thread-title" },
+      el("span", { text: "Thread in " + (where === "natlink" ? "@" : "#") + where }),
+      el("button", { type: "button", class: "btn", "data-testid": "thread-close", text: "Close", onclick: closeThread })),
+    el("div", { class: "thread-messages", "data-testid": "thread-messages" },
+      items.map((m) => renderMessage(m, S.thread.channel, true))));
+  if (atBottom) pane.scrollTop = pane.scrollHeight;
+}
+
+function renderMessage(item, channel, inThread) {
   const message = item.message;
   const author = message.user ? userName(message.user) : (message.username || "natlink");
   const isBot = !!message.bot_id;
@@ -446,11 +485,18 @@ function renderMessage(item, channel) {
     body.append(renderMrkdwn(message.text || "", el("div", { class: "mrkdwn" })));
   }
   for (const file of message.files || []) body.append(renderFile(file));
+  // Slack shows "N replies" under a parent; a click opens the thread beside the channel
+  const replies = inThread ? 0 : message.reply_count || 0;
+  const link = replies ? el("button", {
+    type: "button", class: "thread-link", "data-testid": "thread-link", "data-ts": message.ts,
+    text: replies + (replies === 1 ? " reply" : " replies"), onclick: () => openThread(channel, message.ts),
+  }) : null;
   return el("div", {
     class: "message" + (item.ephemeral ? " ephemeral" : ""),
     "data-testid": "message", "data-ts": message.ts, "data-user": message.user,
     "data-ephemeral": item.ephemeral ? "true" : "false", "data-edits": item.edits,
-  }, meta, body);
+    "data-thread-ts": message.thread_ts,
+  }, meta, body, link);
 }
 
 // An uploaded file (files.completeUploadExternal): its name, a download link, and a CSV's first rows.
@@ -498,13 +544,19 @@ function render() {
   dmList.replaceChildren(...state.channels.filter((c) => c.is_im).map(item));
   document.getElementById("app-home").className = S.home ? "active" : "";
   document.getElementById("composer").hidden = S.home;
-  if (S.home) { renderHome(state.home); showModal(state.view); return; }
+  if (S.home) { S.shownChannel = null; renderHome(state.home); showModal(state.view); return; }
   const current = state.channels.find((c) => c.id === S.channel);
   document.getElementById("channel-header").textContent = current ? (current.is_im ? "@" : "#") + current.name : "";
   const list = document.getElementById("messages");
+  // A channel opens at its newest message, and stays there as messages arrive, unless the person
+  // scrolled up to read.
+  const opened = S.shownChannel !== S.channel;
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-  list.replaceChildren(...(state.messages[S.channel] || []).map((m) => renderMessage(m, S.channel)));
-  if (atBottom) list.scrollTop = list.scrollHeight;
+  const top = (state.messages[S.channel] || []).filter((m) => !isReply(m.message));
+  list.replaceChildren(...top.map((m) => renderMessage(m, S.channel)));
+  if (opened || atBottom) list.scrollTop = list.scrollHeight;
+  S.shownChannel = S.channel;
+  renderThread();
   showModal(state.view);
 }
 
@@ -557,6 +609,7 @@ function selectUser(name) {
   S.me = S.workspace.users[name].id;
   S.meName = name;
   S.channel = defaultChannel(name);
+  S.thread = null;
   S.openView = null;
   document.getElementById("overlay").hidden = true;
   document.getElementById("overlay").replaceChildren();
