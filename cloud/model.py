@@ -21,7 +21,7 @@ class BackendKind:
     IP = "ip address"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Backend:
     """A backend of the service's load balancer, as the backend pool reaches it: a VM's NIC, a scale
     set instance's NIC (``vm_name`` is the instance's, ``<vmss>_<instance id>``), or an address of
@@ -38,7 +38,7 @@ class Backend:
     via: str | None = None  # "NAT rule RDP" for an inbound NAT rule; None for a load-balancing rule
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Forward:
     """One way the service's frontend forwards: a load-balancing rule, or an inbound NAT rule
     (``via`` names it). A NAT rule has no health probe: its backends are judged by power state.
@@ -53,7 +53,7 @@ class Forward:
         return self.via is not None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Connection:
     """A private endpoint's connection as the provider sees it on the private link service."""
 
@@ -68,7 +68,7 @@ class Connection:
     token: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Service:
     """A private link service with the addresses of both its NAT and its load balancer side."""
 
@@ -98,7 +98,7 @@ class Service:
         return tuple(dict.fromkeys(pairs))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SubnetVm:
     """A VM with an address in the same subnet as a private endpoint."""
 
@@ -106,7 +106,7 @@ class SubnetVm:
     ip: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Endpoint:
     """A consumer's private endpoint; ``ip`` is the address the consumer connects to."""
 
@@ -121,7 +121,7 @@ class Endpoint:
     subnet_vms: tuple[SubnetVm, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unreadable:
     """A subscription natlink could not list, and why, so a partial map says it is partial."""
 
@@ -130,7 +130,7 @@ class Unreadable:
     message: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mapping:
     """Who sees which address across the double NAT for one connection, port and backend.
 
@@ -168,7 +168,7 @@ class Mapping:
         return self.nat_ips
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     taken_at: datetime
     subscriptions: tuple[str, ...]
@@ -177,7 +177,7 @@ class Snapshot:
     unreadable: tuple[Unreadable, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VmInfo:
     """A VM found by name, with where its primary NIC sits: what expose and request build on."""
 
