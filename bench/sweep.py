@@ -343,24 +343,10 @@ def measure_big_world() -> dict[str, Any]:
 
 
 def build_big_world(state: Path) -> tuple[Path, list[str]]:
-    """The big world's state file, for the sandbox to load at start.
-
-    ``seed.generate`` refuses worlds over 16,000 addresses in all, a per-subnet limit it applies
-    to the whole world although each generated subscription has subnets of its own (10,000
-    services over 50 subscriptions use 1,200 addresses a subnet); so it generates what it allows
-    and the rest is added with its own per-service generator.
-    """
-    allowed = 3 * 16_000 // (BIG["endpoints"] + 3)
+    """The big world's state file, for the sandbox to load at start (``seed.generate`` limits each
+    generated subnet to what a /18 holds: 200 services and 600 endpoints a subscription fit)."""
     world = make_world(state)
-    subs = seed.generate(world, BIG["subscriptions"], allowed, BIG["endpoints"])["subscriptions"]
-    vnets = [
-        f"/subscriptions/{s}/resourceGroups/rg-natlink/providers/Microsoft.Network/virtualNetworks/vnet"
-        for s in subs
-    ]
-    with world.transaction():
-        for n in range(allowed, BIG["services"]):
-            seed._generate_service(world, subs, vnets, n, BIG["endpoints"], 443)
-    world.save()
+    subs = seed.generate(world, BIG["subscriptions"], BIG["services"], BIG["endpoints"])["subscriptions"]
     return state, subs
 
 

@@ -37,7 +37,7 @@ def _list(value: Json, key: str) -> list[Any]:
     return value.get(key) or []
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Member:
     """A NIC's IP configuration in a backend pool (``config_id``), or an IP-based pool address
     (``config_id`` and ``nic_id`` are then both the address's ID)."""
@@ -372,6 +372,8 @@ def is_scale_set_vm(resource_id: str | None) -> bool:
 
 def scale_set_of(resource_id: str | None) -> tuple[str, str, str] | None:
     """``(subscription, resource group, scale set)`` of an ID under ``virtualMachineScaleSets/...``."""
+    if "virtualmachinescalesets" not in (resource_id or "").lower():
+        return None  # the common case, decided without splitting the ID (every NIC is asked)
     vmss = ids.segment(resource_id, "virtualMachineScaleSets")
     sub, group = ids.segment(resource_id, "subscriptions"), ids.segment(resource_id, "resourceGroups")
     return (sub, group, vmss) if vmss and sub and group else None

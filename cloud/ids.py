@@ -15,8 +15,9 @@ def key(resource_id: str | None) -> str:
 def segment(resource_id: str | None, label: str) -> str | None:
     """The value after ``label`` (case-insensitive) in an ID, e.g. ``segment(id, "subscriptions")``."""
     parts = (resource_id or "").strip("/").split("/")
-    for index, part in enumerate(parts[:-1]):
-        if part.lower() == label.lower():
+    wanted = label.lower()
+    for index in range(len(parts) - 1):
+        if parts[index].lower() == wanted:
             return parts[index + 1]
     return None
 

@@ -21,7 +21,7 @@ class BackendKind:
     IP = "ip address"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Backend:
     """A backend of the service's load balancer, as the backend pool reaches it: a VM's NIC, a scale
     set instance's NIC (``vm_name`` is the instance's, ``<vmss>_<instance id>``), or an address of
@@ -39,7 +39,7 @@ class Backend:
     vm_id: str | None = None  # the VM (or scale set instance) behind the NIC, for its portal link
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Forward:
     """One way the service's frontend forwards: a load-balancing rule, or an inbound NAT rule
     (``via`` names it). A NAT rule has no health probe: its backends are judged by power state.
@@ -54,7 +54,7 @@ class Forward:
         return self.via is not None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Connection:
     """A private endpoint's connection as the provider sees it on the private link service."""
 
@@ -69,7 +69,7 @@ class Connection:
     token: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Service:
     """A private link service with the addresses of both its NAT and its load balancer side."""
 
@@ -99,7 +99,7 @@ class Service:
         return tuple(dict.fromkeys(pairs))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SubnetVm:
     """A VM with an address in the same subnet as a private endpoint."""
 
@@ -108,7 +108,7 @@ class SubnetVm:
     id: str | None = None  # the VM's resource ID, for its portal link
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Endpoint:
     """A consumer's private endpoint; ``ip`` is the address the consumer connects to."""
 
@@ -123,7 +123,7 @@ class Endpoint:
     subnet_vms: tuple[SubnetVm, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Unreadable:
     """A subscription natlink could not list, and why, so a partial map says it is partial."""
 
@@ -132,7 +132,7 @@ class Unreadable:
     message: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mapping:
     """Who sees which address across the double NAT for one connection, port and backend.
 
@@ -176,7 +176,7 @@ class Mapping:
         return self.nat_ips
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     taken_at: datetime
     subscriptions: tuple[str, ...]
@@ -185,7 +185,7 @@ class Snapshot:
     unreadable: tuple[Unreadable, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VmInfo:
     """A VM found by name, with where its primary NIC sits: what expose and request build on."""
 

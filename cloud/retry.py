@@ -128,6 +128,8 @@ class PacingPolicy(HTTPPolicy):  # type: ignore[type-arg]
         response = self.next.send(request)
         answer = response.http_response
         self.pacer.heard(http.method, http.url, answer.status_code, answer.headers)
+        if answer.status_code == 429:
+            answer.read()  # a streamed answer (a sweep's list page) gives its connection back before the retry
         return response
 
 

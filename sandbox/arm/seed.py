@@ -204,7 +204,9 @@ def add_vm(
 
 
 # Where `/natlink verify --capture` stores captures in the seed world (NATLINK_CAPTURE_STORAGE).
-CAPTURE_STORAGE = ids.resource_id(TEAM_B, "rg-team-b", "Microsoft.Storage", "storageAccounts", "natlinkcaptures")
+CAPTURE_STORAGE = ids.resource_id(
+    TEAM_B, "rg-team-b", "Microsoft.Storage", "storageAccounts", "natlinkcaptures"
+)
 
 
 def seed_topology(world: World) -> None:
@@ -254,7 +256,9 @@ def seed_topology(world: World) -> None:
             "10.2.0.5",
             REGION,
         )
-        apply(world, CAPTURE_STORAGE, {"location": REGION, "sku": {"name": "Standard_LRS"}, "kind": "StorageV2"})
+        apply(
+            world, CAPTURE_STORAGE, {"location": REGION, "sku": {"name": "Standard_LRS"}, "kind": "StorageV2"}
+        )
 
 
 def seed_world(world: World) -> None:
@@ -265,6 +269,25 @@ def seed_world(world: World) -> None:
         _made_elsewhere(world)
 
 
+# Each generated subscription has its own VNet of three /18 subnets; Azure keeps five addresses of
+# every subnet (sandbox/arm/addresses.py), which fills a subnet at this many (SubnetIsFull).
+SUBNET_ADDRESSES = 2**14 - 5
+
+
+def busiest_subnet(subscriptions: int, services: int, endpoints: int) -> int:
+    """The most addresses any one generated subnet needs: a subscription's ``services`` subnet holds
+    two per service it owns (the frontend and the NAT IP), its ``vms`` subnet one, and its
+    ``endpoints`` subnet one per endpoint it consumes with. Service ``n`` is owned by subscription
+    ``n % subscriptions`` and its endpoint ``k`` sits in the ``k + 1``-th subscription after it."""
+    owned = [services // subscriptions + (i < services % subscriptions) for i in range(subscriptions)]
+    whole, rest = divmod(endpoints, subscriptions)
+    consumed = [
+        sum(owned[j] * (whole + ((i - j - 1) % subscriptions < rest)) for j in range(subscriptions))
+        for i in range(subscriptions)
+    ]
+    return max(2 * max(owned), max(consumed))
+
+
 def generated_subscription(index: int) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"natlink-sandbox/subscription/{index}"))
 
@@ -272,13 +295,13 @@ def generated_subscription(index: int) -> str:
 def generate(world: World, subscriptions: int, services: int, endpoints: int, port: int = 443) -> Json:
     """A world of ``services`` exposed VMs spread over ``subscriptions``, each with ``endpoints``
     private endpoints from the other subscriptions, in the states Approved, Pending, Rejected in turn."""
-    if (
-        not 1 <= subscriptions <= 250
-        or services < 0
-        or endpoints < 0
-        or services * (endpoints + 3) > 3 * 16000
-    ):
-        raise ValueError("a generated world needs 1-250 subscriptions and fits 16,000 addresses per subnet")
+    if not 1 <= subscriptions <= 250 or services < 0 or endpoints < 0:
+        raise ValueError("a generated world needs 1-250 subscriptions and no negative counts")
+    if (needed := busiest_subnet(subscriptions, services, endpoints)) > SUBNET_ADDRESSES:
+        raise ValueError(
+            f"a generated subscription's /18 subnet holds {SUBNET_ADDRESSES:,} addresses; this world "
+            f"needs {needed:,} in one of them"
+        )
     with world.transaction():
         world.clear_resources()
         world.subscriptions = {}

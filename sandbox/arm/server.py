@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from sandbox.loopback import LoopbackServer, read_json, send_json
+import orjson
+
+from sandbox.loopback import LoopbackServer, read_json, send_bytes, send_json
 from sandbox.loopback import free_port as free_port  # tests/e2e import it from here
 
 from . import api, apiversions, control, identity, lro
@@ -246,7 +248,12 @@ class _Handler(BaseHTTPRequestHandler):
         request_id = str(uuid.uuid4())
         correlation = self.headers.get("x-ms-client-request-id") or request_id
         ids = {"x-ms-request-id": request_id, "x-ms-correlation-request-id": correlation}
-        send_json(self, status, body, ids | headers)
+        try:  # orjson: list pages of a large world are megabytes each (issue 14's big sweep)
+            payload = b"" if body is None else orjson.dumps(body)
+        except TypeError:  # orjson.JSONEncodeError: what only the standard library encodes
+            send_json(self, status, body, ids | headers)
+            return
+        send_bytes(self, status, payload, "application/json; charset=utf-8", ids | headers)
 
 
 def _acknowledged_not_applied(world: World, req: api.Request) -> tuple[int, Json | None, dict[str, str]]:
