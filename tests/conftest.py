@@ -17,6 +17,7 @@ from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.storage import StorageManagementClient
 
 from sandbox.arm import launch
+from tests.model.stats import FIGURES_PROPERTY
 
 TEAM_A = "11111111-1111-1111-1111-111111111111"
 TEAM_B = "22222222-2222-2222-2222-222222222222"
@@ -33,6 +34,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             0 if item.get_closest_marker("model") else 1 if item.get_closest_marker("slow") else 2
         )
     )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The model test's figures at the end of the run: under xdist its own printing is not shown."""
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            for name, figures in getattr(report, "user_properties", ()):
+                if name == FIGURES_PROPERTY and report.when == "call":
+                    terminalreporter.write_sep("-", f"model test figures ({outcome})")
+                    terminalreporter.write_line(str(figures))
 
 
 @pytest.fixture(scope="session")
