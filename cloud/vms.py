@@ -6,7 +6,7 @@ cheaper and more predictable than probing resource groups one by one.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from azure.core.exceptions import AzureError, HttpResponseError
 from azure.mgmt.compute.models import VirtualMachine
@@ -21,11 +21,18 @@ from .model import VmInfo
 _UNREADABLE = {401, 403}
 
 
-def find_vm(clients: Clients, subscriptions: Iterable[str], name: str) -> VmInfo:
+def find_vm(
+    clients: Clients,
+    subscriptions: Iterable[str],
+    name: str,
+    suggest: Callable[[str], bool] = lambda vm_id: True,
+) -> VmInfo:
     """The VM called ``name`` (case-insensitive) in ``subscriptions``.
 
-    Raises ``AmbiguousVmName`` listing every match, or ``VmNotFound`` listing where it looked; a
-    subscription natlink may not read is skipped and named as such.
+    Raises ``AmbiguousVmName`` listing every match, or ``VmNotFound`` listing where it looked and,
+    for a mistyped name, the near names among the VMs whose ID ``suggest`` allows (a person is
+    never told the names of VMs they may not use); a subscription natlink may not read is skipped
+    and named as such.
     """
     matches: list[tuple[str, VirtualMachine]] = []
     looked_in: list[str] = []
@@ -41,7 +48,7 @@ def find_vm(clients: Clients, subscriptions: Iterable[str], name: str) -> VmInfo
         except AzureError as exc:
             raise CloudError.from_azure(exc, f"/subscriptions/{sub}") from exc
         looked_in.append(f"subscription {sub}")
-        known += [vm.name or "" for vm in vms]
+        known += [vm.name or "" for vm in vms if suggest(vm.id or "")]
         matches += [(sub, vm) for vm in vms if (vm.name or "").lower() == name.lower()]
     sub, vm = unique(matches, "Vm", name, lambda m: m[1].id, looked_in, known)
     return vm_info(clients, sub, vm)

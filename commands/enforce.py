@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from cloud.clients import Clients
 from storage import audit, grants, owners, services
+from storage.records import Service
 
 from .context import Context
 from .declare import Verb
@@ -19,7 +20,7 @@ from .escapes import plain
 from .policy import Actor, Decision, Facts, Resource, decide
 from .replies import Refusal
 from .usecase import Located, Payload
-from .values import Scope
+from .values import STAR, Scope
 
 READ = "read"
 READS = frozenset({READ, "page"})
@@ -28,15 +29,37 @@ READS = frozenset({READ, "page"})
 
 def facts(ctx: Context, service: str | None) -> Facts:
     """What storage and settings know about the actor and the service."""
+    found = services.get_service(ctx.db, service) if service else None
     return Facts(
         admins=ctx.config.admins,
-        service_exists=bool(service) and services.get_service(ctx.db, service) is not None,
+        service_exists=found is not None,
+        service_active=found is None or found.state == "active",
+        visibility=visibility(found) if found else None,
         owners=frozenset(o.user_id for o in owners.list_owners(ctx.db, service)) if service else frozenset(),
         grants=frozenset(
             (g.action, Scope(g.subscription, g.resource_group)) for g in grants.grants_for(ctx.db, ctx.actor)
         ),
         allow_self_approval=ctx.config.allow_self_approval,
     )
+
+
+def visibility(service: Service) -> frozenset[str] | None:
+    """The subscriptions that may find ``service`` by alias, as ``Facts.visibility`` holds them: what
+    ``create`` set, and the service's own subscription (Azure's rule too); None if not known or ``*``."""
+    known = service.details.get("visibility")
+    if known is None or STAR in known:
+        return None
+    return frozenset(s.lower() for s in (*known, service.subscription))
+
+
+def request_subscriptions(ctx: Context) -> tuple[str, ...]:
+    """The subscriptions (lower-case) the actor may request from: an admin all natlink's, anyone
+    else those their ``request`` grants name. Lookups for the actor look only there."""
+    if ctx.is_admin:
+        chosen = list(ctx.config.subscriptions)
+    else:
+        chosen = [g.subscription for g in grants.grants_for(ctx.db, ctx.actor) if g.action == "request"]
+    return tuple(dict.fromkeys(s.lower() for s in chosen))
 
 
 def enforce(ctx: Context, verb: Verb, payload: Payload) -> Refusal | None:

@@ -23,9 +23,9 @@ from cloud.places import SUBNET, VM, Place, Places
 from storage import requests, services
 
 from .context import Context
-from .enforce import authorize, facts
+from .enforce import authorize, facts, request_subscriptions, visibility
 from .escapes import escape, plain
-from .policy import Actor, Resource, decide
+from .policy import Actor, Resource, decide, visible
 from .replies import Refusal
 from .validate import InvalidValue, reason
 
@@ -117,10 +117,17 @@ def options(ctx: Context, catalog: Catalog, kind: str, typed: str) -> list[Group
 
 
 def service_options(ctx: Context, typed: str) -> list[str]:
-    """natlink's services whose name contains ``typed``, for the form opened without one."""
+    """The active services whose name contains ``typed`` and that a subscription the person may
+    request from can find (``visibility``), for the form opened without one: one the person could
+    not request is not offered."""
     wanted = typed.strip().lower()
-    names = sorted(s.name for s in services.list_services(ctx.db, state="active"))
-    return [n for n in names if wanted in n][:MAX_OPTIONS]
+    mine = request_subscriptions(ctx)
+    names = sorted(
+        s.name
+        for s in services.list_services(ctx.db, state="active")
+        if wanted in s.name and any(visible(visibility(s), sub) for sub in mine)
+    )
+    return names[:MAX_OPTIONS]
 
 
 def service_about(ctx: Context, kind: str, value: str) -> str | Refusal:
@@ -173,6 +180,10 @@ def judge(ctx: Context, catalog: Catalog, form: Submission) -> dict[str, str] | 
     place, problem = _find(catalog, kind, str(form.vm or form.subnet))
     if place is None:
         return errors | {block: problem}
+    if form.service:
+        offered = authorize(ctx, "request", _where(form.service, place, located=False), audit_allowed=False)
+        if not offered.allowed:
+            return errors | {"service": plain(offered.reason)}
     decision = authorize(ctx, "request", _where(form.service or None, place), audit_allowed=False)
     if not decision.allowed:
         return errors | {block: plain(decision.reason)}
@@ -216,5 +227,9 @@ def _find(catalog: Catalog, kind: str, value: str) -> tuple[Place | None, str]:
     return place, ""
 
 
-def _where(service: str | None, place: Place) -> Resource:
-    return Resource(service=service, subscription=place.subscription, resource_group=place.resource_group)
+def _where(service: str | None, place: Place, *, located: bool = True) -> Resource:
+    """The policy's resource for a request from ``place``; not ``located``, it judges the service
+    (gone, or not visible to the place's subscription) and that a grant is held, not where."""
+    return Resource(
+        service=service, subscription=place.subscription, resource_group=place.resource_group, located=located
+    )

@@ -78,6 +78,11 @@ class Facts:
     owners: frozenset[str] = frozenset()
     grants: frozenset[tuple[str, Scope]] = frozenset()
     allow_self_approval: bool = False
+    service_active: bool = True
+    """False once the service is gone from Azure (or was deleted): nothing may be requested from it."""
+    visibility: frozenset[str] | None = None
+    """The subscriptions (lower-case) Azure lets find the service by its alias, its own included;
+    None when natlink does not know (an adopted service) or everyone may."""
 
 
 @dataclass(frozen=True)
@@ -182,6 +187,40 @@ def _owner(actor: Actor, action: str, resource: Resource, facts: Facts) -> Decis
     )
 
 
+def visible(visibility: frozenset[str] | None, subscription: str) -> bool:
+    """Whether ``subscription`` may find a service by alias, as natlink knows its visibility."""
+    return visibility is None or subscription.lower() in visibility
+
+
+def _requestable(actor: Actor, action: str, resource: Resource, facts: Facts) -> Decision | None:
+    """A request to a service Azure would refuse fails later, in Azure's words: refuse it now, admins
+    included. A gone service; or one not visible to the consumer subscription (before Azure places
+    the consumer: to any subscription the actor's request grants name)."""
+    if action != "request" or resource.service is None:
+        return None
+    if not facts.service_active:
+        return Decision(
+            False,
+            f"*{resource.service}* is no longer offered (deleted, or gone from Azure); "
+            "`/natlink list` shows the services you may request",
+        )
+    if resource.subscription is not None:
+        wanted = {resource.subscription.lower()}
+    elif actor.is_admin or actor.user_id in facts.admins:
+        return None
+    else:
+        wanted = {scope.subscription.lower() for granted, scope in facts.grants if granted == action}
+    if not wanted or any(visible(facts.visibility, sub) for sub in wanted):
+        return None
+    owners = f"its owners ({_mentions(facts.owners)})" if facts.owners else f"an admin {_admins(facts)}"
+    where = (
+        f"subscription {resource.subscription}"
+        if resource.subscription
+        else "the subscriptions you may request from"
+    )
+    return Decision(False, f"*{resource.service}* is not offered to {where}; {owners} can say who may see it")
+
+
 def _granted(actor: Actor, action: str, resource: Resource, facts: Facts) -> Decision | None:
     """Creating a service or an endpoint spends Azure resources: it needs a grant covering where."""
     if action not in GRANTED_ACTIONS:
@@ -206,6 +245,7 @@ def _granted(actor: Actor, action: str, resource: Resource, facts: Facts) -> Dec
 
 RULES: tuple[Callable[[Actor, str, Resource, Facts], Decision | None], ...] = (
     _self_approval,
+    _requestable,
     _page,
     _admin,
     _read,

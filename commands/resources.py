@@ -63,10 +63,13 @@ def new_service(ctx: Context, payload: Payload) -> Resource:
 
 
 def requested_service(ctx: Context, payload: Payload) -> Resource | Refusal:
-    """``request``: the service asked for, by alias or name; the consumer side is judged later."""
+    """``request``: the service asked for, by alias or name, and the consumer subscription when given
+    (the policy then checks the service is visible there); the consumer's place is judged later."""
     target = payload.target
     found = services.find_service(ctx.db, target)
-    return Resource(service=found.name, located=False) if found else unknown_service(target)
+    if found is None:
+        return unknown_service(target)
+    return Resource(service=found.name, subscription=payload.subscription, located=False)
 
 
 def link_request(ctx: Context, payload: Payload) -> Resource | Refusal:

@@ -8,10 +8,11 @@ a rerun finds the endpoint it already made, and the connection is always matched
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from cloud import inventory, tokens
+from cloud import ids, inventory, tokens
 from cloud.clients import Clients
 from cloud.endpoints import SubnetRef, discard_endpoint, request_endpoint
 from cloud.errors import CloudError
@@ -25,8 +26,9 @@ from storage.records import LinkRequest, Service
 
 from .. import describe
 from ..context import Context
+from ..enforce import authorize, facts, request_subscriptions
 from ..escapes import escape, plain
-from ..policy import Resource
+from ..policy import Actor, Resource, decide
 from ..replies import CardNeeded, Outcome, Refusal, Reply
 from ..usecase import Job, Located, Payload, succeeded
 
@@ -58,23 +60,52 @@ def locate(ctx: Context, clients: Clients, payload: Request) -> Consumer | Refus
     service = services.find_service(ctx.db, payload.target)
     if service is None:
         return Refusal(f"natlink no longer knows *{escape(payload.target)}*.")
+    searched = _searched(ctx, service, payload.subscription)
+    if isinstance(searched, Refusal):
+        return searched
     if payload.vm:
-        vm = find_vm(
-            clients, (payload.subscription,) if payload.subscription else ctx.config.subscriptions, payload.vm
-        )
+        vm = find_vm(clients, searched, payload.vm, _may_use(ctx, service))
         where = Resource(service=service.name, subscription=vm.subscription, resource_group=vm.resource_group)
         return Consumer(where, service, vm.name, vm.vnet_name, vm.subnet_id.rsplit("/", 1)[-1])
-    subscription = payload.subscription or _only_subscription(ctx)
-    ref = SubnetRef(subscription, str(payload.vnet), str(payload.subnet))
+    if len(searched) != 1:
+        raise CloudError(
+            "SubscriptionRequired",  # natlink's own code
+            f"You may request from {len(searched)} subscriptions ({', '.join(searched)}): "
+            "say which one the VNet is in with --subscription.",
+        )
+    ref = SubnetRef(searched[0], str(payload.vnet), str(payload.subnet))
     return Consumer(
-        Resource(service=service.name, subscription=subscription), service, ref, ref.vnet, ref.subnet
+        Resource(service=service.name, subscription=searched[0]), service, ref, ref.vnet, ref.subnet
     )
 
 
-def _only_subscription(ctx: Context) -> str:
-    if len(ctx.config.subscriptions) != 1:
-        raise CloudError("SubscriptionRequired", "Say which subscription the VNet is in with --subscription.")
-    return ctx.config.subscriptions[0]
+def _searched(ctx: Context, service: Service, given: str | None) -> tuple[str, ...] | Refusal:
+    """Where natlink looks for the consumer: the subscription given, or those the actor may request
+    from, and never elsewhere, so a mistyped name is never answered with another team's VMs or
+    subscriptions. A subscription given outside them is refused (and audited) unlooked."""
+    mine = request_subscriptions(ctx)
+    if given is None and mine:
+        return mine
+    if given is not None and (ctx.is_admin or given.lower() in mine):
+        return (given,)
+    where = Resource(service=service.name, subscription=given, located=given is not None)
+    return Refusal(authorize(ctx, "request", where).reason)  # no grant there: always a denial
+
+
+def _may_use(ctx: Context, service: Service) -> Callable[[str], bool]:
+    """Whether the actor may request from the VM with this ID, for a "did you mean": by the policy
+    (a grant on one resource group covers only it), unaudited, as listing is no decision."""
+    held, actor = facts(ctx, service.name), Actor(ctx.actor, ctx.is_admin)
+
+    def may(vm_id: str) -> bool:
+        where = Resource(
+            service=service.name,
+            subscription=ids.segment(vm_id, "subscriptions"),
+            resource_group=ids.segment(vm_id, "resourceGroups"),
+        )
+        return decide(actor, "request", where, held).allowed
+
+    return may
 
 
 def run(job: Job[Request, Consumer]) -> Outcome:

@@ -68,3 +68,10 @@ def test_a_name_like_nothing_gets_no_guess(clients: Clients) -> None:
     with pytest.raises(CloudError) as caught:
         find_vm(clients, [TEAM_A, TEAM_B], "database-primary")
     assert "did you mean" not in caught.value.message and "found no VM named" in caught.value.message
+
+
+def test_did_you_mean_offers_only_the_vms_the_asker_may_use(clients: Clients) -> None:
+    """A grant on one resource group: VMs elsewhere in the subscription are never named."""
+    with pytest.raises(CloudError) as caught:
+        find_vm(clients, [TEAM_A, TEAM_B], "vm-win2091", suggest=lambda vm_id: TEAM_B not in vm_id)
+    assert "did you mean VM-Win2019?" in caught.value.message, caught.value.message

@@ -6,7 +6,7 @@ from cloud.errors import CloudError
 from cloud.places import SUBNET, VM, Place, Places
 from commands import form
 from commands.context import Config, Context
-from storage import audit
+from storage import audit, services
 from tests.commands.test_handle import ADMIN, BOB, CAROL, TEAM_A, TEAM_B, db  # noqa: F401
 
 CONFIG = Config(frozenset({ADMIN}), False, (TEAM_A, TEAM_B))
@@ -96,3 +96,26 @@ def test_a_form_opening_warms_the_catalog_once() -> None:
 def test_the_service_is_needed_when_the_form_did_not_name_one(db) -> None:  # noqa: F811
     judged = form.judge(Context(db, CONFIG, BOB), CATALOG, form.Submission("", form.key(PLACES[0]), None, ""))
     assert judged == {"service": "Pick the service to reach."}
+
+
+def test_only_services_the_person_could_request_are_offered_or_accepted(db) -> None:  # noqa: F811
+    """A service visible to no subscription of the person's grants, or gone, is neither offered nor
+    accepted; the error sits under the service's block and the refusal is audited."""
+    stored = services.get_service(db, "rdp-vmb")
+    services.upsert_service(
+        db,
+        **{k: getattr(stored, k) for k in ("subscription", "resource_group", "location", "created_by")},
+        name="priv-x",
+        pls_id=stored.pls_id.replace("rdp-vmb", "priv-x"),
+        alias=stored.alias.replace("rdp-vmb", "priv-x"),
+        details={"visibility": [TEAM_B]},
+    )
+    bob, admin = Context(db, CONFIG, BOB), Context(db, CONFIG, ADMIN)
+    assert form.service_options(bob, "") == ["rdp-vmb"]
+    assert form.service_options(admin, "") == ["priv-x", "rdp-vmb"]
+    picked = form.Submission("priv-x", form.key(PLACES[0]), None, "")
+    assert "not offered to subscription" in form.judge(bob, CATALOG, picked)["service"]
+    services.mark_state(db, "rdp-vmb", "gone")
+    assert form.service_options(bob, "") == []
+    assert "no longer offered" in _submit(db, BOB, PLACES[0])["service"]
+    assert [e.target for e in audit.list_entries(db) if e.actor == BOB] == ["rdp-vmb", "priv-x"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from commands.policy import ACTIONS, Actor, Decision, Facts, Resource, decide
@@ -16,6 +18,7 @@ GRANTS = Facts(
     admins=frozenset({ADMIN}),
     grants=frozenset({("create", Scope(SUB_B, "rg-team-b")), ("request", Scope(SUB_A))}),
 )
+ONLY_B = frozenset({SUB_B})
 NOT_OWNER = "you are not an owner of rdp-vmb; its owners are <@UOWNER>, <@UOWNER2>"
 
 # (actor, action, resource, facts, allowed, reason)
@@ -76,6 +79,21 @@ TABLE: list[tuple[str, str, Resource, Facts, bool, str]] = [
      f"you have no request grant covering {SUB_B}/rg-team-b; ask an admin (<@UADMIN>) for one"),
     (OWNER, "request", Resource(service="rdp-vmb", subscription=SUB_A), FACTS, False,
      f"you have no request grant covering {SUB_A}; ask an admin (<@UADMIN>) for one"),
+    # A service Azure would refuse is refused first, admins included: gone, or not visible there.
+    *[
+        (who, "request", Resource(service="rdp-vmb", subscription=SUB_A), replace(GRANTS, service_active=False), False,
+         "*rdp-vmb* is no longer offered (deleted, or gone from Azure); `/natlink list` shows the services you may request")
+        for who in (OTHER, ADMIN)
+    ],
+    (OTHER, "request", Resource(service="x", located=False), replace(GRANTS, visibility=ONLY_B), False,
+     "*x* is not offered to the subscriptions you may request from; an admin (<@UADMIN>) can say who may see it"),
+    (ADMIN, "request", Resource(service="x", subscription=SUB_A), replace(FACTS, visibility=ONLY_B), False,
+     f"*x* is not offered to subscription {SUB_A}; its owners (<@UOWNER>, <@UOWNER2>) can say who may see it"),
+    (ADMIN, "request", Resource(service="x", located=False), replace(FACTS, visibility=ONLY_B), True, "you are an admin"),
+    (OTHER, "request", Resource(service="x", subscription=SUB_A), replace(GRANTS, visibility=ONLY_B | {SUB_A}), True,
+     f"your request grant on {SUB_A} covers {SUB_A}"),
+    (OTHER, "request", Resource(service="x", located=False), replace(GRANTS, visibility=None), True,
+     "you hold a request grant; where it lands is checked once Azure says"),
     # Default deny: anything no rule speaks for, even for admins.
     (OTHER, "rename", SVC, FACTS, False, "no rule allows `rename`"),
     (ADMIN, "drop-tables", SVC, FACTS, False, "no rule allows `drop-tables`"),

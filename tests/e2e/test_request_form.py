@@ -6,11 +6,12 @@ an error keyed to no input block of the view)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
-from storage import audit
+from storage import audit, operations, services
 from storage.database import open_database
 from tests.conftest import TEAM_A, TEAM_B
 from tests.e2e.harness import (
@@ -124,3 +125,65 @@ def _message_shortcut_works_on_natlinks_cards_only(driver: Any, slack: Any, card
 
     with pytest.raises(LookupError):  # Slack offers only the shortcuts the app declares
         driver.message_shortcut("bob", "#team-a", card["message"]["ts"], "natlink_no_such_shortcut")
+
+
+def test_only_services_and_vms_you_may_use_are_offered_or_named(bot, driver, slack) -> None:
+    """Issue 12 review: a service not visible to your subscription, or gone, is neither offered nor
+    queued; a mistyped VM is looked for (and "did you mean") only where you may request from."""
+    create_rdp_vmb(driver, slack)
+    bob = slack.user("bob")
+    db = open_database(database(bot))
+    ok(
+        driver.slash_command(
+            "alice", "#team-b", f"create priv-x --vm VM-Win2019-2 --port 81 --visibility {TEAM_B}"
+        )
+    )
+    wait_for(lambda: find(slack, "team-b", "priv-x is exposed"), 60, "priv-x to be exposed")
+
+    # a mistyped VM: suggestions and places from bob's own subscription only
+    ok(driver.slash_command("bob", "#team-a", "request rdp-vmb --vm vm-win2019x"))
+    told = wait_for(
+        lambda: find(slack, bob, "vm-win2019x") or ephemerals(slack, "team-a", bob, "vm-win2019x"),
+        60,
+        "bob told",
+    )
+    said = text_of(told if isinstance(told, dict) else told[0])
+    assert "VM-Win2019" in said and "VM-Win2019-2" not in said and TEAM_B not in said, said
+
+    # one granted subscription: a VNet and subnet need no --subscription
+    ok(driver.slash_command("bob", "#team-a", "request rdp-vmb --vnet RG-normal-vnet --subnet default"))
+    wait_for(lambda: find(slack, "team-b", "natlink_approve"), 60, "the approval card")
+    assert not find(slack, bob, "SubscriptionRequired") and not find(slack, "team-a", "SubscriptionRequired")
+
+    # priv-x is visible to team B only, and bob may request from team A only: not offered, not accepted
+    ok(driver.shortcut("bob", "natlink_request_shortcut"))
+    form = _form(slack, "bob", 0)
+    offered = _options(driver.suggest("bob", form, "service")).values()
+    assert "rdp-vmb" in offered and "priv-x" not in offered
+    own_vm = _one(_options(driver.suggest("bob", form, "vm")), "VM-Win2019 (")
+
+    def service_error(name: str) -> str:
+        body = ok(
+            driver.submit_view(
+                "bob", form, {"service": {"natlink_pick_service": name}, "vm": {"natlink_pick_vm": own_vm}}
+            )
+        )
+        assert body.get("response_action") == "errors", body
+        return body["errors"]["service"]
+
+    assert "priv-x" in service_error("priv-x")
+    operations_before = len(operations.list_operations(db, limit=500))
+    refusal = ok(driver.slash_command("bob", "#team-a", "request priv-x --vm VM-Win2019"))
+    said = json.dumps(refusal)
+    assert refusal["response_type"] == "ephemeral" and "not offered" in said and "U0ALICE" in said, said
+    assert "PrivateLinkServiceAliasNotFound" not in said and TEAM_B not in said, said
+
+    # a service gone from Azure: not offered, refused in the form and at once when typed
+    services.mark_state(db, "rdp-vmb", "gone")
+    assert "rdp-vmb" not in _options(driver.suggest("bob", form, "service")).values()
+    assert "rdp-vmb" in service_error("rdp-vmb")
+    refusal = ok(driver.slash_command("bob", "#team-a", "request rdp-vmb --vm VM-Win2019"))
+    assert refusal["response_type"] == "ephemeral" and "no longer offered" in json.dumps(refusal), refusal
+    assert len(operations.list_operations(db, limit=500)) == operations_before, "nothing was queued"
+    denied = [e.target for e in audit.list_entries(db, limit=500) if e.actor == bob and e.outcome == "denied"]
+    assert "priv-x" in denied and "rdp-vmb" in denied
