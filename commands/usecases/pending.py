@@ -36,11 +36,17 @@ def answer(ctx: Context, payload: Paged, now: datetime | None = None) -> Reply:
         "Pending requests",
         lines,
         empty="Nothing is waiting for a decision.",
-        page=payload.page,
+        turn=payload.turn,
         more=payload.more("pending"),
+        keys=tuple(_key(r) for r in waiting),
         listing=payload.listing("pending", ctx.actor),
         table=(COLUMNS, *(_row(ctx, r, covered[r.service], now) for r in waiting)) if payload.csv else (),
     )
+
+
+def _key(request: LinkRequest) -> str:
+    """A request's place, oldest first (``list_pending``'s order): when it was made, then its id."""
+    return f"{request.created_at.astimezone(UTC).isoformat()} {request.id}"
 
 
 def _row(ctx: Context, request: LinkRequest, service_id: str, now: datetime) -> tuple[str, ...]:
