@@ -224,6 +224,8 @@ def _turned(turn: Turn, start: int, end: int, rows: int) -> str:
     """Where a button's page is, in the list as it is now, and whether the list changed since."""
     side = "after the last" if turn.after is not None else "before the first"
     then = f" ({turn.total} when you turned the page)" if turn.total not in (None, rows) else ""
+    if start >= end:  # only the notes after the rows
+        return f"No more rows: {rows} in all now{then}."
     return f"Rows {start + 1} to {end} of {rows} in all now{then}, {side} row you saw."
 
 
