@@ -12,8 +12,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --config-settings editable_mode=compat -e '.[test,dev]'
 	touch $(STAMP)
 
+# In parallel (pytest-xdist): WORKERS processes, each starting its own sandboxes. loadgroup hands out
+# one test (or one xdist_group) at a time in collection order, and tests/conftest.py collects the
+# longest first, so they do not end the run alone. `make test WORKERS=0` runs in one process, as does
+# a plain `pytest path::test`.
+WORKERS ?= 3
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(WORKERS) --dist loadgroup --no-loadscope-reorder
 
 # The whole product on this machine: the Slack page on http://127.0.0.1:3000, until Ctrl-C.
 # Options pass through ARGS, e.g. `make sandbox ARGS=--reset` or `make sandbox ARGS=--tour`.

@@ -58,15 +58,21 @@ def check_visibility(clients: Clients, subscription: str, location: str, alias: 
 
 
 def request_message(token: str, requester: str, reason: str) -> str:
-    """``<token> <requester>: <reason>`` cut to 140 characters; the token goes first so it survives."""
+    """``<token> <requester>: <reason>`` within Azure's 140 characters; the token goes first so it survives.
+
+    The requester is named only when the whole reason fits beside it: the reason (at most
+    ``REASON_MAX``, checked at input) is what the owner reads in the portal, and natlink's own
+    record names the requester anyway. Only a longer reason is cut."""
     if parse_token(token) != token:
         raise CloudError(
             # InvalidToken: natlink's own code
             "InvalidToken",
             f"{token!r} is not a natlink token ({PREFIX}<3-32 URL-safe characters>).",
         )
-    who = f"{requester}:" if requester else ""
-    return " ".join(part for part in (token, who, reason) if part)[:REQUEST_MESSAGE_MAX]
+    whole = " ".join(part for part in (token, f"{requester}:" if requester else "", reason) if part)
+    if len(whole) <= REQUEST_MESSAGE_MAX:
+        return whole
+    return " ".join(part for part in (token, reason) if part)[:REQUEST_MESSAGE_MAX]
 
 
 def request_endpoint(

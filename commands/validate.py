@@ -38,7 +38,8 @@ REQUEST_ID_PREFIX, REQUEST_ID_MIN, REQUEST_ID_MAX = tokens.ID_PREFIX, tokens.ID_
 TOKEN_PREFIX, TOKEN_MAX = tokens.PREFIX, tokens.TOKEN_MAX
 """The token is ``natlink:<request-id>``, at most 8 + 12 = 20 characters."""
 REASON_MAX = REQUEST_MESSAGE_MAX - TOKEN_MAX - 1
-"""The message is ``<reason> natlink:<request-id>``: 140 - 20 - 1 space = 119 characters."""
+"""The message is ``natlink:<request-id> <reason>``: 140 - 20 - 1 space = 119 characters (the requester
+is added only when it fits too: ``cloud.endpoints.request_message``)."""
 LIMIT_MIN, LIMIT_MAX = 1, 500
 CAPTURE_MIN, CAPTURE_MAX = timedelta(seconds=5), timedelta(minutes=10)
 """How long ``verify --capture`` captures: a worker waits that long, so minutes, not Azure's five hours."""

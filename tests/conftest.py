@@ -1,4 +1,8 @@
-"""Shared fixtures: one sandbox ARM process per test session, reset to a known world per test."""
+"""Shared fixtures: one sandbox ARM process per test session, reset to a known world per test.
+
+Under pytest-xdist (``make test``) a session is one worker: each worker starts its own stand-ins,
+on ports the OS picks, with state under its own ``tmp_path_factory`` directory.
+"""
 
 from __future__ import annotations
 
@@ -13,11 +17,33 @@ from azure.mgmt.network import NetworkManagementClient
 from azure.mgmt.storage import StorageManagementClient
 
 from sandbox.arm import launch
+from tests.model.stats import FIGURES_PROPERTY
 
 TEAM_A = "11111111-1111-1111-1111-111111111111"
 TEAM_B = "22222222-2222-2222-2222-222222222222"
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = Path(os.environ.get("NATLINK_SHARED", ROOT.parent / "shared"))
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The longest tests first: the model test, then those marked slow. Under xdist (``make test``
+    schedules in collection order) each then starts at once on a worker of its own, instead of
+    ending the run alone on one."""
+    items.sort(
+        key=lambda item: (
+            0 if item.get_closest_marker("model") else 1 if item.get_closest_marker("slow") else 2
+        )
+    )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The model test's figures at the end of the run: under xdist its own printing is not shown."""
+    for outcome in ("passed", "failed"):
+        for report in terminalreporter.stats.get(outcome, []):
+            for name, figures in getattr(report, "user_properties", ()):
+                if name == FIGURES_PROPERTY and report.when == "call":
+                    terminalreporter.write_sep("-", f"model test figures ({outcome})")
+                    terminalreporter.write_line(str(figures))
 
 
 @pytest.fixture(scope="session")

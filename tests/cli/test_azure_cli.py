@@ -22,6 +22,10 @@ from sandbox.arm import launch
 from tests.cli.azure_cli import Az, ensure_installed
 from tests.conftest import TEAM_A, TEAM_B
 
+# Slow: in a clean clone (CI) azure-cli is installed first. One xdist worker for the module: two
+# workers would build the same .build/azure-cli-venv at once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("azure-cli")]
+
 REGION = "japaneast"
 B_RG, A_RG = "rg-team-b", "rg-team-a"
 SUBNET_B = (

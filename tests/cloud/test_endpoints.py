@@ -10,6 +10,7 @@ from cloud.errors import CloudError
 from cloud.expose import VmTarget, expose
 from cloud.model import Service
 from cloud.tokens import parse_token
+from commands.validate import REASON_MAX
 from sandbox.arm.launch import RunningSandbox
 from tests.cloud.arm_log import requests
 from tests.conftest import TEAM_A, TEAM_B
@@ -111,6 +112,10 @@ def test_the_token_survives_the_140_character_cut() -> None:
     longest = "natlink:" + "x" * 32
     assert parse_token(request_message(longest, "r" * 500, "")) == longest
     assert request_message("natlink:req-1", "", "why") == "natlink:req-1 why"
+    assert request_message("natlink:req-1", "U0BOB", "why") == "natlink:req-1 U0BOB: why"
+    whole_reason = "r" * REASON_MAX  # the longest reason a person may give survives a long user ID
+    issued = "natlink:r-" + "x" * 10  # TOKEN_MAX: the longest token natlink issues
+    assert request_message(issued, "U07ABCDEFGH123", whole_reason) == f"{issued} {whole_reason}"
     with pytest.raises(CloudError) as caught:
         request_message("req-1", "bob", "")
     assert caught.value.code == "InvalidToken"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -62,27 +63,44 @@ def environment(
     }
 
 
+BIND_TRIES = 3
+
+
 def start_bot(arm: RunningSandbox, slack: RunningSlack, workdir: Path, **extra: str) -> RunningBot:
-    port = free_port()
-    log = workdir / f"bot-{port}.log"
-    env = environment(arm, slack, workdir / "natlink.db", port, **extra)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "serve"],
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    bot = RunningBot(process, f"http://127.0.0.1:{port}", log)
-    wait_for(lambda: _healthy(bot), 30, f"natlink serve to answer /healthz (log: {log})")
-    return bot
+    """``natlink serve`` on a free port. free_port() only says the port was free a moment ago: another
+    process (under xdist, another worker's) may take it first, so a bot that lost it is started again
+    on another port, and _healthy trusts /healthz only once the bot's own log says it serves there."""
+    for _ in range(BIND_TRIES):
+        port = free_port()
+        log = workdir / f"bot-{port}.log"
+        env = environment(arm, slack, workdir / "natlink.db", port, **extra)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "serve"],
+            env=env,
+            stdout=log.open("w"),
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        bot = RunningBot(process, f"http://127.0.0.1:{port}", log)
+        try:
+            wait_for(functools.partial(_healthy, bot), 30, f"natlink serve to answer /healthz (log: {log})")
+        except RuntimeError:
+            if "Address already in use" not in log.read_text():
+                raise
+            continue
+        return bot
+    raise RuntimeError(f"natlink serve found no free port in {BIND_TRIES} tries (last log: {log})")
 
 
 def _healthy(bot: RunningBot) -> bool:
+    """Up, and answering on its own port: until the bot logs that it serves there, whatever answers
+    /healthz on it is another process's."""
     if bot.process.poll() is not None:
         raise RuntimeError(
             f"natlink serve exited with {bot.process.returncode}: {bot.log.read_text()[-2000:]}"
         )
+    if f"natlink serving on {bot.url.removeprefix('http://')}" not in bot.log.read_text():
+        return False
     try:
         return bool(bot.health()["ok"])
     except OSError:

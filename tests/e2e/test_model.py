@@ -24,7 +24,7 @@ from hypothesis.internal.conjecture import engine
 from hypothesis.stateful import run_state_machine_as_test
 
 from tests.model.machine import NatlinkModel, Plan, Sandboxes
-from tests.model.stats import Stats
+from tests.model.stats import FIGURES_PROPERTY, Stats
 
 SOAK = os.environ.get("NATLINK_SOAK") == "1"
 CI_EXAMPLES, CI_STEPS = 50, 30
@@ -38,7 +38,7 @@ def _number(name: str, default: int) -> int:
 @pytest.mark.model
 @pytest.mark.timeout(0 if SOAK or os.environ.get("NATLINK_MODEL_SHRINK_SECONDS") else 1800)
 def test_natlink_agrees_with_azure_after_every_step(
-    arm, slack_process, credential, tmp_path_factory, capsys
+    arm, slack_process, credential, tmp_path_factory, capsys, record_property
 ) -> None:
     if SOAK:
         examples, steps = _number("NATLINK_SOAK_EXAMPLES", 500), _number("NATLINK_SOAK_STEPS", 60)
@@ -81,8 +81,12 @@ def test_natlink_agrees_with_azure_after_every_step(
         )
     finally:
         arm.control("PUT", "settings", {"throttle": True})  # the session's sandbox, as the next test expects
+        figures = stats.render() + (f"\n  seed             {chosen}" if chosen is not None else "")
+        record_property(
+            FIGURES_PROPERTY, figures
+        )  # an xdist worker's output is not shown: the summary prints this
         with capsys.disabled():
-            print("\n" + stats.render() + (f"\n  seed             {chosen}" if chosen is not None else ""))
+            print("\n" + figures)
     if plan.count:
         assert not stats.discrepancies, (
             f"{sum(stats.discrepancies.values())} discrepancies; see the figures above"

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from .checks import Discrepancy
 
 EXAMPLES_KEPT = 2  # step logs kept per kind of discrepancy
+FIGURES_PROPERTY = "model figures"  # the run's figures, printed by tests/conftest.py's summary
 
 
 @dataclass

@@ -18,6 +18,9 @@ from sandbox.slack.driver import Driver
 from tests.e2e.harness import wait_for
 from tests.sandbox.harness import Sandbox, alive, answers, find, port_free, start, stop_hard
 
+# One xdist worker for the module: first_run (a whole sandbox, started and stopped) is built once.
+pytestmark = pytest.mark.xdist_group("sandbox-run")
+
 STOP_SECONDS = 30
 
 

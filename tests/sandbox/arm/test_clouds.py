@@ -26,6 +26,9 @@ from cloud.settings import CloudSettings, SettingsError
 from sandbox.arm import launch
 from tests.conftest import TEAM_A, TEAM_B
 
+# One xdist worker for the module: gov_sandbox (a second ARM stand-in) is started once.
+pytestmark = pytest.mark.xdist_group("arm-clouds")
+
 GOV_ARM = "https://management.usgovcloudapi.net"
 
 
