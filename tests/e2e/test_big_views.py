@@ -26,6 +26,7 @@ from storage import audit, owners, services
 from storage.database import open_database
 from tests.e2e.harness import RunningBot, database, find, ok, start_bot, text_of, wait_for
 
+pytestmark = pytest.mark.xdist_group("big-views")  # one worker builds the big world once for all
 SERVICES, ENDPOINTS, SUBSCRIPTIONS = 1000, 3, 3
 OWNED = range(0, SERVICES, 100)  # alice owns 10 services, so 30 connections
 
