@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from storage import owners, requests, services
+from storage import clock, owners, requests, services
 from storage.records import LinkRequest
 
 from .. import portal
@@ -45,8 +45,9 @@ def answer(ctx: Context, payload: Paged, now: datetime | None = None) -> Reply:
 
 
 def _key(request: LinkRequest) -> str:
-    """A request's place, oldest first (``list_pending``'s order): when it was made, then its id."""
-    return f"{request.created_at.astimezone(UTC).isoformat()} {request.id}"
+    """A request's place, oldest first (``list_pending``'s order): when it was made (the stored
+    fixed-width text, which sorts as time does), then its id."""
+    return f"{clock.to_text(request.created_at)} {request.id}"
 
 
 def _row(ctx: Context, request: LinkRequest, service_id: str, now: datetime) -> tuple[str, ...]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -281,3 +282,23 @@ def test_a_listings_button_is_its_command_again_for_the_one_who_asked(db) -> Non
     stale = Listing("list", {"gone": 1}, BOB)
     assert isinstance(page(as_bob, stale, Turn(), Delivery()), Refusal)
     assert isinstance(page(as_bob, Listing("grant", {}, BOB), Turn(), Delivery()), Refusal)
+
+
+def test_a_listings_rows_carry_their_sort_keys_in_order(db) -> None:
+    """Issue 12: the buttons page by the rows' keys, so the keys must run in the order shown."""
+    start = datetime(2026, 11, 27, 9, tzinfo=UTC)
+    made = [
+        requests.create_request(
+            db, request_id=new_request_id(), service="rdp-vmb", requester=BOB, consumer_subscription=TEAM_A,
+            now=start - timedelta(minutes=n),
+        ).id
+        for n in range(3)
+    ]  # fmt: skip
+    for request_id in made:
+        requests.set_state(db, request_id, "pending")
+    listed = run(db, ADMIN, "pending")
+    assert len(listed.keys) == len(listed.lines) == 3 and list(listed.keys) == sorted(listed.keys)
+    assert [k.rsplit(" ", 1)[1] for k in listed.keys] == made[::-1], "oldest first, as the lines are"
+    assert [line.split("`")[1] for line in listed.lines] == made[::-1]
+    services_listed = run(db, ADMIN, "list")
+    assert services_listed.keys == ("rdp-vmb",)
