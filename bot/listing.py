@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from commands.replies import Listing, Reply
+from commands.replies import Listing, Reply, Turn
 
 from . import views
 
@@ -32,17 +32,26 @@ _FORMULA = ("=", "+", "-", "@", "\t", "\r")
 """Cell starts a spreadsheet would run as a formula (OWASP, "CSV Injection"): such cells get a ``'``."""
 
 
-def button_value(listing: Listing, page: int) -> str:
-    """What a listing's button carries: the command and the page it asks for."""
-    return json.dumps({"v": listing.verb, "a": dict(listing.args), "by": listing.asked_by, "p": page})
+def button_value(listing: Listing, turn: Turn) -> str:
+    """What a listing's button carries: the command and the page it asks for (a Previous/Next
+    button: the key of the row it turns from, and the rows the page counted)."""
+    kept = {"after": turn.after, "before": turn.before, "n": turn.total}
+    return json.dumps(
+        {"v": listing.verb, "a": dict(listing.args), "by": listing.asked_by, "p": turn.page}
+        | {k: v for k, v in kept.items() if v is not None}
+    )
 
 
-def read_button(value: str) -> tuple[Listing, int]:
-    """A button's value back; ``ValueError`` for one natlink did not write."""
+def read_button(value: str) -> tuple[Listing, Turn]:
+    """A button's value back; ``ValueError`` for one natlink did not write. A button of the release
+    before keyed pages carries only ``p``, a page number, and still turns to it."""
     data = json.loads(value)
     if not isinstance(data, dict) or not isinstance(data.get("a"), dict):
         raise ValueError("not a listing's button")
-    return Listing(str(data["v"]), data["a"], str(data["by"])), int(data["p"])
+    after, before, total = data.get("after"), data.get("before"), data.get("n")
+    if not all(isinstance(k, str | None) for k in (after, before)) or not isinstance(total, int | None):
+        raise ValueError("not a listing's button")
+    return Listing(str(data["v"]), data["a"], str(data["by"])), Turn(int(data["p"]), after, before, total)
 
 
 def to_csv(table: Sequence[Sequence[str]]) -> str:

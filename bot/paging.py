@@ -47,7 +47,7 @@ def _click(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, *, csv
     ephemeral = bool(container.get("is_ephemeral"))
     response_url = body.get("response_url")
     try:
-        asked, number = listing.read_button(body["actions"][0]["value"])
+        asked, turn = listing.read_button(body["actions"][0]["value"])
     except (ValueError, KeyError, TypeError):
         log.warning("a listing button from %s carried a value natlink did not write", user)
         _tell(
@@ -57,7 +57,7 @@ def _click(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient, *, csv
     ctx = deps.context(user, channel)
     # a page's response URL replaces the ephemeral it was clicked in; an export's only answers
     delivery = Delivery(f"click:{body.get('trigger_id')}", response_url if ephemeral or csv else None)
-    answer = page(ctx, asked, number, delivery, csv=csv, reply_ts=None if csv else ts)
+    answer = page(ctx, asked, turn, delivery, csv=csv, reply_ts=None if csv else ts)
     match answer:
         case Queued():
             deps.wake()  # the worker answers: the page in place, or the file and a word on it

@@ -100,7 +100,7 @@ def render(reply: Reply | Refusal) -> views.Message:
         return views.Message(reply.reason, blocks)
     listed = reply.listing
     buttons = (
-        (lambda at, pages: views.page_buttons(lambda page: listing.button_value(listed, page), at, pages))
+        (lambda shown: views.page_buttons(lambda turn: listing.button_value(listed, turn), shown))
         if listed
         else None
     )
@@ -108,7 +108,8 @@ def render(reply: Reply | Refusal) -> views.Message:
         reply.title,
         reply.lines,
         reply.empty or "Nothing to show.",
-        page=reply.page,
+        turn=reply.turn,
+        keys=reply.keys,
         more=reply.more,
         buttons=buttons,
     )

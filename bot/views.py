@@ -11,6 +11,7 @@ Two rules hold for every message built here:
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 from commands.escapes import escape, free_text
+from commands.replies import Turn
 from commands.validate import REASON_MAX
 
 Block = dict[str, Any]
@@ -127,8 +129,23 @@ def text_size(value: Any) -> int:
     return sum(text_size(v) for v in value.values())
 
 
-Buttons = Callable[[int, int], Block]
-"""A listing's buttons for the page shown and the number of pages (``page_buttons``)."""
+@dataclass(frozen=True)
+class Shown:
+    """The page a listing shows, for its buttons: the sort keys of its first and last rows, whether
+    rows lie before and after them, and how many rows the list has now."""
+
+    first: str
+    last: str
+    previous: bool
+    next: bool
+    total: int
+
+
+Buttons = Callable[[Shown], Block]
+"""A listing's buttons for the page shown (``page_buttons``)."""
+
+_NOTE = "\U0010ffff"
+"""The key of the notes after a listing's rows: after every row's."""
 
 
 def lines_message(
@@ -137,35 +154,79 @@ def lines_message(
     empty: str,
     footer: str | None = None,
     *,
-    page: int = 1,
+    turn: Turn | None = None,
+    keys: Sequence[str] = (),
     more: str = "",
     buttons: Buttons | None = None,
 ) -> Message:
     """A list as sections of up to 3,000 characters each, within Slack's total for one message.
 
-    A longer list is cut into pages, each as much as one message holds; ``page`` is the one shown.
-    With ``more`` (the command that pages through the list) the last line names the command for
-    the next page; without it, it counts the lines left out. ``buttons`` (Previous, Next, Export
-    CSV) go under the page; their text is within the budget's reserve."""
+    A longer list is cut into pages, each as much as one message holds; ``turn`` is the one shown:
+    a typed ``--page`` counts pages from the top, a button's starts strictly next to the row it was
+    clicked from (``keys`` are the rows' sort keys), so no row is shown twice or skipped when rows
+    come and go between clicks. With ``more`` (the command that pages through the list) the page's
+    last line says where it is; without it, it counts the lines left out. ``buttons`` (Previous,
+    Next, Export CSV) go under the page; their text is within the budget's reserve."""
     if not lines:
         return Message(f"{title}: {empty}", [header(title), section(empty)])
+    turn = turn or Turn()
     budget = MAX_TOTAL - len(title) - len(footer or "") - 300  # the header, the footer, the page line
-    pages = paginate([cut(line, MAX_SECTION) for line in lines], budget)
-    at = min(page, len(pages))
-    shown = pages[at - 1]
-    blocks: list[Block] = [header(title), *_sections(shown)]
-    if len(pages) > 1 and more:
-        only = f" (there are only {len(pages)})" if page > len(pages) else ""
+    keyed = sorted(zip(_keys(keys, len(lines)), (cut(line, MAX_SECTION) for line in lines), strict=True))
+    ordered = [line for _, line in keyed]
+    start, end, pages = _window([key for key, _ in keyed], ordered, turn, budget)
+    blocks: list[Block] = [header(title), *_sections(ordered[start:end])]
+    rows = len(keys) or len(lines)
+    if pages is None and more:
+        blocks.append(context(_turned(turn, start, min(end, rows), rows)))
+    elif pages is not None and len(pages) > 1 and more:
+        at = min(turn.page, len(pages))
+        only = f" (there are only {len(pages)})" if turn.page > len(pages) else ""
         after = f"; next: {pasteable(f'/natlink {more} --page {at + 1}')}" if at < len(pages) else ""
         blocks.append(context(f"Page {at} of {len(pages)}{only}, {len(lines)} in all{after}"))
-    elif len(pages) > 1:
-        left = len(lines) - len(shown)
+    elif end - start < len(lines):
+        left = len(lines) - (end - start)
         blocks.append(context(f"…and {left} more of {len(lines)} not shown. Narrow the command to see them."))
     if footer:
         blocks.append(context(footer))
     if buttons is not None:
-        blocks.append(buttons(at, len(pages)))
+        blocks.append(buttons(Shown(keyed[start][0], keyed[end - 1][0], start > 0, end < len(lines), rows)))
     return Message(notification(title, lines), blocks)
+
+
+def _keys(keys: Sequence[str], count: int) -> list[str]:
+    """Each line's sort key: the rows' own, then the notes' after them; without keys, the order given."""
+    if not keys:
+        return [f"{n:08d}" for n in range(count)]
+    return [*keys, *(f"{_NOTE}{n:08d}" for n in range(count - len(keys)))]
+
+
+def _window(
+    keys: Sequence[str], lines: Sequence[str], turn: Turn, budget: int
+) -> tuple[int, int, list[list[str]] | None]:
+    """The lines ``turn`` shows, as [start, end): the page before its ``before`` key or the one
+    after its ``after`` key (the first or last page when nothing is left on that side); or page
+    ``page``, with every page."""
+    if turn.before is not None and (end := bisect.bisect_left(keys, turn.before)) > 0:
+        return end - len(paginate(lines[:end][::-1], budget)[0]), end, None
+    if turn.after is not None and (start := bisect.bisect_right(keys, turn.after)) < len(lines):
+        return start, start + len(paginate(lines[start:], budget)[0]), None
+    if turn.after is not None:  # every row after it is gone: the last page
+        return len(lines) - len(paginate(lines[::-1], budget)[0]), len(lines), None
+    pages = paginate(lines, budget)
+    if turn.before is not None:  # every row before it is gone: the first page
+        return 0, len(pages[0]), None
+    at = min(turn.page, len(pages))
+    start = sum(len(page) for page in pages[: at - 1])
+    return start, start + len(pages[at - 1]), pages
+
+
+def _turned(turn: Turn, start: int, end: int, rows: int) -> str:
+    """Where a button's page is, in the list as it is now, and whether the list changed since."""
+    side = "after the last" if turn.after is not None else "before the first"
+    then = f" ({turn.total} when you turned the page)" if turn.total not in (None, rows) else ""
+    if start >= end:  # only the notes after the rows
+        return f"No more rows: {rows} in all now{then}."
+    return f"Rows {start + 1} to {end} of {rows} in all now{then}, {side} row you saw."
 
 
 _MENTION = re.compile(r"(<@[UW][A-Z0-9]+>)")
@@ -179,12 +240,21 @@ def pasteable(command: str) -> str:
     return " ".join(p if _MENTION.fullmatch(p) else f"`{escape(p)}`" for p in parts)
 
 
-def page_buttons(value: Callable[[int], str], at: int, pages: int) -> Block:
-    """Previous and Next, which edit the listing in place, and Export CSV, the whole list as a file."""
+def page_buttons(value: Callable[[Turn], str], shown: Shown) -> Block:
+    """Previous and Next, which edit the listing in place, each carrying the key of the row it turns
+    from, and Export CSV, the whole list as a file."""
     elements = [
-        *([button("◀ Previous", PAGE_PREVIOUS, value(at - 1))] if at > 1 else []),
-        *([button("Next ▶", PAGE_NEXT, value(at + 1))] if at < pages else []),
-        button("Export CSV", EXPORT_CSV, value(1)),
+        *(
+            [button("◀ Previous", PAGE_PREVIOUS, value(Turn(before=shown.first, total=shown.total)))]
+            if shown.previous
+            else []
+        ),
+        *(
+            [button("Next ▶", PAGE_NEXT, value(Turn(after=shown.last, total=shown.total)))]
+            if shown.next
+            else []
+        ),
+        button("Export CSV", EXPORT_CSV, value(Turn())),
     ]
     return {"type": "actions", "block_id": "natlink_listing", "elements": elements}
 

@@ -7,6 +7,7 @@ written before the bot acknowledges, so a crash after the ack loses nothing.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ from .enforce import authorize, enforce
 from .escapes import escape
 from .grammar import UsageError, parse
 from .policy import Resource
-from .replies import Listing, Queued, Refusal, Reply, ShareCard
+from .replies import Listing, Queued, Refusal, Reply, ShareCard, Turn
 from .usecase import Paged
 from .verbs import VERBS
 
@@ -70,13 +71,13 @@ def may(ctx: Context, verb_name: str, values: Mapping[str, str]) -> Refusal | No
 def page(
     ctx: Context,
     listing: Listing,
-    page: int,
+    turn: Turn,
     delivery: Delivery,
     *,
     csv: bool = False,
     reply_ts: str | None = None,
 ) -> Answer:
-    """A listing's Previous/Next (``page``) or Export CSV (``csv``) button: the person who asked for
+    """A listing's Previous/Next (``turn``) or Export CSV (``csv``) button: the person who asked for
     the listing (the policy's ``page``), then the verb's own checks, as the command had them; a
     page of a verb that reads Azure is queued, and its answer replaces ``reply_ts``."""
     verb = VERBS.get(listing.verb)
@@ -86,7 +87,7 @@ def page(
     if not decision.allowed:
         return Refusal(decision.reason)
     try:
-        payload = verb.payload(**{**listing.args, "page": page, "csv": csv})
+        payload = verb.payload(**{**listing.args, **dataclasses.asdict(turn), "csv": csv})
     except TypeError:  # a button an older release wrote, whose fields this one does not take
         return Refusal("that button is from an older natlink; type the command again.")
     refusal = enforce(ctx, verb, payload)

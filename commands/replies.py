@@ -24,19 +24,35 @@ class Listing:
 
 
 @dataclass(frozen=True)
+class Turn:
+    """Which page of a listing to show. A typed ``--page`` is a ``page`` number; a Previous/Next
+    button carries the sort key of the row it turns from (``before`` the first row shown, ``after``
+    the last), so the page starts strictly next to it however the list changed between clicks, and
+    ``total``, the number of rows the clicked page counted, so the new page can say what changed."""
+
+    page: int = 1
+    after: str | None = None
+    before: str | None = None
+    total: int | None = None
+
+
+@dataclass(frozen=True)
 class Reply:
     """An answer: a title and lines; ``public`` ones are posted to the channel, the rest are ephemeral.
 
-    A list longer than one Slack message is shown a page at a time: ``page`` is the one asked for,
-    and ``more`` the command (without ``--page``) that asks for the others.
+    A list longer than one Slack message is shown a page at a time: ``turn`` is the one asked for,
+    and ``more`` the command (without ``--page``) that asks for the others. ``keys`` are the sort
+    keys of the first ``len(keys)`` lines (the rows, in key order; the lines after them are notes):
+    the buttons page by them.
     """
 
     title: str
     lines: tuple[str, ...] = ()
     empty: str = ""
     public: bool = False
-    page: int = 1
+    turn: Turn = Turn()
     more: str = ""
+    keys: tuple[str, ...] = ()
     share: str | None = None  # a service to offer a *Share* button for (the create result)
     listing: Listing | None = None  # a listing's own command: its paging and export buttons
     table: tuple[tuple[str, ...], ...] = field(default=(), repr=False)

@@ -22,7 +22,7 @@ from storage.records import Service
 from .context import Context
 from .escapes import escape
 from .policy import Resource
-from .replies import Listing, Outcome, Refusal
+from .replies import Listing, Outcome, Refusal, Turn
 
 SLASH = "/natlink"
 """The slash command, as people type it."""
@@ -56,9 +56,9 @@ class NoArgs(Payload):
     """For verbs that take nothing."""
 
 
-_NOT_KEPT = ("page", "csv", "refresh")
-"""What a listing's buttons do not carry over: the page, the export switch, and a ``status
---refresh`` (turning a page never sweeps Azure again)."""
+_NOT_KEPT = ("page", "after", "before", "total", "csv", "refresh")
+"""What a listing's buttons do not carry over: the page (a button carries its own, ``Turn``), the
+export switch, and a ``status --refresh`` (turning a page never sweeps Azure again)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +71,13 @@ class Paged(Payload):
     owner: str | None = None
     subscription: str | None = None
     csv: bool = False
+    after: str | None = None  # a button's page: see ``replies.Turn``
+    before: str | None = None
+    total: int | None = None
+
+    @property
+    def turn(self) -> Turn:
+        return Turn(self.page, self.after, self.before, self.total)
 
     def listing(self, verb: str, actor: str) -> Listing:
         """This listing's command for its buttons: every field but the page and the export switch."""

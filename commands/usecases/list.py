@@ -33,8 +33,9 @@ def answer(ctx: Context, payload: Paged) -> Reply:
         empty="You own no service."
         if payload.mine
         else "No service is visible to a subscription you may request from. Ask an admin for a grant.",
-        page=payload.page,
+        turn=payload.turn,
         more=payload.more("list"),
+        keys=tuple(s.name for s in visible),  # list_services: ordered by name
         listing=payload.listing("list", ctx.actor),
         table=(COLUMNS, *(_row(ctx, s, owned[s.name]) for s in visible)) if payload.csv else (),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from storage import owners, requests, services
+from storage import clock, owners, requests, services
 from storage.records import LinkRequest
 
 from .. import portal
@@ -36,11 +36,18 @@ def answer(ctx: Context, payload: Paged, now: datetime | None = None) -> Reply:
         "Pending requests",
         lines,
         empty="Nothing is waiting for a decision.",
-        page=payload.page,
+        turn=payload.turn,
         more=payload.more("pending"),
+        keys=tuple(_key(r) for r in waiting),
         listing=payload.listing("pending", ctx.actor),
         table=(COLUMNS, *(_row(ctx, r, covered[r.service], now) for r in waiting)) if payload.csv else (),
     )
+
+
+def _key(request: LinkRequest) -> str:
+    """A request's place, oldest first (``list_pending``'s order): when it was made (the stored
+    fixed-width text, which sorts as time does), then its id."""
+    return f"{clock.to_text(request.created_at)} {request.id}"
 
 
 def _row(ctx: Context, request: LinkRequest, service_id: str, now: datetime) -> tuple[str, ...]:

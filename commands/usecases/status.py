@@ -51,7 +51,7 @@ def run(job: Job[Status, None]) -> Outcome:
         return Outcome(
             replace(
                 _refreshed_reply(ctx, _stored(ctx, name, paged), refreshed),
-                page=paged.page,
+                turn=paged.turn,
                 more=more,
                 listing=paged.listing("status", ctx.actor),
             )
@@ -78,8 +78,9 @@ def run(job: Job[Status, None]) -> Outcome:
             "Status",
             (*lines, *unreadable, _sweep_age(ctx)) if lines else (),
             empty="natlink manages no services yet.",
-            page=paged.page,
+            turn=paged.turn,
             more=more,
+            keys=tuple(s.name for s in stored) if lines else (),
             listing=paged.listing("status", ctx.actor),
             table=table,
         )
@@ -120,7 +121,9 @@ def _refreshed_reply(ctx: Context, stored: list[Service], refreshed: refresh.Ref
         if view
         else ()
     )
-    return Reply("Status", (*lines, refresh.note(ctx, refreshed)))
+    return Reply(
+        "Status", (*lines, refresh.note(ctx, refreshed)), keys=tuple(s.name for s in stored) if view else ()
+    )
 
 
 def _line_in(ctx: Context, view: refresh.View, stored: Service) -> str:
@@ -153,12 +156,20 @@ def run_map(job: Job[Map, None]) -> Outcome:
             "Address map",
             tuple(rows),
             empty="No connections to map yet.",
-            page=paged.page,
+            turn=paged.turn,
             more=more,
+            keys=tuple(_map_key(m) for m in found),
             listing=paged.listing("map", ctx.actor),
             table=table,
         )
     )
+
+
+def _map_key(m: Mapping) -> str:
+    """A connection's row's place in the map: its service, connection, port and backend."""
+    port = "" if m.port is None else f"{m.port:05d}"
+    parts = (m.service, m.connection, port, m.via, m.frontend_ip, m.backend_ip, m.backend_vm)
+    return " ".join((p or "").lower() for p in parts)
 
 
 MAP_COLUMNS = (

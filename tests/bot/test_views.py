@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
 
 from bot import views
+from commands.replies import Turn
 from sandbox.slack.blocks import MESSAGE_TEXT_TOTAL, message_errors, text_total, view_errors
 
 FACTS = views.CardFacts(
@@ -148,7 +150,7 @@ def test_every_line_of_a_long_list_is_on_exactly_one_page() -> None:
     count = int(str(first.blocks[-1]).split(" of ")[1].split(",")[0])
     seen = []
     for page in range(1, count + 1):
-        blocks = views.lines_message("Address map", lines, "none", page=page, more="map --mine").blocks
+        blocks = views.lines_message("Address map", lines, "none", turn=Turn(page), more="map --mine").blocks
         assert message_errors(blocks) == [] and text_total(blocks) <= MESSAGE_TEXT_TOTAL
         assert views.fit(blocks) == blocks
         seen += [line for b in blocks[1:-1] for line in b["text"]["text"].split("\n")]
@@ -156,56 +158,101 @@ def test_every_line_of_a_long_list_is_on_exactly_one_page() -> None:
         assert f"Page {page} of {count}, 3000 in all" in note
         assert (f"`/natlink map --mine --page {page + 1}`" in note) == (page < count)
     assert seen == lines
-    beyond = views.lines_message("Address map", lines, "none", page=count + 5, more="map")
+    beyond = views.lines_message("Address map", lines, "none", turn=Turn(count + 5), more="map")
     assert f"Page {count} of {count} (there are only {count})" in str(beyond.blocks[-1])
+
+
+def _linked(names: list[str]) -> tuple[str, ...]:
+    from commands import portal
+
+    home = "https://portal.azure.com/#@00000000-0000-0000-0000-0000000000aa"
+    sub = "22222222-2222-2222-2222-222222222222"
+    pls = f"/subscriptions/{sub}/resourceGroups/rg-team-b/providers/Microsoft.Network/privateLinkServices/"
+    return tuple(
+        f"*{portal.link(home, pls + name, name)}*"
+        f" — ports 443 — `{name}.00000000-0000-0000-0000-000000000000.japaneast.azure.privatelinkservice`"
+        " — owners <@U0ALICE>, <@U0BOB>"
+        for name in names
+    )
+
+
+def _page(names: list[str], turn: Turn) -> tuple[list[str], str, dict[str, dict]]:
+    """The rows a rendered listing page shows, its page line, and its buttons."""
+    from bot import slack_out
+    from commands.replies import Listing, Reply
+
+    asked = Listing("list", {"mine": False, "owner": "U0ALICE", "subscription": None}, "U0ADMIN")
+    reply = Reply(
+        "Services you may request",
+        _linked(names),
+        turn=turn,
+        more="list --owner <@U0ALICE>",
+        keys=tuple(names),
+        listing=asked,
+    )
+    blocks = slack_out.render(reply).blocks
+    assert message_errors(blocks) == [] and text_total(blocks) <= MESSAGE_TEXT_TOTAL
+    assert views.fit(blocks) == blocks, "nothing is cut: the buttons and links are in the budget"
+    assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
+    text = "\n".join(b["text"]["text"] for b in blocks if b["type"] == "section")
+    note = next(b for b in blocks if b["type"] == "context")["elements"][0]["text"]
+    return re.findall(r"\|(svc-[\w-]+)>\*", text), note, {e["action_id"]: e for e in blocks[-1]["elements"]}
+
+
+def _turn(buttons: dict[str, dict], action: str) -> Turn:
+    from bot import listing
+
+    listed, turn = listing.read_button(buttons[action]["value"])
+    assert listed.verb == "list" and listed.args["owner"] == "U0ALICE"
+    return turn
 
 
 def test_a_thousand_linked_services_page_within_slacks_limits_with_buttons() -> None:
     """Issue 12: portal links make each line longer; the budget counts them, every page stays
     within 12,000 characters in all and 3,000 a section, and the buttons walk every page."""
-    from bot import listing, slack_out
-    from commands import portal
-    from commands.replies import Listing, Reply
+    names = [f"svc-{i:04}" for i in range(1000)]
+    shown, note, buttons = _page(names, Turn())
+    assert views.PAGE_PREVIOUS not in buttons and views.EXPORT_CSV in buttons
+    # the typed command's hint is pasteable: the mention is outside the code spans, so it copies as @name
+    assert "Page 1 of " in note and "`/natlink list --owner` <@U0ALICE> `--page 2`" in note
+    seen = list(shown)
+    while views.PAGE_NEXT in buttons:
+        shown, note, buttons = _page(names, _turn(buttons, views.PAGE_NEXT))
+        assert views.PAGE_PREVIOUS in buttons
+        assert f"Rows {len(seen) + 1} to {len(seen) + len(shown)} of 1000 in all now, after the" in note
+        seen += shown
+    assert seen == names
+    back, last = [], shown
+    while views.PAGE_PREVIOUS in buttons:
+        shown, note, buttons = _page(names, _turn(buttons, views.PAGE_PREVIOUS))
+        back = shown + back
+    assert back == names[: len(names) - len(last)] and views.PAGE_NEXT in buttons
 
-    home = "https://portal.azure.com/#@00000000-0000-0000-0000-0000000000aa"
-    sub = "22222222-2222-2222-2222-222222222222"
-    pls = f"/subscriptions/{sub}/resourceGroups/rg-team-b/providers/Microsoft.Network/privateLinkServices/"
-    lines = tuple(
-        f"*{portal.link(home, pls + f'svc-{i:04}', f'svc-{i:04}')}*"
-        f" — ports 443 — `svc-{i:04}.00000000-0000-0000-0000-000000000000.japaneast.azure.privatelinkservice`"
-        " — owners <@U0ALICE>, <@U0BOB>"
-        for i in range(1000)
-    )
-    asked = Listing("list", {"mine": False, "owner": "U0ALICE", "subscription": None}, "U0ADMIN")
-    seen: list[str] = []
-    page, pages = 1, None
-    while True:
-        reply = Reply(
-            "Services you may request", lines, page=page, more="list --owner <@U0ALICE>", listing=asked
-        )
-        blocks = slack_out.render(reply).blocks
-        assert message_errors(blocks) == [] and text_total(blocks) <= MESSAGE_TEXT_TOTAL
-        assert views.fit(blocks) == blocks, "nothing is cut: the buttons and links are in the budget"
-        assert all(len(b["text"]["text"]) <= 3000 for b in blocks if b["type"] == "section")
-        seen += [line for b in blocks if b["type"] == "section" for line in b["text"]["text"].split("\n")]
-        note = next(b for b in blocks if b["type"] == "context")["elements"][0]["text"]
-        pages = int(note.split(" of ")[1].split(",")[0])
-        buttons = {e["action_id"]: e for e in blocks[-1]["elements"]}
-        assert (views.PAGE_PREVIOUS in buttons) == (page > 1) and (views.PAGE_NEXT in buttons) == (
-            page < pages
-        )
-        assert views.EXPORT_CSV in buttons
-        if page < pages:
-            # the hint is pasteable: the mention is outside the code spans, so it copies as @name
-            assert f"`/natlink list --owner` <@U0ALICE> `--page {page + 1}`" in note
-            listed, page = listing.read_button(buttons[views.PAGE_NEXT]["value"])
-            assert listed == asked
-        else:
-            break
-    assert pages > 1 and seen == list(lines)
-    assert f"<{home}/resource/subscriptions/" in seen[0] and seen[0].startswith(
-        "*<https://portal.azure.com/#@"
-    )
+
+def test_the_buttons_show_every_row_once_when_the_list_changes_between_clicks() -> None:
+    """Issue 12: a page is keyed by its rows, not counted from the top: a service added before the
+    page shown, or one shown removed, neither repeats nor skips a row at the next click, and the
+    page says how the list changed. A button of the release before (a page number) still turns."""
+    names = [f"svc-{i:04}" for i in range(600)]
+    shown, _, buttons = _page(names, Turn())
+    seen, removed, added = list(shown), shown[3], "svc-0450a"
+    names = sorted({*names, "svc-000-new", added} - {removed})  # 000-new sorts before every one
+    shown, note, buttons = _page(names, _turn(buttons, views.PAGE_NEXT))
+    assert shown[0] == f"svc-{len(seen):04}", "strictly after the last row shown, not an offset"
+    assert "of 601 in all now (600 when you turned the page), after the last row you saw" in note
+    seen += shown
+    while views.PAGE_NEXT in buttons:
+        shown, _, buttons = _page(names, _turn(buttons, views.PAGE_NEXT))
+        seen += shown
+    assert sorted(seen) == sorted({*names, removed} - {"svc-000-new"}) and len(seen) == len(set(seen))
+    # Previous from the last page: the rows just before its first, as the list is now
+    before, _, _ = _page(names, Turn(before=shown[0]))
+    assert before == names[names.index(shown[0]) - len(before) : names.index(shown[0])]
+    # every row after the clicked one gone: the last page; a page-number button: that page
+    assert _page(names, Turn(after="svc-zzz"))[0][-1] == names[-1]
+    old = '{"v": "list", "a": {"mine": false, "owner": "U0ALICE", "subscription": null}, "by": "U0ADMIN", "p": 2}'
+    assert _turn({"old": {"value": old}}, "old") == Turn(2)
+    assert _page(names, Turn(2))[0][0] == names[len(_page(names, Turn())[0])]
 
 
 def test_portal_links_escape_their_labels() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from cloud.tokens import new_request_id
 from commands.context import Config, Context
 from commands.handle import Delivery, handle, page
-from commands.replies import Listing, Queued, Refusal, Reply, ShareCard
+from commands.replies import Listing, Queued, Refusal, Reply, ShareCard, Turn
 from commands.verbs import VERBS
 from storage import audit, grants, operations, owners, requests, services
 from storage.database import open_database
@@ -262,17 +263,42 @@ def test_a_listings_button_is_its_command_again_for_the_one_who_asked(db) -> Non
     first = run(db, BOB, "list --mine")
     assert first.listing is not None and first.listing.asked_by == BOB and first.listing.args["mine"] is True
     as_bob = Context(db, config, BOB, channel="C0TEAMB")
-    again = page(as_bob, first.listing, 2, Delivery(key="click:1"))
-    assert isinstance(again, Reply) and again.page == 2 and again.title == "Your services" and not again.table
-    exported = page(as_bob, Listing("list", {}, BOB), 1, Delivery(), csv=True)
+    again = page(as_bob, first.listing, Turn(after="a"), Delivery(key="click:1"))
+    assert (
+        isinstance(again, Reply)
+        and again.turn == Turn(after="a")
+        and again.title == "Your services"
+        and not again.table
+    )
+    exported = page(as_bob, Listing("list", {}, BOB), Turn(), Delivery(), csv=True)
     assert exported.table[0][0] == "service" and [r[0] for r in exported.table[1:]] == ["rdp-vmb"]
     assert exported.table[1][-1] == f"https://portal.azure.com/#@tenant-1/resource{PLS}"
     assert "<https://portal.azure.com/#@tenant-1/resource" in exported.lines[0]
 
-    refused = page(Context(db, config, ADMIN, channel="C0TEAMB"), first.listing, 2, Delivery())
+    refused = page(Context(db, config, ADMIN, channel="C0TEAMB"), first.listing, Turn(2), Delivery())
     assert isinstance(refused, Refusal) and f"asked for by <@{BOB}>" in refused.reason
     [denied] = [e for e in audit.list_entries(db) if e.action == "page"]
     assert (denied.actor, denied.outcome) == (ADMIN, "denied")
     stale = Listing("list", {"gone": 1}, BOB)
-    assert isinstance(page(as_bob, stale, 1, Delivery()), Refusal)
-    assert isinstance(page(as_bob, Listing("grant", {}, BOB), 1, Delivery()), Refusal)
+    assert isinstance(page(as_bob, stale, Turn(), Delivery()), Refusal)
+    assert isinstance(page(as_bob, Listing("grant", {}, BOB), Turn(), Delivery()), Refusal)
+
+
+def test_a_listings_rows_carry_their_sort_keys_in_order(db) -> None:
+    """Issue 12: the buttons page by the rows' keys, so the keys must run in the order shown."""
+    start = datetime(2026, 11, 27, 9, tzinfo=UTC)
+    made = [
+        requests.create_request(
+            db, request_id=new_request_id(), service="rdp-vmb", requester=BOB, consumer_subscription=TEAM_A,
+            now=start - timedelta(minutes=n),
+        ).id
+        for n in range(3)
+    ]  # fmt: skip
+    for request_id in made:
+        requests.set_state(db, request_id, "pending")
+    listed = run(db, ADMIN, "pending")
+    assert len(listed.keys) == len(listed.lines) == 3 and list(listed.keys) == sorted(listed.keys)
+    assert [k.rsplit(" ", 1)[1] for k in listed.keys] == made[::-1], "oldest first, as the lines are"
+    assert [line.split("`")[1] for line in listed.lines] == made[::-1]
+    services_listed = run(db, ADMIN, "list")
+    assert services_listed.keys == ("rdp-vmb",)

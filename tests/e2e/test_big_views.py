@@ -26,6 +26,7 @@ from storage import audit, owners, services
 from storage.database import open_database
 from tests.e2e.harness import RunningBot, database, find, ok, start_bot, text_of, wait_for
 
+pytestmark = pytest.mark.xdist_group("big-views")  # one worker builds the big world once for all
 SERVICES, ENDPOINTS, SUBSCRIPTIONS = 1000, 3, 3
 OWNED = range(0, SERVICES, 100)  # alice owns 10 services, so 30 connections
 
@@ -175,3 +176,56 @@ def test_map_pages_in_place_and_its_csv_holds_all_3000_connections(big, slack_pr
     assert {r[-1].rsplit("/", 1)[1] for r in table[1:]} == {
         f"pe-{n}-{k}" for n in range(SERVICES) for k in range(ENDPOINTS)
     }
+
+
+def test_list_buttons_show_every_row_once_while_services_come_and_go(big, slack_process) -> None:
+    """Issue 12: a sweep adds and removes services between clicks. Next starts strictly after the
+    last row shown, so a service added before it repeats no row and one removed skips none; the
+    page says how the list changed. (Last in the module: it changes the world, then restores it.)"""
+    bot, driver, subs = big
+    slack, db = slack_process, open_database(database(bot))
+    first = _shown(slack, driver, "admin", f"list --subscription {subs[1]}")
+    ts, rows = first["message"]["ts"], r"\|([\w-]+)>\*"
+    seen = re.findall(rows, text_of(first))
+    listed = sum(1 for n in range(SERVICES) if n % SUBSCRIPTIONS == 1)
+    ahead = "pls-9999"  # sorts after the first page; aaa-new before every row
+    wanted = {f"pls-{n}" for n in range(SERVICES) if n % SUBSCRIPTIONS == 1} | {ahead}
+    for name in ("aaa-new", ahead):
+        services.upsert_service(
+            db,
+            name=name,
+            pls_id=f"/subscriptions/{subs[1]}/resourceGroups/rg-natlink/providers/Microsoft.Network/privateLinkServices/{name}",
+            subscription=subs[1],
+            resource_group="rg-natlink",
+            location="japaneast",
+            alias=f"{name}.00000000-0000-0000-0000-000000000000.japaneast.azure.privatelinkservice",
+            created_by="U0ALICE",
+            details={"ports": [443], "visibility": ["*"]},
+        )
+    removed = seen[2]
+    try:
+        record, edits, clicks = first, len(first["history"]), 0
+        for clicks in range(1, 50):  # far more than the pages of 335 services: a repeat cannot loop for ever
+            if views.PAGE_NEXT not in _buttons(record):
+                break
+            ok(driver.click("admin", "#team-b", ts, views.PAGE_NEXT))
+            edits += 1
+            record = wait_for(lambda n=edits: _edited(slack, ts, n), 60, "the next page")
+            _within_limits(record)
+            page = re.findall(rows, text_of(record))
+            # strictly after the last row shown: counted from the top, aaa-new would repeat it
+            assert page[0] == min(n for n in wanted - {removed} if n > seen[-1])
+            if clicks == 1:
+                assert f"{listed + 2} in all now ({listed} when you turned the page)" in text_of(record)
+                services.mark_state(db, removed, "gone")  # a row already shown goes: none may be skipped
+            seen += page
+        assert clicks > 2 and sorted(seen) == sorted(wanted), (
+            "every row exactly once: none repeated, none skipped"
+        )
+        ok(driver.click("admin", "#team-b", ts, views.PAGE_PREVIOUS))
+        back = wait_for(lambda: _edited(slack, ts, edits + 1), 60, "the previous page")
+        assert re.findall(rows, text_of(back))[-1] == seen[-len(page) - 1]
+    finally:
+        services.mark_state(db, removed, "active")
+        for name in ("aaa-new", ahead):
+            services.mark_state(db, name, "gone")
