@@ -213,3 +213,23 @@ def test_the_create_result_shares_with_one_button_and_a_channel_picker(bot, driv
     ok(driver.click("bob", "#team-b", created["message"]["ts"], "natlink_share"))
     refused = wait_for(lambda: find(slack, "team-b", "not an owner", ephemeral=True), 30, "bob refused")
     assert "its owners are" in text_of(refused)
+
+
+def test_a_deleted_card_is_posted_anew_when_decided_and_the_decider_told(bot, driver, slack) -> None:
+    """Someone deleted the approval card; alice approves by command: the decided card comes back in
+    the owner channel, remembered there, and alice learns it in plain words (no "could not post")."""
+    from slack_sdk import WebClient
+
+    card = pending_request(driver, slack)
+    request, channel = request_id_of(card), card["channel"]
+    WebClient(token=slack.bot_token, base_url=slack.api_url).chat_delete(
+        channel=channel, ts=card["message"]["ts"]
+    )
+    ok(driver.slash_command("alice", "#team-b", f"approve {request}"))
+    again = wait_for(lambda: find(slack, "team-b", "*Approved* by"), 60, "the decided card posted anew")
+    assert request in text_of(again) and again["message"]["ts"] != card["message"]["ts"]
+    told = wait_for(lambda: find(slack, "team-b", "posted it again", ephemeral=True), 30, "alice told")
+    assert request in text_of(told) and "deleted" in text_of(told)
+    assert not [m for m in slack.messages(include_deleted="1") if "could not post" in text_of(m)]
+    stored = requests.get_request(open_database(database(bot)), request)
+    assert stored is not None and (stored.card_channel, stored.card_ts) == (channel, again["message"]["ts"])
