@@ -96,6 +96,15 @@ def test_an_alert_for_a_channel_natlink_left_goes_to_the_owners(
     alert = wait_for(lambda: find(slack, alice, "is *stopped*"), 60, "the alert in alice's DM")
     assert f"natlink cannot post in <#{ops}> (not_in_channel)" in text_of(alert)
 
+    # The VM is back: the recovery reaches alice's DM too, and the alert there is marked resolved.
+    sandbox.control("POST", "power", {"vm": _vm_b(), "state": "running"})
+    sweep(open_database(database(bot)), config, clients_for(sandbox, [TEAM_A, TEAM_B]))  # the bot posts it
+    where = {"channel": alert["channel"], "ts": alert["message"]["ts"]}
+    wait_for(
+        lambda: "all resolved" in text_of(slack.messages(**where)[0]), 60, "the DM alert marked resolved"
+    )
+    assert "cannot mark" not in bot.log.read_text()
+
 
 def _vm_b() -> str:
     return f"/subscriptions/{TEAM_B}/resourceGroups/rg-team-b/providers/Microsoft.Compute/virtualMachines/VM-Win2019-2"
