@@ -43,12 +43,13 @@ GAP_SECONDS = 1.0
 CHANNELS_AT_ONCE = 8
 SINGLES = ("approval_card", "digest", "reminder")
 GONE = "nothing to post: the event's request is gone"
-_GONE_WHY = {
-    "message_not_found": "the message was deleted",
-    "channel_not_found": "natlink can no longer see its channel",
-    "not_in_channel": "natlink was removed from its channel",
-    "is_archived": "its channel is archived",
+_UNEDITABLE = {
+    "message_not_found": "that message was deleted",
+    "channel_not_found": "natlink can no longer see its channel, so it may still say it needs attention",
+    "not_in_channel": "natlink was removed from its channel, so it may still say it needs attention",
+    "is_archived": "its channel is archived, so it still says it needs attention",
 }
+"""Why an alert message could not be marked resolved, in the words its owners read."""
 
 
 def drain_name() -> str:
@@ -171,23 +172,25 @@ class Poster:
         recovery itself is already posted; a message Slack will not edit is told to the owners."""
         for settled in alerts.settled_by(db, posted):
             message = summary(list(settled.events), settled.resolved)
+            failed = ""
             for channel, ts in settled.places:
                 try:
                     self.slack.chat_update(channel=self._where(channel), ts=ts, **message.kwargs())
                 except SlackApiError as error:
-                    code = str(error.response.get("error"))
-                    log.warning("cannot mark %s in %s resolved: %s", ts, channel, code)
-                    self._unsettled(db, settled, code)
+                    failed = str(error.response.get("error"))
+                    log.warning("cannot mark %s in %s resolved: %s", ts, channel, failed)
+            if failed:
+                self._unsettled(db, settled, failed)
 
     def _unsettled(self, db: Database, settled: alerts.Settled, code: str) -> None:
         """An alert message Slack would not mark resolved (deleted, or out of natlink's reach): its
         owners hear, by DM, that the problems it showed are over, so nobody chases them."""
         ended = [e for e in settled.events if e.id in settled.resolved]
-        lines = [f":white_check_mark: {e.payload.get('line', e.kind)} — resolved." for e in ended]
-        note = views.context(
-            "natlink could not mark its earlier alert about this as resolved "
-            f"({_GONE_WHY.get(code, 'Slack would not edit it')}), so it may still say it needs attention."
+        lines = [f":white_check_mark: ~{e.payload.get('line', e.kind)}~ resolved" for e in ended]
+        why = _UNEDITABLE.get(
+            code, f"Slack would not edit it ({code}), so it may still say it needs attention"
         )
+        note = views.context(f"natlink could not mark its earlier alert about this as resolved: {why}.")
         message = views.Message("natlink: an alert is resolved", [views.section("\n".join(lines)), note])
         told = False
         for owner in _owners(db, settled.events):
