@@ -31,7 +31,10 @@ def view(home: Home) -> dict[str, Any]:
     share = views.MAX_TOTAL // max(len(home.parts), 1) - 300  # room for each part's header and note
     blocks = [
         views.header("natlink"),
-        views.context(f"Yours as of {home.at:%Y-%m-%d %H:%M} UTC, refreshed each time you open this tab."),
+        views.context(
+            f"Yours as of {home.at:%Y-%m-%d %H:%M} UTC. natlink brings it up to date when you open this "
+            f"tab; if that time looks old, {_commands(home)} say the same."
+        ),
     ]
     for part in home.parts:
         blocks += [views.divider(), *_part(part, share)]
@@ -62,29 +65,44 @@ def on_opened(context_of: Callable[[str], Context], snapshots: Snapshots | None)
             return  # the Messages tab: the DMs natlink sends are already there
         user = event["user"]
         try:
-            home = view(gather(context_of(user), snapshots))
+            home = gather(context_of(user), snapshots)
+            shown = view(home)
         except Exception:  # a listener never raises into bolt; the person still learns it failed
             log.exception("the Home tab of %s could not be built", user)
             _tell(client, user, Refusal("natlink could not gather your Home tab. Open it again in a minute."))
             return
-        publish(client, user, home)
+        publish(client, user, shown, _commands(home))
 
     return opened
 
 
-def publish(client: WebClient, user: str, home: dict[str, Any]) -> bool:
-    """``views.publish``, reading Slack's answer: a refusal is logged and told to the person."""
+def publish(client: WebClient, user: str, home: dict[str, Any], instead: str) -> bool:
+    """``views.publish``, reading Slack's answer: a refusal is logged, and the person told in plain
+    words that their Home tab still shows older information, and which commands (``instead``)
+    show the same now."""
     try:
         client.views_publish(user_id=user, view=home)
         return True
     except SlackApiError as error:
         code = str(error.response.get("error"))
         log.warning("views.publish for %s failed: %s", user, code)
-        hint = f"Ask a Slack admin to {ENABLE}." if code == "not_enabled" else None
-        _tell(
-            client, user, Refusal(f"natlink could not show your Home tab: Slack answered {code}.", hint=hint)
-        )
+        if code == "not_enabled":
+            refusal = Refusal(
+                f"natlink could not show your Home tab: Slack answered {code}.",
+                hint=f"Ask a Slack admin to {ENABLE}.",
+            )
+        else:
+            refusal = Refusal(
+                "natlink could not refresh your Home tab, so it still shows older information.",
+                hint=f"{instead} show the same now.",
+            )
+        _tell(client, user, refusal)
         return False
+
+
+def _commands(home: Home) -> str:
+    """The commands that list what each part of the Home tab shows: always within reach."""
+    return ", ".join(f"`/natlink {part.more}`" for part in home.parts)
 
 
 def _tell(client: WebClient, user: str, refusal: Refusal) -> None:

@@ -43,6 +43,13 @@ GAP_SECONDS = 1.0
 CHANNELS_AT_ONCE = 8
 SINGLES = ("approval_card", "digest", "reminder")
 GONE = "nothing to post: the event's request is gone"
+_UNEDITABLE = {
+    "message_not_found": "that message was deleted",
+    "channel_not_found": "natlink can no longer see its channel, so it may still say it needs attention",
+    "not_in_channel": "natlink was removed from its channel, so it may still say it needs attention",
+    "is_archived": "its channel is archived, so it still says it needs attention",
+}
+"""Why an alert message could not be marked resolved, in the words its owners read."""
 
 
 def drain_name() -> str:
@@ -68,6 +75,7 @@ class Sent:
     channel_id: str = ""
     ts: str = ""
     error: str = ""
+    places: tuple[tuple[str, str], ...] = ()  # every (channel ID, ts) Slack holds it at
 
 
 @dataclass
@@ -150,7 +158,7 @@ class Poster:
             return Sent(outgoing, error=code)
         finally:
             self._stamp(outgoing.channel)
-        return Sent(outgoing, answer["channel"], answer["ts"])
+        return Sent(outgoing, answer["channel"], answer["ts"], places=((answer["channel"], answer["ts"]),))
 
     def _where(self, channel: str) -> str:
         """A channel ID as chat methods take it: a user's events go to the DM with that user."""
@@ -159,21 +167,41 @@ class Poster:
         return channel
 
     def _settle(self, db: Database, posted: tuple[Event, ...]) -> None:
-        """Mark the problems these recoveries end as resolved, in the messages that carried them.
-        The recovery itself is already posted, so a message Slack will not edit costs a log line."""
+        """Mark the problems these recoveries end as resolved, in every place Slack holds the
+        messages that carried them (the owners' DMs, when the channel refused natlink). The
+        recovery itself is already posted; a message Slack will not edit is told to the owners."""
         for settled in alerts.settled_by(db, posted):
             message = summary(list(settled.events), settled.resolved)
+            failed = ""
+            for channel, ts in settled.places:
+                try:
+                    self.slack.chat_update(channel=self._where(channel), ts=ts, **message.kwargs())
+                except SlackApiError as error:
+                    failed = str(error.response.get("error"))
+                    log.warning("cannot mark %s in %s resolved: %s", ts, channel, failed)
+            if failed:
+                self._unsettled(db, settled, failed)
+
+    def _unsettled(self, db: Database, settled: alerts.Settled, code: str) -> None:
+        """An alert message Slack would not mark resolved (deleted, or out of natlink's reach): its
+        owners hear, by DM, that the problems it showed are over, so nobody chases them."""
+        ended = [e for e in settled.events if e.id in settled.resolved]
+        lines = [f":white_check_mark: ~{e.payload.get('line', e.kind)}~ resolved" for e in ended]
+        why = _UNEDITABLE.get(
+            code, f"Slack would not edit it ({code}), so it may still say it needs attention"
+        )
+        note = views.context(f"natlink could not mark its earlier alert about this as resolved: {why}.")
+        message = views.Message("natlink: an alert is resolved", [views.section("\n".join(lines)), note])
+        told = False
+        for owner in _owners(db, settled.events):
             try:
-                self.slack.chat_update(
-                    channel=self._where(settled.channel), ts=settled.message_ts, **message.kwargs()
-                )
-            except SlackApiError as error:
-                log.warning(
-                    "cannot mark %s in %s resolved: %s",
-                    settled.message_ts,
-                    settled.channel,
-                    error.response.get("error"),
-                )
+                dm = self.slack.conversations_open(users=owner)["channel"]["id"]
+                self.slack.chat_postMessage(channel=dm, **message.kwargs())
+                told = True
+            except SlackApiError as failed:
+                log.warning("chat.postMessage to owner %s failed: %s", owner, failed.response.get("error"))
+        if not told:
+            log.error("nobody could be told that %s in %s is resolved", settled.message_ts, settled.channel)
 
     def _to_owners(self, outgoing: Outgoing, code: str) -> Sent:
         """The channel refused natlink: each owner of the services gets the message by DM, saying
@@ -183,7 +211,8 @@ class Poster:
             f":warning: natlink cannot post in <#{outgoing.channel}> ({code}): {slack_out.INVITE}."
         )
         message = views.Message(outgoing.message.text, [*outgoing.message.blocks, note])
-        sent, error = Sent(outgoing, error=code), code
+        places: list[tuple[str, str]] = []
+        error = code
         for owner in outgoing.owners:
             try:
                 dm = self.slack.conversations_open(users=owner)["channel"]["id"]
@@ -192,9 +221,10 @@ class Poster:
                 error = str(failed.response.get("error"))
                 log.warning("chat.postMessage to owner %s failed: %s", owner, error)
                 continue
-            if not sent.ts:
-                sent = Sent(outgoing, answer["channel"], answer["ts"])
-        return sent if sent.ts else Sent(outgoing, error=error)
+            places.append((answer["channel"], answer["ts"]))
+        if not places:
+            return Sent(outgoing, error=error)
+        return Sent(outgoing, *places[0], places=tuple(places))
 
     def _record(self, db: Database, sent: Sent, claimer: str) -> int:
         """Back on the draining thread: mark what Slack accepted, give back what it did not (counting
@@ -205,7 +235,7 @@ class Poster:
             log.warning("cannot post %d events to %s: %s", len(ids), sent.outgoing.channel, error)
             events.release(db, ids, claimer, error)
             return 0
-        events.mark_posted(db, ids, sent.ts)
+        events.mark_posted(db, ids, sent.ts, places=sent.places)
         self._settle(db, sent.outgoing.events)
         first = sent.outgoing.events[0]
         if first.kind == "approval_card":

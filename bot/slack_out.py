@@ -305,34 +305,34 @@ def _webhook_error(body: str) -> str:
 
 
 def deliver(slack: WebClient, db: Database, notices: tuple[Notice, ...], op: Operation) -> None:
-    """Post what a finished operation asks for; whatever Slack refuses is told to ``op``'s author."""
+    """Post what a finished operation asks for; whatever Slack refuses, and a card posted anew
+    because Slack no longer had it, is told to ``op``'s author."""
     for notice in notices:
         try:
-            _deliver(slack, db, notice)
+            note = _deliver(slack, db, notice)
         except SlackApiError as error:
             problem = str(error.response.get("error"))
             log.warning("cannot deliver %s for operation %s: %s", type(notice).__name__, op.id, problem)
-            note = views.error(f"natlink could not post {_what(notice)}: Slack answered {problem}.")
+            note = views.error(f"natlink could not {_what(notice)}: Slack answered {problem}.")
+        if note is not None:
             private(slack, op.actor, op.reply_channel, None, note)
 
 
 def _what(notice: Notice) -> str:
     match notice:
-        case (
-            CardNeeded(request=request)
-            | CardDecided(request=request)
-            | CardReopened(request=request)
-            | CardClosed(request=request)
-        ):
-            return f"the approval card of {request.id}"
+        case CardNeeded(request=request):
+            return f"post the approval card of {request.id}"
+        case CardDecided(request=request) | CardReopened(request=request) | CardClosed(request=request):
+            return f"update the approval card of {request.id}"
         case FollowUp(request=request):
-            return f"a reply in the thread of {request.id}'s card"
+            return f"post a reply in the thread of {request.id}'s card"
         case Tell(user=user):
-            return f"a message to {views.user(user)}"
-    return "a message"
+            return f"post a message to {views.user(user)}"
+    return "post a message"
 
 
-def _deliver(slack: WebClient, db: Database, notice: Notice) -> None:
+def _deliver(slack: WebClient, db: Database, notice: Notice) -> views.Message | None:
+    """Post one notice; returns what its author must hear besides (a card posted anew), if anything."""
     match notice:
         case CardNeeded(request=request, service=service, owners=owners):
             card = views.approval_card(card_facts(request))
@@ -352,25 +352,57 @@ def _deliver(slack: WebClient, db: Database, notice: Notice) -> None:
                 posted = slack.chat_postMessage(channel=_dm(slack, owner), **card.kwargs())
                 cards.remember(db, request.id, posted["channel"], posted["ts"])
         case CardDecided(request=request):
-            show_decided(slack, db, request.id)
+            anew = show_decided(slack, db, request.id)
             if settled := cards.current(db, request.id):
                 _settle_request_message(slack, db, settled, decided(settled))
+            return _posted_anew(request) if anew else None
         case CardReopened(request=request, problem=problem):
-            if request.card_channel and request.card_ts:
-                card = views.approval_card(card_facts(request))
-                card.blocks.append(views.context(f":warning: {problem}"))
-                slack.chat_update(channel=request.card_channel, ts=request.card_ts, **card.kwargs())
+            card = views.approval_card(card_facts(request))
+            card.blocks.append(views.context(f":warning: {problem}"))
+            return _posted_anew(request) if _edit_card(slack, db, request, card) else None
         case CardClosed(request=request, note=note):
             closed = views.closed_card(card_facts(request), note)
-            if request.card_channel and request.card_ts:
-                slack.chat_update(channel=request.card_channel, ts=request.card_ts, **closed.kwargs())
+            anew = _edit_card(slack, db, request, closed)
             _settle_request_message(slack, db, request, closed)
+            return _posted_anew(request) if anew else None
         case FollowUp(request=request, reply=reply):
             card = cards.current(db, request.id) or request
             if card.card_channel and card.card_ts:
                 post_in_thread(slack, card.card_channel, card.card_ts, render(reply))
         case Tell(user=user, reply=reply):
             slack.chat_postMessage(channel=_dm(slack, user), **render(reply).kwargs())
+    return None
+
+
+def _edit_card(slack: WebClient, db: Database, request: LinkRequest, card: views.Message) -> bool:
+    """Show ``card`` in place of the request's card. A card Slack no longer has (someone deleted
+    it) is posted anew where it was, and remembered there, so the channel still shows the request;
+    returns True then. False when edited in place, or when natlink never posted a card."""
+    if not (request.card_channel and request.card_ts):
+        return False
+    try:
+        slack.chat_update(channel=request.card_channel, ts=request.card_ts, **card.kwargs())
+        return False
+    except SlackApiError as error:
+        if error.response.get("error") != "message_not_found":
+            raise
+    posted = slack.chat_postMessage(channel=request.card_channel, **card.kwargs())
+    cards.remember(db, request.id, posted["channel"], posted["ts"])
+    return True
+
+
+def _posted_anew(request: LinkRequest) -> views.Message:
+    where = (
+        "the DM where it was" if str(request.card_channel).startswith("D") else f"<#{request.card_channel}>"
+    )
+    return views.lines_message(
+        "The approval card was posted again",
+        (
+            f"The approval card of `{request.id}` had been deleted in Slack, so natlink posted it again, "
+            f"as it now stands, in {where}.",
+        ),
+        "",
+    )
 
 
 def _settle_request_message(slack: WebClient, db: Database, request: LinkRequest, now: views.Message) -> None:
@@ -421,11 +453,11 @@ def _card_to_owners(
         )
 
 
-def show_decided(slack: WebClient, db: Database, request_id: str) -> None:
-    """Edit the card in place: who decided and when, buttons gone."""
+def show_decided(slack: WebClient, db: Database, request_id: str) -> bool:
+    """Edit the card in place: who decided and when, buttons gone. True when Slack no longer had
+    the card and it was posted anew (:func:`_edit_card`)."""
     request = cards.current(db, request_id)
-    if request and request.card_channel and request.card_ts and request.decided_at:
-        slack.chat_update(channel=request.card_channel, ts=request.card_ts, **decided(request).kwargs())
+    return bool(request and request.decided_at and _edit_card(slack, db, request, decided(request)))
 
 
 def _dm(slack: WebClient, user: str) -> str:

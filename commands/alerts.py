@@ -23,12 +23,15 @@ RESOLVED_BY = {problem: recovery for recovery, problem in RESOLVES.items()}
 
 @dataclass(frozen=True)
 class Settled:
-    """An earlier message to edit: every event it carried, and which of them are now resolved."""
+    """An earlier message to edit: every event it carried, which of them are now resolved, and the
+    places (channel ID, ts) where Slack holds it: its channel's, or each owner's DM it went to when
+    the channel refused natlink."""
 
     channel: str
     message_ts: str
     events: tuple[Event, ...]
     resolved: frozenset[int]
+    places: tuple[tuple[str, str], ...]
 
 
 def alerted(db: Database, kind: str, key: str) -> set[str]:
@@ -49,7 +52,10 @@ def settled_by(db: Database, posted: Sequence[Event]) -> list[Settled]:
             continue
         carried = tuple(events.carried_by(db, alert.channel, alert.message_ts))
         resolved = frozenset(e.id for e in carried if is_resolved(db, e))
-        found[(alert.channel, alert.message_ts)] = Settled(alert.channel, alert.message_ts, carried, resolved)
+        places = alert.places or ((alert.channel, alert.message_ts),)  # posted before places were kept
+        found[(alert.channel, alert.message_ts)] = Settled(
+            alert.channel, alert.message_ts, carried, resolved, places
+        )
     return list(found.values())
 
 

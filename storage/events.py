@@ -30,7 +30,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from storage import clock
-from storage.codec import dump_json, load_json_object, require_choice
+from storage.codec import dump_json, dump_json_value, load_json_object, load_json_value, require_choice
 from storage.errors import StateConflictError
 from storage.records import EVENT_SEVERITIES, Event, EventSeverity, NewEvent
 from storage.transactions import write
@@ -170,17 +170,25 @@ def channels_to_claim(
     return [row["channel"] for row in db.query(sql, args)]
 
 
-def mark_posted(db: Database, ids: Sequence[int], message_ts: str, *, now: datetime | None = None) -> int:
-    """Record that one Slack message (``message_ts``) carried these events; returns how many were
-    newly marked. Events already posted keep their first ``message_ts``. The claim stays on the
-    row, as the record of which drainer posted it."""
+def mark_posted(
+    db: Database,
+    ids: Sequence[int],
+    message_ts: str,
+    *,
+    places: Sequence[tuple[str, str]] = (),
+    now: datetime | None = None,
+) -> int:
+    """Record that one Slack message (``message_ts``) carried these events, and the ``places``
+    (channel ID, ts) where Slack holds it; returns how many were newly marked. Events already
+    posted keep their first ``message_ts``. The claim stays on the row, as the record of which
+    drainer posted it."""
     if not message_ts:
         raise ValueError("mark_posted needs the message's ts")
-    at = clock.stamp(now)
+    at, where = clock.stamp(now), dump_json_value([list(p) for p in places]) if places else None
     with write(db):
         cursor = db.conn.executemany(
-            f"UPDATE {TABLE} SET posted_at = ?, message_ts = ? WHERE id = ? AND posted_at IS NULL",
-            [(at, message_ts, event_id) for event_id in ids],
+            f"UPDATE {TABLE} SET posted_at = ?, message_ts = ?, places = ? WHERE id = ? AND posted_at IS NULL",
+            [(at, message_ts, where, event_id) for event_id in ids],
         )
         return cursor.rowcount
 
@@ -285,4 +293,5 @@ def _record(row: dict[str, Any]) -> Event:
         last_error=row["last_error"],
         claimed_by=row["claimed_by"],
         claimed_at=clock.maybe_from_text(row["claimed_at"]),
+        places=tuple((str(c), str(t)) for c, t in load_json_value(row.get("places") or "[]")),
     )

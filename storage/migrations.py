@@ -244,12 +244,20 @@ def service_origin(db: Database) -> None:
     )
 
 
+def event_places(db: Database) -> None:
+    """Version 6: where each posted event landed in Slack (a JSON list of ``[channel ID, ts]``).
+    An event whose channel refused natlink lands in its owners' DMs instead; a recovery edits the
+    alert there, which ``channel`` and ``message_ts`` alone cannot find (issue 12, §2)."""
+    db.execute("ALTER TABLE events ADD COLUMN places TEXT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     initial_schema,
     scheduler_tables,
     integrity_columns,
     verifications_table,
     service_origin,
+    event_places,
 )
 """Append only. The position (1-based) of a migration is the schema version it produces."""
 

@@ -289,6 +289,9 @@ class Event:
     last_error: str | None
     claimed_by: str | None = None
     claimed_at: datetime | None = None
+    places: tuple[tuple[str, str], ...] = ()
+    """Where Slack holds the message that carried it: ``(channel ID, ts)`` each, the owners' DMs
+    when its channel refused natlink."""
 
     @property
     def posted(self) -> bool:

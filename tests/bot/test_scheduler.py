@@ -300,3 +300,34 @@ def test_missed_runs_run_once() -> None:
     every5 = IntervalTrigger(minutes=5)
     assert missed(every5, None, T0) and missed(every5, T0, T0 + timedelta(minutes=5))
     assert not missed(every5, T0, T0 + timedelta(minutes=4))
+
+
+def test_an_alert_rerouted_to_the_owners_dm_is_marked_resolved_there(
+    db, config, clients, managed, web, slack, compute_b
+) -> None:
+    """Issue 12, §2: the owner channel refuses natlink, so the alert lands in alice's DM; the
+    recovery marks that DM message resolved. When Slack no longer has it, alice is told, not the log."""
+    slack.control("POST", "kick", {"channel": OWNER_CHANNEL})
+    job = jobs(db, config, clients, web)
+    job.sweep(T0)
+    _power_off(compute_b)
+    assert job.sweep(T0 + timedelta(minutes=5)) == 1
+    (alert,) = [m for m in slack.messages("U0ALICE") if "is *stopped*" in text_of(m)]
+    compute_b.virtual_machines.begin_start(B_RG, "VM-Win2019-2").result()
+    job.sweep(T0 + timedelta(minutes=10))
+    (now,) = slack.messages(alert["channel"], ts=alert["message"]["ts"])
+    assert "all resolved" in text_of(now) and "need attention" not in text_of(now)
+    assert not [c for c in slack.calls("chat.update") if not c["response"].get("ok")]
+
+    _power_off(compute_b)
+    job.sweep(T0 + timedelta(minutes=15))
+    second = [m for m in slack.messages("U0ALICE") if "is *stopped*" in text_of(m)][-1]
+    web.chat_delete(channel=second["channel"], ts=second["message"]["ts"])
+    compute_b.virtual_machines.begin_start(B_RG, "VM-Win2019-2").result()
+    job.sweep(T0 + timedelta(minutes=20))
+    told = [m for m in slack.messages("U0ALICE") if "could not mark" in text_of(m)]
+    assert len(told) == 1 and "that message was deleted" in text_of(told[0])
+    assert (
+        ":white_check_mark: ~*rdp-vmb*: backend VM-Win2019-2 (10.2.0.5) is *stopped*.~ resolved"
+        in text_of(told[0])
+    )

@@ -69,6 +69,17 @@ def test_home_shows_each_person_theirs_refreshed_on_open(bot, driver, slack, san
     ok(driver.open_home("bob"))
     _home(slack, "bob", after=again["hash"], needle="is *stopped*")
 
+    # Slack refuses one publish: bob's Home tab still shows older information, and he is told so in
+    # plain words, with the commands that show the same now.
+    slack.control("POST", "faults", {"method": "views.publish", "error": "invalid_blocks", "count": 1})
+    ok(driver.open_home("bob"))
+    told = wait_for(lambda: find(slack, slack.user("bob"), "could not refresh your Home tab"), 30, "bob told")
+    assert "older information" in text_of(told) and "`/natlink list --mine`" in text_of(told)
+    assert (
+        "invalid_blocks" not in text_of(told)
+        and "views.publish for U0BOB failed: invalid_blocks" in bot.log.read_text()
+    )
+
     # Opening the Messages tab publishes nothing.
     publishes = len(slack.calls("views.publish"))
     ok(driver.open_home("carol", tab="messages"))

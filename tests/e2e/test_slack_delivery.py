@@ -96,6 +96,15 @@ def test_an_alert_for_a_channel_natlink_left_goes_to_the_owners(
     alert = wait_for(lambda: find(slack, alice, "is *stopped*"), 60, "the alert in alice's DM")
     assert f"natlink cannot post in <#{ops}> (not_in_channel)" in text_of(alert)
 
+    # The VM is back: the recovery reaches alice's DM too, and the alert there is marked resolved.
+    sandbox.control("POST", "power", {"vm": _vm_b(), "state": "running"})
+    sweep(open_database(database(bot)), config, clients_for(sandbox, [TEAM_A, TEAM_B]))  # the bot posts it
+    where = {"channel": alert["channel"], "ts": alert["message"]["ts"]}
+    wait_for(
+        lambda: "all resolved" in text_of(slack.messages(**where)[0]), 60, "the DM alert marked resolved"
+    )
+    assert "cannot mark" not in bot.log.read_text()
+
 
 def _vm_b() -> str:
     return f"/subscriptions/{TEAM_B}/resourceGroups/rg-team-b/providers/Microsoft.Compute/virtualMachines/VM-Win2019-2"
@@ -213,3 +222,23 @@ def test_the_create_result_shares_with_one_button_and_a_channel_picker(bot, driv
     ok(driver.click("bob", "#team-b", created["message"]["ts"], "natlink_share"))
     refused = wait_for(lambda: find(slack, "team-b", "not an owner", ephemeral=True), 30, "bob refused")
     assert "its owners are" in text_of(refused)
+
+
+def test_a_deleted_card_is_posted_anew_when_decided_and_the_decider_told(bot, driver, slack) -> None:
+    """Someone deleted the approval card; alice approves by command: the decided card comes back in
+    the owner channel, remembered there, and alice learns it in plain words (no "could not post")."""
+    from slack_sdk import WebClient
+
+    card = pending_request(driver, slack)
+    request, channel = request_id_of(card), card["channel"]
+    WebClient(token=slack.bot_token, base_url=slack.api_url).chat_delete(
+        channel=channel, ts=card["message"]["ts"]
+    )
+    ok(driver.slash_command("alice", "#team-b", f"approve {request}"))
+    again = wait_for(lambda: find(slack, "team-b", "*Approved* by"), 60, "the decided card posted anew")
+    assert request in text_of(again) and again["message"]["ts"] != card["message"]["ts"]
+    told = wait_for(lambda: find(slack, "team-b", "posted it again", ephemeral=True), 30, "alice told")
+    assert request in text_of(told) and "deleted" in text_of(told)
+    assert not [m for m in slack.messages(include_deleted="1") if "could not post" in text_of(m)]
+    stored = requests.get_request(open_database(database(bot)), request)
+    assert stored is not None and (stored.card_channel, stored.card_ts) == (channel, again["message"]["ts"])

@@ -52,6 +52,7 @@ def test_empty_database_gets_every_table_and_the_latest_version(db: Database) ->
         (3, "integrity_columns"),
         (4, "verifications_table"),
         (5, "service_origin"),
+        (6, "event_places"),
     ]
 
 

@@ -114,6 +114,11 @@ def test_posted_events_are_not_pending(db: Database) -> None:
     assert events.mark_posted(db, [a.id], "1700000000.000999") == 0
     assert events.get_event(db, a.id).message_ts == "1700000000.000100"  # type: ignore[union-attr]
     assert events.release(db, [a.id], "drainer", "late") == 0
+    # Where Slack holds the message: each owner's DM, when the channel refused natlink.
+    places = (("D0ALICE", "1700000000.000200"), ("D0BOB", "1700000000.000300"))
+    assert events.mark_posted(db, [c.id], "1700000000.000200", places=places) == 1
+    assert events.get_event(db, c.id).places == places  # type: ignore[union-attr]
+    assert posted.places == ()
 
 
 def test_a_claim_takes_the_oldest_and_records_who(db: Database) -> None:
