@@ -141,6 +141,9 @@ def test_a_thousand_services_are_listed_a_page_at_a_time(bot, driver, slack) -> 
             details={"ports": [443], "visibility": ["*"]},
         )
     first = ok(driver.slash_command("admin", "#team-b", "list"))
+    # the lock screen reads the first service by its name, not its portal link's URL (issue 12)
+    assert first["text"].startswith("Services you may request: svc-0000 — ports 443"), first["text"]
+    assert "https:" not in first["text"] and "<" not in first["text"]
     pages = int(str(first).split("Page 1 of ")[1].split(",")[0])
     assert "`/natlink list --page 2`" in str(first) and pages > 1
     listed = set()
