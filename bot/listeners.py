@@ -237,7 +237,3 @@ def _ephemeral(client: WebClient, channel: str | None, user: str, message: views
     """Tell ``user`` ephemerally in ``channel``, else by DM."""
     if slack_out.private(client, user, channel, None, message) is not None:
         log.error("%s could not be told by any means", user)
-
-
-def _plain_text(mrkdwn: str) -> str:
-    return mrkdwn.replace("*", "").replace("`", "")

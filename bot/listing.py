@@ -74,8 +74,8 @@ def upload(slack: WebClient, user: str, reply: Reply) -> views.Message:
             channel=dm,
             filename=name,
             content=to_csv(reply.table),
-            title=f"{reply.title} ({rows} rows)",
-            initial_comment=f"{reply.title}: every row, {rows} in all.",
+            title=f"{reply.title} ({views.plural(rows, 'row')})",
+            initial_comment=f"{reply.title}: every row ({views.plural(rows, 'row')}).",
         )
     except SlackClientError as error:
         code = error.response.get("error") if isinstance(error, SlackApiError) else str(error)
@@ -85,5 +85,7 @@ def upload(slack: WebClient, user: str, reply: Reply) -> views.Message:
         )
         return views.error(f"natlink could not upload {name}: Slack answered {code}.", hint=hint)
     return views.lines_message(
-        f"{reply.title}: CSV", (f"The whole list, {rows} rows, is in your DM with natlink as *{name}*.",), ""
+        f"{reply.title}: CSV",
+        (f"The whole list, {views.plural(rows, 'row')}, is in your DM with natlink as *{name}*.",),
+        "",
     )

@@ -269,13 +269,30 @@ def _owners(db: Database, batch: tuple[Event, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(o.user_id for name in names for o in owners.list_owners(db, name)))
 
 
+def headline(batch: list[Event], resolved: frozenset[int] = frozenset()) -> str:
+    """What a phone's lock screen shows of a summary: the service and its problem when there is
+    one ("rdp-vmb: backend VM-Win2019-2 stopped"), else which services need attention or changed."""
+    open_ = [e for e in batch if e.severity == "problem" and e.id not in resolved]
+    services = list(dict.fromkeys(e.service or "natlink" for e in (open_ or batch)))
+    lead = open_[0] if open_ else batch[0]
+    if not open_ and resolved:
+        return f"{', '.join(services)}: all resolved"
+    if len(open_ if open_ else batch) == 1:
+        more = len(batch) - 1
+        line = views.unmarked(lead.payload.get("line", lead.kind))
+        return line + (f" (+{views.plural(more, 'more change', 'more changes')})" if more else "")
+    names = ", ".join(services)
+    if open_ and len(services) == 1:
+        return f"{names}: {len(open_)} problems need attention"
+    if open_:
+        return f"{views.plural(len(services), 'service')} need attention: {names}"
+    return f"{names}: {views.plural(len(batch), 'change')}"
+
+
 def summary(batch: list[Event], resolved: frozenset[int] = frozenset()) -> views.Message:
     """Several events for one channel as one message: a count, then what happened and what to do.
     ``resolved`` are problems a later recovery ended: shown struck through, no longer counted."""
-    open_ = sum(e.severity == "problem" and e.id not in resolved for e in batch)
-    title = f"natlink: {len(batch)} change{'s' if len(batch) > 1 else ''}" + (
-        f", {open_} need attention" if open_ else ", all resolved" if resolved else ""
-    )
+    title = headline(batch, resolved)
     blocks = [views.header(title)]
     for event in batch:
         line = event.payload.get("line", event.kind)
@@ -287,4 +304,4 @@ def summary(batch: list[Event], resolved: frozenset[int] = frozenset()) -> views
         since = f"Since {event.payload.get('since', '?')[:16]} UTC."
         note = " ".join(p for p in (event.payload.get("advice"), since) if p)
         blocks.append(views.context(f"{note} `/natlink status {event.service or ''}`".strip()))
-    return views.Message(title, blocks)
+    return views.Message(views.notification(title, ()), blocks)

@@ -9,6 +9,7 @@ its mistakes are shown under the field they concern (``response_action: errors``
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -19,7 +20,7 @@ from commands.handle import Delivery, handle
 from commands.replies import Queued, Refusal
 
 from . import slack_out, views
-from .listeners import Deps, _open, _plain_text
+from .listeners import Deps, _open
 
 log = logging.getLogger("natlink.request_form")
 
@@ -36,7 +37,7 @@ def register(app: App, deps: Deps) -> None:
     app.options(views.VM_PICKER)(lambda ack, body: _places(deps, ack, body, form.VM))
     app.options(views.SUBNET_PICKER)(lambda ack, body: _places(deps, ack, body, form.SUBNET))
     app.options(views.SERVICE_PICKER)(lambda ack, body: _services(deps, ack, body))
-    app.view(views.REQUEST_MODAL)(lambda ack, body, view: _submitted(deps, ack, body, view))
+    app.view(views.REQUEST_MODAL)(lambda ack, body, view, client: _submitted(deps, ack, body, view, client))
 
 
 def _from_button(deps: Deps, ack: Ack, body: dict[str, Any], client: WebClient) -> None:
@@ -124,7 +125,7 @@ def _services(deps: Deps, ack: Ack, body: dict[str, Any]) -> None:
     ack(options=[views.option(name, name) for name in names])
 
 
-def _submitted(deps: Deps, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+def _submitted(deps: Deps, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
     """Judge the form while it is open; what passes is the ``request`` command, on its usual path."""
     service, channel = view["private_metadata"].split("|")
     values = view["state"]["values"]
@@ -138,21 +139,34 @@ def _submitted(deps: Deps, ack: Ack, body: dict[str, Any], view: dict[str, Any])
     assert deps.catalog is not None
     judged = form.judge(ctx, deps.catalog, submission)
     if isinstance(judged, dict):
-        ack(
-            response_action="errors",
-            errors={k: views.cut(_plain_text(v), ERROR_MAX) for k, v in judged.items()},
-        )
+        ack(response_action="errors", errors={k: _field_error(v) for k, v in judged.items()})
+        _name_admins(client, body, channel, judged.values())
         return
     answer = handle(ctx, judged, Delivery(key=f"view:{view['id']}"))
     if isinstance(answer, Refusal):
         field = "reason" if "--reason" in answer.reason else "vm" if submission.vm else "subnet"
         about_service = "<target>" in answer.reason or "service" in answer.reason.lower()
         field = "service" if not service and about_service else field
-        ack(response_action="errors", errors={field: views.cut(_plain_text(answer.reason), ERROR_MAX)})
+        ack(response_action="errors", errors={field: _field_error(answer.reason)})
+        _name_admins(client, body, channel, (answer.reason,))
         return
     ack()
     if isinstance(answer, Queued):
         deps.wake()
+
+
+def _field_error(mrkdwn: str) -> str:
+    """An error under a field is plain text: Slack renders no mentions there, so the admins it
+    names are left out of it ("ask an admin") and named in a private message (``_name_admins``)."""
+    return views.cut(views.unmarked(mrkdwn), ERROR_MAX)
+
+
+def _name_admins(client: WebClient, body: dict[str, Any], channel: str, errors: Iterable[str]) -> None:
+    """The admins a form error sends the person to, as mentions they can click, privately: natlink
+    knows their IDs, not their names, and asking Slack for names would need ``users:read``."""
+    named = [e for e in errors if "<@" in e]
+    if named:
+        _tell(client, body, channel or None, Refusal(named[0]))
 
 
 def _picked(values: dict[str, Any], block: str, action: str) -> str | None:

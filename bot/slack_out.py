@@ -135,7 +135,12 @@ def card_facts(request: LinkRequest) -> views.CardFacts:
 def decided(request: LinkRequest) -> views.Message:
     assert request.decided_at
     return views.decided_card(
-        card_facts(request), request.state, request.decided_by, request.decided_at, request.decision_reason
+        card_facts(request),
+        request.state,
+        request.decided_by,
+        request.decided_at,
+        request.decision_reason,
+        request.expires_at,
     )
 
 

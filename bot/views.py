@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from commands.escapes import escape, free_text
+from commands import describe
+from commands.escapes import escape, free_text, unescape
 from commands.replies import Turn
 from commands.validate import REASON_MAX
 
@@ -259,12 +260,46 @@ def page_buttons(value: Callable[[Turn], str], shown: Shown) -> Block:
     return {"type": "actions", "block_id": "natlink_listing", "elements": elements}
 
 
+_LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
+_ITALIC = re.compile(r"(?<![\w_])_(?=\S)([^_\n]*?\S)_(?![\w_])")
+_ADMINS = re.compile(r" ?\((?:<@[UW][A-Z0-9]+>(?:, )?)+\)")
+
+
+def unmarked(mrkdwn: str) -> str:
+    """Slack mrkdwn as a person reads it where Slack renders no markup (a phone's lock screen, an
+    error under a form field): ``<url|label>`` is its label, ``<#C…|name>`` is #name, a mention
+    "someone" (natlink knows IDs, not names, and asks Slack for none: no ``users:read`` scope),
+    a list of admins "(<@U1>, <@U2>)" is left out, and bold, italic, strike and code marks go,
+    but names such as ``rdp_vm`` keep their underscores."""
+
+    def link(match: re.Match[str]) -> str:
+        target, label = match.group(1), match.group(2)
+        if target.startswith("#"):
+            return f"#{label or target[1:]}"
+        if target.startswith("@"):
+            return "someone"
+        if target.startswith("!"):
+            return f"@{label or target[1:].split('^')[0]}"
+        return label or target
+
+    text = _LINK.sub(link, _ADMINS.sub("", mrkdwn))
+    text = _ITALIC.sub(r"\1", re.sub(r"[*`]", "", text))
+    text = re.sub(r"(?<!\w)~(?=\S)([^~\n]*?\S)~(?!\w)", r"\1", text)
+    return unescape(text)
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """ "1 row", "2 rows": a count with its noun in the right number."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+
+
 def notification(title: str, lines: Sequence[str]) -> str:
-    """The fallback text a phone shows on its lock screen: the title and the gist of the first line,
-    without mrkdwn marks ("rdp-vmb is exposed: Alias: rdp-vmb.…"), not "Title: 4 lines"."""
-    first = re.sub(r"[*_`~]", "", lines[0]) if lines else ""
+    """The fallback text a phone shows on its lock screen (it renders no mrkdwn: Slack's
+    chat.postMessage docs): the title and the gist of the first line, in plain words
+    ("rdp-vmb is exposed: Alias: rdp-vmb.…"), not "Title: 4 lines". The one place it is built."""
+    first = unmarked(lines[0]) if lines else ""
     more = f" (+{len(lines) - 1} more)" if len(lines) > 1 else ""
-    return cut(f"{title}: {first}{more}", 150)
+    return cut(f"{unmarked(title)}: {first}{more}" if first else unmarked(title), 150)
 
 
 def paginate(lines: Sequence[str], budget: int) -> list[list[str]]:
@@ -373,19 +408,28 @@ def approval_card(facts: CardFacts) -> Message:
 
 
 def decided_card(
-    facts: CardFacts, decision: str, by: str | None, at: datetime, reason: str | None
+    facts: CardFacts,
+    decision: str,
+    by: str | None,
+    at: datetime,
+    reason: str | None,
+    until: datetime | None = None,
 ) -> Message:
-    """The same card after a decision: who decided (nobody in natlink, for one made in the portal)
-    and when, and no buttons."""
+    """The same card after a decision: who decided (nobody in natlink, for one made in the portal),
+    when, until when for a timed approval, and no buttons."""
     icon = ":white_check_mark:" if decision == "approved" else ":no_entry:"
     note = f" — {free_text(reason)}" if reason else ""
     who = f"by {user(by)}" if by else "outside natlink"
+    lasts = f" {describe.until(until)}" if until else ""
     blocks = [
         header(f"Endpoint request for {facts.service}"),
         _card_fields(facts),
-        context(f"{icon} *{decision.capitalize()}* {who} at {at:%Y-%m-%d %H:%M} UTC{note}"),
+        context(f"{icon} *{decision.capitalize()}* {who} at {at:%Y-%m-%d %H:%M} UTC{lasts}{note}"),
     ]
-    return Message(f"{facts.request_id} {decision} {'by ' + by if by else 'outside natlink'}", blocks)
+    outside = "" if by else " outside natlink"
+    return Message(
+        notification(f"{facts.service}: {facts.request_id} {decision}{outside}{lasts}", ()), blocks
+    )
 
 
 def closed_card(facts: CardFacts, note: str) -> Message:

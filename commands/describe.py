@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from cloud.model import Backend, BackendKind, Forward, Mapping, Service
 
 from . import portal
 from .escapes import escape
+
+
+def until(when: datetime) -> str:
+    """How long a timed approval lasts, as every message about it (card, answer, DM) says it."""
+    return f"until {when:%Y-%m-%d %H:%M} UTC"
 
 
 def mapping_sentence(m: Mapping) -> str:

@@ -64,7 +64,9 @@ def _service_lines(db: Database, service: Service, live: dict, rows: list, now: 
     health = service_health(found)
     lines = [f"*{escape(service.name)}*: {health.level} — {escape(health.reason)}"]
     lines += [
-        f"  {describe.mapping_row(m)}{map_note(db, m, now)}" for m in rows if m.service.lower() == service.name.lower()
+        f"  {describe.mapping_row(m)}{map_note(db, m, now)}"
+        for m in rows
+        if m.service.lower() == service.name.lower()
     ]
     lines.append(f"  backends see the source as {', '.join(found.nat_ips) or '?'}")
     for request in requests.list_pending(db, service=service.name):

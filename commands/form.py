@@ -24,7 +24,7 @@ from storage import requests, services
 
 from .context import Context
 from .enforce import authorize, facts, request_subscriptions, visibility
-from .escapes import escape, plain
+from .escapes import escape
 from .policy import Actor, Resource, decide, visible
 from .replies import Refusal
 from .validate import InvalidValue, reason
@@ -164,9 +164,9 @@ class Submission:
 
 
 def judge(ctx: Context, catalog: Catalog, form: Submission) -> dict[str, str] | str:
-    """Errors by input block (``service``, ``vm``, ``subnet``, ``reason``), or the ``request``
-    command the submission stands for. A refused right is audited (``authorize``); an allowed one
-    is audited by the command's own second check, in the worker."""
+    """Errors by input block (``service``, ``vm``, ``subnet``, ``reason``; mrkdwn, which the bot
+    makes plain), or the ``request`` command the submission stands for. A refused right is audited
+    (``authorize``); an allowed one is audited by the command's own second check, in the worker."""
     errors: dict[str, str] = {} if form.service else {"service": "Pick the service to reach."}
     why = ""
     try:
@@ -183,10 +183,10 @@ def judge(ctx: Context, catalog: Catalog, form: Submission) -> dict[str, str] | 
     if form.service:
         offered = authorize(ctx, "request", _where(form.service, place, located=False), audit_allowed=False)
         if not offered.allowed:
-            return errors | {"service": plain(offered.reason)}
+            return errors | {"service": offered.reason}
     decision = authorize(ctx, "request", _where(form.service or None, place), audit_allowed=False)
     if not decision.allowed:
-        return errors | {block: plain(decision.reason)}
+        return errors | {block: decision.reason}
     if errors:
         return errors
     words = ["request", form.service]

@@ -19,7 +19,7 @@ from storage import audit, requests
 from storage.records import LinkRequest, Service
 from storage.transactions import write
 
-from .. import cards, payloads
+from .. import cards, describe, payloads
 from ..context import Context
 from ..escapes import escape, free_text, plain
 from ..replies import (
@@ -128,19 +128,22 @@ def run(job: Job[Decide, None]) -> Outcome:
     succeeded(ctx, verb, service.name, request.id)
     if verb == "approve" and payload.for_:
         request = requests.set_expiry(ctx.db, request.id, datetime.now(UTC) + timedelta(seconds=payload.for_))
+    until = f" {describe.until(request.expires_at)}" if request.expires_at else ""
     outcome = [
-        f"`{request.id}` for *{escape(service.name)}* was {request.state} by <@{ctx.actor}>"
+        f"`{request.id}` for *{escape(service.name)}* was {request.state} by <@{ctx.actor}>{until}"
         + (f": {free_text(reason)}" if reason else ".")
     ]
-    if verb == "approve":
-        outcome += list(mapping_lines(job.clients, service, request))
+    mapping = mapping_lines(job.clients, service, request) if verb == "approve" else ()
+    outcome += mapping
     if verb == "approve" and job.clients.settings.verify_after_approval:
         threaded = after_approval(ctx, request.id)
         outcome.append(
             f"natlink now verifies the link (`/natlink verify {request.id}`); its result follows"
             + (" in the card's thread." if threaded else ".")
         )
-    tell = tell_requester(request, Reply(f"Your request {request.id} was {request.state}", tuple(outcome)))
+    # The requester's phone shows the title and the first line: how to connect, not the decision twice.
+    told = (*mapping, *(line for line in outcome if line not in mapping))
+    tell = tell_requester(request, Reply(f"{service.name} {request.state}{until}", told))
     reply = Reply(f"{request.id} {request.state}", tuple(outcome))
     return Outcome(reply, (CardDecided(request), *_follow(ctx, service, request, reply), *tell))
 

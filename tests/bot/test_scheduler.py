@@ -54,7 +54,8 @@ def test_many_events_for_one_channel_become_one_message(
     sandbox.control("POST", "nat-usage", {"pls": managed.pls_id, "ip": "10.2.0.6", "percent": 95})
     assert job.sweep(T0 + timedelta(minutes=5)) == 2
     (message,) = slack.messages(OWNER_CHANNEL)
-    assert "2 changes, 2 need attention" in text_of(message) and "95 % of its ports" in text_of(message)
+    assert message["message"]["text"] == "rdp-vmb: 2 problems need attention"
+    assert "95 % of its ports" in text_of(message)
 
 
 def test_two_instances_one_poster(db, config, clients, managed, web, slack, compute_b) -> None:

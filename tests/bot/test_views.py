@@ -66,6 +66,75 @@ def test_the_notification_text_reads_well_on_a_lock_screen() -> None:
     assert message.text == "rdp-vmb is exposed: Alias: rdp-vmb.x.azure (+1 more)"
 
 
+PORTAL = "https://portal.azure.com/#@41f6/resource/subscriptions/2222/resourceGroups/rg-team-b"
+
+
+@pytest.mark.parametrize(
+    ("title", "lines", "text"),
+    [
+        # list / status / map: a portal link reads as its label, not a raw URL (issue 12)
+        (
+            "Services you may request",
+            [f"*<{PORTAL}/rdp-vmb|rdp-vmb>* (owner <@U0ALICE>): `rdp-vmb.x.azure`", "web-x"],
+            "Services you may request: rdp-vmb (owner someone): rdp-vmb.x.azure (+1 more)",
+        ),
+        ("Status", [f"<{PORTAL}>"], f"Status: {PORTAL}"),
+        # names keep their underscores; italic and strike marks go
+        (
+            "Map",
+            ["*rdp_vm* via `vm_win_2`: _waiting_, ~old~ gone"],
+            "Map: rdp_vm via vm_win_2: waiting, old gone",
+        ),
+        (
+            "Shared",
+            ["in <#C0TEAMB|team-b> for <!here>: a &lt;b&gt; &amp; c"],
+            "Shared: in #team-b for @here: a <b> & c",
+        ),
+        # a list of admins to ask is named in the message itself, never as "someone, someone"
+        ("Refused", ["ask an admin (<@U0ADMIN>, <@U0ROOT>) for one"], "Refused: ask an admin for one"),
+        ("Nothing here", [], "Nothing here"),
+    ],
+)
+def test_the_notification_text_is_plain_words(title: str, lines: list[str], text: str) -> None:
+    assert views.notification(title, lines) == text
+
+
+@pytest.mark.parametrize(
+    ("decision", "by", "until", "text", "context"),
+    [
+        ("approved", "U0ALICE", None, "rdp-vmb: r-7k2m9x approved", "by <@U0ALICE> at 2026-11-26 09:30 UTC"),
+        (
+            "approved",
+            "U0ALICE",
+            datetime(2026, 12, 3, 9, 30, tzinfo=UTC),
+            "rdp-vmb: r-7k2m9x approved until 2026-12-03 09:30 UTC",
+            "by <@U0ALICE> at 2026-11-26 09:30 UTC until 2026-12-03 09:30 UTC",
+        ),
+        (
+            "rejected",
+            None,
+            None,
+            "rdp-vmb: r-7k2m9x rejected outside natlink",
+            "outside natlink at 2026-11-26",
+        ),
+    ],
+)
+def test_a_decided_card_says_who_and_until_when(
+    decision: str, by: str | None, until: datetime | None, text: str, context: str
+) -> None:
+    card = views.decided_card(FACTS, decision, by, datetime(2026, 11, 26, 9, 30, tzinfo=UTC), None, until)
+    assert card.text == text
+    assert context in card.blocks[-1]["elements"][0]["text"]
+
+
+def test_counts_have_their_plural() -> None:
+    assert [views.plural(1, "row"), views.plural(2, "row"), views.plural(0, "change")] == [
+        "1 row",
+        "2 rows",
+        "0 changes",
+    ]
+
+
 def test_decided_card_has_no_buttons() -> None:
     card = views.decided_card(
         FACTS, "approved", "U0ALICE", datetime(2026, 11, 26, 9, 30, tzinfo=UTC), "ok <@U9>"

@@ -80,7 +80,13 @@ def test_the_form_offers_what_you_may_use_checks_it_and_opens_from_shortcuts(bot
     assert set(errors(service)) == {"vm"}  # neither a VM nor a subnet
     assert "no longer" in errors(service | {"vm": {"natlink_pick_vm": "f00d" * 6}})["vm"]
     denied = errors(service | {"vm": {"natlink_pick_vm": team_b_vm}})
-    assert "no request grant covering" in denied["vm"] and "U0ADMIN" in denied["vm"]
+    # plain text under a field shows no mention: the admins come as mentions in a private message
+    assert "no request grant covering" in denied["vm"] and "ask an admin" in denied["vm"]
+    assert "U0ADMIN" not in denied["vm"], denied
+    named = wait_for(
+        lambda: find(slack, slack.user("bob"), "no request grant covering"), 30, "the admins named"
+    )
+    assert "<@U0ADMIN>" in text_of(named)
     db = open_database(database(bot))
     assert any(
         e.actor == slack.user("bob") and e.outcome == "denied" and e.action == "request"

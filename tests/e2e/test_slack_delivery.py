@@ -150,6 +150,9 @@ def test_a_thousand_services_are_listed_a_page_at_a_time(bot, driver, slack) -> 
             details={"ports": [443], "visibility": ["*"]},
         )
     first = ok(driver.slash_command("admin", "#team-b", "list"))
+    # the lock screen reads the first service by its name, not its portal link's URL (issue 12)
+    assert first["text"].startswith("Services you may request: svc-0000 — ports 443"), first["text"]
+    assert "https:" not in first["text"] and "<" not in first["text"]
     pages = int(str(first).split("Page 1 of ")[1].split(",")[0])
     assert "`/natlink list --page 2`" in str(first) and pages > 1
     listed = set()
@@ -169,6 +172,12 @@ def test_a_read_and_a_share_answer_once(bot, driver, slack) -> None:
     wait_for(lambda: find(slack, "team-b", "backends running", ephemeral=True), 60, "the status answer")
     assert ok(driver.slash_command("alice", "#team-b", "share rdp-vmb <#C0TEAMA|team-a>")) == {}
     wait_for(lambda: find(slack, "team-b", "is shared in", ephemeral=True), 30, "the share's answer")
+    status = find(slack, "team-b", "backends running", ephemeral=True)["message"]["text"]
+    assert (
+        status.startswith("Status: rdp-vmb ok: 1 of 1 backends running")
+        and "<" not in status
+        and "*" not in status
+    ), status
     answers = [text_of(m) for m in slack.messages(team_b)[before:]]
     assert len(answers) == 2 and not [a for a in answers if "Queued" in a or "Sharing" in a], answers
 
@@ -182,11 +191,18 @@ def test_the_card_approves_for_seven_days_in_one_click(bot, driver, slack) -> No
     ]
     assert labels == ["Approve", "Approve for 7 days", "Approve for 30 days", "Reject"], labels
     ok(driver.click("alice", "#team-b", card["message"]["ts"], "natlink_approve_7d"))
-    wait_for(lambda: find(slack, slack.user("bob"), "was approved"), 60, "bob told of the approval")
+    told = wait_for(lambda: find(slack, slack.user("bob"), "was approved"), 60, "bob told of the approval")
     request = requests.get_request(open_database(database(bot)), request_id)
     assert request.state == "approved" and request.expires_at is not None
     left = request.expires_at - datetime.now(UTC)
     assert timedelta(days=6, hours=23) < left <= timedelta(days=7), left
+    # What each phone's lock screen shows (the stored ``text``), and the expiry everywhere (issue 12).
+    until = f"until {request.expires_at:%Y-%m-%d %H:%M} UTC"
+    assert told["message"]["text"].startswith(f"rdp-vmb approved {until}: from VM-Win2019 ("), told
+    assert "connect to" in told["message"]["text"] and "<@" not in told["message"]["text"]
+    decided = find(slack, "team-b", f"rdp-vmb: {request_id} approved {until}")
+    assert decided and decided["message"]["ts"] == card["message"]["ts"] and until in text_of(decided)
+    assert find(slack, "team-b", f"was approved by <@{slack.user('alice')}> {until}"), "alice's answer"
 
 
 def test_the_request_message_stops_waiting_once_decided(bot, driver, slack) -> None:

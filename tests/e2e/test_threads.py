@@ -78,7 +78,9 @@ def test_the_reminder_the_decision_and_the_verification_go_in_the_cards_thread(
             "the verification in the thread",
         )
         assert f"Verify {request}" in text_of({"message": verified})
-        assert "in the card's thread" in text_of(find(slack, "U0BOB", f"Your request {request} was approved"))
+        assert "in the card's thread" in text_of(
+            find(slack, "U0BOB", f"`{request}` for *rdp-vmb* was approved")
+        )
 
         # The channel's top level: the card, edited in place to show the decision, and nothing after it.
         top = [

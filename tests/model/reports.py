@@ -41,7 +41,7 @@ _LINES: tuple[tuple[re.Pattern[str], int, str | int], ...] = (
     (re.compile(rf"\(`{_ID}`[^)]*\) is gone"), 1, "gone"),
 )
 _REQUEST_REPLY = re.compile(rf"`{_ID}`: endpoint \*")
-_DECIDED_CARD = re.compile(rf"^{_ID} (approved|rejected) by ")
+_DECIDED_CARD = re.compile(rf"^[^:]+: {_ID} (approved|rejected)(?! outside natlink)\b")
 _DELETED = re.compile(r"\*([a-z][a-z0-9-]{1,38}[a-z0-9])\* and its private link service are gone")
 POSTING = ("chat.postMessage", "chat.update", "chat.postEphemeral", "response_url")
 

@@ -227,7 +227,7 @@ def test_reports_are_read_from_what_natlink_posted() -> None:
             "status": 200,
             "time": 2.0,
             "response": {"ok": True},
-            "args": {"text": "r-aaaaaa approved by U0ALICE", "blocks": []},
+            "args": {"text": "svc-a: r-aaaaaa approved", "blocks": []},
         },
         {
             "method": "response_url",
