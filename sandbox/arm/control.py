@@ -404,7 +404,9 @@ def _storage(world: World, spec: Json) -> tuple[int, Json]:
     endpoint = spec.get("blob_endpoint")
     if endpoint is not None and not (isinstance(endpoint, str) and endpoint.startswith("http://127.0.0.1:")):
         # InvalidSetting: the stand-in's own
-        raise bad_request("InvalidSetting", "'blob_endpoint' must be Azurite's http://127.0.0.1:<port>/<account>/.")
+        raise bad_request(
+            "InvalidSetting", "'blob_endpoint' must be Azurite's http://127.0.0.1:<port>/<account>/."
+        )
     with world.lock:
         world.blob_endpoint = endpoint
     return 200, {"blob_endpoint": endpoint}
