@@ -331,6 +331,14 @@ def test_portal_links_escape_their_labels() -> None:
         "<https://portal.azure.com/#@t/resource/x/y|a\u01c0b&lt;c&gt;>"
     )
     assert portal.link("https://portal.azure.com/#@t", None, "vm&1") == "vm&amp;1"
+    # the URL is percent-encoded instead: a "|", "<", ">" or space would end or break the link
+    assert portal.link("https://portal.azure.com/#@t", "/x/a|b <c>&d", "n") == (
+        "<https://portal.azure.com/#@t/resource/x/a%7Cb%20%3Cc%3E&amp;d|n>"
+    )
+    assert (
+        portal.url("https://portal.azure.com/#@t", "/x/a b")
+        == "https://portal.azure.com/#@t/resource/x/a%20b"
+    )
 
 
 def test_a_csv_cell_never_runs_as_a_formula() -> None:
