@@ -42,8 +42,13 @@ def view(home: Home) -> dict[str, Any]:
 
 
 def _part(part: Part, share: int) -> list[views.Block]:
+    """A part's lines within ``share``; its portal links go (their labels stay) when they would
+    leave lines out, since every line matters more than its links."""
     kept: list[str] = []
-    for line in part.lines:
+    lines = part.lines
+    if sum(len(line) + 1 for line in lines) > share:
+        lines = tuple(map(views.unlinked, lines))
+    for line in lines:
         line = views.cut(line, views.MAX_SECTION)
         if kept and sum(len(k) + 1 for k in kept) + len(line) > share:
             break

@@ -188,7 +188,9 @@ def _decide(
     if isinstance(answer, Queued):
         deps.wake()
         try:
-            slack_out.show_decided(client, ctx.db, request_id)  # at once; the worker confirms or reopens it
+            slack_out.show_decided(
+                client, ctx.db, request_id, ctx.config.portal
+            )  # at once; the worker confirms or reopens it
         except SlackApiError as error:
             log.warning("cannot update card of %s: %s", request_id, error.response.get("error"))
         return

@@ -85,6 +85,7 @@ class Poster:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     stale_after: timedelta = events.CLAIM_STALE
+    portal: str | None = None  # the portal's home, for the cards' links (issue 12)
     _last: dict[str, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -132,7 +133,7 @@ class Poster:
     def _single(self, db: Database, event: Event) -> views.Message | None:
         if event.kind == "approval_card":
             request = cards.current(db, event.payload["request"])
-            return views.approval_card(slack_out.card_facts(request)) if request else None
+            return views.approval_card(slack_out.card_facts(request, db, self.portal)) if request else None
         if "line" in event.payload:  # a change about one request, alone in its card's thread
             return summary([event])
         title = event.payload.get("title", "natlink")
@@ -289,13 +290,15 @@ def headline(batch: list[Event], resolved: frozenset[int] = frozenset()) -> str:
     return f"{names}: {views.plural(len(batch), 'change')}"
 
 
-def summary(batch: list[Event], resolved: frozenset[int] = frozenset()) -> views.Message:
+def summary(batch: list[Event], resolved: frozenset[int] = frozenset(), plain: bool = False) -> views.Message:
     """Several events for one channel as one message: a count, then what happened and what to do.
-    ``resolved`` are problems a later recovery ended: shown struck through, no longer counted."""
+    ``resolved`` are problems a later recovery ended: shown struck through, no longer counted.
+    Services link to the portal unless the links would take the message past Slack's total (``plain``)."""
     title = headline(batch, resolved)
     blocks = [views.header(title)]
     for event in batch:
         line = event.payload.get("line", event.kind)
+        line = views.unlinked(line) if plain else line
         if event.id in resolved:
             blocks.append(views.section(f":white_check_mark: ~{line}~ resolved"))
             continue
@@ -304,4 +307,6 @@ def summary(batch: list[Event], resolved: frozenset[int] = frozenset()) -> views
         since = f"Since {event.payload.get('since', '?')[:16]} UTC."
         note = " ".join(p for p in (event.payload.get("advice"), since) if p)
         blocks.append(views.context(f"{note} `/natlink status {event.service or ''}`".strip()))
+    if not plain and views.text_size(blocks) > views.MAX_TOTAL:
+        return summary(batch, resolved, plain=True)
     return views.Message(views.notification(title, ()), blocks)

@@ -98,7 +98,7 @@ def serve(socket_mode: bool) -> int:
         settings.db_path,
         config,
         clients,
-        Poster(slack),
+        Poster(slack, portal=config.portal),
         settings.schedule,
         holder_name(),
     )
@@ -147,7 +147,7 @@ def sweep_once() -> int:
         settings.db_path,
         config,
         Clients(settings.cloud),
-        Poster(web_client(settings)),
+        Poster(web_client(settings), portal=config.portal),
         settings.schedule,
         holder_name(),
     )

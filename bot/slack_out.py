@@ -34,6 +34,7 @@ from commands.replies import (
     Reply,
     Tell,
 )
+from storage import services
 from storage.records import LinkRequest, Operation
 
 from . import listing, views
@@ -118,7 +119,9 @@ def render(reply: Reply | Refusal) -> views.Message:
     return message
 
 
-def card_facts(request: LinkRequest) -> views.CardFacts:
+def card_facts(request: LinkRequest, db: Database, portal: str | None) -> views.CardFacts:
+    """The card's facts; with ``portal`` the service and endpoint link to the portal (issue 12)."""
+    service = services.get_service(db, request.service) if portal else None
     return views.CardFacts(
         request_id=request.id,
         service=request.service,
@@ -129,13 +132,16 @@ def card_facts(request: LinkRequest) -> views.CardFacts:
         pe_name=request.pe_name,
         reason=request.reason,
         link_identifier=request.link_identifier,
+        portal=portal,
+        service_id=service.pls_id if service else None,
+        pe_id=request.pe_id,
     )
 
 
-def decided(request: LinkRequest) -> views.Message:
+def decided(request: LinkRequest, db: Database, portal: str | None) -> views.Message:
     assert request.decided_at
     return views.decided_card(
-        card_facts(request),
+        card_facts(request, db, portal),
         request.state,
         request.decided_by,
         request.decided_at,
@@ -309,12 +315,14 @@ def _webhook_error(body: str) -> str:
         return body.strip() or "unknown error"
 
 
-def deliver(slack: WebClient, db: Database, notices: tuple[Notice, ...], op: Operation) -> None:
+def deliver(
+    slack: WebClient, db: Database, notices: tuple[Notice, ...], op: Operation, portal: str | None = None
+) -> None:
     """Post what a finished operation asks for; whatever Slack refuses, and a card posted anew
     because Slack no longer had it, is told to ``op``'s author."""
     for notice in notices:
         try:
-            note = _deliver(slack, db, notice)
+            note = _deliver(slack, db, notice, portal)
         except SlackApiError as error:
             problem = str(error.response.get("error"))
             log.warning("cannot deliver %s for operation %s: %s", type(notice).__name__, op.id, problem)
@@ -336,11 +344,11 @@ def _what(notice: Notice) -> str:
     return "post a message"
 
 
-def _deliver(slack: WebClient, db: Database, notice: Notice) -> views.Message | None:
+def _deliver(slack: WebClient, db: Database, notice: Notice, portal: str | None) -> views.Message | None:
     """Post one notice; returns what its author must hear besides (a card posted anew), if anything."""
     match notice:
         case CardNeeded(request=request, service=service, owners=owners):
-            card = views.approval_card(card_facts(request))
+            card = views.approval_card(card_facts(request, db, portal))
             if service.owner_channel:
                 try:
                     posted = slack.chat_postMessage(channel=service.owner_channel, **card.kwargs())
@@ -350,23 +358,29 @@ def _deliver(slack: WebClient, db: Database, notice: Notice) -> views.Message | 
                     if error.response.get("error") not in UNREACHABLE:
                         raise
                     _card_to_owners(
-                        slack, db, request, service.owner_channel, owners, str(error.response.get("error"))
+                        slack,
+                        db,
+                        request,
+                        service.owner_channel,
+                        owners,
+                        str(error.response.get("error")),
+                        portal,
                     )
                     return
             for owner in owners:
                 posted = slack.chat_postMessage(channel=_dm(slack, owner), **card.kwargs())
                 cards.remember(db, request.id, posted["channel"], posted["ts"])
         case CardDecided(request=request):
-            anew = show_decided(slack, db, request.id)
+            anew = show_decided(slack, db, request.id, portal)
             if settled := cards.current(db, request.id):
-                _settle_request_message(slack, db, settled, decided(settled))
+                _settle_request_message(slack, db, settled, decided(settled, db, portal))
             return _posted_anew(request) if anew else None
         case CardReopened(request=request, problem=problem):
-            card = views.approval_card(card_facts(request))
+            card = views.approval_card(card_facts(request, db, portal))
             card.blocks.append(views.context(f":warning: {problem}"))
             return _posted_anew(request) if _edit_card(slack, db, request, card) else None
         case CardClosed(request=request, note=note):
-            closed = views.closed_card(card_facts(request), note)
+            closed = views.closed_card(card_facts(request, db, portal), note)
             anew = _edit_card(slack, db, request, closed)
             _settle_request_message(slack, db, request, closed)
             return _posted_anew(request) if anew else None
@@ -424,11 +438,17 @@ def _settle_request_message(slack: WebClient, db: Database, request: LinkRequest
 
 
 def _card_to_owners(
-    slack: WebClient, db: Database, request: LinkRequest, channel: str, owners: tuple[str, ...], error: str
+    slack: WebClient,
+    db: Database,
+    request: LinkRequest,
+    channel: str,
+    owners: tuple[str, ...],
+    error: str,
+    portal: str | None,
 ) -> None:
     """The owner channel refused the card: each owner gets it by DM, with why and what to do, and
     the requester learns where it went. Raises when no owner could be reached either."""
-    card = views.approval_card(card_facts(request))
+    card = views.approval_card(card_facts(request, db, portal))
     card.blocks.append(views.context(f":warning: natlink cannot post in <#{channel}> ({error}): {INVITE}."))
     reached = []
     for owner in owners:
@@ -458,11 +478,13 @@ def _card_to_owners(
         )
 
 
-def show_decided(slack: WebClient, db: Database, request_id: str) -> bool:
+def show_decided(slack: WebClient, db: Database, request_id: str, portal: str | None = None) -> bool:
     """Edit the card in place: who decided and when, buttons gone. True when Slack no longer had
     the card and it was posted anew (:func:`_edit_card`)."""
     request = cards.current(db, request_id)
-    return bool(request and request.decided_at and _edit_card(slack, db, request, decided(request)))
+    return bool(
+        request and request.decided_at and _edit_card(slack, db, request, decided(request, db, portal))
+    )
 
 
 def _dm(slack: WebClient, user: str) -> str:

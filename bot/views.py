@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from commands import describe
+from commands import describe, portal
 from commands.escapes import escape, free_text, unescape
 from commands.replies import Turn
 from commands.validate import REASON_MAX
@@ -288,6 +288,15 @@ def unmarked(mrkdwn: str) -> str:
     return unescape(text)
 
 
+_WEB_LINK = re.compile(r"<(https?:[^<>|]*)\|([^<>]*)>")
+
+
+def unlinked(mrkdwn: str) -> str:
+    """Web links (the portal's) reduced to their labels, the rest of the mrkdwn kept: for a message
+    whose links would take it past Slack's limits, so it shows every line rather than fewer."""
+    return _WEB_LINK.sub(r"\2", mrkdwn)
+
+
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """ "1 row", "2 rows": a count with its noun in the right number."""
     return f"{count} {noun if count == 1 else nouns or noun + 's'}"
@@ -369,16 +378,19 @@ class CardFacts:
     pe_name: str | None
     reason: str
     link_identifier: str | None
+    portal: str | None = None  # the portal's home: with it the service and endpoint link there
+    service_id: str | None = None
+    pe_id: str | None = None
 
 
 def _card_fields(facts: CardFacts) -> Block:
     return fields(
         [
-            ("Service", escape(facts.service)),
+            ("Service", portal.named(facts.portal, facts.service_id, facts.service)),
             ("Requested by", user(facts.requester)),
             ("Consumer subscription", f"`{escape(facts.consumer_subscription)}`"),
             ("VNet / subnet", escape(f"{facts.vnet or '?'} / {facts.subnet or '?'}")),
-            ("Private endpoint", escape(facts.pe_name or "?")),
+            ("Private endpoint", portal.named(facts.portal, facts.pe_id, facts.pe_name or "?")),
             ("Request", f"`{escape(facts.request_id)}`"),
             ("Link identifier", escape(facts.link_identifier or "not yet known")),
             ("Reason", free_text(facts.reason) or "_none given_"),

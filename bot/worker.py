@@ -125,7 +125,7 @@ class Workers:
             )
             return
         progress.finish(outcome)
-        slack_out.deliver(self.slack, db, outcome.notices, op)
+        slack_out.deliver(self.slack, db, outcome.notices, op, self.config.portal)
 
     def _abandon(self, db: Database, op: Operation) -> None:
         """Tell the person, in the operation's own message when it has one, that natlink gave up."""

@@ -15,14 +15,19 @@ def until(when: datetime) -> str:
     return f"until {when:%Y-%m-%d %H:%M} UTC"
 
 
-def mapping_sentence(m: Mapping) -> str:
+def mapping_sentence(m: Mapping, portal_home: str | None = None) -> str:
     """ "from VM-Win2019 (10.0.0.4) connect to 10.0.0.5:3389; it arrives at VM-Win2019-2 10.2.0.5:3389,
-    which sees you as 10.2.0.6" — the line people otherwise reconstruct from ten portal pages."""
-    source = f"from {escape(m.consumer_vm)} ({m.consumer_source_ip})" if m.consumer_vm else "from your subnet"
-    backend = f"{escape(m.backend_vm)} " if m.backend_vm else ""
+    which sees you as 10.2.0.6" — the line people otherwise reconstruct from ten portal pages. With
+    ``portal_home`` the VMs and the endpoint (its address) link to the portal."""
+    vm = portal.named(portal_home, m.consumer_vm_id, m.consumer_vm) if m.consumer_vm else ""
+    source = f"from {vm} ({m.consumer_source_ip})" if m.consumer_vm else "from your subnet"
+    backend = f"{portal.named(portal_home, m.backend_vm_id, m.backend_vm)} " if m.backend_vm else ""
     arrival = f"{backend}{m.backend_ip}:{m.backend_port}" if m.backend_ip else "no backend yet"
     seen_as = " or ".join(m.nat_ips) or "a NAT IP not yet allocated"
-    return f"{source} connect to {destination(m)}; it arrives at {arrival}, which sees you as {seen_as}"
+    goes_to = destination(m)
+    if m.consumer_visible and m.consumer_destination:
+        goes_to = portal.named(portal_home, m.endpoint_id, m.consumer_destination)
+    return f"{source} connect to {goes_to}; it arrives at {arrival}, which sees you as {seen_as}"
 
 
 def destination(m: Mapping) -> str:
@@ -40,7 +45,7 @@ def mapping_row(m: Mapping, portal_home: str | None = None) -> str:
     to the portal (``commands.portal``)."""
 
     def named(resource_id: str | None, name: str) -> str:
-        return portal.link(portal_home, resource_id, name) if portal_home else escape(name)
+        return portal.named(portal_home, resource_id, name)
 
     source = (
         f"{named(m.consumer_vm_id, m.consumer_vm)} {m.consumer_source_ip}" if m.consumer_vm else "consumer"
@@ -59,12 +64,13 @@ def mapping_row(m: Mapping, portal_home: str | None = None) -> str:
     )
 
 
-def exposed_lines(service: Service) -> tuple[str, ...]:
-    """What the provider needs after create: the alias to share, and who sees what on their side."""
+def exposed_lines(service: Service, portal_home: str | None = None) -> tuple[str, ...]:
+    """What the provider needs after create: the alias to share, and who sees what on their side.
+    With ``portal_home`` the service and its backend VMs link to the portal."""
     ports = ", ".join(_forward_words(f) for f in service.forwards) or "? (no load-balancing or NAT rule)"
-    backends = ", ".join(map(backend_words, service.backends))
+    backends = ", ".join(backend_words(b, portal_home) for b in service.backends)
     return (
-        f"Alias: `{escape(service.alias or '?')}`",
+        f"Alias: `{escape(service.alias or '?')}` of {portal.named(portal_home, service.id, service.name)}",
         f"Frontend {service.frontend_ip}, ports {ports}; NAT IPs {', '.join(service.nat_ips) or '?'} "
         "(what your backends will see as the source)",
         f"Backends: {backends or 'none'}",
@@ -78,10 +84,10 @@ def _forward_words(forward: Forward) -> str:
     return f"{port} ({escape(forward.via)})" if forward.via else port
 
 
-def backend_words(b: Backend) -> str:
+def backend_words(b: Backend, portal_home: str | None = None) -> str:
     """A backend as people name it: a VM or scale set instance by name, an IP-based pool member by
     its address ("IP 10.2.0.40:8080 (unknown, not a VM)")."""
     if b.kind == BackendKind.IP:
         return f"IP {b.ip}:{b.port} ({b.power_state or '?'})"
     what = "instance " if b.kind == BackendKind.SCALE_SET else ""
-    return f"{what}{escape(b.vm_name or b.nic_id)} {b.ip}:{b.port} ({b.power_state or '?'})"
+    return f"{what}{portal.named(portal_home, b.vm_id, b.vm_name or b.nic_id)} {b.ip}:{b.port} ({b.power_state or '?'})"

@@ -18,6 +18,7 @@ from cloud.model import Snapshot
 from storage import events, owners, requests, services
 from storage.records import Event, LinkRequest, Service
 
+from . import portal
 from .alerts import is_resolved
 from .context import Context
 from .escapes import escape, free_text
@@ -60,7 +61,10 @@ def gather(ctx: Context, snapshots: Snapshots | None, now: datetime | None = Non
     any of them."""
     now = now or datetime.now(UTC)
     mine_names = set(owners.services_owned_by(ctx.db, ctx.actor))
-    owned = [s for s in services.list_services(ctx.db, state="active") if s.name in mine_names]
+    active = services.list_services(ctx.db, state="active")
+    owned = [s for s in active if s.name in mine_names]
+    home = ctx.config.portal
+    ids = {s.name: s.pls_id for s in active}  # for the portal links (issue 12)
     names = {s.name for s in owned}
     waiting = [  # an admin may decide every request; nobody their own unless self-approval is on
         r
@@ -72,16 +76,18 @@ def gather(ctx: Context, snapshots: Snapshots | None, now: datetime | None = Non
     mine.sort(key=lambda r: r.created_at, reverse=True)
     watched = names | {r.service for r in mine if r.state == "approved"}
     parts = (
-        _services(owned, waiting),
+        _services(owned, waiting, home),
         _part(
             "Waiting for your decision",
-            [_waiting_line(r) for r in waiting],  # oldest first: the longest wait is the most urgent
+            [
+                _waiting_line(r, portal.named(home, ids.get(r.service), r.service)) for r in waiting
+            ],  # oldest first: the longest wait is the most urgent
             "Nothing waits for your decision.",
             "pending" if ctx.is_admin else "pending --mine",
         ),
         _part(
             "Your endpoints",
-            _endpoint_lines(ctx, mine[:SHOWN], snapshots),
+            _endpoint_lines(ctx, mine[:SHOWN], snapshots, ids),
             "You have requested no endpoint.",
             "map",
             total=len(mine),
@@ -100,27 +106,31 @@ def _part(title: str, lines: list[str], empty: str, more: str, total: int | None
     return Part(title, tuple(lines[:SHOWN]), len(lines) if total is None else total, empty, more)
 
 
-def _services(owned: list[Service], waiting: list[LinkRequest]) -> Part:
-    """Newest first, each with how many requests wait on it."""
+def _services(owned: list[Service], waiting: list[LinkRequest], home: str | None) -> Part:
+    """Newest first, each with how many requests wait on it; each links to the portal."""
     counts = Counter(r.service for r in waiting)
     newest = sorted(owned, key=lambda s: s.created_at, reverse=True)
     lines = [
-        f"*{escape(s.name)}* — ports {', '.join(str(p) for p in s.details.get('ports', [])) or '?'} — "
+        f"*{portal.named(home, s.pls_id, s.name)}* — ports {', '.join(str(p) for p in s.details.get('ports', [])) or '?'} — "
         f"`{escape(s.alias)}`" + (f" — {counts[s.name]} waiting" if counts[s.name] else "")
         for s in newest
     ]
     return _part("Your services", lines, "You own no service.", "list --mine")
 
 
-def _waiting_line(r: LinkRequest) -> str:
+def _waiting_line(r: LinkRequest, service: str) -> str:
+    """A request waiting for a decision; ``service`` is its service's name as mrkdwn (a link)."""
     reason = f" — {free_text(r.reason)}" if r.reason else ""
-    return (
-        f"`{r.id}` *{escape(r.service)}* from {requester(r)} since {r.created_at:%Y-%m-%d %H:%M} UTC{reason}"
-    )
+    return f"`{r.id}` *{service}* from {requester(r)} since {r.created_at:%Y-%m-%d %H:%M} UTC{reason}"
 
 
-def _endpoint_lines(ctx: Context, shown: list[LinkRequest], snapshots: Snapshots | None) -> list[str]:
-    """Each endpoint, and for an approved one who sees which address; one Azure read for all."""
+def _endpoint_lines(
+    ctx: Context, shown: list[LinkRequest], snapshots: Snapshots | None, ids: dict[str, str]
+) -> list[str]:
+    """Each endpoint, and for an approved one who sees which address; one Azure read for all. The
+    service (``ids``: service name to resource ID), the endpoint and what the mapping names link to
+    the portal."""
+    home = ctx.config.portal
     mapped = [r for r in shown if r.state == "approved" and r.connection_id]
     snapshot, problem = None, ""
     if mapped and snapshots is not None:
@@ -134,10 +144,11 @@ def _endpoint_lines(ctx: Context, shown: list[LinkRequest], snapshots: Snapshots
     for r in shown:
         where = f"{escape(r.vnet or '?')} / {escape(r.subnet or '?')}"
         line = (
-            f"*{escape(r.service)}* {r.state} — endpoint `{escape(r.pe_name or '?')}` in {where} — `{r.id}`"
+            f"*{portal.named(home, ids.get(r.service), r.service)}* {r.state} — endpoint "
+            f"{portal.named(home, r.pe_id, r.pe_name or '?')} in {where} — `{r.id}`"
         )
         if r in mapped:
-            found = connection_sentences(snapshot, r) if snapshot else ()
+            found = connection_sentences(snapshot, r, home) if snapshot else ()
             sentences = found or ((problem,) if problem else ("no mapping read yet",))
             line += "".join(f"\n    ↳ {s}" for s in sentences)
         lines.append(line)

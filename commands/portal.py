@@ -23,6 +23,11 @@ def url(home: str, resource_id: str) -> str:
     return f"{home}/resource{resource_id}".translate(_URL_SAFE)
 
 
+def named(home: str | None, resource_id: str | None, name: str) -> str:
+    """``name`` linked to its portal page when natlink knows the portal and the ID; else escaped text."""
+    return link(home, resource_id, name) if home else escape(name)
+
+
 def link(home: str, resource_id: str | None, name: str) -> str:
     """``name`` as mrkdwn that opens the resource in the portal; plain escaped text without an ID."""
     label = escape(name).translate(_LABEL_SAFE)

@@ -30,7 +30,7 @@ from storage.observations import Keep
 from storage.records import OUTSIDE, Changes, LinkRequest, NewEvent, RequestState, Service
 from storage.transactions import write
 
-from . import alerts
+from . import alerts, portal
 from .context import Config
 from .escapes import escape
 
@@ -72,7 +72,7 @@ class Finding:
     kind: str
     service: Service
     key: str
-    line: str
+    what: str  # the change, after the service's name (which ``_address`` links to the portal)
     advice: str = ""
     severity: str = "problem"
     request: str | None = None
@@ -83,7 +83,7 @@ def _finding(
 ) -> Finding:
     """A finding whose line names the service first, with the advice for its kind unless given."""
     advice = ADVICE.get(kind, "") if advice is None else advice
-    return Finding(kind, service, key, f"*{escape(service.name)}*: {what}", advice, severity)
+    return Finding(kind, service, key, what, advice, severity)
 
 
 def _transitions(changes: Changes) -> list[tuple[str, dict | None, dict]]:  # type: ignore[type-arg]
@@ -120,7 +120,7 @@ def sweep(db: Database, config: Config, clients: Clients, now: datetime | None =
     with write(db):
         baseline = observations.meta(db, LAST_SWEEP) is None
         findings = _observe(db, recorded, live, signals, keep, now)
-        queued = [] if baseline else _address(db, findings, now)
+        queued = [] if baseline else _address(db, findings, now, config.portal)
         if queued:
             events.add_many(db, queued, now=now)
         observations.set_meta(db, LAST_SWEEP, now.isoformat(), now=now)
@@ -497,13 +497,16 @@ def _nat(
 
 
 # ------------------------------------------------------------------------------------ address
-def _address(db: Database, findings: Iterable[Finding], now: datetime) -> list[NewEvent]:
-    """Each finding to every channel that asked for it; the owner channel hears problems by default."""
+def _address(db: Database, findings: Iterable[Finding], now: datetime, home: str | None) -> list[NewEvent]:
+    """Each finding to every channel that asked for it; the owner channel hears problems by default.
+    Its line names the service first, linked to the portal (``home``, issue 12)."""
     stamp = now.isoformat()
     out = []
     for finding in findings:
+        service = finding.service
+        line = f"*{portal.named(home, service.pls_id, service.name)}*: {finding.what}"
         for channel in _channels(db, finding):
-            payload = {"line": finding.line, "advice": finding.advice, "since": stamp, "key": finding.key}
+            payload = {"line": line, "advice": finding.advice, "since": stamp, "key": finding.key}
             if finding.kind == "approval_card":
                 payload = {"request": finding.request}
             elif finding.request:  # a follow-up about one request: its card's thread (commands/cards.py)

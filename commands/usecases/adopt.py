@@ -154,7 +154,7 @@ def run(job: Job[Adopt, Found]) -> Outcome:
     lines = (
         f"*{escape(found.name)}* in `{found.subscription}`/{escape(found.resource_group)}, on load balancer "
         f"{escape(live.load_balancer or '?')}; natlink never changes either.",
-        *describe.exposed_lines(live)[:3],
+        *describe.exposed_lines(live, ctx.config.portal)[:3],
         f"{len(waiting)} connection(s) wait for a decision: their approval cards follow."
         if waiting
         else "No connection waits for a decision.",

@@ -137,7 +137,9 @@ def run(job: Job[Create, Placement]) -> Outcome:
     for person in {ctx.actor, *payload.owners}:
         owners.add_owner(ctx.db, payload.name, person, added_by=ctx.actor)
     succeeded(ctx, "create", payload.name, service.alias or "")
-    lines = describe.exposed_lines(service) + tuple(escape(n) for n in notes if n.endswith(NOTES))
+    lines = describe.exposed_lines(service, ctx.config.portal) + tuple(
+        escape(n) for n in notes if n.endswith(NOTES)
+    )
     cannot = ctx.cannot_post(ctx.channel) if ctx.channel else None
     if cannot:
         lines += (

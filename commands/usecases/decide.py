@@ -133,7 +133,7 @@ def run(job: Job[Decide, None]) -> Outcome:
         f"`{request.id}` for *{escape(service.name)}* was {request.state} by <@{ctx.actor}>{until}"
         + (f": {free_text(reason)}" if reason else ".")
     ]
-    mapping = mapping_lines(job.clients, service, request) if verb == "approve" else ()
+    mapping = mapping_lines(job.clients, service, request, ctx.config.portal) if verb == "approve" else ()
     outcome += mapping
     if verb == "approve" and job.clients.settings.verify_after_approval:
         threaded = after_approval(ctx, request.id)

@@ -24,7 +24,7 @@ from cloud.vms import find_vm
 from storage import owners, requests, services
 from storage.records import LinkRequest, Service
 
-from .. import describe
+from .. import describe, portal
 from ..context import Context
 from ..enforce import authorize, facts, request_subscriptions
 from ..escapes import escape, plain
@@ -150,14 +150,19 @@ def run(job: Job[Request, Consumer]) -> Outcome:
     )
     request = requests.set_state(ctx.db, request.id, state)
     succeeded(ctx, "request", service.name, request.id)
+    home = ctx.config.portal
+    subnet = portal.named(home, endpoint.subnet_id, f"{consumer.vnet}/{consumer.subnet}")
     lines = (
-        f"`{request.id}`: endpoint *{escape(endpoint.name)}* has {endpoint.ip} in "
-        f"{escape(consumer.vnet)}/{escape(consumer.subnet)}.",
+        f"`{request.id}`: endpoint *{portal.named(home, endpoint.id, endpoint.name)}* has {endpoint.ip} in {subnet}.",
     )
     if state == "approved":
-        return Outcome(Reply("Endpoint approved", lines + mapping_lines(job.clients, service, request)))
+        return Outcome(
+            Reply(
+                "Endpoint approved", lines + mapping_lines(job.clients, service, request, ctx.config.portal)
+            )
+        )
     owner_ids = tuple(o.user_id for o in owners.list_owners(ctx.db, service.name))
-    waiting = f"Waiting for an owner of *{escape(service.name)}* to approve."
+    waiting = f"Waiting for an owner of *{portal.named(ctx.config.portal, service.pls_id, service.name)}* to approve."
     return Outcome(Reply("Endpoint requested", (*lines, waiting)), (CardNeeded(request, service, owner_ids),))
 
 
@@ -238,18 +243,23 @@ def _connection(clients: Clients, service: Service, token: str) -> Connection:
     )
 
 
-def mapping_lines(clients: Clients, service: Service, request: LinkRequest) -> tuple[str, ...]:
-    """Who sees what for this one connection, read from both sides' subscriptions."""
+def mapping_lines(
+    clients: Clients, service: Service, request: LinkRequest, portal_home: str | None = None
+) -> tuple[str, ...]:
+    """Who sees what for this one connection, read from both sides' subscriptions; with
+    ``portal_home`` what it names links to the portal."""
     snapshot = inventory.snapshot(clients, {service.subscription, request.consumer_subscription})
-    return connection_sentences(snapshot, request)
+    return connection_sentences(snapshot, request, portal_home)
 
 
-def connection_sentences(snapshot: Snapshot, request: LinkRequest) -> tuple[str, ...]:
+def connection_sentences(
+    snapshot: Snapshot, request: LinkRequest, portal_home: str | None = None
+) -> tuple[str, ...]:
     """Who sees what for one request's connection, in a snapshot already read (App Home reads one
     snapshot for all of a person's endpoints)."""
     name = (request.connection_id or "").rsplit("/", 1)[-1].lower()
     return tuple(
-        describe.mapping_sentence(m)
+        describe.mapping_sentence(m, portal_home)
         for m in mappings(snapshot)
         if m.service.lower() == request.service.lower() and (m.connection or "").lower() == name
     )

@@ -50,7 +50,8 @@ def test_many_items_show_the_first_few_within_slacks_limits(tmp_path: Path) -> N
     alice = gather(Context(db, config, "U0ALICE"), None)
     mine, waiting, endpoints, alerts = alice.parts
     assert (mine.total, waiting.total, len(mine.lines)) == (150, 150, SHOWN)
-    assert mine.lines[0].startswith("*svc-149-"), "the newest service first"
+    assert views.unlinked(mine.lines[0]).startswith("*svc-149-"), "the newest service first"
+    assert mine.lines[0].startswith("*<https://portal.azure.com/#/resource/subscriptions/s/"), "it links"
     assert waiting.lines[0].startswith("`req-000`"), "the longest wait first"
     assert endpoints.total == 0 and alerts.total == 0
 
@@ -58,6 +59,8 @@ def test_many_items_show_the_first_few_within_slacks_limits(tmp_path: Path) -> N
     assert not view_errors(shown), view_errors(shown)
     assert len(shown["blocks"]) <= views.MAX_BLOCKS
     assert views.text_size(shown["blocks"]) < MESSAGE_TEXT_TOTAL
+    # the links would leave lines out: they go, their labels stay, and the page is as full as without
+    assert "portal.azure.com" not in str(shown) and "*svc-149-" in str(shown)
     notes = [b["elements"][0]["text"] for b in shown["blocks"] if b["type"] == "context"]
     assert any("of 150 shown; `/natlink list --mine` lists them all" in n for n in notes), notes
     assert any("of 150 shown; `/natlink pending --mine` lists them all" in n for n in notes), notes
@@ -67,5 +70,5 @@ def test_many_items_show_the_first_few_within_slacks_limits(tmp_path: Path) -> N
     assert admin.parts[1].total == 150 and admin.parts[1].more == "pending", "an admin may decide them all"
 
     bob = gather(Context(db, config, "U0BOB"), None)
-    assert bob.parts[2].total == 150 and bob.parts[2].lines[0].startswith("*svc-149-")
+    assert bob.parts[2].total == 150 and views.unlinked(bob.parts[2].lines[0]).startswith("*svc-149-")
     assert bob.parts[0].lines == () and bob.parts[1].lines == ()

@@ -347,3 +347,30 @@ def test_a_csv_cell_never_runs_as_a_formula() -> None:
     assert to_csv([("service", "reason"), ("svc-1", "=HYPERLINK(1)"), ("svc-2", 'say "hi", then')]) == (
         'service,reason\nsvc-1,\'=HYPERLINK(1)\nsvc-2,"say ""hi"", then"\n'
     )
+
+
+def test_an_alert_summary_links_its_services_unless_the_links_would_overflow_it() -> None:
+    """Issue 12: each alert line names its service as a portal link; twenty of them with long
+    links would pass Slack's total, so then every link gives way to its label, no line is lost."""
+    from bot.poster import PER_MESSAGE, summary
+    from commands import portal
+    from storage.records import Event
+
+    home = "https://portal.azure.com/#@00000000-0000-0000-0000-0000000000aa"
+
+    def event(i: int) -> Event:
+        name = f"svc-{i:02d}-" + "x" * 70
+        pls = f"/subscriptions/{'2' * 36}/resourceGroups/{'rg' * 40}/providers/Microsoft.Network/privateLinkServices/"
+        line = f"*{portal.link(home, pls + name, name)}*: backend vm-{i} (10.2.0.{i}) is *stopped*."
+        payload = {"line": line, "advice": "Start the VM. " + "a" * 150, "since": "2026-11-27T10:00"}
+        return Event(
+            i, f"k{i}", "C1", name, "backend", "problem", payload, datetime.now(UTC), None, None, 0, None
+        )
+
+    one = summary([event(1)])
+    assert f"*<{home}/resource/subscriptions/" in str(one.blocks) and "portal" not in one.text
+    many = summary([event(i) for i in range(PER_MESSAGE)])
+    assert message_errors(many.blocks) == [] and text_total(many.blocks) <= MESSAGE_TEXT_TOTAL
+    assert "portal.azure.com" not in str(many.blocks)
+    assert all(f"*svc-{i:02d}-" in str(many.blocks) for i in range(PER_MESSAGE)), "every alert is shown"
+    assert views.unlinked(f"a <{home}/resource/x|b> <#C1|team> <@U1>") == "a b <#C1|team> <@U1>"

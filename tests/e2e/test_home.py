@@ -5,6 +5,7 @@ every open; a Home tab Slack refuses is told to the person."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from commands.context import Config
@@ -23,10 +24,15 @@ def _home(slack, user: str, after: str | None = None, needle: str = "") -> dict[
 
     def published() -> dict[str, Any] | None:
         view = slack.control("GET", "home", query={"user": slack.user(user)})["view"]
-        fresh = view and view["hash"] != after and needle in json.dumps(view["blocks"], ensure_ascii=False)
+        fresh = view and view["hash"] != after and needle in _read(view)
         return view if fresh else None
 
     return wait_for(published, 30, f"{user}'s Home tab with {needle!r}")
+
+
+def _read(view: dict[str, Any]) -> str:
+    """A Home tab's text as stored and as a person reads its links (by their labels)."""
+    return text_of({"message": {"blocks": view["blocks"]}})
 
 
 def test_home_shows_each_person_theirs_refreshed_on_open(bot, driver, slack, sandbox, monkeypatch) -> None:
@@ -36,14 +42,18 @@ def test_home_shows_each_person_theirs_refreshed_on_open(bot, driver, slack, san
     # alice owns rdp-vmb: her Home lists it, and bob's request waiting for her.
     ok(driver.open_home("alice"))
     alice = _home(slack, "alice", needle=request)
-    shown = json.dumps(alice["blocks"], ensure_ascii=False)
+    shown = _read(alice)
+    portal = f"<https://portal.azure.com/#@{sandbox.config['tenant_id']}/resource/subscriptions/"
+    assert re.search(re.escape(portal) + r"[^|>]*/privateLinkServices/[^|>]*\|rdp-vmb>\* — ports", shown), (
+        shown
+    )
     assert alice["type"] == "home" and "*rdp-vmb* — ports 3389" in shown and "1 waiting" in shown
     assert f"`{request}` *rdp-vmb* from <@{slack.user('bob')}>" in shown and "RDP please" in shown
 
     # bob's Home shows his endpoint, waiting; he owns nothing.
     ok(driver.open_home("bob"))
     bob = _home(slack, "bob", needle=request)
-    shown = json.dumps(bob["blocks"], ensure_ascii=False)
+    shown = _read(bob)
     assert "*rdp-vmb* pending" in shown and "You own no service." in shown
 
     # alice approves; bob opens Home again and sees the mapping, read from Azure now.
@@ -52,7 +62,9 @@ def test_home_shows_each_person_theirs_refreshed_on_open(bot, driver, slack, san
     ok(driver.open_home("bob"))
     again = _home(slack, "bob", after=bob["hash"], needle=MAPPING)
     assert again["id"] == bob["id"], "one Home tab per person, republished in place"
-    assert "*rdp-vmb* approved" in json.dumps(again["blocks"], ensure_ascii=False)
+    shown = _read(again)
+    assert "*rdp-vmb* approved" in shown and f"{portal}{TEAM_A}/" in shown, "bob's endpoint links to it"
+    assert "/virtualMachines/VM-Win2019|VM-Win2019>" in shown, "so does the mapping's VM"
 
     # The backend stops: the sweep's alert is in alice's Home (she owns rdp-vmb) and in bob's (his
     # endpoint reaches it); alice's no longer lists the request as waiting.
@@ -62,7 +74,9 @@ def test_home_shows_each_person_theirs_refreshed_on_open(bot, driver, slack, san
     sweep(open_database(database(bot)), config, clients_for(sandbox, [TEAM_A, TEAM_B]))  # the baseline
     sandbox.control("POST", "power", {"vm": VM_B, "state": "stopped"})
     ok(driver.slash_command("alice", "#team-b", "status rdp-vmb --refresh"))
-    wait_for(lambda: find(slack, "team-b", "is *stopped*"), 60, "the alert in #team-b")
+    alert = wait_for(lambda: find(slack, "team-b", "is *stopped*"), 60, "the alert in #team-b")
+    assert re.search(re.escape(portal) + r"[^|>]*/privateLinkServices/[^|>]*\|rdp-vmb>", text_of(alert))
+    assert alert["message"]["text"].startswith("rdp-vmb: "), "the lock screen reads the name, not the link"
     ok(driver.open_home("alice"))
     latest = _home(slack, "alice", after=alice["hash"], needle="is *stopped*")
     assert "Nothing waits for your decision." in json.dumps(latest["blocks"], ensure_ascii=False)

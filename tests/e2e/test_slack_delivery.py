@@ -7,6 +7,7 @@ These drive the bot through signed requests against the sandbox Slack, which ref
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -182,10 +183,15 @@ def test_a_read_and_a_share_answer_once(bot, driver, slack) -> None:
     assert len(answers) == 2 and not [a for a in answers if "Queued" in a or "Sharing" in a], answers
 
 
-def test_the_card_approves_for_seven_days_in_one_click(bot, driver, slack) -> None:
-    """Issue 12: the card offers 'approve for 7 / 30 days' beside Approve."""
+def test_the_card_approves_for_seven_days_in_one_click(bot, driver, slack, sandbox) -> None:
+    """Issue 12: the card offers 'approve for 7 / 30 days' beside Approve; its service and private
+    endpoint link to the portal in the sandbox's tenant."""
     card = pending_request(driver, slack)
     request_id = request_id_of(card)
+    portal = f"<https://portal.azure.com/#@{sandbox.config['tenant_id']}/resource/subscriptions/"
+    fields = json.dumps(card["message"]["blocks"])
+    assert re.search(re.escape(portal) + r"[^|>]*/privateLinkServices/[^|>]*\|rdp-vmb>", fields), fields
+    assert re.search(re.escape(f"{portal}{TEAM_A}/") + r"[^|>]*/privateEndpoints/[^|>]*\|", fields), fields
     labels = [
         e["text"]["text"] for b in card["message"]["blocks"] if b["type"] == "actions" for e in b["elements"]
     ]
@@ -221,9 +227,15 @@ def test_the_request_message_stops_waiting_once_decided(bot, driver, slack) -> N
     assert "Waiting for an owner" not in text_of(now) and "natlink_approve" not in str(now["message"])
 
 
-def test_the_create_result_shares_with_one_button_and_a_channel_picker(bot, driver, slack) -> None:
-    """Issue 12: the create result has a *Share* button; it opens a channel picker and posts the card."""
+def test_the_create_result_shares_with_one_button_and_a_channel_picker(bot, driver, slack, sandbox) -> None:
+    """Issue 12: the create result has a *Share* button; it opens a channel picker and posts the card.
+    It links the service and its backend VM to the portal, in the sandbox's tenant."""
     created = create_rdp_vmb(driver, slack)
+    portal = f"<https://portal.azure.com/#@{sandbox.config['tenant_id']}/resource/subscriptions/{TEAM_B}/"
+    assert f"{portal}resourceGroups/rg-team-b/providers/Microsoft.Network/privateLinkServices/" in text_of(
+        created
+    )
+    assert "/virtualMachines/VM-Win2019-2|VM-Win2019-2>" in text_of(created)
     ok(driver.click("alice", "#team-b", created["message"]["ts"], "natlink_share"))
     form = wait_for(
         lambda: [
