@@ -211,10 +211,18 @@ def test_the_card_approves_for_seven_days_in_one_click(bot, driver, slack, sandb
     assert find(slack, "team-b", f"was approved by <@{slack.user('alice')}> {until}"), "alice's answer"
 
 
-def test_the_request_message_stops_waiting_once_decided(bot, driver, slack) -> None:
-    """Issue 12: the reply to a request said 'Waiting for an owner' after the approval."""
+def test_the_request_message_stops_waiting_once_decided(bot, driver, slack, sandbox) -> None:
+    """Issue 12: the reply to a request said 'Waiting for an owner' after the approval. It links
+    the endpoint, its subnet and the service to the portal."""
     card = pending_request(driver, slack)
     waiting = wait_for(lambda: find(slack, "team-a", "Waiting for an owner"), 30, "the request's reply")
+    portal = f"<https://portal.azure.com/#@{sandbox.config['tenant_id']}/resource/subscriptions/"
+    said = text_of(waiting)
+    assert re.search(re.escape(f"{portal}{TEAM_A}/") + r"[^|>]*/privateEndpoints/[^|>]*\|", said), said
+    assert re.search(
+        re.escape(f"{portal}{TEAM_A}/") + r"[^|>]*/virtualNetworks/[^|>]*/subnets/[^|>]*\|", said
+    )
+    assert re.search(re.escape(portal) + r"[^|>]*/privateLinkServices/[^|>]*\|rdp-vmb>", said), said
     ok(driver.click("alice", "#team-b", card["message"]["ts"], "natlink_approve"))
     wait_for(lambda: find(slack, slack.user("bob"), "was approved"), 60, "bob told of the approval")
     now = wait_for(
