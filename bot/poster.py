@@ -192,7 +192,9 @@ class Poster:
             code, f"Slack would not edit it ({code}), so it may still say it needs attention"
         )
         note = views.context(f"natlink could not mark its earlier alert about this as resolved: {why}.")
-        message = views.Message("natlink: an alert is resolved", [views.section("\n".join(lines)), note])
+        said = "\n".join(lines)
+        said = said if len(said) <= views.MAX_SECTION else views.unlinked(said)  # a cut would break a link
+        message = views.Message("natlink: an alert is resolved", [views.section(said), note])
         told = False
         for owner in _owners(db, settled.events):
             try:

@@ -209,7 +209,7 @@ def _read_or_none(clients: Clients, service_id: str) -> LiveService | None:
 
 def _status_line(stored: Service, live: LiveService | None, home: str | None) -> str:
     """A service's health in one line; with ``home`` its name links to the portal."""
-    name = portal.link(home, stored.pls_id, stored.name) if home else escape(stored.name)
+    name = portal.named(home, stored.pls_id, stored.name)
     if live is None:
         return f"*{name}*: down — not found in Azure (deleted outside natlink?)"
     health = service_health(live)
