@@ -240,16 +240,23 @@ def _connection(clients: Clients, service: Service, token: str) -> Connection:
 
 def mapping_lines(clients: Clients, service: Service, request: LinkRequest) -> tuple[str, ...]:
     """Who sees what for this one connection, read from both sides' subscriptions."""
-    snapshot = inventory.snapshot(clients, {service.subscription, request.consumer_subscription})
-    return connection_sentences(snapshot, request)
+    return connection_sentences(connection_snapshot(clients, service, request), request)
 
 
-def connection_sentences(snapshot: Snapshot, request: LinkRequest) -> tuple[str, ...]:
+def connection_snapshot(clients: Clients, service: Service, request: LinkRequest) -> Snapshot:
+    """Both sides' subscriptions of one connection, read once for every sentence about it."""
+    return inventory.snapshot(clients, {service.subscription, request.consumer_subscription})
+
+
+def connection_sentences(
+    snapshot: Snapshot, request: LinkRequest, whose: str | None = None
+) -> tuple[str, ...]:
     """Who sees what for one request's connection, in a snapshot already read (App Home reads one
-    snapshot for all of a person's endpoints)."""
+    snapshot for all of a person's endpoints): to the requester, or with ``whose`` to the owners
+    (``describe.mapping_sentence``)."""
     name = (request.connection_id or "").rsplit("/", 1)[-1].lower()
     return tuple(
-        describe.mapping_sentence(m)
+        describe.mapping_sentence(m, whose)
         for m in mappings(snapshot)
         if m.service.lower() == request.service.lower() and (m.connection or "").lower() == name
     )
