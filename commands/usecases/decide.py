@@ -148,7 +148,7 @@ def run(job: Job[Decide, None]) -> Outcome:
     # The requester's phone shows the title and the first line: how to connect, not the decision twice.
     told = (*mapping, outcome[0], *outcome[1 + len(theirs) :])
     tell = tell_requester(request, Reply(f"{service.name} {request.state}{until}", told))
-    reply = Reply(f"{request.id} {request.state}", tuple(outcome))
+    reply = Reply(f"{request.id} {request.state}", tuple(outcome), about=request.id)
     return Outcome(reply, (CardDecided(request), *_follow(ctx, service, request, reply), *tell))
 
 

@@ -155,10 +155,14 @@ def run(job: Job[Request, Consumer]) -> Outcome:
         f"{escape(consumer.vnet)}/{escape(consumer.subnet)}.",
     )
     if state == "approved":
-        return Outcome(Reply("Endpoint approved", lines + mapping_lines(job.clients, service, request)))
+        mapping = mapping_lines(job.clients, service, request)
+        return Outcome(Reply("Endpoint approved", lines + mapping, about=request.id))
     owner_ids = tuple(o.user_id for o in owners.list_owners(ctx.db, service.name))
     waiting = f"Waiting for an owner of *{escape(service.name)}* to approve."
-    return Outcome(Reply("Endpoint requested", (*lines, waiting)), (CardNeeded(request, service, owner_ids),))
+    return Outcome(
+        Reply("Endpoint requested", (*lines, waiting), about=request.id),
+        (CardNeeded(request, service, owner_ids),),
+    )
 
 
 def _endpoint_name(service: str, where: str) -> str:

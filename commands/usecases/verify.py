@@ -98,7 +98,8 @@ def run(job: Job[Verify, None]) -> Outcome:
         rest = ", ".join(f"`{r.id}`" for r in links[MAX_CONNECTIONS:])
         lines.append(f"{len(links) - MAX_CONNECTIONS} more not verified now: {rest}; verify each by its id.")
     succeeded(ctx, "verify", service.name, ", ".join(r.id for r in links[:MAX_CONNECTIONS]))
-    reply = Reply(f"Verify {escape(payload.target)}", tuple(lines))
+    about = links[0].id if tokens.is_request_id(payload.target) else None
+    reply = Reply(f"Verify {escape(payload.target)}", tuple(lines), about=about)
     return Outcome(reply, _follow(ctx, service, payload.target, links, reply))
 
 
