@@ -15,13 +15,20 @@ def until(when: datetime) -> str:
     return f"until {when:%Y-%m-%d %H:%M} UTC"
 
 
-def mapping_sentence(m: Mapping) -> str:
+def mapping_sentence(m: Mapping, whose: str | None = None) -> str:
     """ "from VM-Win2019 (10.0.0.4) connect to 10.0.0.5:3389; it arrives at VM-Win2019-2 10.2.0.5:3389,
-    which sees you as 10.2.0.6" — the line people otherwise reconstruct from ten portal pages."""
-    source = f"from {escape(m.consumer_vm)} ({m.consumer_source_ip})" if m.consumer_vm else "from your subnet"
+    which sees you as 10.2.0.6" — the line people otherwise reconstruct from ten portal pages.
+
+    Written to the requester; with ``whose`` (the requester, as ``replies.requester`` names them)
+    in the third person, for the owners: "<@U0BOB>'s VM-Win2019 (10.0.0.4) connects to …; it
+    arrives at … as 10.2.0.6"."""
     backend = f"{escape(m.backend_vm)} " if m.backend_vm else ""
     arrival = f"{backend}{m.backend_ip}:{m.backend_port}" if m.backend_ip else "no backend yet"
     seen_as = " or ".join(m.nat_ips) or "a NAT IP not yet allocated"
+    if whose is not None:
+        source = f"{escape(m.consumer_vm)} ({m.consumer_source_ip})" if m.consumer_vm else "subnet"
+        return f"{whose}'s {source} connects to {destination(m)}; it arrives at {arrival} as {seen_as}"
+    source = f"from {escape(m.consumer_vm)} ({m.consumer_source_ip})" if m.consumer_vm else "from your subnet"
     return f"{source} connect to {destination(m)}; it arrives at {arrival}, which sees you as {seen_as}"
 
 

@@ -155,10 +155,14 @@ def run(job: Job[Request, Consumer]) -> Outcome:
         f"{escape(consumer.vnet)}/{escape(consumer.subnet)}.",
     )
     if state == "approved":
-        return Outcome(Reply("Endpoint approved", lines + mapping_lines(job.clients, service, request)))
+        mapping = mapping_lines(job.clients, service, request)
+        return Outcome(Reply("Endpoint approved", lines + mapping, about=request.id))
     owner_ids = tuple(o.user_id for o in owners.list_owners(ctx.db, service.name))
     waiting = f"Waiting for an owner of *{escape(service.name)}* to approve."
-    return Outcome(Reply("Endpoint requested", (*lines, waiting)), (CardNeeded(request, service, owner_ids),))
+    return Outcome(
+        Reply("Endpoint requested", (*lines, waiting), about=request.id),
+        (CardNeeded(request, service, owner_ids),),
+    )
 
 
 def _endpoint_name(service: str, where: str) -> str:
@@ -240,16 +244,23 @@ def _connection(clients: Clients, service: Service, token: str) -> Connection:
 
 def mapping_lines(clients: Clients, service: Service, request: LinkRequest) -> tuple[str, ...]:
     """Who sees what for this one connection, read from both sides' subscriptions."""
-    snapshot = inventory.snapshot(clients, {service.subscription, request.consumer_subscription})
-    return connection_sentences(snapshot, request)
+    return connection_sentences(connection_snapshot(clients, service, request), request)
 
 
-def connection_sentences(snapshot: Snapshot, request: LinkRequest) -> tuple[str, ...]:
+def connection_snapshot(clients: Clients, service: Service, request: LinkRequest) -> Snapshot:
+    """Both sides' subscriptions of one connection, read once for every sentence about it."""
+    return inventory.snapshot(clients, {service.subscription, request.consumer_subscription})
+
+
+def connection_sentences(
+    snapshot: Snapshot, request: LinkRequest, whose: str | None = None
+) -> tuple[str, ...]:
     """Who sees what for one request's connection, in a snapshot already read (App Home reads one
-    snapshot for all of a person's endpoints)."""
+    snapshot for all of a person's endpoints): to the requester, or with ``whose`` to the owners
+    (``describe.mapping_sentence``)."""
     name = (request.connection_id or "").rsplit("/", 1)[-1].lower()
     return tuple(
-        describe.mapping_sentence(m)
+        describe.mapping_sentence(m, whose)
         for m in mappings(snapshot)
         if m.service.lower() == request.service.lower() and (m.connection or "").lower() == name
     )
