@@ -116,6 +116,8 @@ def render(reply: Reply | Refusal) -> views.Message:
     )
     if reply.share:
         message.blocks.append(views.share_button(reply.share))
+    if reply.about:
+        message.blocks[0] = views.about_request(reply.about, message.blocks[0])
     return message
 
 

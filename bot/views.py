@@ -606,13 +606,19 @@ def option_groups(groups: Iterable[tuple[str, Iterable[tuple[str, str]]]]) -> li
     ]
 
 
+def about_request(request_id: str, block: Block) -> Block:
+    """``block`` marked as being about one request, for the message shortcut (``subject_of``)."""
+    return {**block, "block_id": f"request:{request_id}"}
+
+
 def subject_of(message: dict[str, Any]) -> tuple[str, str] | None:
     """What a natlink message is about, read from its own block ids: ``("service", name)`` for a
-    share card, ``("request", id)`` for an approval card; None for anything else."""
+    share card, ``("request", id)`` for a request's card or natlink's answer to it; None for
+    anything else."""
     for block in message.get("blocks") or []:
         kind, _, value = str(block.get("block_id", "")).partition(":")
         if value and kind == "share":
             return "service", value
-        if value and kind == "decide":
+        if value and kind in ("decide", "request"):
             return "request", value
     return None

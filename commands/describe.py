@@ -15,18 +15,25 @@ def until(when: datetime) -> str:
     return f"until {when:%Y-%m-%d %H:%M} UTC"
 
 
-def mapping_sentence(m: Mapping, portal_home: str | None = None) -> str:
+def mapping_sentence(m: Mapping, whose: str | None = None, portal_home: str | None = None) -> str:
     """ "from VM-Win2019 (10.0.0.4) connect to 10.0.0.5:3389; it arrives at VM-Win2019-2 10.2.0.5:3389,
-    which sees you as 10.2.0.6" — the line people otherwise reconstruct from ten portal pages. With
-    ``portal_home`` the VMs and the endpoint (its address) link to the portal."""
-    vm = portal.named(portal_home, m.consumer_vm_id, m.consumer_vm) if m.consumer_vm else ""
-    source = f"from {vm} ({m.consumer_source_ip})" if m.consumer_vm else "from your subnet"
+    which sees you as 10.2.0.6" — the line people otherwise reconstruct from ten portal pages.
+
+    Written to the requester; with ``whose`` (the requester, as ``replies.requester`` names them)
+    in the third person, for the owners: "<@U0BOB>'s VM-Win2019 (10.0.0.4) connects to …; it
+    arrives at … as 10.2.0.6". With ``portal_home`` the VMs and the endpoint (its address) link
+    to the portal."""
     backend = f"{portal.named(portal_home, m.backend_vm_id, m.backend_vm)} " if m.backend_vm else ""
     arrival = f"{backend}{m.backend_ip}:{m.backend_port}" if m.backend_ip else "no backend yet"
     seen_as = " or ".join(m.nat_ips) or "a NAT IP not yet allocated"
     goes_to = destination(m)
     if m.consumer_visible and m.consumer_destination:
         goes_to = portal.named(portal_home, m.endpoint_id, m.consumer_destination)
+    vm = portal.named(portal_home, m.consumer_vm_id, m.consumer_vm) if m.consumer_vm else ""
+    if whose is not None:
+        source = f"{vm} ({m.consumer_source_ip})" if m.consumer_vm else "subnet"
+        return f"{whose}'s {source} connects to {goes_to}; it arrives at {arrival} as {seen_as}"
+    source = f"from {vm} ({m.consumer_source_ip})" if m.consumer_vm else "from your subnet"
     return f"{source} connect to {goes_to}; it arrives at {arrival}, which sees you as {seen_as}"
 
 

@@ -10,6 +10,8 @@ change itself once it is really made.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from cloud.clients import Clients
 from storage import audit, grants, owners, services
 from storage.records import Service
@@ -17,7 +19,7 @@ from storage.records import Service
 from .context import Context
 from .declare import Verb
 from .escapes import plain
-from .policy import Actor, Decision, Facts, Resource, decide
+from .policy import Actor, Decision, Facts, Resource, decide, visible
 from .replies import Refusal
 from .usecase import Located, Payload
 from .values import STAR, Scope
@@ -50,6 +52,15 @@ def visibility(service: Service) -> frozenset[str] | None:
     if known is None or STAR in known:
         return None
     return frozenset(s.lower() for s in (*known, service.subscription))
+
+
+def offered_to(service: Service, subscriptions: Iterable[str]) -> bool:
+    """Whether one of ``subscriptions`` (``request_subscriptions``) may find ``service``: what the
+    request form offers and ``list`` shows, by the rule the request policy judges with
+    (``policy.visible``): a visibility natlink does not know, as an adopted service's, refuses no
+    one, since natlink would let the request through and Azure is the judge."""
+    known = visibility(service)
+    return any(visible(known, subscription) for subscription in subscriptions)
 
 
 def request_subscriptions(ctx: Context) -> tuple[str, ...]:

@@ -23,9 +23,9 @@ from cloud.places import SUBNET, VM, Place, Places
 from storage import requests, services
 
 from .context import Context
-from .enforce import authorize, facts, request_subscriptions, visibility
+from .enforce import authorize, facts, offered_to, request_subscriptions
 from .escapes import escape
-from .policy import Actor, Resource, decide, visible
+from .policy import Actor, Resource, decide
 from .replies import Refusal
 from .validate import InvalidValue, reason
 
@@ -125,7 +125,7 @@ def service_options(ctx: Context, typed: str) -> list[str]:
     names = sorted(
         s.name
         for s in services.list_services(ctx.db, state="active")
-        if wanted in s.name and any(visible(visibility(s), sub) for sub in mine)
+        if wanted in s.name and offered_to(s, mine)
     )
     return names[:MAX_OPTIONS]
 

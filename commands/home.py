@@ -148,7 +148,7 @@ def _endpoint_lines(
             f"{portal.named(home, r.pe_id, r.pe_name or '?')} in {where} — `{r.id}`"
         )
         if r in mapped:
-            found = connection_sentences(snapshot, r, home) if snapshot else ()
+            found = connection_sentences(snapshot, r, portal_home=home) if snapshot else ()
             sentences = found or ((problem,) if problem else ("no mapping read yet",))
             line += "".join(f"\n    ↳ {s}" for s in sentences)
         lines.append(line)

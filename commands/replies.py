@@ -54,6 +54,7 @@ class Reply:
     more: str = ""
     keys: tuple[str, ...] = ()
     share: str | None = None  # a service to offer a *Share* button for (the create result)
+    about: str | None = None  # the request it answers: natlink's message shortcut on it knows the service
     listing: Listing | None = None  # a listing's own command: its paging and export buttons
     table: tuple[tuple[str, ...], ...] = field(default=(), repr=False)
     """The whole listing as plain cells, header first, for a CSV (``--csv``); empty otherwise."""

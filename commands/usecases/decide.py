@@ -31,11 +31,12 @@ from ..replies import (
     Queued,
     Refusal,
     Reply,
+    requester,
     tell_requester,
 )
 from ..resources import stored_request
 from ..usecase import Job, Payload, failed, succeeded
-from .request import mapping_lines
+from .request import connection_sentences, connection_snapshot
 from .verify import after_approval
 
 DECIDED = {"approve": "approved", "reject": "rejected"}
@@ -133,8 +134,17 @@ def run(job: Job[Decide, None]) -> Outcome:
         f"`{request.id}` for *{escape(service.name)}* was {request.state} by <@{ctx.actor}>{until}"
         + (f": {free_text(reason)}" if reason else ".")
     ]
-    mapping = mapping_lines(job.clients, service, request, ctx.config.portal) if verb == "approve" else ()
-    outcome += mapping
+    # The requester reads the mapping as "you"; the decider and the card's thread, as the requester's.
+    snapshot = connection_snapshot(job.clients, service, request) if verb == "approve" else None
+    mapping = (
+        connection_sentences(snapshot, request, portal_home=ctx.config.portal) if snapshot is not None else ()
+    )
+    theirs = (
+        connection_sentences(snapshot, request, requester(request), ctx.config.portal)
+        if snapshot is not None
+        else ()
+    )
+    outcome += theirs
     if verb == "approve" and job.clients.settings.verify_after_approval:
         threaded = after_approval(ctx, request.id)
         outcome.append(
@@ -142,9 +152,9 @@ def run(job: Job[Decide, None]) -> Outcome:
             + (" in the card's thread." if threaded else ".")
         )
     # The requester's phone shows the title and the first line: how to connect, not the decision twice.
-    told = (*mapping, *(line for line in outcome if line not in mapping))
+    told = (*mapping, outcome[0], *outcome[1 + len(theirs) :])
     tell = tell_requester(request, Reply(f"{service.name} {request.state}{until}", told))
-    reply = Reply(f"{request.id} {request.state}", tuple(outcome))
+    reply = Reply(f"{request.id} {request.state}", tuple(outcome), about=request.id)
     return Outcome(reply, (CardDecided(request), *_follow(ctx, service, request, reply), *tell))
 
 

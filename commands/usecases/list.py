@@ -2,29 +2,27 @@
 
 from __future__ import annotations
 
-from storage import grants, owners, services
+from storage import owners, services
 from storage.records import Service
 
 from .. import portal
 from ..context import Context
+from ..enforce import offered_to, request_subscriptions
 from ..escapes import escape
 from ..replies import Reply
 from ..usecase import Paged
-from ..values import STAR
 
 COLUMNS = ("service", "ports", "alias", "owners", "subscription", "resource_group", "portal")
 
 
 def answer(ctx: Context, payload: Paged) -> Reply:
-    """Visible to a subscription the actor holds a request grant on (admins: all); ``--mine``: the
-    actor's own services."""
-    held = frozenset(
-        g.subscription.lower() for g in grants.grants_for(ctx.db, ctx.actor) if g.action == "request"
-    )
+    """Visible to a subscription the actor holds a request grant on (admins: all), as the request
+    form offers them (``enforce.offered_to``); ``--mine``: the actor's own services."""
+    held = request_subscriptions(ctx)
     visible = [
         s
         for s in payload.narrow(ctx, services.list_services(ctx.db, state="active"))
-        if payload.mine or ctx.is_admin or _visible(s, held)
+        if payload.mine or ctx.is_admin or offered_to(s, held)
     ]
     owned = {s.name: [o.user_id for o in owners.list_owners(ctx.db, s.name)] for s in visible}
     return Reply(
@@ -39,11 +37,6 @@ def answer(ctx: Context, payload: Paged) -> Reply:
         listing=payload.listing("list", ctx.actor),
         table=(COLUMNS, *(_row(ctx, s, owned[s.name]) for s in visible)) if payload.csv else (),
     )
-
-
-def _visible(service: Service, subscriptions: frozenset[str]) -> bool:
-    allowed = {s.lower() for s in service.details.get("visibility", [])}
-    return STAR in allowed or bool(allowed & subscriptions) or service.subscription.lower() in subscriptions
 
 
 def _ports(service: Service) -> str:

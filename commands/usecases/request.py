@@ -156,14 +156,14 @@ def run(job: Job[Request, Consumer]) -> Outcome:
         f"`{request.id}`: endpoint *{portal.named(home, endpoint.id, endpoint.name)}* has {endpoint.ip} in {subnet}.",
     )
     if state == "approved":
-        return Outcome(
-            Reply(
-                "Endpoint approved", lines + mapping_lines(job.clients, service, request, ctx.config.portal)
-            )
-        )
+        mapping = mapping_lines(job.clients, service, request, ctx.config.portal)
+        return Outcome(Reply("Endpoint approved", lines + mapping, about=request.id))
     owner_ids = tuple(o.user_id for o in owners.list_owners(ctx.db, service.name))
     waiting = f"Waiting for an owner of *{portal.named(ctx.config.portal, service.pls_id, service.name)}* to approve."
-    return Outcome(Reply("Endpoint requested", (*lines, waiting)), (CardNeeded(request, service, owner_ids),))
+    return Outcome(
+        Reply("Endpoint requested", (*lines, waiting), about=request.id),
+        (CardNeeded(request, service, owner_ids),),
+    )
 
 
 def _endpoint_name(service: str, where: str) -> str:
@@ -248,18 +248,25 @@ def mapping_lines(
 ) -> tuple[str, ...]:
     """Who sees what for this one connection, read from both sides' subscriptions; with
     ``portal_home`` what it names links to the portal."""
-    snapshot = inventory.snapshot(clients, {service.subscription, request.consumer_subscription})
-    return connection_sentences(snapshot, request, portal_home)
+    return connection_sentences(
+        connection_snapshot(clients, service, request), request, portal_home=portal_home
+    )
+
+
+def connection_snapshot(clients: Clients, service: Service, request: LinkRequest) -> Snapshot:
+    """Both sides' subscriptions of one connection, read once for every sentence about it."""
+    return inventory.snapshot(clients, {service.subscription, request.consumer_subscription})
 
 
 def connection_sentences(
-    snapshot: Snapshot, request: LinkRequest, portal_home: str | None = None
+    snapshot: Snapshot, request: LinkRequest, whose: str | None = None, portal_home: str | None = None
 ) -> tuple[str, ...]:
     """Who sees what for one request's connection, in a snapshot already read (App Home reads one
-    snapshot for all of a person's endpoints)."""
+    snapshot for all of a person's endpoints): to the requester, or with ``whose`` to the owners
+    (``describe.mapping_sentence``)."""
     name = (request.connection_id or "").rsplit("/", 1)[-1].lower()
     return tuple(
-        describe.mapping_sentence(m, portal_home)
+        describe.mapping_sentence(m, whose, portal_home)
         for m in mappings(snapshot)
         if m.service.lower() == request.service.lower() and (m.connection or "").lower() == name
     )

@@ -31,7 +31,7 @@ from .. import cards, payloads
 from ..context import Context
 from ..escapes import escape
 from ..policy import Resource
-from ..replies import Outcome, Refusal, Reply
+from ..replies import FollowUp, Outcome, Refusal, Reply
 from ..resources import unknown_request, unknown_service
 from ..usecase import Job, Payload, succeeded
 
@@ -98,7 +98,25 @@ def run(job: Job[Verify, None]) -> Outcome:
         rest = ", ".join(f"`{r.id}`" for r in links[MAX_CONNECTIONS:])
         lines.append(f"{len(links) - MAX_CONNECTIONS} more not verified now: {rest}; verify each by its id.")
     succeeded(ctx, "verify", service.name, ", ".join(r.id for r in links[:MAX_CONNECTIONS]))
-    return Outcome(Reply(f"Verify {escape(payload.target)}", tuple(lines)))
+    about = links[0].id if tokens.is_request_id(payload.target) else None
+    reply = Reply(f"Verify {escape(payload.target)}", tuple(lines), about=about)
+    return Outcome(reply, _follow(ctx, service, payload.target, links, reply))
+
+
+def _follow(
+    ctx: Context, service: Service, target: str, links: list[LinkRequest], reply: Reply
+) -> tuple[FollowUp, ...]:
+    """One request verified from elsewhere: its result in the card's thread too, for the owners who
+    follow it (issue 12, §3). Typed in the card's channel, the answer is already in the thread
+    (``bot/worker.py``); a card the owners got by DM gets none, as for the decision."""
+    if len(links) != 1 or not tokens.is_request_id(target):
+        return ()
+    request = links[0]
+    if cards.thread(ctx.db, request.id, ctx.channel) or not cards.thread(
+        ctx.db, request.id, service.owner_channel
+    ):
+        return ()
+    return (FollowUp(cards.current(ctx.db, request.id) or request, reply),)
 
 
 def _chosen(ctx: Context, wanted: str) -> tuple[Service, list[LinkRequest]] | Refusal:

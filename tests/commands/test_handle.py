@@ -10,6 +10,7 @@ import pytest
 
 from cloud.tokens import new_request_id
 from commands.context import Config, Context
+from commands.form import service_options
 from commands.handle import Delivery, handle, page
 from commands.replies import Listing, Queued, Refusal, Reply, ShareCard, Turn
 from commands.verbs import VERBS
@@ -93,6 +94,31 @@ def test_help_and_list(db) -> None:
     assert isinstance(listed, Reply) and "rdp-vmb" in listed.lines[0]
     nothing = run(db, CAROL, "list")
     assert nothing.lines == () and "Ask an admin" in nothing.empty
+
+
+def test_list_shows_what_the_request_form_offers(db) -> None:
+    """One rule for both (``enforce.offered_to``): an adopted service whose visibility natlink does
+    not know is offered to every requester, as the request policy lets it through; one visible only
+    to another subscription is in neither."""
+    for name, details in (
+        ("adopted-x", {"ports": [22]}),
+        ("team-b-only", {"ports": [22], "visibility": [TEAM_B]}),
+    ):
+        services.upsert_service(
+            db,
+            name=name,
+            pls_id=PLS.replace("rdp-vmb", name),
+            subscription=TEAM_B,
+            resource_group="rg-team-b",
+            location="japaneast",
+            alias=ALIAS.replace("rdp-vmb", name),
+            created_by=ALICE,
+            owner_channel="C0TEAMB",
+            details=details,
+        )
+    listed = set(run(db, BOB, "list").keys)  # the rows' sort keys: the services' names
+    ctx = Context(db, Config(frozenset({ADMIN}), False, (TEAM_A, TEAM_B)), BOB, channel="C0TEAMB")
+    assert listed == set(service_options(ctx, "")) == {"adopted-x", "rdp-vmb"}
 
 
 def test_grants_are_for_admins_and_denials_are_audited(db) -> None:

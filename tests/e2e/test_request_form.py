@@ -120,6 +120,11 @@ def _message_shortcut_works_on_natlinks_cards_only(driver: Any, slack: Any, card
     assert form["private_metadata"].startswith("rdp-vmb|")
     assert "rdp-vmb" in text_of({"message": {"blocks": form["blocks"]}})
 
+    # natlink's answer to the request itself ("Endpoint requested: r-…", in bob's DM) is about it too
+    asked = wait_for(lambda: find(slack, slack.user("bob"), "Endpoint requested"), 30, "bob's request answer")
+    ok(driver.message_shortcut("bob", asked["channel"], asked["message"]["ts"], "natlink_message_request"))
+    assert _form(slack, "bob", 2)["private_metadata"].startswith("rdp-vmb|")
+
     typed = slack.control(
         "POST", "messages", {"user": slack.user("bob"), "channel": slack.channel("team-a"), "text": "hello"}
     )

@@ -30,6 +30,7 @@ from tests.e2e.harness import (
 )
 from tests.e2e.test_verify import REACHED
 
+THEIRS = "<@U0BOB>'s VM-Win2019 (10.0.0.4) connects to 10.0.0.5:3389; it arrives at VM-Win2019-2 10.2.0.5:3389 as 10.2.0.6"
 SCOPES = ["commands", "chat:write", "im:write", "channels:read", "groups:read", "channels:history"]
 
 
@@ -67,7 +68,12 @@ def test_the_reminder_the_decision_and_the_verification_go_in_the_cards_thread(
         wait_for(lambda: find(slack, ADMIN, "has waited"), 30, "the admin's reminder, a DM")
 
         ok(driver.click("alice", "#team-b", parent, "natlink_approve"))
-        wait_for(lambda: _reply(slack, channel, parent, "was approved by"), 30, "the decision in the thread")
+        decision = wait_for(
+            lambda: _reply(slack, channel, parent, "was approved by"), 30, "the decision in the thread"
+        )
+        # The owners read the mapping about bob, in the third person; bob's DM keeps "you".
+        assert THEIRS in text_of({"message": decision}) and "you" not in text_of({"message": decision})
+        wait_for(lambda: find(slack, "U0BOB", "which sees you as 10.2.0.6"), 30, "bob's DM, to him")
         verified = wait_for(
             lambda: (
                 (r := _reply(slack, channel, parent, REACHED))
@@ -103,5 +109,25 @@ def test_the_reminder_the_decision_and_the_verification_go_in_the_cards_thread(
             channel=channel, ts=parent
         )
         assert [m["ts"] for m in thread["messages"]] == [parent, *replies]
+
+        # bob verifies again from #team-a: the answer comes to him there, and the result in the thread too.
+        ok(driver.slash_command("bob", "#team-a", f"verify {request}"))
+        again = wait_for(
+            lambda: (
+                (
+                    len(found := _replies(slack, channel, parent)) == 4
+                    and REACHED in text_of({"message": found[-1]})
+                )
+                and found[-1]
+            ),
+            90,
+            "bob's verification in the card's thread",
+        )
+        assert f"Verify {request}" in text_of({"message": again})
+        assert wait_for(
+            lambda: [r for r in slack.messages(slack.channel("team-a")) if f"Verify {request}" in text_of(r)],
+            30,
+            "bob's answer in #team-a",
+        )
     finally:
         assert bot.stop() == 0, bot.log.read_text()[-3000:]
