@@ -21,7 +21,7 @@ from sandbox.arm.server import free_port
 from sandbox.slack.driver import Driver
 from sandbox.slack.launch import RunningSlack
 from tests.conftest import TEAM_B
-from tests.e2e.harness import environment, find, ok, wait_for
+from tests.e2e.harness import environment, find, ok, text_of, wait_for
 
 SLACK_ACK_SECONDS = 3.0  # Slack gives an app 3 s to acknowledge an envelope
 
@@ -97,11 +97,12 @@ def test_create_through_socket_mode(socket_bot: SocketBot, slack: RunningSlack) 
     opened = driver.open_home("alice")
     assert opened.status == 200 and opened.socket is not None
     assert opened.socket["envelope"]["type"] == "events_api"
-    wait_for(
-        lambda: "*rdp-vmb* — ports 3389" in str(slack.control("GET", "home", query={"user": alice})["view"]),
-        30,
-        "alice's Home tab",
-    )
+
+    def home_lists_rdp_vmb() -> bool:
+        view = slack.control("GET", "home", query={"user": alice})["view"] or {}
+        return "*rdp-vmb* — ports 3389" in text_of({"message": {"blocks": view.get("blocks")}})
+
+    wait_for(home_lists_rdp_vmb, 30, "alice's Home tab")  # read as a person reads its portal link
 
     # A shortcut and an options load come as interactive envelopes; the options ride in the ack.
     assert driver.shortcut("admin", "natlink_request_shortcut").socket["envelope"]["type"] == "interactive"
