@@ -16,6 +16,7 @@ from bot.settings import Schedule
 from cloud.tokens import new_request_id
 from commands import cards
 from storage import channel_subscriptions, events, requests
+from storage.records import LinkRequest
 from tests.arm_story import A_RG, B_RG, pe_body
 from tests.conftest import TEAM_A
 from tests.e2e.harness import text_of
@@ -202,15 +203,16 @@ def test_a_reminder_goes_in_its_cards_thread_or_alone_when_the_card_is_gone(
     assert "thread_ts" not in alone["message"] and "has waited 24 h" in text_of(alone)
 
 
-def test_expiry_removes_the_connection_on_time(db, config, clients, managed, web, slack, net_a) -> None:
-    pe = net_a.private_endpoints.begin_create_or_update(A_RG, "pe-timed", pe_body(managed.alias)).result()
+def _approved_until(db, net_a, managed, pe_name: str, expires_at: datetime) -> LinkRequest:
+    """bob's request with an endpoint in Azure, approved until ``expires_at``, as natlink records it."""
+    pe = net_a.private_endpoints.begin_create_or_update(A_RG, pe_name, pe_body(managed.alias)).result()
     request = requests.create_request(
         db,
         request_id=new_request_id(),
         service="rdp-vmb",
         requester="U0BOB",
         consumer_subscription=TEAM_A,
-        expires_at=T0 + timedelta(days=7),
+        expires_at=expires_at,
         now=T0,
     )
     requests.attach_endpoint(
@@ -223,7 +225,11 @@ def test_expiry_removes_the_connection_on_time(db, config, clients, managed, web
         connection_id=None,
         link_identifier=None,
     )
-    requests.set_state(db, request.id, "approved")
+    return requests.set_state(db, request.id, "approved")
+
+
+def test_expiry_removes_the_connection_on_time(db, config, clients, managed, web, slack, net_a) -> None:
+    request = _approved_until(db, net_a, managed, "pe-timed", T0 + timedelta(days=7))
     job = jobs(db, config, clients, web)
     assert job.expiry(T0 + timedelta(days=7) - timedelta(minutes=1)) == 0
     assert job.expiry(T0 + timedelta(days=7, seconds=1)) == 1
@@ -237,27 +243,7 @@ def test_expiry_removes_the_connection_on_time(db, config, clients, managed, web
 def test_an_expiry_goes_in_its_cards_thread_and_to_the_requester_by_dm(
     db, config, clients, managed, web, slack, net_a
 ) -> None:
-    pe = net_a.private_endpoints.begin_create_or_update(A_RG, "pe-carded", pe_body(managed.alias)).result()
-    request = requests.create_request(
-        db,
-        request_id=new_request_id(),
-        service="rdp-vmb",
-        requester="U0BOB",
-        consumer_subscription=TEAM_A,
-        expires_at=T0 + timedelta(days=1),
-        now=T0,
-    )
-    requests.attach_endpoint(
-        db,
-        request.id,
-        pe_id=pe.id,
-        pe_name=None,
-        vnet=None,
-        subnet=None,
-        connection_id=None,
-        link_identifier=None,
-    )
-    requests.set_state(db, request.id, "approved")
+    request = _approved_until(db, net_a, managed, "pe-carded", T0 + timedelta(days=1))
     card = web.chat_postMessage(channel=OWNER_CHANNEL, text=f"card of {request.id}")
     cards.remember(db, request.id, card["channel"], card["ts"])
     assert jobs(db, config, clients, web).expiry(T0 + timedelta(days=1, seconds=1)) == 1
