@@ -475,16 +475,28 @@ def share_button(service: str) -> Block:
     return {"type": "actions", "block_id": f"share:{service}", "elements": [button("Share…", SHARE, service)]}
 
 
-def share_modal(service: str, channel: str) -> dict[str, Any]:
-    """Pick the channel to post the alias card in; where the button was clicked rides along."""
+def modal(callback_id: str, metadata: str, title: str, submit: str, blocks: list[Block]) -> dict[str, Any]:
+    """A modal as natlink opens them: where it was opened from rides in ``private_metadata``, and
+    Cancel closes it."""
     return {
         "type": "modal",
-        "callback_id": SHARE_MODAL,
-        "private_metadata": f"{service}|{channel}",
-        "title": {"type": "plain_text", "text": "Share a service"},
-        "submit": {"type": "plain_text", "text": "Share"},
+        "callback_id": callback_id,
+        "private_metadata": metadata,
+        "title": {"type": "plain_text", "text": title},
+        "submit": {"type": "plain_text", "text": submit},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
+        "blocks": blocks,
+    }
+
+
+def share_modal(service: str, channel: str) -> dict[str, Any]:
+    """Pick the channel to post the alias card in; where the button was clicked rides along."""
+    return modal(
+        SHARE_MODAL,
+        f"{service}|{channel}",
+        "Share a service",
+        "Share",
+        [
             section(f"Post *{escape(service)}*'s alias, with its *Request endpoint* button, in a channel."),
             {
                 "type": "input",
@@ -497,19 +509,17 @@ def share_modal(service: str, channel: str) -> dict[str, Any]:
                 },
             },
         ],
-    }
+    )
 
 
 def reject_modal(request_id: str, channel: str, ts: str) -> dict[str, Any]:
     """The optional reason for a rejection; the card's place rides along in private_metadata."""
-    return {
-        "type": "modal",
-        "callback_id": REJECT_MODAL,
-        "private_metadata": f"{request_id}|{channel}|{ts}",
-        "title": {"type": "plain_text", "text": "Reject request"},
-        "submit": {"type": "plain_text", "text": "Reject"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
+    return modal(
+        REJECT_MODAL,
+        f"{request_id}|{channel}|{ts}",
+        "Reject request",
+        "Reject",
+        [
             section(f"Reject request `{escape(request_id)}`? Its requester is told, with your reason."),
             {
                 "type": "input",
@@ -519,7 +529,7 @@ def reject_modal(request_id: str, channel: str, ts: str) -> dict[str, Any]:
                 "element": {"type": "plain_text_input", "action_id": "value", "max_length": REASON_MAX},
             },
         ],
-    }
+    )
 
 
 VM_PICKER = "natlink_pick_vm"
@@ -559,14 +569,12 @@ def request_modal(service: str | None, channel: str) -> dict[str, Any]:
             "service", SERVICE_PICKER, "Service", "A service natlink manages.", "Type part of its name"
         )
     )
-    return {
-        "type": "modal",
-        "callback_id": REQUEST_MODAL,
-        "private_metadata": f"{service or ''}|{channel}",
-        "title": {"type": "plain_text", "text": "Request endpoint"},
-        "submit": {"type": "plain_text", "text": "Request"},
-        "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
+    return modal(
+        REQUEST_MODAL,
+        f"{service or ''}|{channel}",
+        "Request endpoint",
+        "Request",
+        [
             about,
             picker(
                 "vm",
@@ -587,7 +595,7 @@ def request_modal(service: str | None, channel: str) -> dict[str, Any]:
                 "element": {"type": "plain_text_input", "action_id": "value", "max_length": REASON_MAX},
             },
         ],
-    }
+    )
 
 
 def option(text: str, value: str) -> Block:
