@@ -263,13 +263,15 @@ def page_buttons(value: Callable[[Turn], str], shown: Shown) -> Block:
 _LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _ITALIC = re.compile(r"(?<![\w_])_(?=\S)([^_\n]*?\S)_(?![\w_])")
 _ADMINS = re.compile(r" ?\((?:<@[UW][A-Z0-9]+>(?:, )?)+\)")
+_ADDRESSED = re.compile(r"^(?:<@[UW][A-Z0-9]+>(?:, )?)+: ")
 
 
 def unmarked(mrkdwn: str) -> str:
     """Slack mrkdwn as a person reads it where Slack renders no markup (a phone's lock screen, an
     error under a form field): ``<url|label>`` is its label, ``<#C…|name>`` is #name, a mention
     "someone" (natlink knows IDs, not names, and asks Slack for none: no ``users:read`` scope),
-    a list of admins "(<@U1>, <@U2>)" is left out, and bold, italic, strike and code marks go,
+    a list of admins "(<@U1>, <@U2>)" and the people a line is addressed to ("<@U1>, <@U2>: …",
+    whose own phone shows it) are left out, and bold, italic, strike and code marks go,
     but names such as ``rdp_vm`` keep their underscores."""
 
     def link(match: re.Match[str]) -> str:
@@ -282,7 +284,7 @@ def unmarked(mrkdwn: str) -> str:
             return f"@{label or target[1:].split('^')[0]}"
         return label or target
 
-    text = _LINK.sub(link, _ADMINS.sub("", mrkdwn))
+    text = _LINK.sub(link, _ADMINS.sub("", _ADDRESSED.sub("", mrkdwn)))
     text = _ITALIC.sub(r"\1", re.sub(r"[*`]", "", text))
     text = re.sub(r"(?<!\w)~(?=\S)([^~\n]*?\S)~(?!\w)", r"\1", text)
     return unescape(text)
