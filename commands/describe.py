@@ -48,26 +48,22 @@ def destination(m: Mapping) -> str:
 def mapping_row(m: Mapping, portal_home: str | None = None) -> str:
     """One line of the map: consumer source → PE IP:port ⇒ NAT IP → LB frontend:port (how) → backend.
 
-    With ``portal_home`` each Azure resource it names (service, VMs, endpoint, load balancer) links
-    to the portal (``commands.portal``)."""
-
-    def named(resource_id: str | None, name: str) -> str:
-        return portal.named(portal_home, resource_id, name)
-
-    source = (
-        f"{named(m.consumer_vm_id, m.consumer_vm)} {m.consumer_source_ip}" if m.consumer_vm else "consumer"
-    )
+    With ``portal_home`` the service and the endpoint (its address) link to the portal
+    (``commands.portal``): the two Private Link resources the row is about. The VMs and the load
+    balancer stay plain names: each link costs about 220 characters, and with all five a row took
+    1,133, so a page within Slack's 12,000 held 9 rows; with two it holds twice as many. The map's
+    CSV carries every resource's portal page (``commands.usecases.status.MAP_COLUMNS``)."""
+    source = f"{escape(m.consumer_vm)} {m.consumer_source_ip}" if m.consumer_vm else "consumer"
     nat = ", ".join(m.nat_ips) or "?"
     via = f" ({escape(m.via)})" if m.via else ""
     port = m.port if m.port is not None else "?"
     goes_to = destination(m)
     if m.consumer_visible and m.consumer_destination and m.endpoint_id:
-        goes_to = f"{named(m.endpoint_id, m.consumer_destination)}"
+        goes_to = portal.named(portal_home, m.endpoint_id, m.consumer_destination)
     return (
-        f"*{named(m.service_id, m.service)}* {m.status or '?'}: {source} → {goes_to} ⇒ NAT {nat} → "
-        f"{named(m.load_balancer_id, m.load_balancer or 'frontend')} {m.frontend_ip or '?'}:{port}{via} → "
-        f"{named(m.backend_vm_id, m.backend_vm or 'backend')} {m.backend_ip or '?'}:{m.backend_port or '?'} "
-        f"(sees {nat})"
+        f"*{portal.named(portal_home, m.service_id, m.service)}* {m.status or '?'}: {source} → {goes_to} ⇒ "
+        f"NAT {nat} → {escape(m.load_balancer or 'frontend')} {m.frontend_ip or '?'}:{port}{via} → "
+        f"{escape(m.backend_vm or 'backend')} {m.backend_ip or '?'}:{m.backend_port or '?'} (sees {nat})"
     )
 
 

@@ -174,12 +174,14 @@ def _map_key(m: Mapping) -> str:
 
 MAP_COLUMNS = (
     "service", "status", "consumer_vm", "consumer_ip", "connects_to", "nat_ips", "load_balancer",
-    "frontend", "backend_vm", "backend", "service_portal", "endpoint_portal",
+    "frontend", "backend_vm", "backend", "service_portal", "endpoint_portal", "consumer_vm_portal",
+    "load_balancer_portal", "backend_vm_portal",
 )  # fmt: skip
 
 
 def _map_row(home: str, m: Mapping) -> tuple[str, ...]:
-    """One connection's row of the map as CSV cells: the double NAT in columns, and portal pages."""
+    """One connection's row of the map as CSV cells: the double NAT in columns, and the portal page
+    of every resource it names (the map in Slack links only the service and the endpoint)."""
     return (
         m.service,
         m.status or "",
@@ -191,8 +193,16 @@ def _map_row(home: str, m: Mapping) -> tuple[str, ...]:
         f"{m.frontend_ip or '?'}:{m.port if m.port is not None else '?'}",
         m.backend_vm or "",
         f"{m.backend_ip or '?'}:{m.backend_port or '?'}",
-        portal.url(home, m.service_id) if m.service_id else "",
-        portal.url(home, m.endpoint_id) if m.endpoint_id else "",
+        *(
+            portal.url(home, resource_id) if resource_id else ""
+            for resource_id in (
+                m.service_id,
+                m.endpoint_id,
+                m.consumer_vm_id,
+                m.load_balancer_id,
+                m.backend_vm_id,
+            )
+        ),
     )
 
 

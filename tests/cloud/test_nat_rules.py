@@ -7,6 +7,7 @@ pool, and each pool address lists its port in ``inboundNatRulesPortMapping``.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from cloud.convert import Resources, endpoint, service
@@ -14,6 +15,7 @@ from cloud.health import Level, service_health
 from cloud.mapping import mappings
 from cloud.model import Snapshot
 from commands.describe import exposed_lines, mapping_row
+from commands.usecases.status import MAP_COLUMNS, _map_row
 
 SUB = "/subscriptions/22222222-2222-2222-2222-222222222222/resourceGroups/RG-temp/providers/Microsoft.Network"
 LB = f"{SUB}/loadBalancers/LB-temp"
@@ -216,3 +218,26 @@ def test_a_frontend_with_no_rule_at_all_is_down_and_says_so() -> None:
     assert health.reason == "no load-balancing or inbound NAT rule on the service's frontend"
     (row,) = mappings(taken)
     assert "→ 10.0.0.5:? ⇒" in mapping_row(row)
+
+
+def test_a_map_row_links_the_service_and_endpoint_and_its_csv_row_every_resource() -> None:
+    """Issue 12: with all five names linked a map page held 9 rows; the row links the two Private
+    Link resources and leaves the VMs and load balancer plain, and the CSV row carries them all."""
+    (row,) = mappings(_snapshot(_lb([V1_RULE]), _nic([V1_RULE["id"]])))
+    sub = "/subscriptions/s/resourceGroups/g/providers"
+    row = replace(
+        row,
+        consumer_vm="VM-A",
+        consumer_vm_id=f"{sub}/Microsoft.Compute/virtualMachines/VM-A",
+        endpoint_id=f"{sub}/Microsoft.Network/privateEndpoints/pe-a",
+        load_balancer_id=f"{sub}/Microsoft.Network/loadBalancers/LB-temp",
+        backend_vm_id=f"{sub}/Microsoft.Compute/virtualMachines/VM-Win2019-2",
+    )
+    home = "https://portal.azure.com/#@t"
+    text = mapping_row(row, home)
+    assert text.count("<https://portal.azure.com/") == 2 and "privateEndpoints/pe-a|10.0.0.5:3389>" in text
+    assert f"* Approved: VM-A {row.consumer_source_ip} → <" in text and "→ LB-temp 10.2.0.4:3389" in text
+    cells = dict(zip(MAP_COLUMNS, _map_row(home, row), strict=True))
+    assert cells["consumer_vm_portal"] == f"{home}/resource{row.consumer_vm_id}"
+    assert cells["load_balancer_portal"] == f"{home}/resource{row.load_balancer_id}"
+    assert cells["backend_vm_portal"] == f"{home}/resource{row.backend_vm_id}"

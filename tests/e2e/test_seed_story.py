@@ -72,8 +72,8 @@ def test_seed_story(bot, driver, slack) -> None:
     assert "approved" in text_of(told)
     _ok(driver.slash_command("bob", "#team-a", "map rdp-vmb"))
     mapped = wait_for(
-        # the load balancer's name links to the portal (commands/portal.py)
-        lambda: find(slack, "team-a", "|natlink-lb-temp-vnet-default> 10.2.0.4:3389", ephemeral=True),
+        # the service and endpoint link to the portal; the load balancer is a plain name (describe.mapping_row)
+        lambda: find(slack, "team-a", "→ natlink-lb-temp-vnet-default 10.2.0.4:3389", ephemeral=True),
         60,
         "the map reply",
     )
