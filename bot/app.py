@@ -12,7 +12,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
-from . import request_form
+from . import names, request_form
 from .listeners import Deps, register
 from .settings import BotSettings
 
@@ -48,17 +48,35 @@ def bolt_logger() -> logging.Logger:
     return logger
 
 
+SPOKEN = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral"})
+"""The methods whose ``text`` a person reads as a notification: their mentions become names."""
+
+
 class CountingWebClient(WebClient):
-    """A WebClient that tells ``on_error`` of every call Slack refused (method, error), in one place
-    rather than at every call site: /metrics counts Slack API errors by method."""
+    """A WebClient that, in one place rather than at every call site, tells ``on_error`` of every
+    call Slack refused (method, error), as /metrics counts Slack API errors by method, and with
+    ``names`` names the people a message's ``text`` mentions (bot/names.py)."""
 
     def __init__(
-        self, *args: Any, on_error: Callable[[str, str], object] | None = None, **kwargs: Any
+        self,
+        *args: Any,
+        on_error: Callable[[str, str], object] | None = None,
+        names: names.Names | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.on_error = on_error
+        self.names = names
 
     def api_call(self, api_method: str, **kwargs: Any) -> Any:  # type: ignore[override]
+        body = kwargs.get("json")  # slack_sdk sends the chat.* methods' arguments as JSON
+        if (
+            self.names is not None
+            and api_method in SPOKEN
+            and isinstance(body, dict)
+            and isinstance(body.get("text"), str)
+        ):
+            kwargs["json"] = body | {"text": self.names.spoken(body["text"])}
         try:
             return super().api_call(api_method, **kwargs)
         except SlackApiError as error:
@@ -68,11 +86,21 @@ class CountingWebClient(WebClient):
 
 
 def web_client(settings: BotSettings, on_error: Callable[[str, str], object] | None = None) -> WebClient:
-    """Rate-limited calls are retried after Slack's Retry-After; dropped connections are retried too."""
-    return CountingWebClient(
+    """Rate-limited calls are retried after Slack's Retry-After; dropped connections are retried too.
+    Names are asked on a client of their own that neither waits nor retries (bot/names.py)."""
+    base_url = settings.api_url or SLACK_API_URL
+    quick = CountingWebClient(
         on_error=on_error,
         token=settings.bot_token,
-        base_url=settings.api_url or SLACK_API_URL,
+        base_url=base_url,
+        timeout=names.TIMEOUT_SECONDS,
+        retry_handlers=[],
+    )
+    return CountingWebClient(
+        on_error=on_error,
+        names=names.Names(names.users_info(quick)),
+        token=settings.bot_token,
+        base_url=base_url,
         timeout=15,
         retry_handlers=[
             RateLimitErrorRetryHandler(max_retry_count=5),

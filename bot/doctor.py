@@ -129,14 +129,20 @@ def _auth_and_scopes(settings: BotSettings) -> Check:
     return _scopes_row(f"{answer.get('user')} in {answer.get('team')}", missing)
 
 
+COSMETIC_SCOPES = {"users:read": 'notifications say "someone" instead of people\'s names'}
+"""Scopes natlink works without, and what is lost: ``serve`` starts without them (bot/names.py)."""
+
+
 def _scopes_row(who: str, missing: list[str]) -> Check:
     if not missing:
         return Check("Slack auth.test and scopes", True, f"{who}; every scope natlink needs is granted")
+    lost = "".join(f" ({COSMETIC_SCOPES[s]})" for s in missing if s in COSMETIC_SCOPES)
     return Check(
         "Slack auth.test and scopes",
         False,
-        f"{who}; the bot token lacks {', '.join(missing)}",
+        f"{who}; the bot token lacks {', '.join(missing)}{lost}",
         "add them under the app's OAuth & Permissions (or `natlink manifest`), then reinstall the app",
+        blocks_serve=any(s not in COSMETIC_SCOPES for s in missing),
     )
 
 

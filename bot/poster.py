@@ -274,7 +274,8 @@ def _owners(db: Database, batch: tuple[Event, ...]) -> tuple[str, ...]:
 
 def headline(batch: list[Event], resolved: frozenset[int] = frozenset()) -> str:
     """What a phone's lock screen shows of a summary: the service and its problem when there is
-    one ("rdp-vmb: backend VM-Win2019-2 stopped"), else which services need attention or changed."""
+    one ("rdp-vmb: backend VM-Win2019-2 stopped"), else which services need attention or changed.
+    A lone event's line is mrkdwn, made plain by ``summary`` (its mentions named as it is sent)."""
     open_ = [e for e in batch if e.severity == "problem" and e.id not in resolved]
     services = list(dict.fromkeys(e.service or "natlink" for e in (open_ or batch)))
     lead = open_[0] if open_ else batch[0]
@@ -282,7 +283,7 @@ def headline(batch: list[Event], resolved: frozenset[int] = frozenset()) -> str:
         return f"{', '.join(services)}: all resolved"
     if len(open_ if open_ else batch) == 1:
         more = len(batch) - 1
-        line = views.unmarked(lead.payload.get("line", lead.kind))
+        line = str(lead.payload.get("line", lead.kind))
         return line + (f" (+{views.plural(more, 'more change', 'more changes')})" if more else "")
     names = ", ".join(services)
     if open_ and len(services) == 1:
@@ -297,7 +298,7 @@ def summary(batch: list[Event], resolved: frozenset[int] = frozenset(), plain: b
     ``resolved`` are problems a later recovery ended: shown struck through, no longer counted.
     Services link to the portal unless the links would take the message past Slack's total (``plain``)."""
     title = headline(batch, resolved)
-    blocks = [views.header(title)]
+    blocks = [views.header(views.unmarked(title))]
     for event in batch:
         line = event.payload.get("line", event.kind)
         line = views.unlinked(line) if plain else line

@@ -162,8 +162,9 @@ def _field_error(mrkdwn: str) -> str:
 
 
 def _name_admins(client: WebClient, body: dict[str, Any], channel: str, errors: Iterable[str]) -> None:
-    """The admins a form error sends the person to, as mentions they can click, privately: natlink
-    knows their IDs, not their names, and asking Slack for names would need ``users:read``."""
+    """The admins a form error sends the person to, as mentions they can click, privately: the
+    error under the field is plain text answered within the ack's 3 seconds, so it names nobody
+    rather than wait on users.info (bot/names.py names people only in messages natlink posts)."""
     named = [e for e in errors if "<@" in e]
     if named:
         _tell(client, body, channel or None, Refusal(named[0]))

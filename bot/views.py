@@ -266,20 +266,25 @@ _ADMINS = re.compile(r" ?\((?:<@[UW][A-Z0-9]+>(?:, )?)+\)")
 _ADDRESSED = re.compile(r"^(?:<@[UW][A-Z0-9]+>(?:, )?)+: ")
 
 
-def unmarked(mrkdwn: str) -> str:
+SOMEONE = "someone"
+_USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)>")
+
+
+def unmarked(mrkdwn: str, mentions: bool = False) -> str:
     """Slack mrkdwn as a person reads it where Slack renders no markup (a phone's lock screen, an
-    error under a form field): ``<url|label>`` is its label, ``<#C…|name>`` is #name, a mention
-    "someone" (natlink knows IDs, not names, and asks Slack for none: no ``users:read`` scope),
-    a list of admins "(<@U1>, <@U2>)" and the people a line is addressed to ("<@U1>, <@U2>: …",
-    whose own phone shows it) are left out, and bold, italic, strike and code marks go,
-    but names such as ``rdp_vm`` keep their underscores."""
+    error under a form field): ``<url|label>`` is its label, ``<#C…|name>`` is #name, a list of
+    admins "(<@U1>, <@U2>)" and the people a line is addressed to ("<@U1>, <@U2>: …", whose own
+    phone shows it) are left out, and bold, italic, strike and code marks go, but names such as
+    ``rdp_vm`` keep their underscores. A mention is "someone", or with ``mentions`` stays
+    ``<@U…>`` for :func:`spoken` to name once the person's name is known (bot/names.py asks Slack
+    as a message is sent; a view is built without calling Slack)."""
 
     def link(match: re.Match[str]) -> str:
         target, label = match.group(1), match.group(2)
         if target.startswith("#"):
             return f"#{label or target[1:]}"
         if target.startswith("@"):
-            return "someone"
+            return f"<{target}>" if mentions else SOMEONE
         if target.startswith("!"):
             return f"@{label or target[1:].split('^')[0]}"
         return label or target
@@ -299,6 +304,12 @@ def unlinked(mrkdwn: str) -> str:
     return _WEB_LINK.sub(r"\2", mrkdwn)
 
 
+def spoken(text: str, name: Callable[[str], str | None]) -> str:
+    """Plain text's ``<@U…>`` mentions as the people's names: ``name`` gives a user ID's name, or
+    None when it is not known, which reads "someone"."""
+    return _USER_MENTION.sub(lambda match: name(match.group(1)) or SOMEONE, text)
+
+
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     """ "1 row", "2 rows": a count with its noun in the right number."""
     return f"{count} {noun if count == 1 else nouns or noun + 's'}"
@@ -307,10 +318,13 @@ def plural(count: int, noun: str, nouns: str | None = None) -> str:
 def notification(title: str, lines: Sequence[str]) -> str:
     """The fallback text a phone shows on its lock screen (it renders no mrkdwn: Slack's
     chat.postMessage docs): the title and the gist of the first line, in plain words
-    ("rdp-vmb is exposed: Alias: rdp-vmb.…"), not "Title: 4 lines". The one place it is built."""
-    first = unmarked(lines[0]) if lines else ""
+    ("rdp-vmb is exposed: Alias: rdp-vmb.…"), not "Title: 4 lines". The one place it is built.
+    Its mentions stay ``<@U…>``: bot/names.py names the people as the message is sent (a cut
+    never leaves half a mention behind)."""
+    first = unmarked(lines[0], mentions=True) if lines else ""
     more = f" (+{len(lines) - 1} more)" if len(lines) > 1 else ""
-    return cut(f"{unmarked(title)}: {first}{more}" if first else unmarked(title), 150)
+    title = unmarked(title, mentions=True)
+    return re.sub(r"<@[^<>]*…$", "…", cut(f"{title}: {first}{more}" if first else title, 150))
 
 
 def paginate(lines: Sequence[str], budget: int) -> list[list[str]]:
@@ -416,9 +430,8 @@ def approval_card(facts: CardFacts) -> Message:
             ],
         },
     ]
-    return Message(
-        f"New request {facts.request_id}: an endpoint to {facts.service}, waiting for approval", blocks
-    )
+    asks = f"{user(facts.requester)} requests an endpoint to {facts.service}"
+    return Message(notification(f"{asks} ({facts.request_id}), waiting for approval", ()), blocks)
 
 
 def decided_card(

@@ -42,8 +42,15 @@ DEFAULT_USERS = [
 DEFAULT_CHANNELS = [("team-a", "C0TEAMA"), ("team-b", "C0TEAMB")]
 
 
+NO_DISPLAY_NAME = {"carol"}
+"""People who never set a display name: Slack's profile editor leaves it optional, users.info then
+answers ``profile.display_name`` "" and clients show the real name (api.slack.com/types/user: the
+user object's profile carries ``display_name``, ``real_name`` and their ``_normalized`` forms)."""
+
+
 def _user(name: str, uid: str, role: str | None, team: str | None, admin: bool) -> Json:
     real = name.capitalize()
+    display = "" if name in NO_DISPLAY_NAME else name
     return {
         "id": uid,
         "team_id": TEAM_ID,
@@ -56,7 +63,13 @@ def _user(name: str, uid: str, role: str | None, team: str | None, admin: bool) 
         "is_owner": admin,
         "is_bot": False,
         "is_app_user": False,
-        "profile": {"real_name": real, "display_name": name, "email": f"{name}@natlink.example"},
+        "profile": {
+            "real_name": real,
+            "real_name_normalized": real,
+            "display_name": display,
+            "display_name_normalized": display,
+            "email": f"{name}@natlink.example",
+        },
         "_natlink": {"role": role, "team": team},
     }
 
@@ -92,7 +105,15 @@ def _channel(name: str, cid: str, members: list[str]) -> Json:
     }
 
 
-DEFAULT_SCOPES = ("commands", "chat:write", "im:write", "channels:read", "groups:read", "files:write")
+DEFAULT_SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "channels:read",
+    "groups:read",
+    "files:write",
+    "users:read",
+)
 """The bot token's scopes on a new workspace: what natlink's app.yaml asks for. The control API
 changes them (``PUT /_sandbox/scopes``), to see natlink meet a workspace that granted less."""
 

@@ -42,6 +42,7 @@ def test_the_command_and_least_scopes() -> None:
         "files:write",
         "groups:read",
         "im:write",
+        "users:read",
     ]
 
 

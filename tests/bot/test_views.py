@@ -58,7 +58,8 @@ def test_approval_card_is_valid_and_escapes_the_reason() -> None:
     )
     assert (reject["action_id"], reject["style"]) == (views.REJECT, "danger")
     assert "confirm" not in reject, "Reject asks once, in its modal (issue 12)"
-    assert card.text == "New request r-7k2m9x: an endpoint to rdp-vmb, waiting for approval"
+    # the requester stays a mention until bot/names.py names them as the card is sent
+    assert card.text == "<@U0BOB> requests an endpoint to rdp-vmb (r-7k2m9x), waiting for approval"
 
 
 def test_the_notification_text_reads_well_on_a_lock_screen() -> None:
@@ -76,7 +77,7 @@ PORTAL = "https://portal.azure.com/#@41f6/resource/subscriptions/2222/resourceGr
         (
             "Services you may request",
             [f"*<{PORTAL}/rdp-vmb|rdp-vmb>* (owner <@U0ALICE>): `rdp-vmb.x.azure`", "web-x"],
-            "Services you may request: rdp-vmb (owner someone): rdp-vmb.x.azure (+1 more)",
+            "Services you may request: rdp-vmb (owner <@U0ALICE>): rdp-vmb.x.azure (+1 more)",
         ),
         ("Status", [f"<{PORTAL}>"], f"Status: {PORTAL}"),
         # names keep their underscores; italic and strike marks go
@@ -97,6 +98,17 @@ PORTAL = "https://portal.azure.com/#@41f6/resource/subscriptions/2222/resourceGr
 )
 def test_the_notification_text_is_plain_words(title: str, lines: list[str], text: str) -> None:
     assert views.notification(title, lines) == text
+
+
+def test_mentions_are_spoken_as_names_or_someone() -> None:
+    names = {"U0BOB": "bob"}
+    text = views.notification("<@U0BOB> asks <@U0CAROL|carol>", ["for <@W0ALICE>"])
+    assert views.spoken(text, names.get) == "bob asks someone: for someone"
+    # a cut never leaves half a mention for the lock screen to show
+    long = views.notification("x" * 145 + " <@U0BOB>", ())
+    assert long.endswith("x …") and views.spoken(long, names.get) == long
+    # where nothing names them (an error under a form field) mentions read "someone"
+    assert views.unmarked("ask <@U0BOB>") == "ask someone"
 
 
 @pytest.mark.parametrize(

@@ -151,6 +151,7 @@ def test_ephemeral_is_stored_for_its_user(client: WebClient, slack: RunningSlack
 
 
 def test_users_info(client: WebClient, slack: RunningSlack) -> None:
+    slack.control("PUT", "scopes", {"scopes": ["chat:write"]})  # a workspace that did not grant users:read
     with pytest.raises(SlackApiError) as caught:
         client.users_info(user="U0ALICE")
     assert (
@@ -160,6 +161,13 @@ def test_users_info(client: WebClient, slack: RunningSlack) -> None:
     user = client.users_info(user="U0ALICE")["user"]
     assert user["id"] == "U0ALICE" and user["name"] == "alice" and user["is_bot"] is False
     assert not any(key.startswith("_") for key in user)
+    assert (user["real_name"], user["profile"]["display_name"], user["profile"]["real_name"]) == (
+        "Alice",
+        "alice",
+        "Alice",
+    )
+    carol = client.users_info(user="U0CAROL")["user"]["profile"]
+    assert (carol["display_name"], carol["real_name"]) == ("", "Carol"), "carol never set a display name"
     assert client.users_info(user="U0ADMIN")["user"]["is_admin"] is True
     with pytest.raises(SlackApiError) as caught:
         client.users_info(user="U0NOBODY")
