@@ -384,7 +384,9 @@ class CardFacts:
 
 
 def _card_fields(facts: CardFacts) -> Block:
-    return fields(
+    """The card's facts, marked as about its request, so the message shortcut knows every state of
+    the card (open, decided, closed) by its blocks alone (``subject_of``)."""
+    block = fields(
         [
             ("Service", portal.named(facts.portal, facts.service_id, facts.service)),
             ("Requested by", user(facts.requester)),
@@ -396,6 +398,7 @@ def _card_fields(facts: CardFacts) -> Block:
             ("Reason", free_text(facts.reason) or "_none given_"),
         ]
     )
+    return about_request(facts.request_id, block)
 
 
 def approval_card(facts: CardFacts) -> Message:
