@@ -122,7 +122,7 @@ def render(reply: Reply | Refusal) -> views.Message:
 
 
 def card_facts(request: LinkRequest, db: Database, portal: str | None) -> views.CardFacts:
-    """The card's facts; with ``portal`` the service and endpoint link to the portal (issue 12)."""
+    """The card's facts; with ``portal`` the service, endpoint and subnet link to the portal (issue 12)."""
     service = services.get_service(db, request.service) if portal else None
     return views.CardFacts(
         request_id=request.id,
@@ -137,6 +137,7 @@ def card_facts(request: LinkRequest, db: Database, portal: str | None) -> views.
         portal=portal,
         service_id=service.pls_id if service else None,
         pe_id=request.pe_id,
+        subnet_id=request.subnet_id,
     )
 
 

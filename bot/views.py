@@ -394,24 +394,31 @@ class CardFacts:
     pe_name: str | None
     reason: str
     link_identifier: str | None
-    portal: str | None = None  # the portal's home: with it the service and endpoint link there
+    portal: str | None = None  # the portal's home: with it the service, endpoint and subnet link there
     service_id: str | None = None
     pe_id: str | None = None
+    subnet_id: str | None = None
 
 
 def _card_fields(facts: CardFacts) -> Block:
-    return fields(
+    """The card's facts, marked as about its request, so the message shortcut knows every state of
+    the card (open, decided, closed) by its blocks alone (``subject_of``)."""
+    block = fields(
         [
             ("Service", portal.named(facts.portal, facts.service_id, facts.service)),
             ("Requested by", user(facts.requester)),
             ("Consumer subscription", f"`{escape(facts.consumer_subscription)}`"),
-            ("VNet / subnet", escape(f"{facts.vnet or '?'} / {facts.subnet or '?'}")),
+            (
+                "VNet / subnet",
+                portal.named(facts.portal, facts.subnet_id, f"{facts.vnet or '?'} / {facts.subnet or '?'}"),
+            ),
             ("Private endpoint", portal.named(facts.portal, facts.pe_id, facts.pe_name or "?")),
             ("Request", f"`{escape(facts.request_id)}`"),
             ("Link identifier", escape(facts.link_identifier or "not yet known")),
             ("Reason", free_text(facts.reason) or "_none given_"),
         ]
     )
+    return about_request(facts.request_id, block)
 
 
 def approval_card(facts: CardFacts) -> Message:

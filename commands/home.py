@@ -128,8 +128,8 @@ def _endpoint_lines(
     ctx: Context, shown: list[LinkRequest], snapshots: Snapshots | None, ids: dict[str, str]
 ) -> list[str]:
     """Each endpoint, and for an approved one who sees which address; one Azure read for all. The
-    service (``ids``: service name to resource ID), the endpoint and what the mapping names link to
-    the portal."""
+    service (``ids``: service name to resource ID), the endpoint, its subnet and what the mapping
+    names link to the portal."""
     home = ctx.config.portal
     mapped = [r for r in shown if r.state == "approved" and r.connection_id]
     snapshot, problem = None, ""
@@ -142,7 +142,7 @@ def _endpoint_lines(
             problem = f"Azure could not be read now ({escape(error.code)}); `/natlink map` tries again."
     lines = []
     for r in shown:
-        where = f"{escape(r.vnet or '?')} / {escape(r.subnet or '?')}"
+        where = portal.named(home, r.subnet_id, f"{r.vnet or '?'} / {r.subnet or '?'}")
         line = (
             f"*{portal.named(home, ids.get(r.service), r.service)}* {r.state} — endpoint "
             f"{portal.named(home, r.pe_id, r.pe_name or '?')} in {where} — `{r.id}`"

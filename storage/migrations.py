@@ -251,6 +251,14 @@ def event_places(db: Database) -> None:
     db.execute("ALTER TABLE events ADD COLUMN places TEXT")
 
 
+def request_subnet_ids(db: Database) -> None:
+    """Version 7: the ARM ID of the subnet a request's endpoint is in, so its card links the
+    "VNet / subnet" field to the portal as every other Azure name natlink shows (issue 12). Known
+    from the endpoint Azure made; NULL for requests made before, and for connections made outside
+    natlink, whose cards show the names as text."""
+    db.execute("ALTER TABLE requests ADD COLUMN subnet_id TEXT COLLATE NOCASE")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     initial_schema,
     scheduler_tables,
@@ -258,6 +266,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     verifications_table,
     service_origin,
     event_places,
+    request_subnet_ids,
 )
 """Append only. The position (1-based) of a migration is the schema version it produces."""
 

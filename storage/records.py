@@ -122,6 +122,7 @@ class LinkRequest:
     created_at: datetime
     updated_at: datetime
     operation_id: int | None = None
+    subnet_id: str | None = None  # the endpoint's subnet, as Azure made it; None before version 7
 
     @property
     def made_outside(self) -> bool:

@@ -141,16 +141,19 @@ def attach_endpoint(
     pe_name: str | None = None,
     vnet: str | None = None,
     subnet: str | None = None,
+    subnet_id: str | None = None,
     connection_id: str | None = None,
     link_identifier: str | None = None,
     now: datetime | None = None,
 ) -> LinkRequest:
-    """Record what Azure assigned (endpoint, connection, link id); ``None`` leaves a field as is."""
+    """Record what Azure assigned (endpoint and its subnet, connection, link id); ``None`` leaves a
+    field as is."""
     given = {
         "pe_id": pe_id,
         "pe_name": pe_name,
         "vnet": vnet,
         "subnet": subnet,
+        "subnet_id": subnet_id,
         "connection_id": connection_id,
         "link_identifier": link_identifier,
     }
@@ -274,4 +277,5 @@ def _record(row: dict[str, Any]) -> LinkRequest:
         created_at=clock.from_text(row["created_at"]),
         updated_at=clock.from_text(row["updated_at"]),
         operation_id=row.get("operation_id"),
+        subnet_id=row.get("subnet_id"),
     )

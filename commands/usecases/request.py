@@ -117,7 +117,7 @@ def run(job: Job[Request, Consumer]) -> Outcome:
     if request is None:
         held = _held_here(ctx, consumer, pe_name)
         if held is not None:
-            return Outcome(_already_held(held))
+            return Outcome(_already_held(held, ctx.config.portal))
         request = _new_request(ctx, consumer, pe_name, payload)
     token = tokens.token(request.id)
     try:
@@ -145,6 +145,7 @@ def run(job: Job[Request, Consumer]) -> Outcome:
         pe_name=endpoint.name,
         vnet=consumer.vnet,
         subnet=consumer.subnet,
+        subnet_id=endpoint.subnet_id,
         connection_id=connection.id,
         link_identifier=connection.link_identifier,
     )
@@ -185,10 +186,12 @@ def _held_here(ctx: Context, consumer: Consumer, pe_name: str) -> LinkRequest | 
     return None
 
 
-def _already_held(held: LinkRequest) -> Refusal:
+def _already_held(held: LinkRequest, home: str | None) -> Refusal:
+    """The refusal names the held subnet and endpoint, linked to the portal where their IDs are known."""
+    where = portal.named(home, held.subnet_id, f"{held.vnet or '?'}/{held.subnet or '?'}")
     return Refusal(
         f"you already have `{held.id}` ({held.state}) for *{escape(held.service)}* from "
-        f"{escape(held.vnet or '?')}/{escape(held.subnet or '?')}: endpoint *{escape(held.pe_name or '?')}*.",
+        f"{where}: endpoint *{portal.named(home, held.pe_id, held.pe_name or '?')}*.",
         hint=f"Use that endpoint, or ask an owner to `/natlink revoke {held.id}` before asking again.",
     )
 

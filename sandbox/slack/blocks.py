@@ -102,7 +102,12 @@ class _Check:
         self.style(obj, pointer)
 
     def unique_id(self, obj: dict[str, Any], field: str, pointer: str, seen: set[str]) -> None:
-        """An optional ``block_id`` or ``action_id``: at most 255 characters, and unique where Slack wants it."""
+        """An optional ``block_id`` or ``action_id``: at most 255 characters, and unique where Slack wants it.
+
+        Block Kit, block object field ``block_id``: "should be unique for each message and each
+        iteration of a message"; Slack refuses a message with two blocks of one id (``invalid_blocks``).
+        An ``action_id`` is unique within its block ("should be unique among all other action_ids
+        in the containing block")."""
         if field not in obj:
             return
         self.length(obj[field], f"{pointer}/{field}", 255)

@@ -178,6 +178,20 @@ def test_a_natlink_message_says_what_it_is_about() -> None:
     assert views.subject_of({"blocks": [views.section("hello")]}) is None
 
 
+def test_every_state_of_an_approval_card_says_which_request_it_is_about() -> None:
+    """Issue 12: a decided or closed card kept no request id in its blocks, so the message shortcut
+    did not know it; each state is about its request, with block ids unique (Slack refuses twins)."""
+    at = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+    for card in (
+        views.approval_card(FACTS),
+        views.decided_card(FACTS, "approved", "U0ALICE", at, None),
+        views.decided_card(FACTS, "rejected", None, at, "no"),
+        views.closed_card(FACTS, "Gone: its connection was removed outside natlink."),
+    ):
+        assert message_errors(card.blocks) == [], card.text
+        assert views.subject_of({"blocks": card.blocks}) == ("request", "r-7k2m9x"), card.text
+
+
 @pytest.mark.parametrize("count", [0, 1, 49, 50, 51, 500, 2000])
 def test_long_lists_stay_within_slacks_limits(count: int) -> None:
     """Within 50 blocks and Slack's ~12,000 characters in all (msg_blocks_too_long), with every line

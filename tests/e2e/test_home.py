@@ -55,6 +55,8 @@ def test_home_shows_each_person_theirs_refreshed_on_open(bot, driver, slack, san
     bob = _home(slack, "bob", needle=request)
     shown = _read(bob)
     assert "*rdp-vmb* pending" in shown and "You own no service." in shown
+    subnet = r"[^|>]*/virtualNetworks/RG-normal-vnet/subnets/default\|RG-normal-vnet / default>"
+    assert re.search(re.escape(f"{portal}{TEAM_A}/") + subnet, shown), "his endpoint's subnet links too"
 
     # alice approves; bob opens Home again and sees the mapping, read from Azure now.
     ok(driver.click("alice", "#team-b", card["message"]["ts"], "natlink_approve"))

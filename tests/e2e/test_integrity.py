@@ -127,6 +127,9 @@ def test_asking_again_for_what_one_holds_is_refused(bot, driver, slack, net_b) -
     ok(driver.slash_command("bob", "#team-a", ask))
     refusal = wait_for(lambda: find(slack, "team-a", "you already have"), 60, "the refusal")
     assert held in text_of(refusal) and f"revoke {held}" in text_of(refusal)
+    assert "/subnets/default|RG-normal-vnet/default>" in text_of(refusal), (
+        "the held subnet links to the portal"
+    )
     assert len(_connections(net_b)) == 1
     db = open_database(database(bot))
     assert [r.id for r in requests.list_requests(db)] == [held], "nothing new recorded"

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 
+from cloud import ids
+from cloud.tokens import token
 from storage import audit, operations, services
 from storage.database import open_database
 from tests.conftest import TEAM_A, TEAM_B
@@ -20,6 +22,7 @@ from tests.e2e.harness import (
     ephemerals,
     find,
     ok,
+    request_id_of,
     text_of,
     wait_for,
 )
@@ -50,7 +53,9 @@ def _one(options: dict[str, str], needle: str) -> str:
     return value
 
 
-def test_the_form_offers_what_you_may_use_checks_it_and_opens_from_shortcuts(bot, driver, slack) -> None:
+def test_the_form_offers_what_you_may_use_checks_it_and_opens_from_shortcuts(
+    bot, driver, slack, net_a
+) -> None:
     create_rdp_vmb(driver, slack)  # bob may request from team A's subscription only
 
     # carol holds no grant: the shortcut answers privately, naming the admins, and opens nothing
@@ -104,6 +109,7 @@ def test_the_form_offers_what_you_may_use_checks_it_and_opens_from_shortcuts(bot
     card = wait_for(lambda: find(slack, "team-b", "natlink_approve"), 60, "the approval card")
     assert "RDP" in text_of(card) and "RG-normal-vnet" in text_of(card)  # the reason, and the VM's place
     _message_shortcut_works_on_natlinks_cards_only(driver, slack, card)
+    _message_shortcut_knows_decided_and_closed_cards(driver, slack, net_a, card)
 
 
 def _message_shortcut_works_on_natlinks_cards_only(driver: Any, slack: Any, card: dict[str, Any]) -> None:
@@ -136,6 +142,42 @@ def _message_shortcut_works_on_natlinks_cards_only(driver: Any, slack: Any, card
 
     with pytest.raises(LookupError):  # Slack offers only the shortcuts the app declares
         driver.message_shortcut("bob", "#team-a", card["message"]["ts"], "natlink_no_such_shortcut")
+
+
+def _message_shortcut_knows_decided_and_closed_cards(
+    driver: Any, slack: Any, net_a: Any, card: dict[str, Any]
+) -> None:
+    """Issue 12: a card once decided, or closed, lost its buttons and with them the only block id
+    naming its request: the shortcut on it said "not about one service or request"."""
+    ts = card["message"]["ts"]
+    ok(driver.click("alice", "#team-b", ts, "natlink_approve"))
+    wait_for(
+        lambda: "Approved*" in text_of(slack.messages(card["channel"], ts=ts)[0]), 60, "the card decided"
+    )
+    ok(driver.message_shortcut("bob", "#team-b", ts, "natlink_message_request"))
+    assert _form(slack, "bob", 3)["private_metadata"].startswith("rdp-vmb|"), "the decided card's service"
+
+    # a second request whose endpoint goes in the portal before anyone decides: its card closes
+    ok(driver.slash_command("bob", "#team-a", "request rdp-vmb --vnet RG-normal-vnet --subnet default"))
+    second = wait_for(lambda: find(slack, "team-b", "natlink_approve"), 60, "the second card")
+    (pe,) = [
+        p
+        for p in net_a.private_endpoints.list_by_subscription()
+        if p.tags["natlink-token"] == token(request_id_of(second))
+    ]
+    net_a.private_endpoints.begin_delete(ids.segment(pe.id, "resourceGroups"), pe.name).result()
+    ok(driver.click("alice", "#team-b", second["message"]["ts"], "natlink_approve"))
+    wait_for(
+        lambda: (
+            "Gone: its connection"
+            in text_of(slack.messages(second["channel"], ts=second["message"]["ts"])[0])
+        ),
+        60,
+        "the second card closed",
+    )
+    ok(driver.message_shortcut("bob", "#team-b", second["message"]["ts"], "natlink_message_request"))
+    assert _form(slack, "bob", 4)["private_metadata"].startswith("rdp-vmb|"), "the closed card's service"
+    assert not ephemerals(slack, "team-b", slack.user("bob"), "not about one service or request")
 
 
 def test_only_services_and_vms_you_may_use_are_offered_or_named(bot, driver, slack) -> None:

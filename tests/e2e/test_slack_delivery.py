@@ -183,15 +183,19 @@ def test_a_read_and_a_share_answer_once(bot, driver, slack) -> None:
     assert len(answers) == 2 and not [a for a in answers if "Queued" in a or "Sharing" in a], answers
 
 
-def test_the_card_approves_for_seven_days_in_one_click(bot, driver, slack, sandbox) -> None:
-    """Issue 12: the card offers 'approve for 7 / 30 days' beside Approve; its service and private
-    endpoint link to the portal in the sandbox's tenant."""
+def test_the_card_approves_for_seven_days_in_one_click(bot, driver, slack, sandbox, net_a) -> None:
+    """Issue 12: the card offers 'approve for 7 / 30 days' beside Approve; its service, private
+    endpoint and the endpoint's subnet link to the portal in the sandbox's tenant."""
     card = pending_request(driver, slack)
     request_id = request_id_of(card)
     portal = f"<https://portal.azure.com/#@{sandbox.config['tenant_id']}/resource/subscriptions/"
     fields = json.dumps(card["message"]["blocks"])
     assert re.search(re.escape(portal) + r"[^|>]*/privateLinkServices/[^|>]*\|rdp-vmb>", fields), fields
     assert re.search(re.escape(f"{portal}{TEAM_A}/") + r"[^|>]*/privateEndpoints/[^|>]*\|", fields), fields
+    # the endpoint's subnet as Azure has it, not as natlink kept it
+    (pe,) = net_a.private_endpoints.list_by_subscription()
+    subnet = f"<https://portal.azure.com/#@{sandbox.config['tenant_id']}/resource{pe.subnet.id}|RG-normal-vnet / default>"
+    assert f"*VNet / subnet*\\n{subnet}" in fields, fields
     labels = [
         e["text"]["text"] for b in card["message"]["blocks"] if b["type"] == "actions" for e in b["elements"]
     ]

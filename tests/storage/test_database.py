@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from storage import migrations
+from storage import migrations, requests
 from storage.database import open_database
 from storage.errors import SchemaTooNewError
 from storage.migrations import LATEST_VERSION, MIGRATIONS, initial_schema, migrate, schema_version
+from tests.storage.conftest import SUB, T0, add_web_service
 
 TABLES = {
     "services",
@@ -53,6 +54,7 @@ def test_empty_database_gets_every_table_and_the_latest_version(db: Database) ->
         (4, "verifications_table"),
         (5, "service_origin"),
         (6, "event_places"),
+        (7, "request_subnet_ids"),
     ]
 
 
@@ -74,6 +76,30 @@ def test_older_database_is_upgraded_in_order(db_path: Path) -> None:
     assert migrate(db, [initial_schema, add_notes]) == 2
     assert "notes" in db.table("services").columns_dict
     assert [r["name"] for r in db.table(migrations.VERSION_TABLE).rows] == ["initial_schema", "add_notes"]
+    db.close()
+
+
+def test_version_6_requests_gain_an_empty_subnet_id_that_later_endpoints_fill(db_path: Path) -> None:
+    """Version 7 adds the subnet ID of a request's endpoint (its card links it to the portal): a
+    request from before has none, and shows its names as text; a new endpoint's is kept."""
+    old = Database(sqlite3.connect(db_path))
+    assert migrate(old, MIGRATIONS[:6]) == 6
+    add_web_service(old)
+    requests.create_request(
+        old, request_id="r-old", service="Web", requester="U1", consumer_subscription=SUB, now=T0
+    )
+    requests.attach_endpoint(old, "r-old", pe_id="/pe/old", vnet="vnet-a", subnet="default", now=T0)
+    old.close()
+
+    db = open_database(db_path)
+    assert schema_version(db) == LATEST_VERSION
+    before = requests.get_request(db, "r-old")
+    assert (before.vnet, before.subnet, before.subnet_id) == ("vnet-a", "default", None)
+    subnet_id = f"/subscriptions/{SUB}/resourceGroups/rg-a/providers/Microsoft.Network/virtualNetworks/vnet-a/subnets/default"
+    requests.create_request(db, request_id="r-new", service="Web", requester="U1", consumer_subscription=SUB)
+    after = requests.attach_endpoint(db, "r-new", pe_id="/pe/new", subnet_id=subnet_id)
+    assert after.subnet_id == subnet_id == requests.get_request(db, "r-new").subnet_id
+    assert requests.attach_endpoint(db, "r-new", link_identifier="42").subnet_id == subnet_id, "None keeps it"
     db.close()
 
 
