@@ -123,16 +123,21 @@ def _check_scope(world: World, req: Request, params: dict[str, str]) -> None:
 
 # ----------------------------------------------------------------- helpers
 def page(
-    world: World, req: Request, items: list[Json], render: Callable[[Json], Json] | None = None
+    world: World,
+    req: Request,
+    items: list[Json],
+    render: Callable[[Json], Json] | None = None,
+    cap: int | None = None,
 ) -> Response:
-    """One page of a list, with ``nextLink`` while more remain. Only the page is rendered."""
+    """One page of a list, with ``nextLink`` while more remain. Only the page is rendered. ``cap``
+    is a list's own largest page, when Azure's is known to be smaller than the setting."""
     render = render or world.render
     try:
         skip = int(req.param("$skiptoken") or 0)
     except ValueError:
         # InvalidSkipToken: the stand-in's own
         raise bad_request("InvalidSkipToken", "The $skipToken is not valid.") from None
-    size = world.settings.page_size
+    size = min(world.settings.page_size, cap or world.settings.page_size)
     body: Json = {"value": [render(i) for i in items[skip : skip + size]]}
     if skip + size < len(items):
         query = {k: v for k, v in req.query.items() if k != "$skiptoken"} | {"$skipToken": str(skip + size)}
@@ -232,11 +237,19 @@ def list_permissions(world: World, req: Request, p: dict[str, str]) -> Response:
 
 
 # ------------------------------------------------------ generic resources
+# VirtualMachines_ListAll answers at most 50 VMs a page, whatever the RP's other lists do: clients
+# that ignored its nextLink saw exactly 50 (azure-sdk-for-node#4769, azure-xplat-cli#2961 "only
+# lists first 50", gbowerman/azurerm#6, apache/libcloud#1824, azure-powershell#3227). The other
+# lists' page sizes are not documented (the stand-in's own ``Settings.page_size``).
+_PAGE_CAPS = {("microsoft.compute", "virtualmachines"): 50}
+
+
 @route("GET", _SUB + r"/providers/(?P<ns>[^/]+)/(?P<type>[^/]+)")
 def list_by_subscription(world: World, req: Request, p: dict[str, str]) -> Response:
     kind = _kind(world, p)
     items = world.list_type(p["sub"], kind.namespace, kind.type)
-    return _with_status(world, req, page(world, req, items))
+    cap = _PAGE_CAPS.get((kind.namespace.lower(), kind.type.lower()))
+    return _with_status(world, req, page(world, req, items, cap=cap))
 
 
 @route("GET", _RG + r"/providers/(?P<ns>[^/]+)/(?P<type>[^/]+)")

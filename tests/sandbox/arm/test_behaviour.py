@@ -9,7 +9,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 
 from tests.arm_story import A_RG, B_RG, expose, pe_body
-from tests.conftest import TEAM_A, TEAM_B, network_client
+from tests.conftest import TEAM_A, TEAM_B, compute_client, network_client
 
 
 def test_lists_page_with_next_link(sandbox, credential) -> None:
@@ -25,6 +25,23 @@ def test_lists_page_with_next_link(sandbox, credential) -> None:
     pages = [r["query"].lower() for r in log["recent"] if r["path"] == path]
     assert ["skiptoken" in q for q in pages] == [False, True, True]
     assert "skiptoken=3" in pages[1] and "skiptoken=6" in pages[2]
+
+
+def test_a_vm_list_of_a_subscription_pages_at_50_whatever_the_setting(sandbox, credential) -> None:
+    """Compute's VirtualMachines_ListAll answers 50 VMs a page (sandbox/arm/api._PAGE_CAPS); the
+    network lists keep the stand-in's page size."""
+    generated = sandbox.control("POST", "generate", {"subscriptions": 1, "services": 120, "endpoints": 0})
+    sub = generated["subscriptions"][0]
+    sandbox.control("PUT", "settings", {"page_size": 100})
+    sandbox.control("DELETE", "requests")
+    vms = list(compute_client(sandbox, credential, sub).virtual_machines.list_all())
+    services = list(network_client(sandbox, credential, sub).private_link_services.list_by_subscription())
+    counts = sandbox.control("GET", "requests")["counts"]
+    assert len(services) == 120 and len(vms) >= 120
+    assert counts[f"GET /subscriptions/{sub}/providers/Microsoft.Compute/virtualMachines"] == -(
+        -len(vms) // 50
+    )
+    assert counts[f"GET /subscriptions/{sub}/providers/Microsoft.Network/privateLinkServices"] == 2
 
 
 def test_a_long_running_operation_takes_its_time(sandbox, net_b) -> None:
