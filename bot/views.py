@@ -268,6 +268,10 @@ _ADDRESSED = re.compile(r"^(?:<@[UW][A-Z0-9]+>(?:, )?)+: ")
 
 SOMEONE = "someone"
 _USER_MENTION = re.compile(r"<@([UW][A-Z0-9]+)>")
+_KEPT = ("\ue000", "\ue001")
+"""Private-use marks around a mention ``unmarked`` keeps for ``notification``: they survive the
+text's escaping, which a typed ``&lt;@U…&gt;`` does not, and are stripped from the input first."""
+_KEPT_MENTION = re.compile(f"{_KEPT[0]}([UW][A-Z0-9]+){_KEPT[1]}")
 
 
 def unmarked(mrkdwn: str, mentions: bool = False) -> str:
@@ -275,20 +279,20 @@ def unmarked(mrkdwn: str, mentions: bool = False) -> str:
     error under a form field): ``<url|label>`` is its label, ``<#C…|name>`` is #name, a list of
     admins "(<@U1>, <@U2>)" and the people a line is addressed to ("<@U1>, <@U2>: …", whose own
     phone shows it) are left out, and bold, italic, strike and code marks go, but names such as
-    ``rdp_vm`` keep their underscores. A mention is "someone", or with ``mentions`` stays
-    ``<@U…>`` for :func:`spoken` to name once the person's name is known (bot/names.py asks Slack
-    as a message is sent; a view is built without calling Slack)."""
+    ``rdp_vm`` keep their underscores. A mention is "someone", or with ``mentions`` is kept, marked
+    (``_KEPT``), for :func:`notification` to give back as ``<@U…>``."""
 
     def link(match: re.Match[str]) -> str:
         target, label = match.group(1), match.group(2)
         if target.startswith("#"):
             return f"#{label or target[1:]}"
         if target.startswith("@"):
-            return f"<{target}>" if mentions else SOMEONE
+            return f"{_KEPT[0]}{target[1:]}{_KEPT[1]}" if mentions else SOMEONE
         if target.startswith("!"):
             return f"@{label or target[1:].split('^')[0]}"
         return label or target
 
+    mrkdwn = mrkdwn.replace(_KEPT[0], "").replace(_KEPT[1], "")
     text = _LINK.sub(link, _ADMINS.sub("", _ADDRESSED.sub("", mrkdwn)))
     text = _ITALIC.sub(r"\1", re.sub(r"[*`]", "", text))
     text = re.sub(r"(?<!\w)~(?=\S)([^~\n]*?\S)~(?!\w)", r"\1", text)
@@ -305,9 +309,10 @@ def unlinked(mrkdwn: str) -> str:
 
 
 def spoken(text: str, name: Callable[[str], str | None]) -> str:
-    """Plain text's ``<@U…>`` mentions as the people's names: ``name`` gives a user ID's name, or
-    None when it is not known, which reads "someone"."""
-    return _USER_MENTION.sub(lambda match: name(match.group(1)) or SOMEONE, text)
+    """A message ``text``'s ``<@U…>`` mentions as the people's names: ``name`` gives a user ID's name,
+    or None when it is not known, which reads "someone". A name is escaped: a person chooses their
+    own, and in the mrkdwn ``text`` "<!channel>" as a name must stay text."""
+    return _USER_MENTION.sub(lambda match: escape(name(match.group(1)) or SOMEONE), text)
 
 
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
@@ -320,11 +325,13 @@ def notification(title: str, lines: Sequence[str]) -> str:
     chat.postMessage docs): the title and the gist of the first line, in plain words
     ("rdp-vmb is exposed: Alias: rdp-vmb.…"), not "Title: 4 lines". The one place it is built.
     Its mentions stay ``<@U…>``: bot/names.py names the people as the message is sent (a cut
-    never leaves half a mention behind)."""
+    never leaves half a mention behind). Everything else is escaped: Slack parses ``text`` as
+    mrkdwn, so a typed "<!channel>" must reach it as ``&lt;!channel&gt;``, which the phone shows as typed."""
     first = unmarked(lines[0], mentions=True) if lines else ""
     more = f" (+{len(lines) - 1} more)" if len(lines) > 1 else ""
     title = unmarked(title, mentions=True)
-    return re.sub(r"<@[^<>]*…$", "…", cut(f"{title}: {first}{more}" if first else title, 150))
+    text = re.sub(f"{_KEPT[0]}[^{_KEPT[1]}]*…$", "…", cut(f"{title}: {first}{more}" if first else title, 150))
+    return _KEPT_MENTION.sub(r"<@\1>", escape(text))
 
 
 def paginate(lines: Sequence[str], budget: int) -> list[list[str]]:

@@ -89,7 +89,7 @@ PORTAL = "https://portal.azure.com/#@41f6/resource/subscriptions/2222/resourceGr
         (
             "Shared",
             ["in <#C0TEAMB|team-b> for <!here>: a &lt;b&gt; &amp; c"],
-            "Shared: in #team-b for @here: a <b> & c",
+            "Shared: in #team-b for @here: a &lt;b&gt; &amp; c",
         ),
         # a list of admins to ask is named in the message itself, never as "someone, someone"
         ("Refused", ["ask an admin (<@U0ADMIN>, <@U0ROOT>) for one"], "Refused: ask an admin for one"),
@@ -98,6 +98,23 @@ PORTAL = "https://portal.azure.com/#@41f6/resource/subscriptions/2222/resourceGr
 )
 def test_the_notification_text_is_plain_words(title: str, lines: list[str], text: str) -> None:
     assert views.notification(title, lines) == text
+
+
+def test_a_notification_stays_escaped_so_typed_text_mentions_and_links_nobody() -> None:
+    """The ``text`` field is parsed as mrkdwn, where ``&``, ``<`` and ``>`` are control characters
+    (Slack, "Formatting text for app surfaces": escape them unless they are meant as markup): a
+    reason typed as "<!channel> <@U0ADMIN>" must not become an @channel, or a name, in the text."""
+    reason = views.free_text("<!channel> <@U0ADMIN> & <https://evil.example|x>")
+    text = views.notification("r-1 rejected", [f"`r-1` was rejected by <@U0BOB>: {reason}"])
+    assert text == (
+        "r-1 rejected: r-1 was rejected by <@U0BOB>: "
+        "&lt;!channel&gt; &lt;@U0ADMIN&gt; &amp; &lt;https://evil.example|x&gt;"
+    )
+    assert views.spoken(text, {"U0BOB": "bob", "U0ADMIN": "admin"}.get) == text.replace("<@U0BOB>", "bob")
+    # the cut counts what the phone shows (an entity is one character), so it never splits one;
+    # and private-use marks typed in a reason forge no mention
+    assert views.notification("x" * 146 + " a&b", ()) == "x" * 146 + " a&amp;b"
+    assert "<@" not in views.notification("\ue000U0ADMIN\ue001 hi", ())
 
 
 def test_mentions_are_spoken_as_names_or_someone() -> None:
