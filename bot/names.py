@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackRequestError
+from slack_sdk.errors import SlackApiError
 
 from . import views
 
@@ -74,18 +74,22 @@ class Names:
         with self._lock:
             asking = self._asking.setdefault(user, threading.Lock())
         with asking:  # one users.info a person: a second post waits for the first's answer
-            known = self._remembered(user)
-            if known is not None:
-                return known[1]
-            if self._clock() > deadline:
-                return None
-            name = self._lookup(user)
-            with self._lock:
-                self._known[user] = (self._clock(), name)
-                while len(self._known) > self._most:
-                    self._known.popitem(last=False)
-                self._asking.pop(user, None)
-            return name
+            try:
+                known = self._remembered(user)
+                if known is not None:
+                    return known[1]
+                if self._clock() > deadline:
+                    return None
+                name = self._lookup(user)
+                with self._lock:
+                    self._known[user] = (self._clock(), name)
+                    while len(self._known) > self._most:
+                        self._known.popitem(last=False)
+                return name
+            finally:  # a spent budget leaves no lock behind: ``_asking`` holds only lookups under way
+                with self._lock:
+                    if self._asking.get(user) is asking:
+                        del self._asking[user]
 
     def _remembered(self, user: str) -> tuple[float, str | None] | None:
         with self._lock:
@@ -109,8 +113,10 @@ def users_info(slack: WebClient) -> Lookup:
                 "users.info of %s failed: %s; notifications say someone", user, error.response.get("error")
             )
             return None
-        except (SlackRequestError, OSError) as error:
-            log.warning("users.info of %s did not answer: %s; notifications say someone", user, error)
+        except Exception as error:
+            # A name is cosmetic, so nothing may stop the post: slack_sdk passes on whatever urllib
+            # raised, OSError but also http.client's IncompleteRead (an answer cut short), no OSError
+            log.warning("users.info of %s did not answer: %r; notifications say someone", user, error)
             return None
         profile = person.get("profile") or {}
         names = (profile.get("display_name"), profile.get("real_name"), person.get("real_name"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -66,6 +67,12 @@ def test_a_spent_budget_reads_someone_and_remembers_nothing() -> None:
     cache = Names(slow, clock=clock)
     assert cache.spoken("<@U0A> and <@U0B>") == "u0a and someone"
     assert cache.spoken("<@U0B>") == "u0b", "the name left out was not remembered as unknown"
+
+
+def test_a_name_lands_escaped_so_it_mentions_and_links_nobody() -> None:
+    """A display name is whatever its owner typed; in the mrkdwn ``text`` it is text, never markup."""
+    cache = Names(lambda user: "<!channel> & <https://evil.example|win>", clock=Clock())
+    assert cache.spoken("<@U0EVE> asks") == "&lt;!channel&gt; &amp; &lt;https://evil.example|win&gt; asks"
 
 
 def test_two_posts_at_once_ask_slack_once() -> None:
@@ -131,3 +138,40 @@ def test_without_users_read_it_is_someone(
     slack.control("PUT", "scopes", {"scopes": ["chat:write"]})
     assert names.users_info(quick)("U0BOB") is None
     assert "users.info of U0BOB failed: missing_scope" in caplog.text
+
+
+class Truncating(BaseHTTPRequestHandler):
+    """A Slack API that dies mid-answer: 200 and a Content-Length it never delivers (a proxy or a
+    load balancer dropping the connection), which urllib reports as http.client.IncompleteRead."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", "200")
+        self.end_headers()
+        self.wfile.write(b'{"ok": true, "user": {"id"')
+        self.close_connection = True
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_an_answer_cut_short_is_someone_and_never_stops_the_post(caplog: pytest.LogCaptureFixture) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Truncating)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        broken = CountingWebClient(
+            token="xoxb-1-2-x",
+            base_url=f"http://127.0.0.1:{server.server_address[1]}/api/",
+            timeout=names.TIMEOUT_SECONDS,
+            retry_handlers=[],
+        )
+        cache = Names(names.users_info(broken))
+        with caplog.at_level(logging.WARNING, "natlink.slack"):
+            assert cache.spoken("<@U0BOB> asks") == "someone asks"
+        assert "users.info of U0BOB did not answer" in caplog.text
+        assert not cache._asking, "no lock is left behind for a lookup that failed"
+    finally:
+        server.shutdown()
+        server.server_close()
