@@ -444,7 +444,12 @@ def approval_card(facts: CardFacts) -> Message:
             ],
         },
     ]
-    asks = f"{user(facts.requester)} requests an endpoint to {facts.service}"
+    who = user(facts.requester)  # a person, or the words "outside natlink" for a portal's connection
+    asks = (
+        f"{who} requests an endpoint to {facts.service}"
+        if who.startswith("<@")
+        else f"An endpoint to {facts.service} was requested {who}"
+    )
     return Message(notification(f"{asks} ({facts.request_id}), waiting for approval", ()), blocks)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import UTC, datetime
 
@@ -60,6 +61,15 @@ def test_approval_card_is_valid_and_escapes_the_reason() -> None:
     assert "confirm" not in reject, "Reject asks once, in its modal (issue 12)"
     # the requester stays a mention until bot/names.py names them as the card is sent
     assert card.text == "<@U0BOB> requests an endpoint to rdp-vmb (r-7k2m9x), waiting for approval"
+
+
+def test_a_card_for_a_connection_made_outside_natlink_reads_as_words() -> None:
+    """Its requester is the words "outside natlink", not a person: the lock screen must not read
+    "outside natlink requests an endpoint"."""
+    card = views.approval_card(dataclasses.replace(FACTS, requester="outside natlink"))
+    assert (
+        card.text == "An endpoint to rdp-vmb was requested outside natlink (r-7k2m9x), waiting for approval"
+    )
 
 
 def test_the_notification_text_reads_well_on_a_lock_screen() -> None:
