@@ -38,7 +38,8 @@ requesters and owners of the week) are far fewer, and the memory stays small in 
 TIMEOUT_SECONDS = 2.0
 """users.info's own timeout, with no retries (a 429 is not waited out): what one lookup may delay a post."""
 BUDGET_SECONDS = 3.0
-"""What all the lookups of one text may take together; names still unknown then read "someone"."""
+"""After this long, one text starts no more lookups: names still unknown read "someone". A lookup
+begun just before may still run its ``TIMEOUT_SECONDS``: names delay a post at most about 5 s."""
 
 Lookup = Callable[[str], str | None]
 
