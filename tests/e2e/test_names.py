@@ -44,3 +44,22 @@ def test_a_cards_notification_names_the_requester_and_a_refused_lookup_says_some
     assert (refused["args"]["user"], refused["response"]["error"]) == (carol, "missing_scope")
     assert f"users.info of {carol} failed: missing_scope" in bot.log.read_text()
     assert find(slack, "team-b", "natlink_approve") is not None
+
+    # a reason is the person's words, never markup: the Reject modal's text box hands it over as
+    # typed, "<!channel>" and all, and the decision's texts (the card's thread, bob's DM) carry it
+    # escaped, which Slack shows as typed, never as an @channel for the whole channel
+    ok(driver.click("alice", "#team-b", card["message"]["ts"], "natlink_reject"))
+    form = wait_for(
+        lambda: [
+            v
+            for v in slack.control("GET", "views")["views"]
+            if v.get("callback_id") == "natlink_reject_reason"
+        ],
+        30,
+        "the reject form",
+    )[-1]
+    ok(driver.submit_view("alice", form, {"reason": {"value": "<!channel> use staging & not prod"}}))
+    told = wait_for(lambda: find(slack, slack.user("bob"), "was rejected"), 60, "bob told of the rejection")
+    texts = [r["message"].get("text") or "" for r in (*slack.messages(slack.channel("team-b")), told)]
+    assert sum("&lt;!channel&gt; use staging &amp; not prod" in t for t in texts) >= 2, texts
+    assert not any("<!channel>" in t for t in texts), texts
