@@ -287,7 +287,8 @@ def unmarked(mrkdwn: str, mentions: bool = False) -> str:
         if target.startswith("#"):
             return f"#{label or target[1:]}"
         if target.startswith("@"):
-            return f"{_KEPT[0]}{target[1:]}{_KEPT[1]}" if mentions else SOMEONE
+            kept = mentions and re.fullmatch(r"[UW][A-Z0-9]+", target[1:])
+            return f"{_KEPT[0]}{target[1:]}{_KEPT[1]}" if kept else SOMEONE
         if target.startswith("!"):
             return f"@{label or target[1:].split('^')[0]}"
         return label or target

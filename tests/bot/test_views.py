@@ -125,6 +125,7 @@ def test_a_notification_stays_escaped_so_typed_text_mentions_and_links_nobody() 
     # and private-use marks typed in a reason forge no mention
     assert views.notification("x" * 146 + " a&b", ()) == "x" * 146 + " a&amp;b"
     assert "<@" not in views.notification("\ue000U0ADMIN\ue001 hi", ())
+    assert views.notification("<@u0odd> hi", ()) == "someone hi", "no mark is left for the phone to show"
 
 
 def test_mentions_are_spoken_as_names_or_someone() -> None:
