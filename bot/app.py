@@ -7,7 +7,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from slack_bolt import App
+from slack_bolt import App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
@@ -121,6 +121,20 @@ def build_app(settings: BotSettings, deps: Deps, client: WebClient) -> App:
             max_workers=LISTENER_THREADS, thread_name_prefix="natlink-listener"
         ),
     )
+    app.middleware(_ours(client))
     register(app, deps)
     request_form.register(app, deps)
     return app
+
+
+def _ours(client: WebClient) -> Callable[[BoltContext, Callable[[], None]], None]:
+    """A middleware giving listeners natlink's client. Since bolt 1.15 a listener's ``client`` is a
+    plain WebClient bolt makes per request (slack_bolt.App._init_context), which would post without
+    naming people (``CountingWebClient.names``) or counting Slack's refusals (``on_error``). natlink
+    never changes a client's token, so sharing one is safe; bolt binds the arguments by name."""
+
+    def use(context: BoltContext, next_: Callable[[], None]) -> None:
+        context["client"] = client
+        next_()
+
+    return use

@@ -18,6 +18,15 @@ def test_a_cards_notification_names_the_requester_and_a_refused_lookup_says_some
     asked = [c["args"]["user"] for c in slack.calls("users.info")]
     assert slack.user("bob") in asked and len(asked) == len(set(asked)), "each person asked once"
 
+    # a listener's own post names people too: bolt hands listeners a plain WebClient of its own
+    # per request, so natlink's must be the one they get. Bob, no owner, clicks Share… on the
+    # create result: the refusal names alice, its owner
+    created = find(slack, "team-b", "rdp-vmb is exposed")
+    assert created is not None
+    ok(driver.click("bob", "#team-b", created["message"]["ts"], "natlink_share"))
+    refused = wait_for(lambda: find(slack, "team-b", "not an owner", ephemeral=True), 30, "bob refused")
+    assert refused["message"]["text"].endswith("its owners are alice"), refused["message"]["text"]
+
     # the workspace withdrew users:read: carol's card is still posted, and her name is "someone"
     slack.control(
         "PUT",
