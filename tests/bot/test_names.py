@@ -159,7 +159,7 @@ class Truncating(BaseHTTPRequestHandler):
 
 def test_an_answer_cut_short_is_someone_and_never_stops_the_post(caplog: pytest.LogCaptureFixture) -> None:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Truncating)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
     try:
         broken = CountingWebClient(
             token="xoxb-1-2-x",
