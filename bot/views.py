@@ -263,7 +263,6 @@ def page_buttons(value: Callable[[Turn], str], shown: Shown) -> Block:
 _LINK = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>")
 _ITALIC = re.compile(r"(?<![\w_])_(?=\S)([^_\n]*?\S)_(?![\w_])")
 _ADMINS = re.compile(r" ?\((?:<@[UW][A-Z0-9]+>(?:, )?)+\)")
-_ADDRESSED = re.compile(r"^(?:<@[UW][A-Z0-9]+>(?:, )?)+: ")
 
 
 SOMEONE = "someone"
@@ -277,8 +276,7 @@ _KEPT_MENTION = re.compile(f"{_KEPT[0]}([UW][A-Z0-9]+){_KEPT[1]}")
 def unmarked(mrkdwn: str, mentions: bool = False) -> str:
     """Slack mrkdwn as a person reads it where Slack renders no markup (a phone's lock screen, an
     error under a form field): ``<url|label>`` is its label, ``<#C…|name>`` is #name, a list of
-    admins "(<@U1>, <@U2>)" and the people a line is addressed to ("<@U1>, <@U2>: …", whose own
-    phone shows it) are left out, and bold, italic, strike and code marks go, but names such as
+    admins "(<@U1>, <@U2>)" is left out, and bold, italic, strike and code marks go, but names such as
     ``rdp_vm`` keep their underscores. A mention is "someone", or with ``mentions`` is kept, marked
     (``_KEPT``), for :func:`notification` to give back as ``<@U…>``."""
 
@@ -294,7 +292,7 @@ def unmarked(mrkdwn: str, mentions: bool = False) -> str:
         return label or target
 
     mrkdwn = mrkdwn.replace(_KEPT[0], "").replace(_KEPT[1], "")
-    text = _LINK.sub(link, _ADMINS.sub("", _ADDRESSED.sub("", mrkdwn)))
+    text = _LINK.sub(link, _ADMINS.sub("", mrkdwn))
     text = _ITALIC.sub(r"\1", re.sub(r"[*`]", "", text))
     text = re.sub(r"(?<!\w)~(?=\S)([^~\n]*?\S)~(?!\w)", r"\1", text)
     return unescape(text)

@@ -3,6 +3,7 @@ expiry and the digest. No test sleeps to wait for a schedule."""
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -170,9 +171,10 @@ def test_reminders_fire_at_the_right_times(db, config, clients, managed, web, sl
     assert job.reminders(T0 + timedelta(hours=30)) == 0
     (reminder,) = slack.messages(OWNER_CHANNEL)
     assert "has waited 24 h for a decision" in text_of(reminder)
-    # a reply in the card's thread notifies only its followers, but always the people it mentions;
-    # the owner's own lock screen leaves the mention out
-    assert "<@U0ALICE>: `" in text_of(reminder) and "U0ALICE" not in reminder["message"]["text"]
+    # a reply in the card's thread notifies only its followers, but always the people it mentions:
+    # in its blocks and in its text, which is what Slack notifies from
+    assert "<@U0ALICE>: `" in json.dumps(reminder["message"]["blocks"])
+    assert reminder["message"]["text"].startswith("Waiting for a decision: <@U0ALICE>: r-")
     assert job.reminders(T0 + timedelta(hours=48)) == 1  # the admins, once
     assert slack.messages("U0ADMIN") and job.reminders(T0 + timedelta(hours=72)) == 0
 
