@@ -32,7 +32,7 @@ from .retry import ArmRetryPolicy, Pacer, PacingPolicy
 from .settings import AzureCloud, CloudSettings
 
 T = TypeVar("T")
-MAX_WORKERS = 16  # subscriptions read at once; each is paced by ARM's remaining-reads header
+MAX_WORKERS = 24  # subscriptions read at once; each is paced by ARM's remaining-reads header
 ARM_SCOPE = "https://management.azure.com/.default"  # public Azure's; each client uses its cloud's
 # Entra ID's own hosts; MSAL's instance discovery makes sense only against them.
 KNOWN_AUTHORITIES = frozenset(
@@ -42,6 +42,10 @@ KNOWN_AUTHORITIES = frozenset(
         AzureAuthorityHosts.AZURE_CHINA,
     }
 )
+# A streamed response is read in blocks of this size. The sweep streams its list pages (each a
+# few hundred KB: cloud.inventory.pages), and azure-core's default 4 KiB made ~50 Python-level
+# reads of each; a page now arrives in one, and a big sweep costs ~11% less CPU (bench/sweep.py).
+STREAM_BLOCK_BYTES = 1 << 20
 CONNECTION_TIMEOUT = 10
 READ_TIMEOUT = 60
 RETRIES = 4
@@ -172,6 +176,7 @@ class Clients:
             "connection_verify": self._verify(),
             "connection_timeout": CONNECTION_TIMEOUT,
             "read_timeout": READ_TIMEOUT,
+            "connection_data_block_size": STREAM_BLOCK_BYTES,
             "retry_policy": ArmRetryPolicy(
                 retry_total=RETRIES,
                 retry_status=RETRIES,

@@ -87,7 +87,9 @@ class Resources:
         rules: dict[str, list[Json]] = defaultdict(list)
         nat_rules: dict[str, list[Json]] = defaultdict(list)
         frontend_ips: dict[str, str | None] = {}
-        for lb in load_balancers:
+        pools: dict[str, list[_Member]] = defaultdict(list)
+        nat_ports: dict[tuple[str, str], int] = {}
+        for lb in load_balancers:  # once: the sweep hands them over as it drops them
             lb_props = _props(lb)
             for collection, by_frontend in (("loadBalancingRules", rules), ("inboundNatRules", nat_rules)):
                 for rule in _list(lb_props, collection):
@@ -96,10 +98,7 @@ class Resources:
                         by_frontend[ids.key(frontend)].append(rule)
             for f in _list(lb_props, "frontendIPConfigurations"):
                 frontend_ips[ids.key(f.get("id"))] = _props(f).get("privateIPAddress")
-        pools: dict[str, list[_Member]] = defaultdict(list)
-        nat_ports: dict[tuple[str, str], int] = {}
-        for lb in load_balancers:
-            for pool in _list(_props(lb), "backendAddressPools"):
+            for pool in _list(lb_props, "backendAddressPools"):
                 for address in _list(_props(pool), "loadBalancerBackendAddresses"):
                     props = _props(address)
                     nat_ports |= _nat_ports(lb, pool, address)
