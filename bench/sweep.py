@@ -23,7 +23,10 @@ and 100 ms added to every ARM request. Its sweeps run in a child process of thei
 RSS (``VmHWM``) is the sweeping process's alone, interpreter and SDKs included; the baseline is
 timed on a sample (a full run would take hours at 100 ms a GET). Its four targets: median sweep
 under 15 s, requests flat in services apart from pages, 100x fewer requests than the baseline, peak
-RSS under 300 MB.
+RSS under 300 MB. The ratio cannot reach 100x while natlink reads ARM's lists: it reads each list
+once (its first pages are 5 a subscription), so its requests are the pages those lists take, about
+11 items a service at 50 VMs or 100 other resources a page, against the baseline's 8 GETs a
+service; the line says so when it fails for that reason.
 
 Everything goes to a private sandbox child process on 127.0.0.1, stopped in ``finally``.
 """
@@ -68,6 +71,10 @@ BIG_SWEEP_TARGET_S = 15.0
 BIG_RSS_TARGET_MB = 300.0
 BIG_RATIO_TARGET = 100.0
 LIST_CALLS = 5  # first pages per subscription; every other request of a sweep is a follow-up page
+CEILING = (
+    "; each of the 5 lists is read once, so these requests are the pages the lists take at Azure's"
+    " page sizes (50 VMs, the stand-in's 100 else): the floor for a sweep that reads them"
+)
 
 
 def run() -> dict[str, Any]:
@@ -435,6 +442,7 @@ def big_targets(big: dict[str, Any]) -> dict[str, str]:
         f"{name}_requests_{BIG_RATIO_TARGET:g}x_fewer_than_baseline": (
             f"{pass_fail(ratio >= BIG_RATIO_TARGET)}: baseline/natlink = {ratio}x "
             f"({big['baseline']['requests_full']} / {requests['total']})"
+            + (CEILING if first_pages == LIST_CALLS * subs and ratio < BIG_RATIO_TARGET else "")
         ),
         f"{name}_peak_rss_under_{BIG_RSS_TARGET_MB:g}mb": (
             f"{pass_fail(rss < BIG_RSS_TARGET_MB)}: {rss} MB, peak RSS (VmHWM) of the sweeping child process"
