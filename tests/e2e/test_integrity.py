@@ -199,7 +199,20 @@ def test_an_approval_azure_did_not_keep_is_never_reported(bot, driver, slack, sa
     request_id = request_id_of(card)
     sandbox.control("POST", "lost-writes", {"method": "PUT", "path": CONNECTION_PUT})
     ok(driver.click("alice", "#team-b", card["message"]["ts"], "natlink_approve"))
-    reopened = wait_for(lambda: find(slack, "team-b", "DecisionNotApplied"), 60, "the reopened card")
+    ts = card["message"]["ts"]
+    # the card itself, not the failure's answer, which may be posted before the card is edited
+    reopened = wait_for(
+        lambda: next(
+            (
+                m
+                for m in slack.messages(slack.channel("team-b"))
+                if m["message"].get("ts") == ts and "DecisionNotApplied" in text_of(m)
+            ),
+            None,
+        ),
+        60,
+        "the reopened card",
+    )
     assert "natlink_approve" in str(reopened["message"]), "the card has its buttons back"
     db = open_database(database(bot))
     assert requests.get_request(db, request_id).state == "pending"
