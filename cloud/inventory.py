@@ -27,6 +27,8 @@ description no longer carries the natlink token; those tokens are kept, and fill
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextvars import copy_context
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from itertools import chain
@@ -47,11 +49,16 @@ from azure.mgmt.network.operations._operations import (
 )
 
 from . import convert, ids
-from .clients import Clients
+from .clients import MAX_WORKERS, Clients
 from .errors import raise_for_status, read_or_unreadable
 from .model import Endpoint, Service, Snapshot, Unreadable
 
 Json = dict[str, Any]
+
+# A subscription's VM list (4 pages of 50 a subscription in the big bench) is read on a thread of
+# its own while its load balancers, NICs and endpoints stream in: only the services need the power
+# states, so the sweep waits for none of those pages. One thread for each subscription read at once.
+_BACKGROUND = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="natlink-vm-list")
 
 
 @dataclass(frozen=True)
@@ -87,10 +94,10 @@ def _list(clients: Clients, subscription: str) -> _Part:
     """The five list calls, and two per scale set that a backend pool refers to; NICs are indexed
     as their pages arrive, endpoints and services converted a page at a time."""
     network, compute = clients.network(subscription).send_request, clients.compute(subscription).send_request
-    vms = pages(compute, build_virtual_machines_list_all_request(subscription, status_only="true"))
-    power = {vm["id"]: state for vm in vms if (state := convert.power_state(_statuses(vm)))}
+    vm_power = _BACKGROUND.submit(copy_context().run, _vm_power, compute, subscription)
     load_balancers = list(pages(network, build_load_balancers_list_all_request(subscription)))
     names: dict[str, str] = {}
+    power: dict[str, str] = {}  # of scale set instances; the VMs' own come from the VM list
     scale_set_nics: list[Iterator[Json]] = []
     for group, scale_set in scale_sets_in_pools(load_balancers, subscription):
         scale_set_nics.append(
@@ -111,19 +118,24 @@ def _list(clients: Clients, subscription: str) -> _Part:
             if state := convert.power_state(_statuses(vm)):
                 power[vm["id"]] = state
     nics = chain(pages(network, build_network_interfaces_list_all_request(subscription)), *scale_set_nics)
-    resources = convert.Resources.index(
-        nics=nics, load_balancers=_drained(load_balancers), power=power, vm_names=names
-    )
+    resources = convert.Resources.index(nics=nics, load_balancers=_drained(load_balancers), vm_names=names)
     endpoints, tokens = [], {}
     for pe in pages(network, build_private_endpoints_list_by_subscription_request(subscription)):
         endpoints.append(convert.endpoint(pe, resources))
         if token := convert.endpoint_token(pe):
             tokens[ids.key(pe.get("id"))] = token
+    resources = resources.with_power(vm_power.result() | power)  # only the services need it
     services = [
         convert.service(pls, resources)
         for pls in pages(network, build_private_link_services_list_by_subscription_request(subscription))
     ]
     return _Part(services, endpoints, tokens)
+
+
+def _vm_power(compute: Callable[..., Any], subscription: str) -> dict[str, str]:
+    """Each VM's power state, from the subscription's VM list with ``statusOnly=true``."""
+    vms = pages(compute, build_virtual_machines_list_all_request(subscription, status_only="true"))
+    return {vm["id"]: state for vm in vms if (state := convert.power_state(_statuses(vm)))}
 
 
 def _drained(items: list[Json]) -> Iterator[Json]:
