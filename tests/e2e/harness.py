@@ -131,6 +131,15 @@ def text_of(record: dict[str, Any]) -> str:
     return stored + " " + _WEB_LINK.sub(r"\1", stored)
 
 
+def opened_view(slack: RunningSlack, callback_id: str, what: str) -> dict[str, Any]:
+    """The newest modal natlink opened with ``callback_id``, once there is one."""
+
+    def views() -> list[dict[str, Any]]:
+        return [v for v in slack.control("GET", "views")["views"] if v.get("callback_id") == callback_id]
+
+    return wait_for(views, 30, what)[-1]
+
+
 def find(
     slack: RunningSlack, channel: str, needle: str, ephemeral: bool | None = None
 ) -> dict[str, Any] | None:

@@ -5,7 +5,7 @@ person, and a refused lookup still posts the card, saying "someone"."""
 from __future__ import annotations
 
 from tests.conftest import TEAM_A
-from tests.e2e.harness import find, ok, pending_request, request_id_of, wait_for
+from tests.e2e.harness import find, ok, opened_view, pending_request, request_id_of, wait_for
 
 
 def test_a_cards_notification_names_the_requester_and_a_refused_lookup_says_someone(
@@ -58,15 +58,7 @@ def test_a_cards_notification_names_the_requester_and_a_refused_lookup_says_some
     # typed, "<!channel>" and all, and the decision's texts (the card's thread, bob's DM) carry it
     # escaped, which Slack shows as typed, never as an @channel for the whole channel
     ok(driver.click("alice", "#team-b", card["message"]["ts"], "natlink_reject"))
-    form = wait_for(
-        lambda: [
-            v
-            for v in slack.control("GET", "views")["views"]
-            if v.get("callback_id") == "natlink_reject_reason"
-        ],
-        30,
-        "the reject form",
-    )[-1]
+    form = opened_view(slack, "natlink_reject_reason", "the reject form")
     ok(driver.submit_view("alice", form, {"reason": {"value": "<!channel> use staging & not prod"}}))
     told = wait_for(lambda: find(slack, slack.user("bob"), "was rejected"), 60, "bob told of the rejection")
     texts = [r["message"].get("text") or "" for r in (*slack.messages(slack.channel("team-b")), told)]

@@ -22,6 +22,7 @@ from tests.e2e.harness import (
     database,
     find,
     ok,
+    opened_view,
     pending_request,
     request_id_of,
     text_of,
@@ -249,13 +250,7 @@ def test_the_create_result_shares_with_one_button_and_a_channel_picker(bot, driv
     )
     assert "/virtualMachines/VM-Win2019-2|VM-Win2019-2>" in text_of(created)
     ok(driver.click("alice", "#team-b", created["message"]["ts"], "natlink_share"))
-    form = wait_for(
-        lambda: [
-            v for v in slack.control("GET", "views")["views"] if v.get("callback_id") == "natlink_share_form"
-        ],
-        30,
-        "the share form",
-    )[-1]
+    form = opened_view(slack, "natlink_share_form", "the share form")
     ok(driver.submit_view("alice", form, {"channel": {"value": slack.channel("team-a")}}))
     wait_for(lambda: find(slack, "team-a", "natlink_request_endpoint"), 30, "the alias card in #team-a")
     wait_for(lambda: find(slack, "team-b", "is shared in", ephemeral=True), 30, "alice told where it went")

@@ -21,7 +21,7 @@ from sandbox.arm.server import free_port
 from sandbox.slack.driver import Driver
 from sandbox.slack.launch import RunningSlack
 from tests.conftest import TEAM_B
-from tests.e2e.harness import environment, find, ok, text_of, wait_for
+from tests.e2e.harness import environment, find, ok, opened_view, text_of, wait_for
 
 SLACK_ACK_SECONDS = 3.0  # Slack gives an app 3 s to acknowledge an envelope
 
@@ -106,15 +106,7 @@ def test_create_through_socket_mode(socket_bot: SocketBot, slack: RunningSlack) 
 
     # A shortcut and an options load come as interactive envelopes; the options ride in the ack.
     assert driver.shortcut("admin", "natlink_request_shortcut").socket["envelope"]["type"] == "interactive"
-    form = wait_for(
-        lambda: [
-            v
-            for v in slack.control("GET", "views")["views"]
-            if v.get("callback_id") == "natlink_request_modal"
-        ],
-        30,
-        "the request form",
-    )[-1]
+    form = opened_view(slack, "natlink_request_modal", "the request form")
     groups = ok(driver.suggest("admin", form, "vm", "Win2019"))["option_groups"]
     assert len(groups) == 2, groups  # an admin may use both subscriptions' VMs
     assert connections(slack) == 1, "one connection all along: no reconnects"
