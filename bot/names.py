@@ -30,11 +30,16 @@ log = logging.getLogger("natlink.slack")
 TTL_SECONDS = 3600.0
 """How long a name, or a refusal, is believed: a person who renames themselves shows by the new name
 within the hour, and users.info (Tier 4, 100+ calls a minute) is asked at most once a person an
-hour however many messages name them. A refusal is remembered as long as a name, so a workspace
-without ``users:read`` costs one call a person an hour, not one a post."""
+hour however many messages name them. A refusal (``missing_scope``, ``user_not_found``) is
+remembered as long as a name, so a workspace without ``users:read`` costs one call a person an
+hour, not one a post; a failure for now only ``RETRY_SECONDS``."""
 MOST = 2000
 """Names kept at most, the least recently used dropped first: the people notifications name (the
 requesters and owners of the week) are far fewer, and the memory stays small in any workspace."""
+RETRY_SECONDS = 60.0
+"""How long a lookup that failed for now (no answer, ``ratelimited``, a 5xx) reads "someone" before
+the person is asked about again: a stall of a moment should not make someone nameless for an hour,
+and a minute keeps a struggling Slack from being asked once a post."""
 TIMEOUT_SECONDS = 2.0
 """users.info's own timeout, with no retries (a 429 is not waited out): what one lookup may delay a post."""
 BUDGET_SECONDS = 3.0
@@ -42,6 +47,12 @@ BUDGET_SECONDS = 3.0
 begun just before may still run its ``TIMEOUT_SECONDS``: names delay a post at most about 5 s."""
 
 Lookup = Callable[[str], str | None]
+"""A person's name, or None when Slack says it will not tell (no ``users:read``, no such user);
+raises :class:`NotNow` when Slack did not answer this time."""
+
+
+class NotNow(Exception):
+    """Slack did not say this time (no answer, ``ratelimited``, a 5xx): worth asking again soon."""
 
 
 class Names:
@@ -57,7 +68,7 @@ class Names:
         most: int = MOST,
     ) -> None:
         self._lookup, self._clock, self._ttl, self._most = lookup, clock, ttl, most
-        self._known: OrderedDict[str, tuple[float, str | None]] = OrderedDict()
+        self._known: OrderedDict[str, tuple[float, str | None]] = OrderedDict()  # user: (until, name)
         self._asking: dict[str, threading.Lock] = {}
         self._lock = threading.Lock()
 
@@ -81,9 +92,12 @@ class Names:
                     return known[1]
                 if self._clock() > deadline:
                     return None
-                name = self._lookup(user)
+                try:
+                    name, believed = self._lookup(user), self._ttl
+                except NotNow:
+                    name, believed = None, min(RETRY_SECONDS, self._ttl)
                 with self._lock:
-                    self._known[user] = (self._clock(), name)
+                    self._known[user] = (self._clock() + believed, name)
                     while len(self._known) > self._most:
                         self._known.popitem(last=False)
                 return name
@@ -95,7 +109,7 @@ class Names:
     def _remembered(self, user: str) -> tuple[float, str | None] | None:
         with self._lock:
             known = self._known.get(user)
-            if known is None or self._clock() - known[0] >= self._ttl:
+            if known is None or self._clock() >= known[0]:
                 return None
             self._known.move_to_end(user)
             return known
@@ -104,21 +118,23 @@ class Names:
 def users_info(slack: WebClient) -> Lookup:
     """A person's display name, else their real name (users.info's ``user.profile.display_name``,
     ``user.profile.real_name``, ``user.real_name``), else None. ``slack`` should time out within
-    ``TIMEOUT_SECONDS`` and not retry. A refusal or no answer is logged with the method and is None."""
+    ``TIMEOUT_SECONDS`` and not retry. A refusal is logged with the method and is None; no answer
+    (or ``ratelimited``, a 5xx) is logged and raises :class:`NotNow`."""
 
     def lookup(user: str) -> str | None:
         try:
             person = slack.users_info(user=user)["user"]
         except SlackApiError as error:
-            log.warning(
-                "users.info of %s failed: %s; notifications say someone", user, error.response.get("error")
-            )
+            code = error.response.get("error")
+            log.warning("users.info of %s failed: %s; notifications say someone", user, code)
+            if code == "ratelimited" or error.response.status_code >= 500:
+                raise NotNow(code) from error
             return None
         except Exception as error:
             # A name is cosmetic, so nothing may stop the post: slack_sdk passes on whatever urllib
             # raised, OSError but also http.client's IncompleteRead (an answer cut short), no OSError
             log.warning("users.info of %s did not answer: %r; notifications say someone", user, error)
-            return None
+            raise NotNow(repr(error)) from error
         profile = person.get("profile") or {}
         names = (profile.get("display_name"), profile.get("real_name"), person.get("real_name"))
         return next((n.strip() for n in names if isinstance(n, str) and n.strip()), None)

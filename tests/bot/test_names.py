@@ -49,6 +49,29 @@ def test_a_person_is_asked_about_once_an_hour_and_a_rename_shows_after_it() -> N
     assert asked == ["U0BOB", "U0GONE", "U0BOB"]
 
 
+def test_a_failure_for_now_is_asked_again_after_a_minute_a_refusal_after_the_hour() -> None:
+    """A stall or a 429 must not leave someone nameless for an hour; a refusal may."""
+    asked: list[str] = []
+    failing = {"U0BOB"}
+
+    def lookup(user: str) -> str | None:
+        asked.append(user)
+        if user in failing:
+            raise names.NotNow("ratelimited")
+        return None if user == "U0GONE" else user.lower()
+
+    clock = Clock()
+    cache = Names(lookup, clock=clock)
+    assert cache.spoken("<@U0BOB> and <@U0GONE>") == "someone and someone"
+    clock.now += names.RETRY_SECONDS - 1
+    assert cache.spoken("<@U0BOB> and <@U0GONE>") == "someone and someone"
+    assert asked == ["U0BOB", "U0GONE"], "neither is asked again within the minute"
+    failing.clear()
+    clock.now += 1
+    assert cache.spoken("<@U0BOB> and <@U0GONE>") == "u0bob and someone"
+    assert asked == ["U0BOB", "U0GONE", "U0BOB"], "the refusal stands for the hour"
+
+
 def test_the_cache_is_bounded_and_drops_the_least_recently_used() -> None:
     lookup, asked = counted({"U1": "one", "U2": "two", "U3": "three"})
     cache = Names(lookup, clock=Clock(), most=2)
@@ -121,13 +144,13 @@ def test_users_info_gives_the_display_name_else_the_real_name(
         ({"method": "users.info", "error": "internal_error", "status": 500}, "internal_error"),
     ],
 )
-def test_a_refused_lookup_is_someone_at_once(
+def test_a_lookup_slack_could_not_answer_is_not_now_at_once(
     slack: RunningSlack, quick: CountingWebClient, caplog: pytest.LogCaptureFixture, refusal: dict, error: str
 ) -> None:
     slack.control("POST", "faults", refusal)
     started = time.monotonic()
-    with caplog.at_level(logging.WARNING, "natlink.slack"):
-        assert names.users_info(quick)("U0BOB") is None
+    with caplog.at_level(logging.WARNING, "natlink.slack"), pytest.raises(names.NotNow):
+        names.users_info(quick)("U0BOB")  # worth asking again soon: Names believes it a minute
     assert time.monotonic() - started < 1, "a 429's Retry-After is not waited out"
     assert f"users.info of U0BOB failed: {error}" in caplog.text
 
