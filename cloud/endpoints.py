@@ -39,6 +39,15 @@ class SubnetRef:
 
 
 @dataclass(frozen=True)
+class VmRef:
+    """A consumer VM where it was found: its subscription and name. A VM name alone is looked up
+    in every subscription natlink manages, where another team's namesake makes it ambiguous."""
+
+    subscription: str
+    name: str
+
+
+@dataclass(frozen=True)
 class _Place:
     subscription: str
     resource_group: str
@@ -78,7 +87,7 @@ def request_message(token: str, requester: str, reason: str) -> str:
 def request_endpoint(
     clients: Clients,
     target: str,
-    consumer: str | SubnetRef,
+    consumer: str | VmRef | SubnetRef,
     pe_name: str,
     token: str,
     requester: str,
@@ -88,8 +97,9 @@ def request_endpoint(
 ) -> Endpoint:
     """Create private endpoint ``pe_name`` to ``target`` (alias or service ID) with a manual request.
 
-    ``consumer`` is a VM name (the endpoint goes in its subnet and resource group) or a
-    :class:`SubnetRef` (the VNet's resource group). Idempotent by token: an endpoint of that name
+    ``consumer`` is a VM, by name in any subscription natlink manages or as a :class:`VmRef`
+    (the endpoint goes in its subnet and resource group), or a :class:`SubnetRef` (the VNet's
+    resource group). Idempotent by token: an endpoint of that name
     carrying the same token is returned as is. One carrying a token in ``replacing`` (natlink's
     own leftover of a failed request) is deleted first; any other is ``EndpointNameTaken``.
     """
@@ -135,7 +145,7 @@ def request_endpoint(
     return endpoint
 
 
-def discard_endpoint(clients: Clients, consumer: str | SubnetRef, pe_name: str, token: str) -> bool:
+def discard_endpoint(clients: Clients, consumer: str | VmRef | SubnetRef, pe_name: str, token: str) -> bool:
     """Delete endpoint ``pe_name`` if it carries ``token`` (so a failed request leaves nothing in
     Azure); returns whether one was deleted. Any other endpoint of that name is not natlink's."""
     place = _consumer_place(clients, consumer)
@@ -173,9 +183,14 @@ def _record(clients: Clients, subscription: str, pe: PrivateEndpoint) -> Endpoin
     return convert.endpoint(pe, convert.Resources.index(nics=nics))
 
 
-def _consumer_place(clients: Clients, consumer: str | SubnetRef) -> _Place:
-    if isinstance(consumer, str):
-        vm = find_vm(clients, clients.settings.subscriptions, consumer)
+def _consumer_place(clients: Clients, consumer: str | VmRef | SubnetRef) -> _Place:
+    if isinstance(consumer, str | VmRef):
+        where, name = (
+            ([consumer.subscription], consumer.name)
+            if isinstance(consumer, VmRef)
+            else (clients.settings.subscriptions, consumer)
+        )
+        vm = find_vm(clients, where, name)
         return _Place(vm.subscription, vm.resource_group, vm.location, vm.subnet_id)
     try:
         vnets = list(clients.network(consumer.subscription).virtual_networks.list_all())

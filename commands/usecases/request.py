@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 
 from cloud import ids, inventory, tokens
 from cloud.clients import Clients
-from cloud.endpoints import SubnetRef, discard_endpoint, request_endpoint
+from cloud.endpoints import SubnetRef, VmRef, discard_endpoint, request_endpoint
 from cloud.errors import CloudError
 from cloud.limits import ENDPOINT_NAME_MAX
 from cloud.mapping import mappings
@@ -51,7 +51,7 @@ class Consumer(Located):
     """Where the endpoint goes: a VM (its subnet) or a subnet named, and the service asked for."""
 
     service: Service
-    where: str | SubnetRef
+    where: VmRef | SubnetRef
     vnet: str
     subnet: str
 
@@ -66,7 +66,8 @@ def locate(ctx: Context, clients: Clients, payload: Request) -> Consumer | Refus
     if payload.vm:
         vm = find_vm(clients, searched, payload.vm, _may_use(ctx, service))
         where = Resource(service=service.name, subscription=vm.subscription, resource_group=vm.resource_group)
-        return Consumer(where, service, vm.name, vm.vnet_name, vm.subnet_id.rsplit("/", 1)[-1])
+        place = VmRef(vm.subscription, vm.name)  # found there: never looked up again elsewhere
+        return Consumer(where, service, place, vm.vnet_name, vm.subnet_id.rsplit("/", 1)[-1])
     if len(searched) != 1:
         raise CloudError(
             "SubscriptionRequired",  # natlink's own code

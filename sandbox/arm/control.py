@@ -183,6 +183,7 @@ def handle(
         ("PUT", "role-assignments"): lambda: _set_assignments(world, spec),
         ("DELETE", "role-assignments"): lambda: _reset_assignments(world, spec),
         ("POST", "power"): lambda: _power(world, spec),
+        ("POST", "vms"): lambda: _vm(world, spec),
         ("POST", "probe"): lambda: _probe(world, spec),
         ("POST", "nat-usage"): lambda: _nat_usage(world, spec),
         ("GET", "state"): lambda: (200, _state(world)),
@@ -365,6 +366,29 @@ def _power(world: World, spec: Json) -> tuple[int, Json]:
         compute.set_power(world, str(spec.get("vm", "")), str(spec.get("state", "")))
     world.save()
     return 200, {"vm": spec["vm"], "state": spec["state"]}
+
+
+def _vm(world: World, spec: Json) -> tuple[int, Json]:
+    """A running VM with one NIC in an existing subnet: a VM the seed world has not (a namesake in
+    another subscription). ARM's own API cannot make one here (``compute.VirtualMachines.put``)."""
+    needed = ("subscription", "group", "name", "subnet")
+    missing = [k for k in needed if not isinstance(spec.get(k), str) or not spec[k]]
+    if missing:
+        # InvalidSetting: the stand-in's own
+        raise bad_request("InvalidSetting", f"A VM needs {', '.join(missing)}.")
+    with world.transaction():
+        vm_id = seed.add_vm(
+            world,
+            spec["subscription"],
+            spec["group"],
+            spec["name"],
+            f"{spec['name']}-nic",
+            spec["subnet"],
+            None,
+            str(spec.get("location") or seed.REGION),
+        )
+    world.save()
+    return 200, {"id": vm_id}
 
 
 def _probe(world: World, spec: Json) -> tuple[int, Json]:

@@ -12,6 +12,7 @@ from cloud.tokens import token
 from sandbox.slack.driver import Driver
 from storage import audit, operations, requests, services
 from storage.database import open_database
+from tests.arm_story import A_SUBNET, B_RG, B_SUBNET
 from tests.conftest import TEAM_A, TEAM_B
 from tests.e2e.harness import (
     create_rdp_vmb,
@@ -191,6 +192,22 @@ def test_create_with_another_target_does_not_repoint_the_service(bot, driver, sl
 
     ok(driver.slash_command("alice", "#team-b", "create rdp-vmb --vm VM-Win2019-2 --port 3389 --nat-ips 2"))
     wait_for(lambda: len(services.get_service(db, "rdp-vmb").details["nat_ips"]) == 2, 60, "the rerun")
+
+
+def test_a_vm_named_like_one_in_another_teams_subscription_is_requested_from_the_right_one(
+    bot, driver, slack, sandbox, net_a
+) -> None:
+    """The request found bob's VM where he may request from, then looked it up again by name in
+    every subscription natlink manages: a namesake in team B failed the request with
+    AmbiguousVmName, naming team B's VM to bob."""
+    sandbox.control(
+        "POST", "vms", {"subscription": TEAM_B, "group": B_RG, "name": "VM-Win2019", "subnet": B_SUBNET}
+    )
+    card = pending_request(driver, slack)
+    assert "VM-Win2019" in text_of(card)
+    (pe,) = net_a.private_endpoints.list_by_subscription()
+    assert pe.subnet.id.lower() == A_SUBNET.lower(), "the endpoint is in bob's VM's subnet, in team A"
+    assert not find(slack, "team-a", "AmbiguousVmName") and not find(slack, slack.user("bob"), TEAM_B)
 
 
 def test_an_approval_azure_did_not_keep_is_never_reported(bot, driver, slack, sandbox, net_b) -> None:

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from azure.core.exceptions import HttpResponseError
 
-from tests.arm_story import A_RG, B_RG, expose, pe_body
+from tests.arm_story import A_RG, B_RG, B_SUBNET, expose, pe_body
 from tests.conftest import TEAM_A, TEAM_B, compute_client, network_client
 
 
@@ -122,3 +122,18 @@ def test_twenty_concurrent_endpoints_get_distinct_addresses(sandbox, credential,
     assert sorted(c.private_link_service_connection_state.description for c in connections) == sorted(
         f"request {i}" for i in range(20)
     )
+
+
+def test_the_control_api_adds_a_vm_and_names_what_a_vm_needs(sandbox, credential) -> None:
+    """``POST /_sandbox/vms``: a running VM with one NIC in an existing subnet, as the SDK lists it."""
+    with pytest.raises(RuntimeError, match="A VM needs group, subnet"):
+        sandbox.control("POST", "vms", {"subscription": TEAM_B, "name": "VM-Twin"})
+    vm_id = sandbox.control(
+        "POST", "vms", {"subscription": TEAM_B, "group": B_RG, "name": "VM-Twin", "subnet": B_SUBNET}
+    )["id"]
+    (vm,) = [
+        v for v in compute_client(sandbox, credential, TEAM_B).virtual_machines.list_all() if v.id == vm_id
+    ]
+    nic = network_client(sandbox, credential, TEAM_B).network_interfaces.get(B_RG, "VM-Twin-nic")
+    assert vm.name == "VM-Twin" and nic.virtual_machine.id == vm_id
+    assert nic.ip_configurations[0].subnet.id.lower() == B_SUBNET.lower()
