@@ -19,7 +19,7 @@ from .escapes import escape
 from .grammar import UsageError, parse
 from .policy import Resource
 from .replies import Listing, Queued, Refusal, Reply, ShareCard, Turn
-from .usecase import Paged
+from .usecase import Paged, Payload
 from .verbs import VERBS
 
 Answer = Reply | Refusal | ShareCard | Queued
@@ -43,16 +43,7 @@ def handle(ctx: Context, text: str, delivery: Delivery) -> Answer:
     except UsageError as error:
         return Refusal(escape(error.message), usage=error.usage)
     verb = VERBS[command.verb]
-    payload = payloads.from_command(verb, {**command.args, **command.flags})
-    refusal = enforce(ctx, verb, payload)
-    if refusal is not None:
-        return refusal
-    if verb.answer is not None:
-        return verb.answer(ctx, payload)  # type: ignore[return-value]
-    op, created = payloads.enqueue(
-        ctx, verb.name, payload, key=delivery.key, response_url=delivery.response_url
-    )
-    return Queued(op, created, f"`{escape(payload.title(verb.name))}`")
+    return _run(ctx, verb, payloads.from_command(verb, {**command.args, **command.flags}), delivery)
 
 
 def click(ctx: Context, verb_name: str, values: Mapping[str, str | int]) -> Answer:
@@ -90,6 +81,14 @@ def page(
         payload = verb.payload(**{**listing.args, **dataclasses.asdict(turn), "csv": csv})
     except TypeError:  # a button an older release wrote, whose fields this one does not take
         return Refusal("that button is from an older natlink; type the command again.")
+    return _run(ctx, verb, payload, delivery, reply_ts)
+
+
+def _run(
+    ctx: Context, verb: Verb, payload: Payload, delivery: Delivery, reply_ts: str | None = None
+) -> Answer:
+    """The verb's own checks, then its answer at once (a read from natlink's records) or its
+    operation queued for a worker; ``reply_ts`` is the message the worker's answer replaces."""
     refusal = enforce(ctx, verb, payload)
     if refusal is not None:
         return refusal
