@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from sqlite_utils import Database
+
 from sandbox.arm.launch import RunningSandbox
 from sandbox.arm.server import free_port
 from sandbox.slack.driver import Delivery, Driver, Reply
 from sandbox.slack.launch import RunningSlack
+from storage import services
 from tests.conftest import TEAM_A, TEAM_B
 
 ADMIN = "U0ADMIN"
@@ -129,6 +132,22 @@ def text_of(record: dict[str, Any]) -> str:
     message = record["message"]
     stored = json.dumps(message.get("blocks") or [], ensure_ascii=False) + " " + (message.get("text") or "")
     return stored + " " + _WEB_LINK.sub(r"\1", stored)
+
+
+def stored_service(db: Database, name: str, subscription: str, group: str = "rg-team-b") -> None:
+    """A service in natlink's records alone, with no Azure resource behind it: for the views of
+    many services (listing, paging), which read the records."""
+    services.upsert_service(
+        db,
+        name=name,
+        pls_id=f"/subscriptions/{subscription}/resourceGroups/{group}/providers/Microsoft.Network/privateLinkServices/{name}",
+        subscription=subscription,
+        resource_group=group,
+        location="japaneast",
+        alias=f"{name}.00000000-0000-0000-0000-000000000000.japaneast.azure.privatelinkservice",
+        created_by="U0ALICE",
+        details={"ports": [443], "visibility": ["*"]},
+    )
 
 
 def opened_view(slack: RunningSlack, callback_id: str, what: str) -> dict[str, Any]:

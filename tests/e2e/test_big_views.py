@@ -24,7 +24,7 @@ from sandbox.slack.blocks import MESSAGE_TEXT_TOTAL, text_total
 from sandbox.slack.driver import Driver
 from storage import audit, owners, services
 from storage.database import open_database
-from tests.e2e.harness import RunningBot, database, find, ok, start_bot, text_of, wait_for
+from tests.e2e.harness import RunningBot, database, find, ok, start_bot, stored_service, text_of, wait_for
 
 pytestmark = pytest.mark.xdist_group("big-views")  # one worker builds the big world once for all
 SERVICES, ENDPOINTS, SUBSCRIPTIONS = 1000, 3, 3
@@ -42,18 +42,7 @@ def big(arm, slack_process, tmp_path_factory) -> Iterator[tuple[RunningBot, Driv
     bot = start_bot(arm, slack_process, tmp_path_factory.mktemp("big"), NATLINK_SUBSCRIPTIONS=",".join(subs))
     db = open_database(database(bot))
     for n in range(SERVICES):
-        sub = subs[n % SUBSCRIPTIONS]
-        services.upsert_service(
-            db,
-            name=f"pls-{n}",
-            pls_id=f"/subscriptions/{sub}/resourceGroups/rg-natlink/providers/Microsoft.Network/privateLinkServices/pls-{n}",
-            subscription=sub,
-            resource_group="rg-natlink",
-            location="japaneast",
-            alias=f"pls-{n}.00000000-0000-0000-0000-000000000000.japaneast.azure.privatelinkservice",
-            created_by="U0ALICE",
-            details={"ports": [443], "visibility": ["*"]},
-        )
+        stored_service(db, f"pls-{n}", subs[n % SUBSCRIPTIONS], "rg-natlink")
     for n in OWNED:
         owners.add_owner(db, f"pls-{n}", "U0ALICE", added_by="U0ADMIN")
     yield bot, Driver(f"{bot.url}/slack/events", slack_process.config), subs

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from commands.context import Config
 from commands.sweep import sweep
-from storage import channel_subscriptions, requests, services
+from storage import channel_subscriptions, requests
 from storage.database import open_database
 from tests.cloud.arm_log import clients_for
 from tests.conftest import TEAM_A, TEAM_B
@@ -25,6 +25,7 @@ from tests.e2e.harness import (
     opened_view,
     pending_request,
     request_id_of,
+    stored_service,
     text_of,
     wait_for,
 )
@@ -139,18 +140,7 @@ def test_a_thousand_services_are_listed_a_page_at_a_time(bot, driver, slack) -> 
     """Issue 12: `list` at 1,000 services stays within Slack's limit, and every service is reachable."""
     db = open_database(database(bot))
     for i in range(1000):
-        name = f"svc-{i:04}"
-        services.upsert_service(
-            db,
-            name=name,
-            pls_id=f"/subscriptions/{TEAM_B}/resourceGroups/rg-team-b/providers/Microsoft.Network/privateLinkServices/{name}",
-            subscription=TEAM_B,
-            resource_group="rg-team-b",
-            location="japaneast",
-            alias=f"{name}.00000000-0000-0000-0000-000000000000.japaneast.azure.privatelinkservice",
-            created_by="U0ALICE",
-            details={"ports": [443], "visibility": ["*"]},
-        )
+        stored_service(db, f"svc-{i:04}", TEAM_B)
     first = ok(driver.slash_command("admin", "#team-b", "list"))
     # the lock screen reads the first service by its name, not its portal link's URL (issue 12)
     assert first["text"].startswith("Services you may request: svc-0000 — ports 443"), first["text"]

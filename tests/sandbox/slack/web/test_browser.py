@@ -24,7 +24,6 @@ from bot import views
 from sandbox.arm.launch import RunningSandbox
 from sandbox.loopback import free_port
 from sandbox.slack import launch
-from storage import services
 from storage.database import open_database
 from tests.conftest import ROOT, TEAM_A, TEAM_B
 from tests.e2e import harness
@@ -314,17 +313,7 @@ def _big_list_pages_and_exports(tab: Any, slack: launch.RunningSlack, db_path: P
     expect = _expect()
     db = open_database(db_path)
     for i in range(80):
-        services.upsert_service(
-            db,
-            name=f"svc-{i:03}",
-            pls_id=f"/subscriptions/{TEAM_B}/resourceGroups/rg-team-b/providers/Microsoft.Network/privateLinkServices/svc-{i:03}",
-            subscription=TEAM_B,
-            resource_group="rg-team-b",
-            location="japaneast",
-            alias=f"svc-{i:03}.00000000-0000-0000-0000-000000000000.japaneast.azure.privatelinkservice",
-            created_by="U0ALICE",
-            details={"ports": [443], "visibility": ["*"]},
-        )
+        harness.stored_service(db, f"svc-{i:03}", TEAM_B)
     _as(tab, "admin")
     _channel(tab, "team-b")
     assert _type(tab, "/natlink list")["status"] == 200
